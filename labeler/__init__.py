@@ -1,3 +1,82 @@
 """labeler: a human-in-the-loop labeling and active-learning server."""
 
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from labeler import config as config_module
+from labeler.paths import resource_dir
+
 __version__ = "0.1.0"
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: defaults, then instance/config.py, then LABELER_* variables.
+
+    ``test_config`` replaces the file and the environment, so tests are isolated.
+    """
+    instance_path = os.environ.get("LABELER_INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+        instance_relative_config=True,
+        template_folder=str(resource_dir("templates")),
+        static_folder=str(resource_dir("static")),
+    )
+    app.config.from_mapping(config_module.DEFAULTS)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_mapping(config_module.from_environment())
+    else:
+        app.config.from_mapping(test_config)
+    _resolve_paths(app)
+    _require_secret_key(app)
+
+    from labeler import auth, db_engine, security, views
+    from labeler.api import init_app as init_api
+    from labeler.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(resource_dir("migrations")), render_as_batch=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    auth.init_app(app)
+    security.init_app(app)
+    views.init_app(app)
+    init_api(app)
+    db_engine.init_app(app)
+    from labeler.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _resolve_paths(app: Flask) -> None:
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    url = app.config.get("DATABASE_URL") or f"sqlite:///{instance / 'labeler.sqlite'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    for key, sub in (("MEDIA_FOLDER", "media"), ("ARTIFACT_FOLDER", "artifacts"),
+                     ("UPLOAD_FOLDER", "uploads")):
+        folder = Path(app.config.get(key) or instance / sub).resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        app.config[key] = str(folder)
+    if url.startswith("sqlite"):
+        # Wait for a writer instead of failing at once; see labeler.db_engine for WAL.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+
+
+def _require_secret_key(app: Flask) -> None:
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.debug or app.testing or app.config.get("DEMO"):
+        app.config["SECRET_KEY"] = os.urandom(32).hex()
+        return
+    raise RuntimeError(
+        "labeler refuses to start without a SECRET_KEY: set LABELER_SECRET_KEY or put "
+        "SECRET_KEY = '...' in instance/config.py (`labeler init` writes one)."
+    )

@@ -1,0 +1,72 @@
+"""The JSON API under /api/v1: bearer tokens for scripts, the session for the web form.
+
+Errors are ``{"error": short, "detail": ...}`` with 401 (no or bad token), 403
+(wrong role), 404, 409 (conflict) or 422 (bad input).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from labeler.auth import user_for_token
+from labeler.extensions import csrf, db
+from labeler.services import ServiceError
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)  # token requests carry no cookie; session requests are checked below
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def error(status: int, message: str, detail: Any = None):
+    response = jsonify({"error": message, "detail": detail})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="labeler"'
+    return response
+
+
+@bp.before_request
+def authenticate():
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, secret = header.partition(" ")
+        user = user_for_token(secret.strip()) if scheme.lower() == "bearer" else None
+        if user is None:
+            return error(401, "invalid token", "the bearer token is unknown, revoked or expired")
+        db.session.commit()  # records last_used_at
+        g.api_user = user
+        return None
+    if current_user.is_authenticated:
+        if request.method in UNSAFE and current_app.config.get("WTF_CSRF_ENABLED", True):
+            csrf.protect()  # the form sends X-CSRFToken
+        g.api_user = current_user._get_current_object()
+        return None
+    return error(401, "authentication required", "send 'Authorization: Bearer <token>'")
+
+
+@bp.errorhandler(ServiceError)
+def service_error(exc: ServiceError):
+    db.session.rollback()
+    return error(exc.status, exc.message, exc.detail)
+
+
+@bp.errorhandler(CSRFError)
+def csrf_error(exc: CSRFError):
+    return error(400, "CSRF check failed", exc.description)
+
+
+@bp.errorhandler(HTTPException)
+def http_error(exc: HTTPException):
+    return error(exc.code or 500, (exc.name or "error").lower(), exc.description)
+
+
+def init_app(app: Flask) -> None:
+    from labeler.api import items, projects  # noqa: F401  (routes register on import)
+
+    app.register_blueprint(bp)

@@ -1,0 +1,112 @@
+"""API: the annotation queue — next items, one item, submit, skip, progress."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app, g, session
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from labeler.api import bp
+from labeler.api.common import api_project, int_arg, json_body
+from labeler.api.serialize import item_payload
+from labeler.db_engine import begin_write
+from labeler.extensions import db
+from labeler.models import Annotation, Project, utcnow
+from labeler.services import NotFound, ServiceError
+from labeler.services import queue as queue_service
+
+
+def _progress(project: Project) -> dict:
+    started = session.get("started_at")
+    since = datetime.fromisoformat(started) if started else utcnow()
+    return {
+        "session_labeled": queue_service.labeled_since(project, g.api_user, since),
+        "coverage": round(project.coverage, 4),
+        "filled_slots": project.filled_slots,
+        "goal": project.n_items * project.annotations_per_item,
+    }
+
+
+@bp.get("/projects/<int:project_id>/next")
+def next_items(project_id: int):
+    """Lease up to ``n`` items (default 1, at most 5) for the caller; held items come first."""
+    n = int_arg("n", 1, 1, 5)
+    begin_write()
+    project, _ = api_project(project_id)
+    items = queue_service.next_items(project, g.api_user, n,
+                                     current_app.config["LEASE_SECONDS"])
+    payload = {"items": [item_payload(project, item) for item in items],
+               "progress": _progress(project)}
+    db.session.commit()
+    return payload
+
+
+@bp.get("/projects/<int:project_id>/items/<int:item_id>")
+def get_item(project_id: int, item_id: int):
+    """One item with the caller's own label. Annotators see only items they hold or labeled."""
+    project, role = api_project(project_id)
+    item = queue_service.get_item(project, item_id)
+    mine = queue_service.my_annotation(item, g.api_user)
+    if role == "annotator" and mine is None and not queue_service.holds_live_lease(
+            item, g.api_user, utcnow()):
+        raise NotFound(f"item {item_id} not found in your work")
+    return item_payload(project, item, mine.label if mine else None)
+
+
+@bp.post("/projects/<int:project_id>/items/<int:item_id>/annotation")
+def annotate(project_id: int, item_id: int):
+    """Label an item: ``{"label": "spam", "seconds": 4.2}``. Safe to retry."""
+    body = json_body()
+    label = body.get("label")
+    if not isinstance(label, str):
+        raise ServiceError("label must be a string", {"field": "label"})
+    seconds = body.get("seconds")
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float)):
+        raise ServiceError("seconds must be a number", {"field": "seconds"})
+    for attempt in range(2):
+        begin_write()
+        project, _ = api_project(project_id)
+        item = queue_service.get_item(project, item_id)
+        try:
+            result = queue_service.submit(project, item=item, user=g.api_user, label=label,
+                                          seconds=seconds)
+            payload = {"outcome": result.outcome, "label": result.annotation.label,
+                       "item": item.id, "progress": _progress(project)}
+            db.session.commit()
+        except IntegrityError:  # a concurrent retry won the race; read its result
+            db.session.rollback()
+            if attempt:
+                raise
+            continue
+        return payload, 201 if result.outcome == "created" else 200
+    raise AssertionError("unreachable")
+
+
+@bp.post("/projects/<int:project_id>/items/<int:item_id>/skip")
+def skip(project_id: int, item_id: int):
+    begin_write()
+    project, _ = api_project(project_id)
+    item = queue_service.get_item(project, item_id)
+    queue_service.skip(project, g.api_user, item)
+    db.session.commit()
+    return {"outcome": "skipped", "item": item.id}
+
+
+@bp.get("/projects/<int:project_id>/progress")
+def progress(project_id: int):
+    project, _ = api_project(project_id)
+    return _progress(project)
+
+
+@bp.get("/projects/<int:project_id>/my-annotations")
+def my_annotations(project_id: int):
+    """The caller's own most recent labels (for the form's back button)."""
+    project, _ = api_project(project_id)
+    limit = int_arg("limit", 20, 1, 200)
+    rows = db.session.scalars(select(Annotation).where(
+        Annotation.project_id == project.id, Annotation.user_id == g.api_user.id)
+        .order_by(Annotation.updated_at.desc(), Annotation.id.desc()).limit(limit))
+    return {"annotations": [{"item": a.item_id, "label": a.label,
+                             "updated_at": a.updated_at.isoformat()} for a in rows]}

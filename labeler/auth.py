@@ -1,0 +1,108 @@
+"""Who may do what: roles, project membership, API tokens.
+
+Global roles: an admin manages everything; reviewers and annotators work only
+on projects they are members of, with a per-project role (reviewer | annotator).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, abort
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from labeler.extensions import db, login_manager
+from labeler.models import ApiToken, Membership, Project, User, utcnow
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.session_protection = "strong"
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.active else None
+
+
+def project_role(user: Any, project: Project) -> str | None:
+    """The user's role on ``project``: admin, reviewer, annotator, or None (no access)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if user.is_admin:
+        return "admin"
+    member = db.session.scalar(select(Membership).where(
+        Membership.user_id == user.id, Membership.project_id == project.id))
+    if member is None:
+        return None
+    return "reviewer" if member.role == "reviewer" else "annotator"
+
+
+def can_view(user: Any, project: Project) -> bool:
+    return project_role(user, project) is not None
+
+
+def can_review(user: Any, project: Project) -> bool:
+    return project_role(user, project) in ("admin", "reviewer")
+
+
+def visible_projects(user: Any) -> list[Project]:
+    stmt = select(Project).order_by(Project.name)
+    if not user.is_admin:
+        stmt = stmt.join(Membership).where(Membership.user_id == user.id)
+    return list(db.session.scalars(stmt))
+
+
+def admin_required(view: F) -> F:
+    @wraps(view)
+    @login_required
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+# --- API tokens ------------------------------------------------------------------------
+
+TOKEN_PREFIX = "lbl_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user: User, name: str = "", days: int | None = 90) -> tuple[ApiToken, str]:
+    """Create a token for ``user``; return the row and the secret (shown once, stored hashed)."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    expires = utcnow() + timedelta(days=days) if days else None
+    row = ApiToken(user_id=user.id, name=name[:80], token_hash=hash_token(secret),
+                   expires_at=expires)
+    db.session.add(row)
+    db.session.flush()
+    return row, secret
+
+
+def user_for_token(secret: str, now: datetime | None = None) -> User | None:
+    """The active user a live token belongs to, or None (unknown, revoked or expired)."""
+    now = now or utcnow()
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and row.expires_at <= now:
+        return None
+    if not row.user.active:
+        return None
+    row.last_used_at = now
+    return row.user

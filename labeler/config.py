@@ -1,0 +1,53 @@
+"""Configuration: defaults, then ``instance/config.py``, then ``LABELER_*`` variables.
+
+Later sources win, so an operator can override any default from the environment
+without touching files (``LABELER_DATABASE_URL=postgresql+psycopg://...``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    "SECRET_KEY": None,
+    "DATABASE_URL": None,  # default: sqlite file in the instance folder
+    "MEDIA_FOLDER": None,  # default: <instance>/media
+    "ARTIFACT_FOLDER": None,  # default: <instance>/artifacts
+    "UPLOAD_FOLDER": None,  # default: <instance>/uploads
+    "LEASE_SECONDS": 600,
+    "IMPORT_MAX_BYTES": 512 * 1024 * 1024,
+    "IMPORT_CHUNK_ROWS": 5000,
+    "MAX_CONTENT_LENGTH": 512 * 1024 * 1024,
+    "JOB_EXECUTOR": "thread",
+    "DEMO": False,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,
+    "API_PAGE_SIZE_MAX": 500,
+    "IMG_SRC_EXTRA": "",
+}
+
+# Keys whose environment value is parsed as JSON (numbers, booleans).
+_TYPED = {key for key, value in DEFAULTS.items() if isinstance(value, bool | int)}
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Read ``LABELER_<KEY>`` variables for every known key (and SQLALCHEMY extras)."""
+    environ = dict(os.environ if environ is None else environ)
+    found: dict[str, Any] = {}
+    for key in DEFAULTS:
+        raw = environ.get(f"LABELER_{key}")
+        if raw is None:
+            continue
+        if key in _TYPED:
+            try:
+                found[key] = json.loads(raw.lower() if raw.lower() in ("true", "false") else raw)
+            except json.JSONDecodeError as exc:
+                raise RuntimeError(f"LABELER_{key}={raw!r} is not a valid value") from exc
+        else:
+            found[key] = raw
+    return found

@@ -1,0 +1,193 @@
+"""The data model (see DESIGN.md, "Data model").
+
+Counters that the queue filters on (``Item.n_annotations``, ``Item.queue_tier``)
+are kept on the row and updated in the same transaction as the annotation that
+changes them, so that choosing the next item is one indexed query whatever the
+pool size.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from labeler.extensions import db
+
+ROLES = ("admin", "reviewer", "annotator")
+PROJECT_ROLES = ("reviewer", "annotator")
+SPLITS = ("train", "test")
+
+# Item.queue_tier: 0 = has all the labels it needs; 1 = started (0 < n < k), asked
+# first so consensus arrives; 2 = not started.
+TIER_DONE, TIER_STARTED, TIER_FRESH = 0, 1, 2
+
+
+def utcnow() -> datetime:
+    """Naive UTC: SQLite has no time zones, so every timestamp is stored naive UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class User(UserMixin, db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16), default="annotator")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: inactive users cannot log in
+        return self.active
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return self.password_hash is not None and check_password_hash(
+            self.password_hash, password
+        )
+
+
+class ApiToken(db.Model):
+    """A bearer token; only its SHA-256 is stored, the token is shown once."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class Project(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    # Ordered list of {"name": str, "hotkey": str | None, "description": str}.
+    labels: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    guidelines: Mapped[str] = mapped_column(Text, default="")
+    annotations_per_item: Mapped[int] = mapped_column(default=1)
+    consensus_method: Mapped[str] = mapped_column(String(16), default="majority")
+    dispute_threshold: Mapped[float] = mapped_column(default=0.5)
+    sampling_strategy: Mapped[str] = mapped_column(String(32), default="random")
+    # {"text": [...], "numeric": [...], "categorical": [...]}: what the model reads.
+    model_inputs: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    # How items are shown: {"text": [...], "image": field | None,
+    # "pixel_grid": {"fields": [...], "width": 8, "height": 8, "max": 16} | None}.
+    display: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    test_fraction: Mapped[float] = mapped_column(default=0.2)
+    retrain_every: Mapped[int] = mapped_column(default=50)
+    split_seed: Mapped[int] = mapped_column(default=0)
+    n_items: Mapped[int] = mapped_column(default=0)
+    # Sum over items of min(n_annotations, k): the numerator of coverage toward k.
+    filled_slots: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="project", cascade="all, delete-orphan"
+    )
+
+    @property
+    def label_names(self) -> list[str]:
+        return [label["name"] for label in self.labels]
+
+    @property
+    def coverage(self) -> float:
+        """Share of the k-labels-per-item goal reached, 0..1."""
+        goal = self.n_items * self.annotations_per_item
+        return self.filled_slots / goal if goal else 0.0
+
+
+class Membership(db.Model):
+    __table_args__ = (UniqueConstraint("user_id", "project_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="annotator")
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    project: Mapped[Project] = relationship(back_populates="memberships")
+
+
+class Item(db.Model):
+    __table_args__ = (
+        UniqueConstraint("project_id", "external_id"),
+        # The queue walks this index: open tiers first, then rank ascending.
+        Index("ix_item_queue", "project_id", "queue_tier", "queue_rank"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    external_id: Mapped[str] = mapped_column(String(255))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    split: Mapped[str] = mapped_column(String(8))
+    n_annotations: Mapped[int] = mapped_column(default=0)
+    # Extra labels asked for this item beyond the project's k (a reviewer's request).
+    extra_annotations: Mapped[int] = mapped_column(default=0)
+    queue_tier: Mapped[int] = mapped_column(default=TIER_FRESH)
+    # Lower is asked sooner: a seeded random key at import, later the model's rank.
+    queue_rank: Mapped[float] = mapped_column(default=0.0)
+    score: Mapped[float | None]
+    scored_by_version: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    project: Mapped[Project] = relationship()
+
+
+class Annotation(db.Model):
+    __table_args__ = (UniqueConstraint("item_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    label: Mapped[str] = mapped_column(String(120))
+    seconds: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    item: Mapped[Item] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class AnnotationRevision(db.Model):
+    """A label an annotation held before it was changed: editing never loses one."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    annotation_id: Mapped[int] = mapped_column(ForeignKey("annotation.id"), index=True)
+    label: Mapped[str] = mapped_column(String(120))
+    seconds: Mapped[float | None]
+    labeled_at: Mapped[datetime]
+    replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Assignment(db.Model):
+    """A lease: ``user`` holds ``item`` until ``expires_at``; a skip is remembered."""
+
+    __table_args__ = (
+        UniqueConstraint("item_id", "user_id"),
+        Index("ix_assignment_user_project", "user_id", "project_id", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    expires_at: Mapped[datetime]
+    skipped: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

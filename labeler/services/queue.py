@@ -1,0 +1,216 @@
+"""The annotation queue: which item a user gets next, and recording their label.
+
+DESIGN.md, "The queue": (1) an item the user already holds a live lease on; (2)
+items started by others (0 < n < k) that this user has not labeled; (3-4) the
+rest by ``queue_rank`` (a seeded random key until a model ranks the pool).
+Steps 2-4 are one query walking the ``ix_item_queue`` index in
+(queue_tier, queue_rank) order, so its cost does not grow with the pool.
+
+Callers run :func:`next_items` and :func:`submit` inside ``begin_write()``: on
+SQLite that serialises writers, on PostgreSQL the pick locks rows with SKIP
+LOCKED, so two annotators asking at once never push an item past k.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, exists, func, or_, select, update
+
+from labeler.extensions import db
+from labeler.models import (
+    TIER_DONE,
+    TIER_STARTED,
+    Annotation,
+    AnnotationRevision,
+    Assignment,
+    Item,
+    Project,
+    User,
+    utcnow,
+)
+from labeler.services import Conflict, NotFound, ServiceError
+
+MAX_SECONDS = 3600.0  # a tab left open over lunch is not an hour of work
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    annotation: Annotation
+    outcome: str  # "created" | "changed" | "unchanged"
+
+
+def held_items(project: Project, user: User, now: datetime, limit: int) -> list[Item]:
+    """Items this user holds a live lease on, oldest lease first."""
+    stmt = (
+        select(Item)
+        .join(Assignment, Assignment.item_id == Item.id)
+        .where(
+            Assignment.user_id == user.id,
+            Assignment.project_id == project.id,
+            Assignment.expires_at > now,
+            Assignment.skipped.is_(False),
+        )
+        .order_by(Assignment.created_at, Assignment.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def _pick_statement(project: Project, user: User, now: datetime, limit: int, exclude: list[int]):
+    target = project.annotations_per_item + Item.extra_annotations
+    others_leases = (
+        select(func.count(Assignment.id))
+        .where(Assignment.item_id == Item.id, Assignment.expires_at > now,
+               Assignment.skipped.is_(False), Assignment.user_id != user.id)
+        .scalar_subquery()
+    )
+    mine = or_(Assignment.skipped.is_(True), Assignment.expires_at > now)
+    stmt = (
+        select(Item)
+        .where(
+            Item.project_id == project.id,
+            Item.queue_tier > TIER_DONE,
+            ~exists().where(Annotation.item_id == Item.id, Annotation.user_id == user.id),
+            ~exists().where(and_(Assignment.item_id == Item.id, Assignment.user_id == user.id,
+                                 mine)),
+            Item.n_annotations + others_leases < target,
+        )
+        .order_by(Item.queue_tier, Item.queue_rank)
+        .limit(limit)
+    )
+    if exclude:
+        stmt = stmt.where(Item.id.not_in(exclude))
+    if db.engine.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Item, skip_locked=True)
+    return stmt
+
+
+def next_items(
+    project: Project, user: User, n: int = 1, lease_seconds: int = 600,
+    now: datetime | None = None,
+) -> list[Item]:
+    """Lease and return up to ``n`` items for ``user`` (held ones first; a reload skips nothing).
+
+    ``n`` > 1 lets the form prefetch the item after the current one.
+    """
+    now = now or utcnow()
+    expires = now + timedelta(seconds=lease_seconds)
+    held = held_items(project, user, now, n)
+    picked: list[Item] = []
+    if len(held) < n:
+        stmt = _pick_statement(project, user, now, n - len(held), [i.id for i in held])
+        picked = list(db.session.scalars(stmt))
+    items = held + picked
+    for item in items:
+        _lease(project, user, item, expires)
+    return items
+
+
+def _lease(project: Project, user: User, item: Item, expires: datetime) -> None:
+    lease = db.session.scalar(
+        select(Assignment).where(Assignment.item_id == item.id, Assignment.user_id == user.id)
+    )
+    if lease is None:
+        db.session.add(Assignment(item_id=item.id, user_id=user.id, project_id=project.id,
+                                  expires_at=expires))
+    else:
+        lease.expires_at, lease.skipped = expires, False
+    db.session.flush()
+
+
+def holds_live_lease(item: Item, user: User, now: datetime) -> bool:
+    return bool(db.session.scalar(select(exists().where(
+        Assignment.item_id == item.id, Assignment.user_id == user.id,
+        Assignment.expires_at > now, Assignment.skipped.is_(False)))))
+
+
+def submit(
+    project: Project, user: User, item: Item, label: str, seconds: float | None = None,
+    now: datetime | None = None,
+) -> SubmitResult:
+    """Record ``user``'s label for ``item``; resubmitting is safe, changing keeps history."""
+    now = now or utcnow()
+    if item.project_id != project.id:
+        raise NotFound(f"item {item.id} is not in project {project.name!r}")
+    if label not in project.label_names:
+        raise ServiceError(f"label {label!r} is not in the label set",
+                           {"field": "label", "allowed": project.label_names})
+    seconds = None if seconds is None else min(max(float(seconds), 0.0), MAX_SECONDS)
+    existing = db.session.scalar(
+        select(Annotation).where(Annotation.item_id == item.id, Annotation.user_id == user.id)
+    )
+    if existing is not None:
+        return _change(existing, label, seconds, now)
+    target = project.annotations_per_item + item.extra_annotations
+    if item.n_annotations >= target and not holds_live_lease(item, user, now):
+        raise Conflict("this item already has all the labels it needs; "
+                       "your lease had expired, so your label was not recorded")
+    annotation = Annotation(item_id=item.id, user_id=user.id, project_id=project.id,
+                            label=label, seconds=seconds, created_at=now, updated_at=now)
+    db.session.add(annotation)
+    _count_new_annotation(project, item, target)
+    db.session.execute(delete(Assignment).where(
+        Assignment.item_id == item.id, Assignment.user_id == user.id))
+    db.session.flush()
+    return SubmitResult(annotation, "created")
+
+
+def _change(annotation: Annotation, label: str, seconds: float | None,
+            now: datetime) -> SubmitResult:
+    if annotation.label == label:
+        return SubmitResult(annotation, "unchanged")
+    db.session.add(AnnotationRevision(annotation_id=annotation.id, label=annotation.label,
+                                      seconds=annotation.seconds,
+                                      labeled_at=annotation.updated_at, replaced_at=now))
+    annotation.label, annotation.seconds, annotation.updated_at = label, seconds, now
+    db.session.flush()
+    return SubmitResult(annotation, "changed")
+
+
+def _count_new_annotation(project: Project, item: Item, target: int) -> None:
+    n = item.n_annotations + 1
+    tier = TIER_DONE if n >= target else TIER_STARTED
+    db.session.execute(update(Item).where(Item.id == item.id).values(
+        n_annotations=Item.n_annotations + 1, queue_tier=tier))
+    if n <= project.annotations_per_item:
+        db.session.execute(update(Project).where(Project.id == project.id).values(
+            filled_slots=Project.filled_slots + 1))
+    db.session.refresh(item)
+
+
+def skip(project: Project, user: User, item: Item, now: datetime | None = None) -> None:
+    """Give the item back; this user will not be asked for it again."""
+    now = now or utcnow()
+    lease = db.session.scalar(
+        select(Assignment).where(Assignment.item_id == item.id, Assignment.user_id == user.id)
+    )
+    if lease is None:
+        db.session.add(Assignment(item_id=item.id, user_id=user.id, project_id=project.id,
+                                  expires_at=now, skipped=True))
+    else:
+        lease.expires_at, lease.skipped = now, True
+    db.session.flush()
+
+
+def my_annotation(item: Item, user: User) -> Annotation | None:
+    return db.session.scalar(
+        select(Annotation).where(Annotation.item_id == item.id, Annotation.user_id == user.id)
+    )
+
+
+def labeled_since(project: Project, user: User, since: datetime) -> int:
+    """How many items ``user`` labeled in ``project`` since ``since`` (this session)."""
+    return db.session.scalar(
+        select(func.count(Annotation.id)).where(
+            Annotation.user_id == user.id, Annotation.project_id == project.id,
+            Annotation.created_at >= since)
+    ) or 0
+
+
+def get_item(project: Project, item_id: int) -> Item:
+    item = db.session.get(Item, item_id)
+    if item is None or item.project_id != project.id:
+        raise NotFound(f"item {item_id} not found in project {project.name!r}")
+    return item

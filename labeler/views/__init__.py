@@ -1,0 +1,33 @@
+"""Web pages, one blueprint per area. Handlers are thin: parse, authorize, call, commit."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+
+# Raw HTML in guidelines is escaped and javascript: links are refused by
+# markdown-it's link validator, so guidelines cannot inject script.
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+
+
+def render_markdown(text: str | None) -> Markup:
+    return Markup(_markdown.render(text or ""))  # noqa: S704 - html=False above
+
+
+def init_app(app: Flask) -> None:
+    from labeler.views import admin, annotate, auth_views, importing, projects
+
+    app.jinja_env.filters["markdown"] = render_markdown
+    for module in (auth_views, projects, annotate, admin, importing):
+        app.register_blueprint(module.bp)
+
+    for code, title in ((403, "Not allowed"), (404, "Not found"), (413, "File too large")):
+        app.register_error_handler(code, _error_page(code, title))
+
+
+def _error_page(code: int, title: str):
+    def handler(error: Exception):
+        return render_template("error.html", code=code, title=title,
+                               description=getattr(error, "description", "")), code
+    return handler

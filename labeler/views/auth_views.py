@@ -1,0 +1,82 @@
+"""Log in and out; manage one's own API tokens."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import IntegerField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from labeler.auth import create_token
+from labeler.extensions import db
+from labeler.models import ApiToken, User, utcnow
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=80)])
+    password = PasswordField("Password", validators=[DataRequired()])
+
+
+class TokenForm(FlaskForm):
+    name = StringField("Name", validators=[Optional(), Length(max=80)])
+    days = IntegerField("Valid for (days)", default=90,
+                        validators=[Optional(), NumberRange(min=1, max=3650)])
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("projects.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = db.session.scalar(select(User).where(User.username == form.username.data))
+        if user is None or not user.active or not user.check_password(form.password.data):
+            flash("Unknown username or wrong password.", "error")
+        else:
+            login_user(user)
+            session["started_at"] = utcnow().isoformat()
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/account/tokens", methods=["GET", "POST"])
+@login_required
+def tokens():
+    form = TokenForm()
+    secret = None
+    if form.validate_on_submit():
+        _, secret = create_token(current_user, form.name.data or "", form.days.data)
+        db.session.commit()
+    rows = db.session.scalars(select(ApiToken).where(ApiToken.user_id == current_user.id)
+                              .order_by(ApiToken.created_at.desc()))
+    return render_template("tokens.html", form=form, tokens=list(rows), secret=secret,
+                           now=utcnow())
+
+
+@bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_token(token_id: int):
+    row = db.session.get(ApiToken, token_id)
+    if row is None or row.user_id != current_user.id:
+        return render_template("error.html", code=404, title="Not found"), 404
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        db.session.commit()
+        flash(f"Token {row.name or row.id} revoked.", "info")
+    return redirect(url_for("auth.tokens"))

@@ -1,0 +1,188 @@
+// The annotation form: keyboard-first, prefetching, safe to retry.
+// Talks to /api/v1 with the session cookie and the CSRF token of the page.
+"use strict";
+
+(() => {
+  const root = document.getElementById("annotate");
+  if (!root) return;
+  const api = root.dataset.api;
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const $ = (id) => document.getElementById(id);
+
+  let current = null;      // the item on screen
+  let prefetched = [];     // leased items waiting their turn
+  let history = [];        // [{item, label}] labeled in this tab, oldest first
+  let backIndex = -1;      // >= 0 while changing an earlier label
+  let resume = null;       // the live item to return to after a change
+  let shownAt = performance.now();
+  let chain = Promise.resolve();  // actions run one after another; no keystroke is dropped
+
+  async function call(method, path, body) {
+    const options = { method, headers: { "X-CSRFToken": csrf, Accept: "application/json" },
+                      credentials: "same-origin" };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    for (let attempt = 0; ; attempt++) {
+      let response;
+      try {
+        response = await fetch(api + path, options);
+      } catch (error) {
+        if (attempt >= 3) throw new Error("network error: " + error.message);
+        status("Connection problem; retrying…", true);
+        await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+        continue;
+      }
+      const data = await response.json().catch(() => ({}));
+      if (!response.ok) throw new Error(data.error ? `${data.error}${data.detail ? ": " + JSON.stringify(data.detail) : ""}` : response.statusText);
+      return data;
+    }
+  }
+
+  function status(text, isError = false) {
+    const el = $("status");
+    el.textContent = text;
+    el.classList.toggle("error", isError);
+    el.hidden = !text;
+  }
+
+  function showProgress(progress) {
+    if (!progress) return;
+    $("session-count").textContent = progress.session_labeled;
+    $("coverage").value = progress.coverage;
+    $("coverage-text").textContent = (progress.coverage * 100).toFixed(1) + "%";
+  }
+
+  function render(item, myLabel) {
+    $("item").hidden = false;
+    $("item-external-id").textContent = item.external_id;
+    const image = $("item-image");
+    if (item.image_url) { image.src = item.image_url; image.hidden = false; } else { image.hidden = true; image.removeAttribute("src"); }
+    const box = $("item-fields");
+    box.replaceChildren();
+    const table = document.createElement("table");
+    table.className = "record";
+    for (const field of item.fields) {
+      if (field.kind === "text") {
+        const wrap = document.createElement("section");
+        wrap.className = "text-field";
+        const title = document.createElement("h3");
+        title.textContent = field.name;
+        const body = document.createElement("div");
+        body.className = "text-body";
+        body.textContent = field.value === null ? "" : String(field.value);  // never innerHTML
+        wrap.append(title, body);
+        box.append(wrap);
+      } else {
+        const row = table.insertRow();
+        row.insertCell().textContent = field.name;
+        row.insertCell().textContent = field.value === null ? "—" : String(field.value);
+      }
+    }
+    if (table.rows.length) box.append(table);
+    document.querySelectorAll(".label-button").forEach((b) => {
+      b.classList.toggle("chosen", myLabel !== undefined && b.dataset.label === myLabel);
+    });
+    $("item-mode").hidden = backIndex < 0;
+    shownAt = performance.now();
+  }
+
+  function showDone() {
+    current = null;
+    $("item").hidden = true;
+    status("No more items for you right now: everything is labeled or held by colleagues. Thank you!");
+  }
+
+  async function refill() {
+    const data = await call("GET", "/next?n=2");
+    showProgress(data.progress);
+    const seen = new Set(history.map((h) => h.item.id));
+    if (current) seen.add(current.id);
+    prefetched = data.items.filter((i) => !seen.has(i.id));
+    if (!current && backIndex < 0) advance();
+  }
+
+  function advance() {
+    current = prefetched.shift() || null;
+    if (current) { status(""); render(current); } else { showDone(); }
+  }
+
+  async function choose(label) {
+    const seconds = (performance.now() - shownAt) / 1000;
+    if (backIndex >= 0) return change(label, seconds);
+    if (!current) return;
+    const item = current;
+    history.push({ item, label });
+    advance();  // the prefetched item shows at once; saving happens meanwhile
+    if (!current) status("Saving…");
+    try {
+      const result = await call("POST", `/items/${item.id}/annotation`, { label, seconds });
+      showProgress(result.progress);
+      await refill();
+    } catch (error) {
+      status(`Your label for item ${item.external_id} was not saved: ${error.message}`, true);
+    }
+  }
+
+  async function change(label, seconds) {
+    const entry = history[backIndex];
+    try {
+      await call("POST", `/items/${entry.item.id}/annotation`, { label, seconds });
+      entry.label = label;
+      backIndex = -1;
+      current = resume;
+      resume = null;
+      if (current) { status(""); render(current); } else { await refill(); }
+    } catch (error) {
+      status(`Could not change the label: ${error.message}`, true);
+    }
+  }
+
+  async function back() {
+    const target = backIndex < 0 ? history.length - 1 : backIndex - 1;
+    if (target < 0) { status("Nothing earlier to go back to in this session."); return; }
+    if (backIndex < 0) resume = current;
+    backIndex = target;
+    const entry = history[target];
+    const fresh = await call("GET", `/items/${entry.item.id}`).catch(() => entry.item);
+    status("");
+    render(fresh, fresh.my_label || entry.label);
+  }
+
+  async function skip() {
+    if (backIndex >= 0 || !current) return;
+    const item = current;
+    advance();
+    try {
+      await call("POST", `/items/${item.id}/skip`);
+      await refill();
+    } catch (error) {
+      status(`Could not skip: ${error.message}`, true);
+    }
+  }
+
+  const queued = (action) => (...args) => {
+    chain = chain.then(() => action(...args)).catch((error) => status(error.message, true));
+  };
+  const onChoose = queued(choose);
+  const onSkip = queued(skip);
+  const onBack = queued(back);
+
+  const byKey = new Map();
+  document.querySelectorAll(".label-button").forEach((button) => {
+    if (button.dataset.hotkey) byKey.set(button.dataset.hotkey, button.dataset.label);
+    button.addEventListener("click", () => onChoose(button.dataset.label));
+  });
+  $("skip").addEventListener("click", onSkip);
+  $("back").addEventListener("click", onBack);
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (["INPUT", "TEXTAREA", "SELECT"].includes(event.target.tagName)) return;
+    if (byKey.has(event.key)) { event.preventDefault(); onChoose(byKey.get(event.key)); }
+    else if (event.key === "s") { event.preventDefault(); onSkip(); }
+    else if (event.key === "b") { event.preventDefault(); onBack(); }
+  });
+
+  chain = refill().catch((error) => status(`Could not load items: ${error.message}`, true));
+})();
