@@ -1,0 +1,136 @@
+"""Fixtures: a fresh app and database per test, users of every role, a small project.
+
+The database of each test is a copy of one built by the real migrations, so the
+schema under test is the one ``labeler init`` creates.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+import labeler.models
+from labeler import create_app
+from labeler.auth import create_token
+from labeler.extensions import db
+from labeler.models import Project, User
+from labeler.services.imports import ColumnMapping, import_rows
+from labeler.services.projects import create_project, set_member
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+PASSWORDS = {"admin": "admin-pass", "rita": "reviewer-pass", "alice": "alice-pass",
+             "bob": "bob-pass", "carol": "carol-pass", "dave": "dave-pass"}
+
+
+# Hashing with scrypt costs ~0.1 s a user; the suite does not test its strength.
+labeler.models.PASSWORD_METHOD = "pbkdf2:sha256:1000"
+
+
+def make_app(tmp: Path, **extra: object) -> Flask:
+    config = {"TESTING": True, "SECRET_KEY": "test-secret", "INSTANCE_PATH": str(tmp),
+              "DATABASE_URL": f"sqlite:///{tmp / 'labeler.sqlite'}", "JOB_EXECUTOR": "inline"}
+    config.update(extra)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from labeler.cli import apply_migrations
+
+    folder = tmp_path_factory.mktemp("template")
+    app = make_app(folder)
+    with app.app_context():
+        apply_migrations()
+        db.engine.dispose()
+    return folder / "labeler.sqlite"
+
+
+@pytest.fixture
+def app(tmp_path: Path, migrated_db: Path) -> Iterator[Flask]:
+    shutil.copy(migrated_db, tmp_path / "labeler.sqlite")
+    app = make_app(tmp_path)
+    with app.app_context():
+        _users()
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _users() -> None:
+    roles = {"admin": "admin", "rita": "reviewer", "alice": "annotator", "bob": "annotator",
+             "carol": "annotator", "dave": "annotator"}
+    for name, role in roles.items():
+        user = User(username=name, role=role)
+        user.set_password(PASSWORDS[name])
+        db.session.add(user)
+
+
+def user(name: str) -> User:
+    return db.session.scalar(db.select(User).where(User.username == name))
+
+
+def make_project(name: str = "SMS", n_items: int = 20, k: int = 1, members=("alice", "bob",
+                 "dave"), reviewers=("rita",), test_fraction: float = 0.0) -> Project:
+    """A text project with ``n_items`` items; call inside an app context, then commit."""
+    project = create_project(name, [{"name": "ham", "hotkey": "1"}, {"name": "spam",
+                             "hotkey": "2"}], "Spam is **unwanted** advertising.",
+                             annotations_per_item=k, test_fraction=test_fraction)
+    rows = [(i + 1, {"id": f"m{i}", "text": f"message number {i}"}) for i in range(n_items)]
+    import_rows(project, rows, ColumnMapping(id="id", text=("text",)))
+    for member in members:
+        set_member(project, user(member), "annotator")
+    for reviewer in reviewers:
+        set_member(project, user(reviewer), "reviewer")
+    return project
+
+
+@pytest.fixture
+def project(app: Flask) -> int:
+    with app.app_context():
+        project = make_project()
+        db.session.commit()
+        return project.id
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+class Auth:
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def login(self, username: str) -> None:
+        response = self.client.post("/login", data={"username": username,
+                                                    "password": PASSWORDS[username]})
+        assert response.status_code == 302, response.data
+
+    def csrf(self) -> str:
+        """The CSRF token a logged-in page carries (as the form's script reads it)."""
+        page = self.client.get("/account/tokens").get_data(as_text=True)
+        return page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+
+
+@pytest.fixture
+def auth(client: FlaskClient) -> Auth:
+    return Auth(client)
+
+
+@pytest.fixture
+def tokens(app: Flask) -> dict[str, str]:
+    """A bearer token per user name."""
+    with app.app_context():
+        secrets = {name: create_token(user(name), "test")[1] for name in PASSWORDS}
+        db.session.commit()
+    return secrets
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -1,0 +1,158 @@
+"""Import validation: clear messages naming line and column, all-or-nothing, idempotent."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from labeler.extensions import db
+from labeler.models import Annotation, Item, User
+from labeler.services.imports import (ColumnMapping, ImportFailed, import_file, import_frame,
+                                      unit_hash)
+from labeler.services.projects import create_project
+
+LABELS = [{"name": "ham"}, {"name": "spam"}]
+TEXT = ColumnMapping(id="id", text=("text",))
+
+
+@pytest.fixture
+def empty(app):
+    with app.app_context():
+        project = create_project("Imports", LABELS, test_fraction=0.25)
+        db.session.commit()
+        yield project
+
+
+def _csv(text: str) -> io.BytesIO:
+    return io.BytesIO(text.encode("utf-8"))
+
+
+def _count() -> int:
+    return db.session.scalar(select(func.count(Item.id)))
+
+
+def test_csv_import_keeps_text_exactly(empty):
+    body = 'id,text\n1,"Hello, ""world""\n  two lines\ttab"\n2,emoji 🎉 ünïcödé\n3,\n'
+    report = import_file(empty, _csv(body), "csv", TEXT)
+    assert (report.rows, report.added) == (3, 3)
+    data = {i.external_id: i.data["text"] for i in db.session.scalars(select(Item))}
+    assert data == {"1": 'Hello, "world"\n  two lines\ttab', "2": "emoji 🎉 ünïcödé", "3": ""}
+    assert empty.n_items == 3
+
+
+def test_reimport_is_idempotent_and_reports_updates(empty):
+    import_file(empty, _csv("id,text\n1,a\n2,b\n"), "csv", TEXT)
+    report = import_file(empty, _csv("id,text\n1,a\n2,B\n3,c\n"), "csv", TEXT)
+    assert (report.added, report.updated, report.skipped) == (1, 1, 1)
+    assert _count() == 3
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("", "the file is empty"),
+    ("id,text\n", "no rows"),
+    ("id,body\n1,a\n", "line 1: missing column 'text' (the file has: id, body)"),
+    ("id,text\n1,a\n2,b\n1,c\n", "line 4, column 'id': duplicate id '1' (first seen on line 2)"),
+    ("id,text\n1,a,extra\n", "line 2: 3 values, but the header has 2 columns"),
+    ("id,text\n,a\n", "line 2, column 'id': the id is empty"),
+])
+def test_bad_csv_names_the_line_and_changes_nothing(empty, body, message):
+    import_file(empty, _csv("id,text\nkeep,me\n"), "csv", TEXT)
+    db.session.commit()
+    with pytest.raises(ImportFailed) as info:
+        import_file(empty, _csv(body), "csv", TEXT)
+    assert message in info.value.message
+    db.session.rollback()
+    assert [i.external_id for i in db.session.scalars(select(Item))] == ["keep"]
+
+
+def test_undecodable_bytes_name_the_line(empty):
+    raw = b"id,text\n1,fine\n2,caf\xe9\n"
+    with pytest.raises(ImportFailed, match="line 3: byte 6 of this line is not valid UTF-8"):
+        import_file(empty, io.BytesIO(raw), "csv", TEXT)
+
+
+def test_a_bad_last_line_leaves_nothing_from_earlier_chunks(empty):
+    rows = "".join(f"{i},text {i}\n" for i in range(1, 1001))
+    body = "id,text\n" + rows + "1000,again\n"
+    with pytest.raises(ImportFailed, match="line 1002.*duplicate id"):
+        import_file(empty, _csv(body), "csv", TEXT, chunk_rows=100)
+    db.session.rollback()
+    assert _count() == 0
+
+
+def test_malformed_json_line_and_non_object(empty):
+    good = json.dumps({"id": "a", "text": "x"})
+    with pytest.raises(ImportFailed, match="line 2: malformed JSON"):
+        import_file(empty, _csv(good + "\n{oops\n"), "jsonl", TEXT)
+    with pytest.raises(ImportFailed, match="line 1: each line must be a JSON object"):
+        import_file(empty, _csv("[1, 2]\n"), "jsonl", TEXT)
+    with pytest.raises(ImportFailed, match="line 1, column 'text': missing field"):
+        import_file(empty, _csv('{"id": "a"}\n'), "jsonl", TEXT)
+
+
+def test_numbers_are_checked_and_kept(empty):
+    mapping = ColumnMapping(id="id", numeric=("age",), categorical=("city",))
+    import_file(empty, _csv("id,age,city\n1,42,Oslo\n2,,Rome\n3,1.5,\n"), "csv", mapping)
+    data = {i.external_id: i.data for i in db.session.scalars(select(Item))}
+    assert data["1"] == {"age": 42, "city": "Oslo"}
+    assert data["2"]["age"] is None and data["3"]["age"] == 1.5
+    with pytest.raises(ImportFailed, match="line 2, column 'age': 'old' is not a number"):
+        import_file(empty, _csv("id,age,city\n9,old,Oslo\n"), "csv", mapping)
+    assert empty.model_inputs["numeric"] == ["age"]
+
+
+def test_existing_labels_come_in_with_their_annotators(empty):
+    mapping = ColumnMapping(id="id", text=("text",), label="label", annotator="who")
+    body = "id,text,label,who\n1,a,spam,ann\n1,a,spam,ben\n2,b,ham,ann\n3,c,,ann\n"
+    report = import_file(empty, _csv(body), "csv", mapping)
+    assert (report.added, report.annotations_added) == (3, 3)
+    votes = db.session.execute(select(Item.external_id, User.username, Annotation.label)
+                               .join(Annotation.item).join(Annotation.user)).all()
+    assert sorted(votes) == [("1", "ann", "spam"), ("1", "ben", "spam"), ("2", "ann", "ham")]
+    assert not db.session.scalar(select(User).where(User.username == "ann")).active
+    counts = {i.external_id: i.n_annotations for i in db.session.scalars(select(Item))}
+    assert counts == {"1": 2, "2": 1, "3": 0}
+    again = import_file(empty, _csv(body), "csv", mapping)
+    assert (again.annotations_added, again.annotations_unchanged) == (0, 3)
+
+
+def test_a_label_outside_the_set_is_refused(empty):
+    mapping = ColumnMapping(id="id", text=("text",), label="label")
+    with pytest.raises(ImportFailed, match="line 3, column 'label': 'spma' is not in the label"):
+        import_file(empty, _csv("id,text,label\n1,a,spam\n2,b,spma\n"), "csv", mapping)
+
+
+def test_duplicates_within_a_file_across_chunks_are_found(empty):
+    body = "id,text\n" + "".join(f"{i},t\n" for i in range(50)) + "7,t\n"
+    with pytest.raises(ImportFailed, match=r"line 52.*same id as line 9"):
+        import_file(empty, _csv(body), "csv", TEXT, chunk_rows=10)
+
+
+def test_generated_ids_are_stable_and_identical_rows_kept_once(empty):
+    mapping = ColumnMapping(text=("text",))
+    first = import_file(empty, _csv("text\nsame\nsame\nother\n"), "csv", mapping)
+    assert (first.added, first.duplicate_rows) == (2, 1)
+    second = import_file(empty, _csv("text\nsame\nother\n"), "csv", mapping)
+    assert (second.added, second.skipped) == (0, 2)
+
+
+def test_split_is_a_seeded_hash_of_the_id(empty):
+    frame = pd.DataFrame({"id": [f"x{i}" for i in range(2000)], "text": "t"})
+    import_frame(empty, frame, TEXT)
+    splits = dict(db.session.execute(select(Item.external_id, Item.split)).all())
+    expected = {f"x{i}": "test" if unit_hash(0, "split", f"x{i}") < 0.25 else "train"
+                for i in range(2000)}
+    assert splits == expected
+    share = sum(s == "test" for s in splits.values()) / 2000
+    assert 0.22 < share < 0.28
+
+
+def test_a_frame_with_missing_values_imports(empty):
+    frame = pd.DataFrame({"id": ["a", "b"], "text": ["x", None], "n": [1.5, float("nan")]})
+    import_frame(empty, frame, ColumnMapping(id="id", text=("text",), numeric=("n",)))
+    data = {i.external_id: i.data for i in db.session.scalars(select(Item))}
+    assert data == {"a": {"text": "x", "n": 1.5}, "b": {"text": None, "n": None}}
