@@ -8,13 +8,23 @@ one annotator, items with a single rating, one label in use) return NaN with a
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from labeler._agreement_codes import encode
+from labeler._agreement_alpha import (
+    Level,
+    alpha_from_coincidences,
+    bootstrap_alpha,
+    coincidences,
+    fleiss_from_counts,
+    modal_rating_count,
+    pairable,
+)
+from labeler._agreement_codes import CodedRatings, FloatArray, IntArray, encode
 
 Measure = Literal["alpha", "kappa", "percent"]
 
@@ -101,4 +111,48 @@ def leave_one_out_accuracy(frame: pd.DataFrame) -> pd.DataFrame:
             "accuracy": np.where(n_items > 0, accuracy, np.nan),
             "n_ties_skipped": per_annotator(tied),
         }
+    )
+
+
+def _unpairable_note(n_dropped: int) -> str | None:
+    if n_dropped == 0:
+        return None
+    return f"{n_dropped} item(s) with a single rating carry no pairs and were left out"
+
+
+def _undefined(measure: Measure, reason: str, coded: CodedRatings) -> AgreementResult:
+    return AgreementResult(
+        float("nan"), 0, 0, reason, n_items_dropped=len(coded.items), measure=measure
+    )
+
+
+def _no_pairs_reason(coded: CodedRatings) -> str:
+    if coded.n_annotations == 0:
+        return "no annotations"
+    if len(coded.annotators) < 2:
+        return "only one annotator: agreement needs two or more"
+    return "no item has two or more ratings"
+
+
+def percent_agreement(frame: pd.DataFrame) -> AgreementResult:
+    """Observed agreement: the share of agreeing annotator pairs, averaged over items.
+
+    Per item with m >= 2 ratings: sum over labels of n(n-1) / (m(m-1)), so 1.0 when all
+    agree and 0.0 when no two agree; items with a single rating are left out. Not
+    corrected for chance: two labels picked at random agree half the time.
+    """
+    coded = encode(frame)
+    counts = pairable(coded.counts())
+    if counts.shape[0] == 0:
+        return _undefined("percent", _no_pairs_reason(coded), coded)
+    per_item = counts.sum(axis=1)
+    agreeing = (counts * (counts - 1)).sum(axis=1) / (per_item * (per_item - 1))
+    dropped = len(coded.items) - counts.shape[0]
+    return AgreementResult(
+        float(agreeing.mean()),
+        counts.shape[0],
+        int(per_item.sum()),
+        _unpairable_note(dropped),
+        n_items_dropped=dropped,
+        measure="percent",
     )

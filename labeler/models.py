@@ -26,6 +26,9 @@ SPLITS = ("train", "test")
 # first so consensus arrives; 2 = not started.
 TIER_DONE, TIER_STARTED, TIER_FRESH = 0, 1, 2
 
+# werkzeug's default (scrypt). The test suite lowers it to keep fixtures fast.
+PASSWORD_METHOD = "scrypt"
+
 
 def utcnow() -> datetime:
     """Naive UTC: SQLite has no time zones, so every timestamp is stored naive UTC."""
@@ -51,7 +54,7 @@ class User(UserMixin, db.Model):
         return self.role == "admin"
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
 
     def check_password(self, password: str) -> bool:
         return self.password_hash is not None and check_password_hash(

@@ -333,7 +333,7 @@ class _Importer:
             if self.labels:
                 ids.update(db.session.execute(select(Item.external_id, Item.id).where(
                     Item.project_id == project.id,
-                    Item.external_id.in_([row["external_id"] for row in fresh]))).tuples())
+                    Item.external_id.in_([row["external_id"] for row in fresh]))).all())
         return ids
 
     def _check_duplicates_across_chunks(self) -> None:
