@@ -8,11 +8,13 @@ packages.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 
-from labeler._agreement_codes import FloatArray, IntArray
+from labeler._agreement_codes import CodedRatings, FloatArray, IntArray
 
 Level = Literal["nominal", "ordinal", "interval"]
 
@@ -35,7 +37,8 @@ def squared_distances(level: Level, values: FloatArray, marginals: FloatArray) -
 
 def pairable(counts: IntArray) -> IntArray:
     """Rows of items with at least two ratings: only those carry pairable values."""
-    return counts[counts.sum(axis=1) >= 2]
+    kept: IntArray = counts[counts.sum(axis=1) >= 2]
+    return kept
 
 
 def coincidences(counts: IntArray, weights: FloatArray | None = None) -> FloatArray:
@@ -55,7 +58,7 @@ def coincidences(counts: IntArray, weights: FloatArray | None = None) -> FloatAr
 def alpha_from_coincidences(matrix: FloatArray, level: Level, values: FloatArray) -> float:
     """alpha = 1 - D_observed / D_expected; NaN when nothing is expected to differ."""
     marginals = matrix.sum(axis=1)
-    total = marginals.sum()
+    total = float(marginals.sum())
     distances = squared_distances(level, values, marginals)
     expected = float(marginals @ distances @ marginals)
     if total <= 1 or expected <= 0:
@@ -100,3 +103,54 @@ def modal_rating_count(counts: IntArray) -> int:
     """The most common number of ratings among pairable rows (ties: the larger)."""
     frequency = np.bincount(counts.sum(axis=1))
     return int(frequency.size - 1 - np.argmax(frequency[::-1]))
+
+
+def cohen_from_tables(tables: FloatArray) -> FloatArray:
+    """Cohen's kappa of each P x L x L contingency table (rows: annotator a's labels).
+
+    NaN where chance agreement is 1: both annotators gave one same label throughout.
+    """
+    n_shared = tables.sum(axis=(1, 2))
+    observed = np.trace(tables, axis1=1, axis2=2) / n_shared
+    chance = (tables.sum(axis=2) * tables.sum(axis=1)).sum(axis=1) / n_shared**2
+    undefined = chance >= 1.0 - 1e-12
+    kappa = (observed - chance) / np.where(undefined, 1.0, 1.0 - chance)
+    return np.where(undefined, np.nan, kappa)
+
+
+def label_values(coded: CodedRatings, level: Level, order: Sequence[Hashable] | None) -> FloatArray:
+    """Numeric value of each label code: its rank, or the label itself for interval."""
+    if level not in ("nominal", "ordinal", "interval"):
+        raise ValueError(f"level must be nominal, ordinal or interval, not {level!r}")
+    ranks = np.arange(len(coded.labels), dtype=np.float64)
+    if level == "nominal" or order is not None:
+        return ranks
+    if not coded.labels.is_monotonic_increasing:
+        raise ValueError(f"{level} alpha needs labels that sort; pass order=[...]")
+    if level == "ordinal":
+        return ranks
+    try:
+        values: FloatArray = coded.labels.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError("interval alpha needs numeric labels or order=[...]") from error
+    return values
+
+
+def contingency_tables(coded: CodedRatings) -> tuple[IntArray, IntArray]:
+    """Label cross-tables of every annotator pair sharing items.
+
+    Returns the pair keys (``a * n_annotators + b`` with a < b, sorted) and a
+    P x L x L array counting, over shared items, a's label (rows) against b's.
+    """
+    ratings = pd.DataFrame({"item": coded.item, "who": coded.annotator, "label": coded.label})
+    joined = ratings.merge(ratings, on="item", suffixes=("_a", "_b"))
+    joined = joined[joined["who_a"] < joined["who_b"]]
+    n_labels, n_annotators = len(coded.labels), len(coded.annotators)
+    pair_id, pair_keys = pd.factorize(
+        joined["who_a"].to_numpy() * n_annotators + joined["who_b"].to_numpy(), sort=True
+    )
+    cells = (pair_id * n_labels + joined["label_a"].to_numpy()) * n_labels
+    cells += joined["label_b"].to_numpy()
+    size = pair_keys.size * n_labels * n_labels
+    tables = np.bincount(cells, minlength=size).reshape(pair_keys.size, n_labels, n_labels)
+    return pair_keys.astype(np.int64), tables

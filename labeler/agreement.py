@@ -19,12 +19,15 @@ from labeler._agreement_alpha import (
     Level,
     alpha_from_coincidences,
     bootstrap_alpha,
+    cohen_from_tables,
     coincidences,
+    contingency_tables,
     fleiss_from_counts,
+    label_values,
     modal_rating_count,
     pairable,
 )
-from labeler._agreement_codes import CodedRatings, FloatArray, IntArray, encode
+from labeler._agreement_codes import CodedRatings, encode
 
 Measure = Literal["alpha", "kappa", "percent"]
 
@@ -156,3 +159,122 @@ def percent_agreement(frame: pd.DataFrame) -> AgreementResult:
         n_items_dropped=dropped,
         measure="percent",
     )
+
+
+def fleiss_kappa(frame: pd.DataFrame) -> AgreementResult:
+    """Fleiss' kappa: chance-corrected agreement of many annotators, -1..1 (1 = perfect).
+
+    Fleiss' formula needs the same number of ratings m on every item. It is computed
+    on the items holding the most common m (ties: the larger m); the others are
+    counted in ``n_items_dropped`` and named in ``reason``. Krippendorff's alpha
+    needs no such cut.
+    """
+    coded = encode(frame)
+    counts = pairable(coded.counts())
+    if counts.shape[0] == 0:
+        return _undefined("kappa", _no_pairs_reason(coded), coded)
+    per_item = modal_rating_count(counts)
+    kept = counts[counts.sum(axis=1) == per_item]
+    dropped = len(coded.items) - kept.shape[0]
+    value = fleiss_from_counts(kept)
+    notes = []
+    if np.isnan(value):
+        notes.append("every rating carries the same label: chance agreement is 1")
+    if dropped:
+        notes.append(
+            f"computed on the {kept.shape[0]} items with {per_item} ratings each (the most"
+            f" common count); left out {dropped} item(s) with another number of ratings"
+        )
+    return AgreementResult(
+        value,
+        kept.shape[0],
+        kept.shape[0] * per_item,
+        "; ".join(notes) or None,
+        n_items_dropped=dropped,
+        measure="kappa",
+    )
+
+
+def krippendorff_alpha(
+    frame: pd.DataFrame,
+    level: Level = "nominal",
+    order: Sequence[Hashable] | None = None,
+    bootstrap: int = 0,
+    random_state: int = 0,
+) -> AgreementResult:
+    """Krippendorff's alpha, -1..1: 1 perfect, 0 chance level, below 0 systematic.
+
+    Handles any number of annotators and missing ratings; items with one rating
+    carry no pairs and are left out (counted in ``n_items_dropped``). ``order``
+    lists the labels low to high for ``ordinal`` and ``interval`` (interval then
+    spaces them evenly); without it labels are sorted, and interval uses their
+    numeric values. ``bootstrap`` > 0 adds a percentile 95% interval from that many
+    resamples of items. NaN when only one label is in use (no variation to agree on).
+    """
+    coded = encode(frame, order)
+    values = label_values(coded, level, order)
+    counts = pairable(coded.counts())
+    if counts.shape[0] == 0:
+        return _undefined("alpha", _no_pairs_reason(coded), coded)
+    value = alpha_from_coincidences(coincidences(counts), level, values)
+    dropped = len(coded.items) - counts.shape[0]
+    reason = _unpairable_note(dropped)
+    low = high = float("nan")
+    if np.isnan(value):
+        reason = "a single label in use: no variation, so alpha is undefined"
+    elif bootstrap > 0:
+        low, high = bootstrap_alpha(counts, level, values, bootstrap, random_state)
+    n_annotations = int(counts.sum())
+    return AgreementResult(value, counts.shape[0], n_annotations, reason, low, high, dropped)
+
+
+def pairwise_cohen_kappa(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cohen's kappa for every annotator pair that shares items, -1..1 (1 = perfect).
+
+    Returns one row per pair (``annotator_a`` sorts before ``annotator_b``) with
+    ``n_items`` shared, ``kappa`` on those items, and ``reason`` where kappa is NaN
+    (both gave one same label throughout). Pairs with no shared item are not listed.
+    """
+    coded = encode(frame)
+    pair_keys, tables = contingency_tables(coded)
+    kappa = cohen_from_tables(tables.astype(np.float64))
+    undefined = "both gave one same label to every shared item: chance agreement is 1"
+    return pd.DataFrame(
+        {
+            "annotator_a": coded.annotators[pair_keys // max(len(coded.annotators), 1)],
+            "annotator_b": coded.annotators[pair_keys % max(len(coded.annotators), 1)],
+            "n_items": tables.sum(axis=(1, 2)),
+            "kappa": kappa,
+            "reason": [undefined if np.isnan(value) else None for value in kappa],
+        }
+    )
+
+
+def per_label_agreement(frame: pd.DataFrame) -> pd.DataFrame:
+    """One-vs-rest agreement per label: is this label used consistently?
+
+    Each label is reduced to "this label or not" and scored with nominal alpha (all
+    pairable items) and Fleiss' kappa (items with the most common rating count).
+    Columns: ``label``, ``n_annotations`` (times given), ``n_items`` (items given it
+    at least once), ``alpha``, ``kappa`` (both -1..1, NaN when the label is given to
+    all or none of the pairable ratings), ``reason``.
+    """
+    coded = encode(frame)
+    all_counts = coded.counts()
+    counts = pairable(all_counts)
+    per_item = counts.sum(axis=1)
+    same_count = per_item == (modal_rating_count(counts) if counts.size else 0)
+    rows = []
+    for code, label in enumerate(coded.labels):
+        binary = np.column_stack([counts[:, code], per_item - counts[:, code]])
+        alpha = alpha_from_coincidences(coincidences(binary), "nominal", np.arange(2.0))
+        kappa = fleiss_from_counts(binary[same_count]) if same_count.any() else float("nan")
+        reason = None
+        if counts.shape[0] == 0:
+            reason = _no_pairs_reason(coded)
+        elif np.isnan(alpha):
+            reason = "given to all or none of the pairable ratings: no variation"
+        used = all_counts[:, code]
+        rows.append((label, int(used.sum()), int((used > 0).sum()), alpha, kappa, reason))
+    columns = ["label", "n_annotations", "n_items", "alpha", "kappa", "reason"]
+    return pd.DataFrame(rows, columns=columns)

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
+import krippendorff
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import cohen_kappa_score
+from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss
 
-from labeler.agreement import leave_one_out_accuracy
+from labeler.agreement import (
+    AgreementResult,
+    fleiss_kappa,
+    krippendorff_alpha,
+    leave_one_out_accuracy,
+    pairwise_cohen_kappa,
+    per_label_agreement,
+    percent_agreement,
+)
+
+VADER = Path(__file__).resolve().parents[3] / "shared" / "data" / "vader_tweets_ratings.tsv"
 
 
 def ratings(rows: list[tuple[object, object, object]]) -> pd.DataFrame:
@@ -78,3 +96,247 @@ def test_leave_one_out_edge_cases() -> None:
     single = leave_one_out_accuracy(ratings([(1, "a", "x"), (2, "a", "y")]))
     assert single["n_items"].tolist() == [0]
     assert np.isnan(single["accuracy"].iloc[0])
+
+
+# --- reference implementations -------------------------------------------------
+
+
+def reference_alpha(frame: pd.DataFrame, level: str, order: list[object] | None = None) -> float:
+    """The krippendorff package on an annotators x items matrix; NaN where it refuses."""
+    values = frame["label"] if order is None else frame["label"].map(order.index)
+    matrix = (
+        frame.assign(value=values.astype(float))
+        .pivot_table(index="annotator", columns="item", values="value", aggfunc="last")
+        .to_numpy(dtype=float)
+    )
+    domain = None if order is None else list(range(len(order)))
+    try:
+        with np.errstate(invalid="ignore", divide="ignore"):  # 0/0 when one label is pairable
+            return float(
+                krippendorff.alpha(
+                    reliability_data=matrix, level_of_measurement=level, value_domain=domain
+                )
+            )
+    except ValueError:  # "more than one value in the domain" / "at least one unit ..."
+        return float("nan")
+
+
+def reference_fleiss(frame: pd.DataFrame) -> tuple[float, int]:
+    """statsmodels' Fleiss kappa on the items holding the modal rating count."""
+    table = pd.crosstab(frame["item"], frame["label"])
+    per_item = table.sum(axis=1)
+    table = table[per_item >= 2]
+    if table.empty:
+        return float("nan"), 0
+    frequency = table.sum(axis=1).value_counts()
+    modal = max(frequency[frequency == frequency.max()].index)
+    kept = table[table.sum(axis=1) == modal].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return float(statsmodels_fleiss(kept)), len(kept)
+
+
+def reference_pairwise(frame: pd.DataFrame) -> dict[tuple[object, object], tuple[int, float]]:
+    labels = sorted(frame["label"].unique())
+    wide = frame.pivot_table(index="item", columns="annotator", values="label", aggfunc="last")
+    result = {}
+    annotators = sorted(wide.columns)
+    for position, first in enumerate(annotators):
+        for second in annotators[position + 1 :]:
+            shared = wide[[first, second]].dropna()
+            if shared.empty:
+                continue
+            if shared.stack().nunique() < 2:  # sklearn warns; kappa is 0/0 here
+                result[(first, second)] = (len(shared), float("nan"))
+                continue
+            kappa = cohen_kappa_score(shared[first], shared[second], labels=labels)
+            result[(first, second)] = (len(shared), float(kappa))
+    return result
+
+
+def brute_percent(frame: pd.DataFrame) -> float:
+    shares = []
+    for _, group in frame.groupby("item"):
+        labels = group["label"].tolist()
+        if len(labels) < 2:
+            continue
+        pairs = [(a, b) for i, a in enumerate(labels) for b in labels[i + 1 :]]
+        shares.append(sum(a == b for a, b in pairs) / len(pairs))
+    return float(np.mean(shares)) if shares else float("nan")
+
+
+def same(ours: float, theirs: float) -> bool:
+    if np.isnan(theirs):
+        return bool(np.isnan(ours))
+    return bool(abs(ours - theirs) < 1e-9)
+
+
+def check_all(frame: pd.DataFrame) -> None:
+    """Every figure in agreement.py against its reference on one frame."""
+    order = sorted(frame["label"].unique()) if len(frame) else []
+    for level in ("nominal", "ordinal", "interval"):
+        ours = krippendorff_alpha(frame, level=level, order=order).value
+        assert same(ours, reference_alpha(frame, level, order)), level
+    kappa, n_items = reference_fleiss(frame)
+    result = fleiss_kappa(frame)
+    assert same(result.value, kappa)
+    assert result.n_items == n_items
+    assert same(percent_agreement(frame).value, brute_percent(frame))
+    table = pairwise_cohen_kappa(frame)
+    expected = reference_pairwise(frame)
+    assert len(table) == len(expected)
+    for row in table.itertuples():
+        n_shared, kappa = expected[(row.annotator_a, row.annotator_b)]
+        assert row.n_items == n_shared
+        assert same(row.kappa, kappa)
+        assert pd.isna(row.reason) == (not np.isnan(kappa))
+
+
+# --- comparisons on random data ------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_matches_reference_packages_on_random_data(seed: int) -> None:
+    check_all(random_ratings(seed, n_labels=2 + seed % 4))
+
+
+def test_alpha_interval_uses_numeric_label_values() -> None:
+    frame = random_ratings(7, n_labels=5).assign(label=lambda f: f["label"] * 10 - 3)
+    ours = krippendorff_alpha(frame, level="interval").value
+    assert same(ours, reference_alpha(frame, "interval"))
+
+
+def test_alpha_on_string_labels_with_order() -> None:
+    names = ["low", "mid", "high"]
+    frame = random_ratings(8).assign(label=lambda f: f["label"].map(names.__getitem__))
+    for level in ("nominal", "ordinal", "interval"):
+        ours = krippendorff_alpha(frame, level=level, order=names).value
+        assert same(ours, reference_alpha(frame, level, names))
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 7), st.integers(0, 4), st.integers(0, 3)),
+        max_size=40,
+    )
+)
+def test_matches_reference_packages_on_generated_frames(
+    rows: list[tuple[int, int, int]],
+) -> None:
+    frame = ratings(rows).drop_duplicates(["item", "annotator"], keep="last")
+    check_all(frame)
+
+
+def test_per_label_matches_one_vs_rest_references() -> None:
+    frame = random_ratings(11, n_items=80, missing=0.2)
+    table = per_label_agreement(frame).set_index("label")
+    for label, row in table.iterrows():
+        binary = frame.assign(label=(frame["label"] == label).astype(int))
+        assert same(row["alpha"], reference_alpha(binary, "nominal"))
+        assert same(row["kappa"], reference_fleiss(binary)[0])
+        assert row["n_annotations"] == (frame["label"] == label).sum()
+        assert row["n_items"] == frame.loc[frame["label"] == label, "item"].nunique()
+
+
+@pytest.mark.skipif(not VADER.exists(), reason="needs ../shared/data/vader_tweets_ratings.tsv")
+def test_vader_tweets_alpha_equals_krippendorff_package() -> None:
+    """Real ratings: ~20 per tweet in -4..4, binned, one annotator per rating position."""
+    raw = pd.read_csv(VADER, sep="\t", header=None, names=["tweet", "mean", "sd", "ratings"])
+    sample = raw.sample(600, random_state=0)
+    frame = (
+        sample.assign(rating=sample["ratings"].map(ast.literal_eval))
+        .explode("rating")
+        .assign(annotator=lambda f: f.groupby(level=0).cumcount(), item=lambda f: f["tweet"])
+    )
+    bins = np.sign(frame["rating"].astype(int))
+    frame["label"] = bins.map({-1: "negative", 0: "neutral", 1: "positive"})
+    order = ["negative", "neutral", "positive"]
+    for level in ("nominal", "ordinal"):
+        ours = krippendorff_alpha(frame, level=level, order=order)
+        assert ours.value == pytest.approx(reference_alpha(frame, level, order), abs=1e-9)
+        assert ours.n_items == 600
+
+
+# --- edge cases: a documented value and a reason, never an exception -----------
+
+
+@pytest.mark.parametrize(
+    ("rows", "reason"),
+    [
+        ([], "no annotations"),
+        ([(1, "a", "x"), (2, "a", "y")], "only one annotator"),
+        ([(1, "a", "x"), (2, "b", "y")], "no item has two or more ratings"),
+    ],
+)
+def test_undefined_inputs_return_nan_with_reason(
+    rows: list[tuple[object, object, object]], reason: str
+) -> None:
+    frame = ratings(rows)
+    for result in (krippendorff_alpha(frame), fleiss_kappa(frame), percent_agreement(frame)):
+        assert np.isnan(result.value)
+        assert result.reason is not None and reason in result.reason
+        assert result.interpretation.startswith("undefined")
+    assert pairwise_cohen_kappa(frame).empty
+    assert per_label_agreement(frame)["alpha"].isna().all()
+
+
+def test_everyone_agrees_on_one_label() -> None:
+    frame = ratings([(item, who, "x") for item in range(4) for who in "abc"])
+    assert percent_agreement(frame).value == 1.0
+    alpha = krippendorff_alpha(frame, bootstrap=20)
+    assert np.isnan(alpha.value) and "single label" in str(alpha.reason)
+    assert np.isnan(alpha.ci_low)
+    assert np.isnan(fleiss_kappa(frame).value)
+    pairs = pairwise_cohen_kappa(frame)
+    assert pairs["kappa"].isna().all() and pairs["reason"].notna().all()
+
+
+def test_everyone_agrees_with_several_labels_is_perfect() -> None:
+    frame = ratings([(item, who, item % 3) for item in range(9) for who in "abc"])
+    assert krippendorff_alpha(frame).value == pytest.approx(1.0)
+    assert fleiss_kappa(frame).value == pytest.approx(1.0)
+    assert pairwise_cohen_kappa(frame)["kappa"].tolist() == pytest.approx([1.0, 1.0, 1.0])
+    assert krippendorff_alpha(frame).interpretation.startswith("reliable")
+    assert fleiss_kappa(frame).interpretation.startswith("almost perfect")
+
+
+def test_single_rated_items_are_counted_not_silently_dropped() -> None:
+    frame = pd.concat([random_ratings(3, missing=0.0), ratings([("lonely", "a0", 1)])])
+    alpha = krippendorff_alpha(frame)
+    assert alpha.n_items_dropped == 1 and "single rating" in str(alpha.reason)
+    fleiss = fleiss_kappa(random_ratings(3, missing=0.4))
+    assert fleiss.n_items_dropped > 0 and "left out" in str(fleiss.reason)
+
+
+def test_bootstrap_interval_brackets_alpha_and_is_reproducible() -> None:
+    frame = random_ratings(5, n_items=200)
+    first = krippendorff_alpha(frame, bootstrap=200, random_state=1)
+    again = krippendorff_alpha(frame, bootstrap=200, random_state=1)
+    assert first.ci_low < first.value < first.ci_high
+    assert (first.ci_low, first.ci_high) == (again.ci_low, again.ci_high)
+    assert np.isnan(krippendorff_alpha(frame).ci_low)
+
+
+def test_bad_arguments_raise() -> None:
+    frame = random_ratings(0).assign(label=lambda f: f["label"].map({0: "a", 1: "b", 2: "c"}))
+    with pytest.raises(ValueError, match="numeric labels"):
+        krippendorff_alpha(frame, level="interval")
+    with pytest.raises(ValueError, match="missing from order"):
+        krippendorff_alpha(frame, level="ordinal", order=["a", "b"])
+    with pytest.raises(ValueError, match="lacks columns"):
+        krippendorff_alpha(frame.rename(columns={"item": "task"}))
+
+
+@pytest.mark.parametrize(
+    ("measure", "value", "start"),
+    [
+        ("alpha", 0.7, "tentative"),
+        ("alpha", 0.5, "unreliable"),
+        ("kappa", 0.5, "moderate"),
+        ("kappa", -0.1, "poor"),
+        ("percent", 0.75, "75%"),
+    ],
+)
+def test_interpretation(measure: str, value: float, start: str) -> None:
+    result = AgreementResult(value, 10, 30, measure=measure)  # type: ignore[arg-type]
+    assert result.interpretation.startswith(start)
