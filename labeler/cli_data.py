@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -86,7 +87,7 @@ def import_command(project_name: str, path: Path, fmt: str | None, id_column: st
                             categorical=categorical, meta=meta, label=label,
                             annotator=annotator)
     with path.open("rb") as stream, click.progressbar(
-            length=size, label=f"Importing {path.name}", file=click.get_text_stream("stderr"),
+            length=size, label=f"Importing {path.name}", file=sys.stderr,
             show_eta=True) as bar:
         done = [0]
 

@@ -108,14 +108,19 @@ class Auth:
         self.client = client
 
     def login(self, username: str) -> None:
-        response = self.client.post("/login", data={"username": username,
+        token = self.csrf("/login")
+        response = self.client.post("/login", data={"username": username, "csrf_token": token,
                                                     "password": PASSWORDS[username]})
         assert response.status_code == 302, response.data
 
-    def csrf(self) -> str:
-        """The CSRF token a logged-in page carries (as the form's script reads it)."""
-        page = self.client.get("/account/tokens").get_data(as_text=True)
-        return page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    def csrf(self, page: str = "/account/tokens") -> str:
+        """The CSRF token a page carries (as the form's script reads it)."""
+        html = self.client.get(page).get_data(as_text=True)
+        return html.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+
+    def post(self, url: str, data: dict | None = None, **kwargs):
+        """POST a page form with its CSRF token, like a browser would."""
+        return self.client.post(url, data={**(data or {}), "csrf_token": self.csrf()}, **kwargs)
 
 
 @pytest.fixture

@@ -58,6 +58,7 @@ def get_item(project_id: int, item_id: int):
 @bp.post("/projects/<int:project_id>/items/<int:item_id>/annotation")
 def annotate(project_id: int, item_id: int):
     """Label an item: ``{"label": "spam", "seconds": 4.2}``. Safe to retry."""
+    api_project(project_id)  # who may ask comes before what they ask
     body = json_body()
     label = body.get("label")
     if not isinstance(label, str):

@@ -11,8 +11,13 @@ from sqlalchemy import func, select
 
 from labeler.extensions import db
 from labeler.models import Annotation, Item, User
-from labeler.services.imports import (ColumnMapping, ImportFailed, import_file, import_frame,
-                                      unit_hash)
+from labeler.services.imports import (
+    ColumnMapping,
+    ImportFailed,
+    import_file,
+    import_frame,
+    unit_hash,
+)
 from labeler.services.projects import create_project
 
 LABELS = [{"name": "ham"}, {"name": "spam"}]

@@ -10,10 +10,16 @@ from sqlalchemy import func, select
 
 from labeler.db_engine import begin_write
 from labeler.extensions import db
-from labeler.models import (TIER_DONE, Annotation, AnnotationRevision, Assignment, Item,
-                            Project, utcnow)
-from labeler.services import Conflict, ServiceError
-from labeler.services import queue
+from labeler.models import (
+    TIER_DONE,
+    Annotation,
+    AnnotationRevision,
+    Assignment,
+    Item,
+    Project,
+    utcnow,
+)
+from labeler.services import Conflict, ServiceError, queue
 from tests.conftest import make_project, user
 
 

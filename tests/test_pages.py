@@ -1,0 +1,98 @@
+"""Pages render for their users, and item content, names and guidelines stay inert."""
+
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import select
+
+from labeler.extensions import db
+from labeler.models import Item, Project, User
+from labeler.services.imports import ColumnMapping, import_rows
+
+XSS = '<script>alert("x")</script>'
+
+
+def test_guidelines_markdown_is_rendered_but_html_is_escaped(app, client, auth, project):
+    with app.app_context():
+        db.session.get(Project, project).guidelines = (
+            f"**bold** {XSS} [link](javascript:alert(1))")
+        db.session.commit()
+    auth.login("alice")
+    html = client.get(f"/projects/{project}/annotate").get_data(as_text=True)
+    assert "<strong>bold</strong>" in html
+    assert XSS not in html and "&lt;script&gt;" in html
+    assert 'href="javascript:' not in html
+
+
+def test_item_text_reaches_the_form_as_json_data_not_markup(app, client, auth, project):
+    with app.app_context():
+        import_rows(db.session.get(Project, project), [(1, {"id": "x", "text": XSS})],
+                    ColumnMapping(id="id", text=("text",)))
+        db.session.commit()
+    auth.login("admin")
+    response = client.get(f"/api/v1/projects/{project}/items?limit=500")
+    assert response.mimetype == "application/json"
+    assert any(i["data"]["text"] == XSS for i in response.json["items"])
+
+
+def test_user_names_are_escaped_on_admin_pages(app, client, auth):
+    with app.app_context():
+        db.session.add(User(username="x<b>y</b>", role="annotator", active=False))
+        db.session.commit()
+    auth.login("admin")
+    html = client.get("/admin/users").get_data(as_text=True)
+    assert "x&lt;b&gt;y&lt;/b&gt;" in html
+
+
+def test_project_pages_render(client, auth, project):
+    auth.login("rita")
+    assert "SMS" in client.get("/").get_data(as_text=True)
+    page = client.get(f"/projects/{project}").get_data(as_text=True)
+    assert "Members" in page and "alice" in page
+
+
+def test_admin_creates_a_project_and_imports_through_the_browser(client, auth, app):
+    auth.login("admin")
+    response = auth.post("/admin/projects/new", {
+        "name": "Tweets", "labels": "pos | p | positive\nneg | n\nneutral",
+        "guidelines": "Be kind.", "annotations_per_item": "3", "test_fraction": "0.1"})
+    assert response.status_code == 302
+    with app.app_context():
+        project = db.session.scalar(select(Project).where(Project.name == "Tweets"))
+        assert [(lbl["name"], lbl["hotkey"]) for lbl in project.labels] == [
+            ("pos", "p"), ("neg", "n"), ("neutral", "1")]
+        pid = project.id
+    upload = {"file": (io.BytesIO(b"id,text,extra\n1,hello,a\n2,world,b\n"), "t.csv")}
+    response = auth.post(f"/projects/{pid}/import", upload, content_type="multipart/form-data")
+    assert response.headers["Location"].endswith("/import/mapping")
+    page = client.get(f"/projects/{pid}/import/mapping").get_data(as_text=True)
+    assert "hello" in page
+    response = auth.post(f"/projects/{pid}/import/mapping",
+                         {"role:id": "id", "role:text": "text", "role:extra": "meta"})
+    assert response.status_code == 302
+    with app.app_context():
+        data = sorted(i.data["extra"] for i in db.session.scalars(select(Item)))
+        assert data == ["a", "b"]
+
+
+def test_a_failed_browser_import_says_why_and_changes_nothing(client, auth, app, project):
+    auth.login("admin")
+    upload = {"file": (io.BytesIO(b"id,text\n1,a\n1,b\n"), "dup.csv")}
+    auth.post(f"/projects/{project}/import", upload, content_type="multipart/form-data")
+    response = auth.post(f"/projects/{project}/import/mapping",
+                         {"role:id": "id", "role:text": "text"}, follow_redirects=True)
+    html = response.get_data(as_text=True)
+    assert "Nothing was imported" in html and "line 3" in html
+    with app.app_context():
+        assert db.session.get(Project, project).n_items == 20
+
+
+def test_deleting_a_project_needs_its_name(client, auth, app, project):
+    auth.login("admin")
+    auth.post(f"/projects/{project}/delete", {"confirm_name": "wrong"})
+    with app.app_context():
+        assert db.session.get(Project, project) is not None
+    auth.post(f"/projects/{project}/delete", {"confirm_name": "SMS"})
+    with app.app_context():
+        assert db.session.get(Project, project) is None

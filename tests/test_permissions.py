@@ -1,0 +1,119 @@
+"""Every route × every role, generated from the app's URL map: a new route cannot be missed.
+
+Anonymous users are sent to the login page (pages) or get 401 (API); users who are
+not members of a project get 404 for it (its name does not leak); a role too low
+gets 403.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from labeler.auth import create_token
+from labeler.extensions import db
+from labeler.images import pixel_grid_png
+from labeler.models import Assignment, Item, utcnow
+from labeler.services import queue
+from tests.conftest import bearer, user
+
+ROLES = ("anonymous", "outsider", "annotator", "reviewer", "admin")
+USERS = {"outsider": "carol", "annotator": "alice", "reviewer": "rita", "admin": "admin"}
+
+# endpoint -> lowest role allowed: "public", "login" (any user), "member", "reviewer", "admin"
+MATRIX = {
+    "auth.login": "public",
+    "auth.logout": "public",
+    "auth.tokens": "login",
+    "auth.revoke_token": "owner",
+    "projects.index": "login",
+    "projects.show": "member",
+    "projects.image": "member",
+    "annotate.form": "member",
+    "admin.users": "admin",
+    "admin.update_user": "admin",
+    "admin.new_project": "admin",
+    "admin.settings": "admin",
+    "admin.members": "admin",
+    "admin.delete_project": "admin",
+    "importing.upload": "admin",
+    "importing.mapping": "admin",
+    "api.list_projects": "login",
+    "api.create": "admin",
+    "api.show": "member",
+    "api.import_items": "admin",
+    "api.list_items": "reviewer",
+    "api.next_items": "member",
+    "api.get_item": "member",
+    "api.annotate": "member",
+    "api.skip": "member",
+    "api.progress": "member",
+    "api.my_annotations": "member",
+}
+
+DENIED = {"public": set(), "login": {"anonymous"}, "owner": {"anonymous"},
+          "member": {"anonymous", "outsider"},
+          "reviewer": {"anonymous", "outsider", "annotator"},
+          "admin": {"anonymous", "outsider", "annotator", "reviewer"}}
+
+
+def _routes(app):
+    rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"]
+    return sorted(rules, key=lambda rule: rule.endpoint == "auth.logout")  # log out last
+
+
+def test_every_route_is_in_the_matrix(app):
+    missing = {rule.endpoint for rule in _routes(app)} - set(MATRIX)
+    assert not missing, f"add these routes to the permission matrix: {sorted(missing)}"
+
+
+def _give_a_picture(app, item) -> None:
+    (Path(app.config["MEDIA_FOLDER"]) / "pic.png").write_bytes(pixel_grid_png([1, 2, 3, 4], 2, 2))
+    item.project.display = {**item.project.display, "image": "pic"}
+    item.data = {**item.data, "pic": "pic.png"}
+
+
+def _url(rule, ids):
+    return rule.build({key: ids[key] for key in rule.arguments})[1]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_route_role_matrix(app, client, auth, project, tokens, role):
+    with app.app_context():
+        item = db.session.scalars(select(Item)).first()
+        _give_a_picture(app, item)
+        ids = {"project_id": project, "item_id": item.id,
+               "user_id": user("dave").id,
+               # a spare token of the user's own, so revoking it spares the one in use
+               "token_id": create_token(user(USERS.get(role, "alice")), "spare")[0].id}
+        if role != "anonymous":  # annotators may read only items they hold or labeled
+            queue.skip(item.project, user(USERS[role]), item)
+            lease = db.session.scalars(select(Assignment)).one()
+            lease.skipped, lease.expires_at = False, utcnow() + timedelta(hours=1)
+        db.session.commit()
+    if role != "anonymous":
+        auth.login(USERS[role])
+    csrf = auth.csrf("/login" if role == "anonymous" else "/account/tokens")
+    failures = []
+    for rule in _routes(app):
+        method = "GET" if "GET" in rule.methods else "POST"
+        url = _url(rule, ids)
+        api = rule.endpoint.startswith("api.")
+        headers = bearer(tokens[USERS[role]]) if api and role != "anonymous" else {}
+        data = {} if api else {"csrf_token": csrf}
+        response = client.open(url, method=method, headers=headers, data=data or None)
+        response.close()
+        denied = role in DENIED[MATRIX[rule.endpoint]]
+        status = response.status_code
+        was_denied = status in (401, 403, 404) or (
+            status == 302 and "/login" in response.headers["Location"])
+        if rule.endpoint in ("auth.login", "auth.logout") and status == 302:
+            was_denied = False  # sent on to where a user of that state belongs
+        if denied != was_denied or status >= 500:
+            failures.append(f"{method} {url} as {role}: {status}")
+        if denied and role == "anonymous":
+            assert status == (401 if api else 302), f"{url}: {status}"
+    assert not failures, failures
