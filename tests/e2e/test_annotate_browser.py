@@ -64,7 +64,8 @@ def test_item_text_with_markup_shows_as_text(page, app, project):
     from labeler.models import Project
     from labeler.services.imports import ColumnMapping, import_rows
 
-    payload = '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
+    payload = ('<img src=x onerror="document.title=\'pwned\'">'
+               '<script>document.title="pwned"</script>')
     with app.app_context():
         proj = db.session.get(Project, project)
         db.session.execute(db.delete(Item))
