@@ -27,7 +27,8 @@ def write_csv(path: Path, rows: int) -> None:
         writer = csv.writer(handle)
         writer.writerow(["id", "text", "length"])
         for i in range(rows):
-            writer.writerow([f"id-{i}", f"Message {i}: free entry, call now, \"quoted\" 🎉", i % 97])
+            text = f"Message {i}: free entry, call now, \"quoted\" 🎉"
+            writer.writerow([f"id-{i}", text, i % 97])
 
 
 def labeler_import(path: Path) -> None:

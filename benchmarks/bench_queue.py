@@ -80,7 +80,8 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [10_000, 100_000] + ([] if args.small else [1_000_000])
     results = {}
-    print(f"{'items':>10} {'p50 ms':>8} {'p95 ms':>8}   (next item + submit, {args.operations} ops)")
+    header = f"{'items':>10} {'p50 ms':>8} {'p95 ms':>8}"
+    print(f"{header}   (next item + submit, {args.operations} ops)")
     for size in sizes:
         results[size] = run(size, args.operations)
         print(f"{size:>10,} {results[size][0]:>8.2f} {results[size][1]:>8.2f}", flush=True)
