@@ -94,6 +94,20 @@ class Project(db.Model):
     display: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     test_fraction: Mapped[float] = mapped_column(default=0.2)
     retrain_every: Mapped[int] = mapped_column(default=50)
+    # Any disagreement is a dispute (instead of only ties and low confidence).
+    require_unanimity: Mapped[bool] = mapped_column(default=False)
+    # nominal | ordinal | interval: how agreement treats the label order.
+    label_scale: Mapped[str] = mapped_column(String(16), default="nominal")
+    estimator: Mapped[str] = mapped_column(String(32), default="logistic_regression")
+    estimator_params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Share of the queue kept random even once a model ranks the pool (0..1).
+    random_share: Mapped[float] = mapped_column(default=0.1)
+    # Cold start: random order until every label has this many final labels.
+    min_labels_per_class: Mapped[int] = mapped_column(default=5)
+    # Final labels gained since the last training job was queued (retrain trigger).
+    labels_since_training: Mapped[int] = mapped_column(default=0)
+    champion_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_version.id", use_alter=True, ondelete="SET NULL"))
     split_seed: Mapped[int] = mapped_column(default=0)
     n_items: Mapped[int] = mapped_column(default=0)
     # Sum over items of min(n_annotations, k): the numerator of coverage toward k.
@@ -132,6 +146,8 @@ class Item(db.Model):
         UniqueConstraint("project_id", "external_id"),
         # The queue walks this index: open tiers first, then rank ascending.
         Index("ix_item_queue", "project_id", "queue_tier", "queue_rank"),
+        Index("ix_item_review", "project_id", "disputed", "id"),
+        Index("ix_item_final", "project_id", "split", "final_label"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -147,6 +163,19 @@ class Item(db.Model):
     queue_rank: Mapped[float] = mapped_column(default=0.0)
     score: Mapped[float | None]
     scored_by_version: Mapped[int | None]
+    # Consensus of the votes so far (None until there is one) and how sure it is (0..1).
+    consensus_label: Mapped[str | None] = mapped_column(String(120))
+    consensus_confidence: Mapped[float | None]
+    # An item the review queue must settle: a tie, low confidence, or any
+    # disagreement under unanimity.
+    disputed: Mapped[bool] = mapped_column(default=False)
+    # Marked by a reviewer: kept in exports, left out of training and evaluation.
+    ambiguous: Mapped[bool] = mapped_column(default=False)
+    # The label the dataset and the model use: an adjudication, else the undisputed
+    # consensus once the item has its k labels. ``final_source`` says which:
+    # unanimous | majority | dawid_skene | adjudicated.
+    final_label: Mapped[str | None] = mapped_column(String(120))
+    final_source: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     project: Mapped[Project] = relationship()
@@ -193,4 +222,96 @@ class Assignment(db.Model):
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
     expires_at: Mapped[datetime]
     skipped: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Adjudication(db.Model):
+    """A reviewer's decision on an item: the audit trail of the review queue.
+
+    ``action``: resolve (``label`` becomes final), send_back (one more label is
+    asked for), ambiguous (left out of training and evaluation).
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"), index=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    action: Mapped[str] = mapped_column(String(16), default="resolve")
+    label: Mapped[str | None] = mapped_column(String(120))
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    reviewer: Mapped[User] = relationship()
+
+
+class Job(db.Model):
+    """A unit of background work (training, scoring, consensus, export) and its state.
+
+    status: queued | running | done | failed; progress 0..1.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    progress: Mapped[float] = mapped_column(default=0.0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class ModelVersion(db.Model):
+    """A trained model of a project, its artifact and how it scored on the test split.
+
+    status: training | candidate | champion | challenger | retired | failed.
+    """
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("job.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    n_labels: Mapped[int] = mapped_column(default=0)
+    estimator: Mapped[str] = mapped_column(String(32), default="logistic_regression")
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    strategy: Mapped[str] = mapped_column(String(32), default="random")
+    artifact_path: Mapped[str | None] = mapped_column(String(500))
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    baseline_metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Label counts the model was trained on (the training mix, for drift checks).
+    train_label_counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="training")
+    # Share of prediction traffic a challenger serves (canary), 0..1.
+    traffic_share: Mapped[float] = mapped_column(default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEvent(db.Model):
+    """Who did what, when and why, for actions that change shared state
+    (label-set edits, promotions and rollbacks, settings)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PredictionLog(db.Model):
+    """One served prediction (sampled when traffic is high), for monitoring and drift."""
+
+    __table_args__ = (Index("ix_prediction_log_time", "project_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    model_version_id: Mapped[int] = mapped_column(ForeignKey("model_version.id"))
+    latency_ms: Mapped[float]
+    predicted_label: Mapped[str] = mapped_column(String(120))
+    confidence: Mapped[float]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -26,6 +26,7 @@ from labeler.extensions import db
 from labeler.models import Item, Project
 from labeler.services import ServiceError
 from labeler.services.import_labels import LabelWriter
+from labeler.services.labels import refresh_project
 from labeler.services.projects import recount, register_fields
 
 Progress = Callable[[int, int], None]  # (rows done, bytes read)
@@ -220,7 +221,8 @@ def import_rows(project: Project, rows: Iterable[Row], mapping: ColumnMapping,
         raise ImportFailed("the file has no rows to import")
     register_fields(project, mapping)
     if mapping.label:
-        recount(project)  # labels came in: counters and queue tiers change
+        recount(project)  # labels came in: counters, queue tiers and consensus change
+        refresh_project(project)
     else:
         project.n_items += report.added
     return report

@@ -31,6 +31,7 @@ from labeler.models import (
     utcnow,
 )
 from labeler.services import Conflict, NotFound, ServiceError
+from labeler.services.labels import item_target, refresh_item
 
 MAX_SECONDS = 3600.0  # a tab left open over lunch is not an hour of work
 
@@ -142,8 +143,11 @@ def submit(
         select(Annotation).where(Annotation.item_id == item.id, Annotation.user_id == user.id)
     )
     if existing is not None:
-        return _change(existing, label, seconds, now)
-    target = project.annotations_per_item + item.extra_annotations
+        result = _change(existing, label, seconds, now)
+        if result.outcome == "changed":
+            refresh_item(project, item)
+        return result
+    target = item_target(project, item)
     if item.n_annotations >= target and not holds_live_lease(item, user, now):
         raise Conflict("this item already has all the labels it needs; "
                        "your lease had expired, so your label was not recorded")
@@ -154,6 +158,7 @@ def submit(
     db.session.execute(delete(Assignment).where(
         Assignment.item_id == item.id, Assignment.user_id == user.id))
     db.session.flush()
+    refresh_item(project, item)
     return SubmitResult(annotation, "created")
 
 
