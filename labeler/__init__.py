@@ -37,7 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _resolve_paths(app)
     _require_secret_key(app)
 
-    from labeler import auth, db_engine, security, views
+    from labeler import auth, db_engine, jobs, security, views
     from labeler.api import init_app as init_api
     from labeler.extensions import csrf, db, login_manager, migrate
 
@@ -50,6 +50,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     views.init_app(app)
     init_api(app)
     db_engine.init_app(app)
+    jobs.init_app(app)
     from labeler.cli import register_commands
 
     register_commands(app)

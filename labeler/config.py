@@ -21,6 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_CHUNK_ROWS": 5000,
     "MAX_CONTENT_LENGTH": 512 * 1024 * 1024,
     "JOB_EXECUTOR": "thread",
+    "JOB_STALE_SECONDS": 3600,
     "DEMO": False,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
