@@ -1,4 +1,6 @@
-"""Integer coding of a long ratings frame, shared by agreement.py and consensus.py.
+"""Integer coding of a long ratings frame, and the AgreementResult type.
+
+Shared by agreement.py (which re-exports AgreementResult) and consensus.py.
 
 Every agreement and consensus figure is computed from the same two things: integer
 codes for item, annotator and label, and the dense item x label count matrix built
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -85,3 +88,50 @@ def encode(frame: pd.DataFrame, order: Sequence[Hashable] | None = None) -> Code
     if not keep.all():
         item, annotator, label = item[keep], annotator[keep], label[keep]
     return CodedRatings(item, annotator, label, items, annotators, labels)
+
+
+Measure = Literal["alpha", "kappa", "percent"]
+
+_LANDIS_KOCH = (
+    (0.0, "poor (worse than chance)"),
+    (0.2, "slight"),
+    (0.4, "fair"),
+    (0.6, "moderate"),
+    (0.8, "substantial"),
+)
+
+
+@dataclass(frozen=True)
+class AgreementResult:
+    """One agreement figure with what it was computed on.
+
+    ``value`` is NaN when the figure is undefined; ``reason`` then says why (it may
+    also note items left out). ``ci_low``/``ci_high`` bound a bootstrap 95% interval
+    when one was asked for, else NaN. ``n_items`` and ``n_annotations`` count what
+    entered the figure; ``n_items_dropped`` counts items left out of it.
+    """
+
+    value: float
+    n_items: int
+    n_annotations: int
+    reason: str | None = None
+    ci_low: float = float("nan")
+    ci_high: float = float("nan")
+    n_items_dropped: int = 0
+    measure: Measure = "alpha"
+
+    @property
+    def interpretation(self) -> str:
+        """One line on how to read ``value`` for this measure."""
+        if np.isnan(self.value):
+            return f"undefined: {self.reason}"
+        if self.measure == "percent":
+            return f"{self.value:.0%} of annotator pairs agree (not corrected for chance)"
+        if self.measure == "alpha":
+            if self.value >= 0.8:
+                return "reliable (alpha >= 0.8)"
+            if self.value >= 0.667:
+                return "tentative: draw only cautious conclusions (0.667 <= alpha < 0.8)"
+            return "unreliable (alpha < 0.667)"
+        band = next((name for top, name in _LANDIS_KOCH if self.value <= top), "almost perfect")
+        return f"{band} agreement (Landis & Koch)"
