@@ -93,7 +93,6 @@ def encode(frame: pd.DataFrame, order: Sequence[Hashable] | None = None) -> Code
 Measure = Literal["alpha", "kappa", "percent"]
 
 _LANDIS_KOCH = (
-    (0.0, "poor (worse than chance)"),
     (0.2, "slight"),
     (0.4, "fair"),
     (0.6, "moderate"),
@@ -133,5 +132,7 @@ class AgreementResult:
             if self.value >= 0.667:
                 return "tentative: draw only cautious conclusions (0.667 <= alpha < 0.8)"
             return "unreliable (alpha < 0.667)"
+        if self.value < 0:
+            return "poor agreement, worse than chance (Landis & Koch)"
         band = next((name for top, name in _LANDIS_KOCH if self.value <= top), "almost perfect")
         return f"{band} agreement (Landis & Koch)"

@@ -334,6 +334,8 @@ def test_bad_arguments_raise() -> None:
         ("alpha", 0.5, "unreliable"),
         ("kappa", 0.5, "moderate"),
         ("kappa", -0.1, "poor"),
+        ("kappa", 0.0, "slight"),
+        ("kappa", 0.81, "almost perfect"),
         ("percent", 0.75, "75%"),
     ],
 )
