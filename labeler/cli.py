@@ -52,10 +52,10 @@ def main() -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from labeler.cli_data import demo_command, import_command
+    from labeler.cli_data import demo_command, export_command, import_command
 
     for command in (init_command, create_user_command, token_command, serve_command,
-                    demo_command, import_command):
+                    demo_command, import_command, export_command):
         app.cli.add_command(command)
 
 

@@ -107,3 +107,48 @@ def import_command(project_name: str, path: Path, fmt: str | None, id_column: st
                f"{report.skipped:,} unchanged, {report.duplicate_rows:,} duplicate rows; "
                f"labels {report.annotations_added:,} added, "
                f"{report.annotations_changed:,} changed.")
+
+
+@click.command("export")
+@click.argument("project_name")
+@click.option("--view", type=click.Choice(["items", "annotations"]), default="items",
+              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "parquet"]), default="csv",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--final-only", is_flag=True, help="Only items with a final label.")
+@click.option("--split", type=click.Choice(["train", "test"]), default=None)
+@click.option("--min-confidence", type=float, default=None)
+@click.option("--since", default=None, help="Annotations updated on or after (ISO date).")
+@click.option("--until", default=None, help="Annotations updated before (ISO date).")
+@click.option("--adjudicated-only", is_flag=True)
+@click.option("--exclude-ambiguous", is_flag=True)
+@click.option("--pseudonymize", is_flag=True, help="Stable pseudonymous annotator ids.")
+@click.option("--card", "card_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Also write the dataset card (Markdown) here.")
+@with_appcontext
+def export_command(project_name: str, view: str, fmt: str, output: Path, final_only: bool,
+                   split: str | None, min_confidence: float | None, since: str | None,
+                   until: str | None, adjudicated_only: bool, exclude_ambiguous: bool,
+                   pseudonymize: bool, card_path: Path | None) -> None:
+    """Export PROJECT_NAME's items or annotations; rows stream, so size is not a problem."""
+    from labeler.services.dataset_card import card_markdown, dataset_card
+    from labeler.services.export_job import write_export
+
+    project = db.session.scalar(select(Project).where(Project.name == project_name))
+    if project is None:
+        raise click.ClickException(f"no project named {project_name!r}")
+    filters = {"final_only": str(final_only), "split": split or "",
+               "min_confidence": "" if min_confidence is None else str(min_confidence),
+               "since": since or "", "until": until or "",
+               "adjudicated_only": str(adjudicated_only),
+               "include_ambiguous": str(not exclude_ambiguous)}
+    try:
+        rows = write_export(project, {"view": view, "format": fmt, "filters": filters,
+                                      "pseudonymize": pseudonymize}, output)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"Wrote {rows:,} {view} to {output}")
+    if card_path:
+        card_path.write_text(card_markdown(dataset_card(project)), encoding="utf-8")
+        click.echo(f"Wrote the dataset card to {card_path}")

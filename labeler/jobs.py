@@ -43,7 +43,15 @@ def runner(kind: str) -> Callable[[Runner], Runner]:
     return register
 
 
+# Modules whose import registers job runners (a worker process needs them all).
+RUNNER_MODULES = ["labeler.services.export_job"]
+
+
 def init_app(app: Flask) -> None:
+    import importlib
+
+    for module in RUNNER_MODULES:
+        importlib.import_module(module)
     name = app.config.get("JOB_EXECUTOR", "thread")
     if name not in BACKENDS:
         raise RuntimeError(f"LABELER_JOB_EXECUTOR={name!r}: choose one of {sorted(BACKENDS)}")

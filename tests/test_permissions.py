@@ -41,6 +41,11 @@ MATRIX = {
     "admin.delete_project": "admin",
     "importing.upload": "admin",
     "importing.mapping": "admin",
+    "export.page": "reviewer",
+    "export.download": "reviewer",
+    "export.start_job": "reviewer",
+    "export.file": "reviewer",
+    "export.card": "reviewer",
     "api.list_projects": "login",
     "api.create": "admin",
     "api.show": "member",
@@ -70,6 +75,19 @@ def test_every_route_is_in_the_matrix(app):
     assert not missing, f"add these routes to the permission matrix: {sorted(missing)}"
 
 
+def _finished_export(project_id: int) -> int:
+    from labeler.models import Job
+
+    job = Job(kind="export", project_id=project_id, status="done", result={"rows": 0},
+              params={"view": "items", "format": "csv"})
+    db.session.add(job)
+    db.session.flush()
+    from labeler.services.export_job import export_path
+
+    export_path(job).write_text("external_id\n")
+    return job.id
+
+
 def _give_a_picture(app, item) -> None:
     (Path(app.config["MEDIA_FOLDER"]) / "pic.png").write_bytes(pixel_grid_png([1, 2, 3, 4], 2, 2))
     item.project.display = {**item.project.display, "image": "pic"}
@@ -88,7 +106,8 @@ def test_route_role_matrix(app, client, auth, project, tokens, role):
         ids = {"project_id": project, "item_id": item.id,
                "user_id": user("dave").id,
                # a spare token of the user's own, so revoking it spares the one in use
-               "token_id": create_token(user(USERS.get(role, "alice")), "spare")[0].id}
+               "token_id": create_token(user(USERS.get(role, "alice")), "spare")[0].id,
+               "job_id": _finished_export(project)}
         if role != "anonymous":  # annotators may read only items they hold or labeled
             queue.skip(item.project, user(USERS[role]), item)
             lease = db.session.scalars(select(Assignment)).one()

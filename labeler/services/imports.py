@@ -25,6 +25,7 @@ from sqlalchemy import insert, select
 from labeler.extensions import db
 from labeler.models import Item, Project
 from labeler.services import ServiceError
+from labeler.services.export_formats import unescape_cell
 from labeler.services.import_labels import LabelWriter
 from labeler.services.labels import refresh_project
 from labeler.services.projects import recount, register_fields
@@ -57,6 +58,8 @@ class ColumnMapping:
     label: str | None = None
     annotator: str | None = None
     default_annotator: str = "imported"
+    # The file is a labeler CSV export: undo its spreadsheet-safety apostrophes.
+    unescape_formulas: bool = False
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> ColumnMapping:
@@ -183,7 +186,11 @@ def import_file(project: Project, stream: IO[bytes], fmt: str, mapping: ColumnMa
     counter = [0]
     if fmt == "csv":
         header, rows = read_csv(stream, counter)
+        header = [unescape_cell(h) for h in header] if mapping.unescape_formulas else header
         _check_header(header, mapping)
+        if mapping.unescape_formulas:
+            rows = ((line, {unescape_cell(k): unescape_cell(v) for k, v in raw.items()})
+                    for line, raw in rows)
     elif fmt == "jsonl":
         _, rows = read_jsonl(stream, counter)
     else:

@@ -1,0 +1,101 @@
+"""Serialise exported rows: CSV (spreadsheet-safe), JSON Lines, Parquet.
+
+CSV cells that a spreadsheet would run as a formula (starting with = + - @, a tab
+or a carriage return) get a leading apostrophe; so do cells that already start
+with one, which makes the escape reversible: labeler's importer, told the file
+is a labeler export (``unescape_formulas``), strips exactly one apostrophe.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+FORMATS = ("csv", "jsonl", "parquet")
+MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson",
+               "parquet": "application/vnd.apache.parquet"}
+
+
+def csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "'" + value if value.startswith(FORMULA_STARTS) else value
+    return str(value)
+
+
+def unescape_cell(value: str) -> str:
+    return value[1:] if value.startswith("'") else value
+
+
+def csv_chunks(rows: Iterable[dict[str, Any]], columns: list[str],
+               rows_per_chunk: int = 1000) -> Iterator[str]:
+    """The CSV text in chunks of ``rows_per_chunk`` rows, header first."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([csv_cell(column) for column in columns])
+    for count, row in enumerate(rows, start=1):
+        writer.writerow([csv_cell(row.get(column)) for column in columns])
+        if count % rows_per_chunk == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def jsonl_chunks(rows: Iterable[dict[str, Any]], rows_per_chunk: int = 1000) -> Iterator[str]:
+    lines: list[str] = []
+    for row in rows:
+        lines.append(json.dumps(row, ensure_ascii=False))
+        if len(lines) == rows_per_chunk:
+            yield "\n".join(lines) + "\n"
+            lines = []
+    if lines:
+        yield "\n".join(lines) + "\n"
+
+
+def write_parquet(rows: Iterable[dict[str, Any]], columns: list[str], path: Path,
+                  rows_per_group: int = 50_000) -> int:
+    """Write Parquet in row groups (pyarrow, from the ``parquet`` extra); return row count."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        from labeler.services import ServiceError
+
+        raise ServiceError("Parquet export needs pyarrow: pip install 'labeler[parquet]'") \
+            from None
+    writer = None
+    batch: list[dict[str, Any]] = []
+    total = 0
+
+    def flush() -> None:
+        nonlocal writer
+        table = pa.Table.from_pylist([{c: _plain(r.get(c)) for c in columns} for r in batch])
+        if writer is None:
+            writer = pq.ParquetWriter(str(path), table.schema)
+        writer.write_table(table.cast(writer.schema) if table.schema != writer.schema
+                           else table)
+
+    for row in rows:
+        batch.append(row)
+        total += 1
+        if len(batch) == rows_per_group:
+            flush()
+            batch = []
+    if batch or writer is None:
+        flush()
+    writer.close()
+    return total
+
+
+def _plain(value: Any) -> Any:
+    # Nested values (a JSONL field holding a list) are stored as their JSON text.
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value
