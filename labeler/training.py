@@ -221,8 +221,9 @@ def validate_params(estimator: str, params: Mapping[str, Any]) -> dict[str, Any]
     return dict(params)
 
 
-MIN_EXAMPLES_PER_CLASS = 2
-"""Fewer examples of a label than this and training refuses (calibration needs 2 folds)."""
+MIN_EXAMPLES_PER_CLASS: dict[str, int] = {"linear_svm": 2}
+"""Fewer examples of any label than this and training refuses (default 1): the
+calibrated SVM cross-validates, so each label must appear in 2 folds."""
 
 
 @dataclass
@@ -299,15 +300,16 @@ def build_pipeline(
     )
 
 
-def _check_labels(y: np.ndarray) -> tuple[list[str], int]:
+def _check_labels(y: np.ndarray, estimator: str) -> tuple[list[str], int]:
     """Sorted labels in use and the smallest label count; ValueError if too few."""
     counts = pd.Series(y, dtype=object).value_counts()
     if len(counts) < 2:
         raise ValueError(f"training needs at least 2 labels in use, got {list(counts.index)}")
-    rare = sorted(str(label) for label, n in counts.items() if n < MIN_EXAMPLES_PER_CLASS)
+    minimum = MIN_EXAMPLES_PER_CLASS.get(estimator, 1)
+    rare = sorted(str(label) for label, n in counts.items() if n < minimum)
     if rare:
         raise ValueError(
-            f"too few examples: labels {rare} have fewer than {MIN_EXAMPLES_PER_CLASS} each"
+            f"too few examples for {estimator}: labels {rare} have fewer than {minimum} each"
         )
     return sorted(str(label) for label in counts.index), int(counts.min())
 
@@ -355,13 +357,13 @@ def train(
 
     Raises:
         ValueError: fewer than 2 labels, a label with fewer than
-            ``MIN_EXAMPLES_PER_CLASS`` examples, X and y of different lengths, or
+            ``MIN_EXAMPLES_PER_CLASS[estimator]`` examples, X and y of different lengths, or
             bad inputs/estimator/parameters.
     """
     labels = np.asarray([str(label) for label in y], dtype=object)
     if len(labels) != len(X):
         raise ValueError(f"X has {len(X)} rows but y has {len(labels)} labels")
-    classes, min_count = _check_labels(labels)
+    classes, min_count = _check_labels(labels, estimator)
     pipeline = build_pipeline(inputs, estimator, params, random_state)
     if estimator == "linear_svm" and min_count < 6:
         # Calibration folds must each hold every label, also inside grid-search folds.

@@ -140,8 +140,9 @@ def test_good_params_pass_and_are_used(sms: pd.DataFrame) -> None:
 def test_training_refuses_too_little(sms: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="at least 2 labels"):
         train(sms.head(5), ["ham"] * 5, TEXT)
-    with pytest.raises(ValueError, match="too few examples.*spam"):
-        train(sms.head(5), ["ham"] * 4 + ["spam"], TEXT)
+    with pytest.raises(ValueError, match="too few examples for linear_svm.*spam"):
+        train(sms.head(5), ["ham"] * 4 + ["spam"], TEXT, "linear_svm")
+    assert train(sms.head(5), ["ham"] * 4 + ["spam"], TEXT).classes == ["ham", "spam"]
     with pytest.raises(ValueError, match="rows"):
         train(sms.head(5), ["ham", "spam"], TEXT)
     with pytest.raises(ValueError, match="lacks field"):
