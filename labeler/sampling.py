@@ -167,8 +167,9 @@ def mix_random_share(scores: np.ndarray, share: float = 0.1, random_state: int =
     a score just above the uncertainty-ordered row at position ``j * (1 - share) /
     share``, so about one item in ``1/share`` from the top down is a random pick
     (with 0.1: positions 0, 10, 20, ...). Everyone else keeps their score, so the
-    values still read as uncertainty (a random pick may exceed 1 by one ulp). The random picks keep the model honest about
-    regions it is confidently wrong about, and give unbiased samples of the pool.
+    values still read as uncertainty (a random pick may exceed 1 by one ulp). The
+    random picks keep the model honest about regions it is confidently wrong about,
+    and give unbiased samples of the pool.
     """
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"random share must be in 0..1, got {share}")
