@@ -8,17 +8,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, g, jsonify, request
+from flask import Flask, current_app, g, jsonify, request
 from flask_login import current_user
+from flask_smorest import Api, Blueprint
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from labeler.api.schemas import Error as ErrorSchema
 from labeler.auth import user_for_token
 from labeler.extensions import csrf, db
 from labeler.services import ServiceError
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = Blueprint("api", __name__, url_prefix="/api/v1",
+               description="Projects, items, the annotation queue, review, models and export.")
 csrf.exempt(bp)  # token requests carry no cookie; session requests are checked below
+
+
+class OpenApi(Api):
+    """flask-smorest builds the OpenAPI document from the routes; errors stay ours
+    (``{"error", "detail"}``), and its browsable UIs (loaded from CDNs) stay off:
+    /api/docs renders the document on the server instead."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self) -> None:
+        pass
+
+
+SPEC = {
+    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    "security": [{"bearer": []}],
+    "info": {"description": "Send `Authorization: Bearer <token>`; create tokens on the "
+                            "API tokens page or with `labeler token USERNAME`."},
+}
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -63,10 +85,19 @@ def csrf_error(exc: CSRFError):
 
 @bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException):
-    return error(exc.code or 500, (exc.name or "error").lower(), exc.description)
+    messages = (getattr(exc, "data", None) or {}).get("messages")
+    return error(exc.code or 500, (exc.name or "error").lower(), messages or exc.description)
 
 
 def init_app(app: Flask) -> None:
-    from labeler.api import items, projects  # noqa: F401  (routes register on import)
+    from labeler import __version__
+    from labeler.api import export, items, projects  # noqa: F401  (routes register on import)
 
-    app.register_blueprint(bp)
+    app.config.setdefault("API_TITLE", "labeler")
+    app.config.setdefault("API_VERSION", __version__)
+    app.config.setdefault("OPENAPI_VERSION", "3.0.3")
+    app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
+    app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
+    openapi = OpenApi(app, spec_kwargs=SPEC)
+    openapi.register_blueprint(bp)
+    app.extensions["labeler.openapi"] = openapi

@@ -10,6 +10,16 @@ from sqlalchemy.exc import IntegrityError
 
 from labeler.api import bp
 from labeler.api.common import api_project, int_arg, json_body
+from labeler.api.schemas import (
+    AnnotationIn,
+    AnnotationResult,
+    Item,
+    MyAnnotations,
+    NextItems,
+    Progress,
+    SkipResult,
+    documented,
+)
 from labeler.api.serialize import item_payload
 from labeler.db_engine import begin_write
 from labeler.extensions import db
@@ -30,6 +40,8 @@ def _progress(project: Project) -> dict:
 
 
 @bp.get("/projects/<int:project_id>/next")
+@documented(schema=NextItems, errors=(401, 404, 422),
+            params=(("n", "integer", "how many items to lease, 1-5"),))
 def next_items(project_id: int):
     """Lease up to ``n`` items (default 1, at most 5) for the caller; held items come first."""
     n = int_arg("n", 1, 1, 5)
@@ -44,6 +56,7 @@ def next_items(project_id: int):
 
 
 @bp.get("/projects/<int:project_id>/items/<int:item_id>")
+@documented(schema=Item)
 def get_item(project_id: int, item_id: int):
     """One item with the caller's own label. Annotators see only items they hold or labeled."""
     project, role = api_project(project_id)
@@ -56,6 +69,7 @@ def get_item(project_id: int, item_id: int):
 
 
 @bp.post("/projects/<int:project_id>/items/<int:item_id>/annotation")
+@documented(201, AnnotationResult, body=AnnotationIn, errors=(400, 401, 404, 409, 422))
 def annotate(project_id: int, item_id: int):
     """Label an item: ``{"label": "spam", "seconds": 4.2}``. Safe to retry."""
     api_project(project_id)  # who may ask comes before what they ask
@@ -86,7 +100,9 @@ def annotate(project_id: int, item_id: int):
 
 
 @bp.post("/projects/<int:project_id>/items/<int:item_id>/skip")
+@documented(schema=SkipResult, errors=(400, 401, 404))
 def skip(project_id: int, item_id: int):
+    """Give an item back; you will not be asked for it again."""
     begin_write()
     project, _ = api_project(project_id)
     item = queue_service.get_item(project, item_id)
@@ -96,12 +112,16 @@ def skip(project_id: int, item_id: int):
 
 
 @bp.get("/projects/<int:project_id>/progress")
+@documented(schema=Progress)
 def progress(project_id: int):
+    """Your labels this session and the project's coverage toward k."""
     project, _ = api_project(project_id)
     return _progress(project)
 
 
 @bp.get("/projects/<int:project_id>/my-annotations")
+@documented(schema=MyAnnotations, errors=(401, 404, 422),
+            params=(("limit", "integer", "how many, 1-200"),))
 def my_annotations(project_id: int):
     """The caller's own most recent labels (for the form's back button)."""
     project, _ = api_project(project_id)

@@ -9,6 +9,15 @@ from sqlalchemy import select
 
 from labeler.api import bp
 from labeler.api.common import api_project, int_arg, json_body
+from labeler.api.schemas import (
+    ImportBody,
+    ImportReport,
+    ItemsPage,
+    ProjectCreate,
+    ProjectList,
+    documented,
+)
+from labeler.api.schemas import Project as ProjectOut
 from labeler.api.serialize import project_payload
 from labeler.auth import project_role, visible_projects
 from labeler.extensions import db
@@ -19,14 +28,18 @@ from labeler.services.projects import create_project
 
 
 @bp.get("/projects")
+@documented(schema=ProjectList, errors=(401,))
 def list_projects():
+    """The projects you may see, with your role on each."""
     user = g.api_user
     return {"projects": [project_payload(p, project_role(user, p))
                          for p in visible_projects(user)]}
 
 
 @bp.post("/projects")
+@documented(201, ProjectOut, body=ProjectCreate, errors=(401, 403, 422))
 def create():
+    """Create a project (admin)."""
     if not g.api_user.is_admin:
         raise Forbidden("only an admin can create projects")
     body = json_body()
@@ -40,12 +53,15 @@ def create():
 
 
 @bp.get("/projects/<int:project_id>")
+@documented(schema=ProjectOut)
 def show(project_id: int):
+    """One project: label set, guidelines, k, coverage."""
     project, role = api_project(project_id)
     return project_payload(project, role)
 
 
 @bp.post("/projects/<int:project_id>/items")
+@documented(201, ImportReport, body=ImportBody, errors=(401, 403, 404, 422))
 def import_items(project_id: int):
     """Import items: JSON ``{"mapping": {...}, "items": [{...}, ...]}`` or a multipart
     ``file`` (CSV or JSONL) with a ``mapping`` field holding the mapping as JSON."""
@@ -72,6 +88,9 @@ def import_items(project_id: int):
 
 
 @bp.get("/projects/<int:project_id>/items")
+@documented(schema=ItemsPage, errors=(401, 403, 404, 422), params=(
+    ("after", "integer", "last id of the previous page"),
+    ("limit", "integer", "page size, 1-500"), ("split", "string", "train or test")))
 def list_items(project_id: int):
     """Items in id order with keyset pagination: ``?after=<last id>&limit=100&split=test``."""
     project, _ = api_project(project_id, "reviewer")

@@ -1,0 +1,91 @@
+"""API: export items or annotations, large exports as jobs, the dataset card."""
+
+from __future__ import annotations
+
+from flask import current_app, g, request, send_file
+
+from labeler import jobs
+from labeler.api import bp
+from labeler.api.common import api_project
+from labeler.api.schemas import JobOut, documented
+from labeler.extensions import db
+from labeler.models import Job
+from labeler.services import NotFound, ServiceError
+from labeler.services.dataset_card import dataset_card
+from labeler.services.export import parse_filter
+from labeler.services.export_formats import FORMATS
+from labeler.services.export_job import export_path
+from labeler.views.export import stream_export
+
+FILTERS = (("view", "string", "items | annotations"), ("format", "string", "csv | jsonl | parquet"),
+           ("final_only", "boolean", "only items with a final label"),
+           ("split", "string", "train | test"), ("min_confidence", "number", "0..1"),
+           ("since", "string", "annotations updated on or after (ISO date)"),
+           ("until", "string", "annotations updated before (ISO date)"),
+           ("adjudicated_only", "boolean", ""), ("include_ambiguous", "boolean", ""),
+           ("pseudonymize", "boolean", "stable pseudonymous annotator ids"))
+
+
+def job_payload(job: Job) -> dict:
+    return {"id": job.id, "kind": job.kind, "status": job.status, "progress": job.progress,
+            "message": job.message, "error": job.error, "result": job.result}
+
+
+@bp.get("/projects/<int:project_id>/export")
+@documented(errors=(401, 403, 404, 422), params=FILTERS)
+def export(project_id: int):
+    """Download an export, streamed (reviewer or admin)."""
+    project, _ = api_project(project_id, "reviewer")
+    return stream_export(project, request.args.to_dict(), current_app.config["SECRET_KEY"])
+
+
+@bp.post("/projects/<int:project_id>/export/jobs")
+@documented(202, JobOut, errors=(401, 403, 404, 422), params=FILTERS)
+def export_job(project_id: int):
+    """Start a background export (same parameters, in the query string)."""
+    project, _ = api_project(project_id, "reviewer")
+    args = request.args.to_dict()
+    params = {"view": args.pop("view", "items"), "format": args.pop("format", "csv"),
+              "pseudonymize": args.pop("pseudonymize", "") in ("1", "true")}
+    if params["format"] not in FORMATS:
+        raise ServiceError(f"format must be one of {', '.join(FORMATS)}", {"field": "format"})
+    if params["view"] not in ("items", "annotations"):
+        raise ServiceError("view must be items or annotations", {"field": "view"})
+    parse_filter(args)
+    params["filters"] = args
+    job = jobs.start("export", project.id, params, g.api_user.id, unique=False)
+    return job_payload(db.session.get(Job, job.id)), 202
+
+
+@bp.get("/projects/<int:project_id>/export/jobs/<int:job_id>")
+@documented(schema=JobOut, errors=(401, 403, 404))
+def export_job_status(project_id: int, job_id: int):
+    project, _ = api_project(project_id, "reviewer")
+    return job_payload(_export_job(project.id, job_id))
+
+
+@bp.get("/projects/<int:project_id>/export/jobs/<int:job_id>/file")
+@documented(errors=(401, 403, 404))
+def export_job_file(project_id: int, job_id: int):
+    """The file a finished export job wrote."""
+    project, _ = api_project(project_id, "reviewer")
+    job = _export_job(project.id, job_id)
+    path = export_path(job)
+    if job.status != "done" or not path.exists():
+        raise NotFound(f"export {job_id} has no file (status {job.status})")
+    return send_file(path, as_attachment=True, download_name=path.name)
+
+
+def _export_job(project_id: int, job_id: int) -> Job:
+    job = db.session.get(Job, job_id)
+    if job is None or job.project_id != project_id or job.kind != "export":
+        raise NotFound(f"export job {job_id} not found")
+    return job
+
+
+@bp.get("/projects/<int:project_id>/export/card")
+@documented(errors=(401, 403, 404))
+def card(project_id: int):
+    """The dataset card: counts per label and split, agreement, annotators, model metrics."""
+    project, _ = api_project(project_id, "reviewer")
+    return dataset_card(project)

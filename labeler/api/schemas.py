@@ -1,0 +1,194 @@
+"""OpenAPI shapes of the API (marshmallow), for the generated document.
+
+Handlers validate their own input so that errors name the field in labeler's
+``{"error", "detail"}`` form; these schemas describe requests and responses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+
+class Error(Schema):
+    error = fields.String(required=True, metadata={"description": "short reason"})
+    detail = fields.Raw(allow_none=True, metadata={"description": "field, line/column, …"})
+
+
+class Label(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 120))
+    hotkey = fields.String(allow_none=True, validate=validate.Length(1, 1))
+    description = fields.String()
+
+
+class Project(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    labels = fields.List(fields.Nested(Label))
+    guidelines = fields.String()
+    annotations_per_item = fields.Integer()
+    test_fraction = fields.Float()
+    model_inputs = fields.Dict()
+    n_items = fields.Integer()
+    coverage = fields.Float(metadata={"description": "share of the k-labels goal, 0..1"})
+    role = fields.String(allow_none=True)
+
+
+class ProjectList(Schema):
+    projects = fields.List(fields.Nested(Project))
+
+
+class ProjectCreate(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 120))
+    labels = fields.List(fields.Nested(Label), required=True, validate=validate.Length(min=1))
+    guidelines = fields.String()
+    annotations_per_item = fields.Integer(validate=validate.Range(1, 50))
+    test_fraction = fields.Float(validate=validate.Range(0, 0.99))
+
+
+class Mapping(Schema):
+    id = fields.String(allow_none=True)
+    text = fields.List(fields.String())
+    image = fields.String(allow_none=True)
+    numeric = fields.List(fields.String())
+    categorical = fields.List(fields.String())
+    meta = fields.List(fields.String())
+    label = fields.String(allow_none=True)
+    annotator = fields.String(allow_none=True)
+    unescape_formulas = fields.Boolean()
+
+
+class ImportBody(Schema):
+    mapping = fields.Nested(Mapping, required=True)
+    items = fields.List(fields.Dict(), required=True)
+
+
+class ImportReport(Schema):
+    rows = fields.Integer()
+    added = fields.Integer()
+    updated = fields.Integer()
+    skipped = fields.Integer()
+    duplicate_rows = fields.Integer()
+    annotations_added = fields.Integer()
+    annotations_changed = fields.Integer()
+    annotations_unchanged = fields.Integer()
+    messages = fields.List(fields.String())
+
+
+class ItemRow(Schema):
+    id = fields.Integer()
+    external_id = fields.String()
+    data = fields.Dict()
+    split = fields.String()
+    n_annotations = fields.Integer()
+
+
+class ItemsPage(Schema):
+    items = fields.List(fields.Nested(ItemRow))
+    next_after = fields.Integer(allow_none=True)
+
+
+class Field(Schema):
+    name = fields.String()
+    kind = fields.String(metadata={"description": "text | field"})
+    value = fields.Raw(allow_none=True)
+
+
+class Item(Schema):
+    id = fields.Integer()
+    external_id = fields.String()
+    fields_ = fields.List(fields.Nested(Field), data_key="fields")
+    image_url = fields.String(allow_none=True)
+    my_label = fields.String(allow_none=True)
+
+
+class Progress(Schema):
+    session_labeled = fields.Integer()
+    coverage = fields.Float()
+    filled_slots = fields.Integer()
+    goal = fields.Integer()
+
+
+class NextItems(Schema):
+    items = fields.List(fields.Nested(Item))
+    progress = fields.Nested(Progress)
+
+
+class AnnotationIn(Schema):
+    label = fields.String(required=True)
+    seconds = fields.Float(allow_none=True, metadata={"description": "time spent, seconds"})
+
+
+class AnnotationResult(Schema):
+    outcome = fields.String(metadata={"description": "created | changed | unchanged"})
+    label = fields.String()
+    item = fields.Integer()
+    progress = fields.Nested(Progress)
+
+
+class SkipResult(Schema):
+    outcome = fields.String()
+    item = fields.Integer()
+
+
+class MyAnnotation(Schema):
+    item = fields.Integer()
+    label = fields.String()
+    updated_at = fields.String()
+
+
+class MyAnnotations(Schema):
+    annotations = fields.List(fields.Nested(MyAnnotation))
+
+
+class JobOut(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    status = fields.String()
+    progress = fields.Float()
+    message = fields.String()
+    error = fields.String(allow_none=True)
+    result = fields.Dict()
+
+
+def json_body(schema: type[Schema]) -> dict[str, Any]:
+    """An OpenAPI requestBody pointing at ``schema`` (documented, validated by the handler)."""
+    return {"required": True,
+            "content": {"application/json": {"schema": schema}}}
+
+
+def query(*params: tuple[str, str, str]) -> list[dict[str, Any]]:
+    """OpenAPI query parameters from (name, type, description) triples."""
+    return [{"in": "query", "name": name, "required": False, "schema": {"type": kind},
+             "description": text} for name, kind, text in params]
+
+
+ERROR_TEXT = {400: "CSRF check failed", 401: "no valid bearer token",
+              403: "your role on the project is too low", 404: "not found or not yours to see",
+              409: "conflict", 422: "bad input: the detail names the field"}
+
+
+def documented(status: int = 200, schema: type[Schema] | None = None,
+               body: type[Schema] | None = None,
+               params: tuple[tuple[str, str, str], ...] = (),
+               errors: tuple[int, ...] = (401, 404)):
+    """Describe an operation for OpenAPI without changing what the handler does."""
+    from labeler.api import bp
+
+    def wrap(function):
+        doc: dict[str, Any] = {}
+        if body is not None:
+            doc["requestBody"] = json_body(body)
+        if params:
+            doc["parameters"] = query(*params)
+        if doc:
+            function = bp.doc(**doc)(function)
+        for code in errors:
+            function = bp.alt_response(code, schema=Error, description=ERROR_TEXT[code])(
+                function)
+        if schema is not None:
+            function = bp.alt_response(status, schema=schema, success=True)(function)
+        return function
+
+    return wrap
