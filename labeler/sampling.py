@@ -26,7 +26,7 @@ from modAL.uncertainty import classifier_entropy, classifier_margin, classifier_
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
-from labeler.training import TrainedModel
+from labeler.training import TrainedModel, single_blas_thread
 
 STRATEGIES = ("random", "least_confident", "margin", "entropy", "committee", "batch_diverse")
 """``batch_diverse`` is for jobs only (``select_batch``); ``score_pool`` gives it
@@ -66,7 +66,8 @@ def _committee_scores(
                 for c in range(len(classes))
             ]
         )
-        member = clone(pipeline).fit(X_train.iloc[rows], codes[rows])
+        with single_blas_thread():
+            member = clone(pipeline).fit(X_train.iloc[rows], codes[rows])
         # modAL's Committee.vote stores votes in a float array: integer codes only.
         learners.append(ActiveLearner(estimator=member))
     entropy = np.asarray(vote_entropy(Committee(learner_list=learners), X_pool), dtype=float)
