@@ -1,0 +1,74 @@
+"""The review queue: disputed items, one item's votes, and the reviewer's decision.
+
+Reviewers and admins only: the page shows every annotator's label, and
+annotators never see other people's labels.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from labeler.api.serialize import item_payload
+from labeler.auth import project_role
+from labeler.db_engine import begin_write
+from labeler.extensions import db
+from labeler.services import ServiceError, review
+from labeler.services import queue as queue_service
+from labeler.services.labels import item_target
+from labeler.views.common import load_project
+
+bp = Blueprint("review", __name__)
+
+DONE_MESSAGES = {"resolve": "Resolved as {label}.", "send_back": "Sent back for one more label.",
+                 "ambiguous": "Marked ambiguous."}
+
+
+@bp.route("/projects/<int:project_id>/review")
+@login_required
+def queue(project_id: int):
+    project = load_project(project_id, need="reviewer")
+    after = request.args.get("after", 0, type=int)
+    page = review.disputed_queue(project, after=max(after, 0))
+    return render_template("review/queue.html", project=project, page=page, after=after,
+                           role=project_role(current_user, project))
+
+
+@bp.route("/projects/<int:project_id>/review/<int:item_id>")
+@login_required
+def item(project_id: int, item_id: int):
+    project = load_project(project_id, need="reviewer")
+    try:
+        found = queue_service.get_item(project, item_id)
+    except ServiceError:
+        abort(404)
+    return render_template(
+        "review/item.html", project=project, item=found, shown=item_payload(project, found),
+        votes=review.item_votes(project, found), history=review.history(found),
+        target=item_target(project, found), waiting=review.count_disputed(project),
+        role=project_role(current_user, project))
+
+
+@bp.post("/projects/<int:project_id>/review/<int:item_id>/decide")
+@login_required
+def decide(project_id: int, item_id: int):
+    load_project(project_id, need="reviewer")  # who may ask comes first
+    begin_write()
+    project = load_project(project_id, need="reviewer")
+    label = request.form.get("label") or None
+    action = request.form.get("action") or ("resolve" if label else "")
+    try:
+        found = queue_service.get_item(project, item_id)
+        review.decide(project, found, current_user, action, label,
+                      request.form.get("note", ""))
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("review.item", project_id=project_id, item_id=item_id))
+    following = review.next_disputed(project, item_id)
+    db.session.commit()
+    flash(DONE_MESSAGES[action].format(label=label), "info")
+    if following is None:
+        flash("The review queue is empty.", "info")
+        return redirect(url_for("review.queue", project_id=project_id))
+    return redirect(url_for("review.item", project_id=project_id, item_id=following.id))

@@ -1,0 +1,28 @@
+// The review form's keyboard: label hotkeys resolve, s sends back, ? marks
+// ambiguous, b returns to the queue. Typing a note never triggers a key.
+"use strict";
+
+(() => {
+  const form = document.getElementById("decide");
+  if (!form) return;
+  const byKey = new Map();
+  form.querySelectorAll("button[data-hotkey]").forEach((button) => {
+    if (button.dataset.hotkey) byKey.set(button.dataset.hotkey, button);
+  });
+  let sent = false;
+  form.addEventListener("submit", () => { sent = true; });  // one decision per page
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (["INPUT", "TEXTAREA", "SELECT"].includes(event.target.tagName)) {
+      if (event.key === "Escape") event.target.blur();
+      return;
+    }
+    if (sent) return;
+    const button = byKey.get(event.key);
+    if (button) { event.preventDefault(); button.click(); }
+    else if (event.key === "b") {
+      event.preventDefault();
+      window.location.assign(document.getElementById("back-to-queue").href);
+    }
+  });
+})();
