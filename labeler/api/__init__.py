@@ -91,7 +91,7 @@ def http_error(exc: HTTPException):
 
 def init_app(app: Flask) -> None:
     from labeler import __version__
-    from labeler.api import export, items, projects  # noqa: F401  (routes register on import)
+    from labeler.api import export, items, projects, review  # noqa: F401  (routes register)
 
     app.config.setdefault("API_TITLE", "labeler")
     app.config.setdefault("API_VERSION", __version__)

@@ -18,9 +18,11 @@ def render_markdown(text: str | None) -> Markup:
 def init_app(app: Flask) -> None:
     from labeler.views import (admin, annotate, apidocs, auth_views, export, importing,
                                projects)
+    from labeler.views import agreement, review
 
     app.jinja_env.filters["markdown"] = render_markdown
-    for module in (auth_views, projects, annotate, admin, importing, export, apidocs):
+    for module in (auth_views, projects, annotate, admin, importing, export, apidocs,
+                   review, agreement):
         app.register_blueprint(module.bp)
 
     for code, title in ((403, "Not allowed"), (404, "Not found"), (413, "File too large")):
