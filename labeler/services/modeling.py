@@ -1,0 +1,241 @@
+"""The training job: fit on final labels, evaluate on the test split, score the pool.
+
+One job kind, ``train``. A run creates a :class:`~labeler.models.ModelVersion`
+(status ``training``), fits the project's estimator on final-labeled train items,
+scores it on final-labeled test items against the baselines (majority, stratified,
+the champion it would replace) and human-level performance, stores the artifact
+under ``ARTIFACT_FOLDER/project-<id>/version-<id>.skops``, then, unless it is worse
+than the champion on the test split, scores the open train pool, writes the
+queue ranks and becomes the champion. A failure marks the version ``failed`` with
+its error; the previous champion and its scores stay as they were.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import select
+
+from labeler import evaluation, jobs, sampling, training
+from labeler.extensions import db
+from labeler.models import Job, ModelVersion, Project
+from labeler.services import Conflict, ServiceError, artifacts, scoring
+from labeler.services.training_data import (
+    LabeledFrame,
+    final_labeled,
+    hlp_annotations,
+    label_counts,
+    model_inputs,
+)
+
+KIND = "train"
+MAX_ERRORS_KEPT = 200  # error-analysis entries stored per list on the version
+
+
+def min_examples(estimator: str) -> int:
+    """Final train labels each label needs before ``estimator`` can learn it."""
+    return training.MIN_EXAMPLES_PER_CLASS.get(estimator, 1)
+
+
+def trainable_labels(counts: dict[str, int], estimator: str) -> list[str]:
+    """Labels with enough final train labels for the estimator to learn them."""
+    return sorted(label for label, n in counts.items() if n >= min_examples(estimator))
+
+
+def active_job(project: Project) -> Job | None:
+    return db.session.scalar(select(Job).where(
+        Job.kind == KIND, Job.project_id == project.id, Job.status.in_(jobs.ACTIVE)))
+
+
+def start_training(project: Project, user_id: int | None = None, reason: str = "manual") -> Job:
+    """Queue a training job for ``project`` (or return the one already queued or running).
+
+    Commits (through ``jobs.start``): call it from a handler, CLI command or job.
+
+    Raises:
+        ServiceError: fewer than 2 labels have 2+ final labels on train items.
+    """
+    running = active_job(project)
+    if running is not None:
+        return running
+    usable = trainable_labels(label_counts(project, "train"), project.estimator)
+    if len(usable) < 2:
+        raise Conflict(
+            f"training needs final labels of at least 2 different labels on train items "
+            f"({min_examples(project.estimator)}+ each); labels ready so far: {usable or 'none'}")
+    project.labels_since_training = 0
+    return jobs.start(KIND, project.id, {"reason": reason}, user_id)
+
+
+def maybe_start_training(project: Project) -> Job | None:
+    """Start a training job when ``retrain_every`` new final labels have arrived.
+
+    Call it right after the handler's commit that may have added final labels (the
+    annotation API, the review queue). Commits when it starts a job.
+    """
+    db.session.refresh(project)
+    if project.retrain_every <= 0 or project.labels_since_training < project.retrain_every:
+        return None
+    try:
+        return start_training(project, reason="automatic")
+    except ServiceError:
+        return None  # too few labels per class yet; the counter keeps growing
+
+
+@jobs.runner(KIND)
+def run_training(job: Job, progress: jobs.Progress) -> dict[str, Any]:
+    """The job runner: see the module docstring. Re-raises after marking the version failed."""
+    project = db.session.get(Project, job.project_id)
+    if project is None:
+        raise ValueError(f"project {job.project_id} no longer exists")
+    version = ModelVersion(project_id=project.id, job_id=job.id, estimator=project.estimator,
+                           params=dict(project.estimator_params or {}),
+                           strategy=project.sampling_strategy, status="training")
+    db.session.add(version)
+    db.session.commit()
+    version_id = version.id
+    try:
+        return _train_version(project, version, progress)
+    except Exception as exc:
+        db.session.rollback()
+        failed = db.session.get(ModelVersion, version_id)
+        failed.status, failed.error = "failed", f"{type(exc).__name__}: {exc}"
+        db.session.commit()
+        raise
+
+
+def _usable_train(project: Project, notes: list[str]) -> LabeledFrame:
+    train = final_labeled(project, "train")
+    counts = label_counts(project, "train")
+    usable = trainable_labels(counts, project.estimator)
+    left_out = sorted(set(counts) - set(usable))
+    if left_out:
+        notes.append(f"left out labels with fewer than {min_examples(project.estimator)} "
+                     f"train examples: {left_out}")
+        keep = [label in usable for label in train.y]
+        train = LabeledFrame(train.item_ids[keep], train.X[keep].reset_index(drop=True),
+                             train.y[keep])
+    return train
+
+
+def _train_version(project: Project, version: ModelVersion,
+                   progress: jobs.Progress) -> dict[str, Any]:
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    notes: list[str] = []
+    progress(0.02, "reading final labels")
+    train = _usable_train(project, notes)
+    model = training.train(train.X, train.y, model_inputs(project), project.estimator,
+                           project.estimator_params or {}, random_state=project.id)
+    timings["fit"] = time.perf_counter() - clock
+    version.n_labels = len(train)
+    version.params = dict(model.params)
+    version.train_label_counts = dict(Counter(str(label) for label in train.y))
+    progress(0.3, f"fitted on {len(train):,} labels; evaluating on the test split")
+    clock = time.perf_counter()
+    champion = db.session.get(ModelVersion, project.champion_id) if project.champion_id else None
+    metrics, baselines, comparison = _evaluate(project, model, train, champion, notes)
+    version.metrics, version.baseline_metrics = metrics, baselines
+    timings["evaluate"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    version.artifact_path = artifacts.save(model, project.id, version.id)
+    artifacts.load(version)  # what would serve must load: a bad file fails the job here
+    timings["save"] = time.perf_counter() - clock
+    worse = comparison is not None and comparison["macro_f1"]["better"] is False
+    if worse:
+        version.status = "candidate"
+        notes.append(f"kept champion #{champion.id}: this version is worse on the test split "
+                     f"(macro-F1 {comparison['macro_f1']['current']:.3f} vs "
+                     f"{comparison['macro_f1']['previous']:.3f})")
+    version.metrics = {**metrics, "notes": notes + list(model.notes), "timings": timings}
+    progress(0.45, "saved the model")
+    if worse:
+        return {"version_id": version.id, "status": "candidate", "n_labels": len(train)}
+    clock = time.perf_counter()
+    ranked = _score_and_rank(project, model, train, version.id, progress)
+    timings["score"] = time.perf_counter() - clock
+    version.metrics = {**version.metrics, "timings": timings, "queue": ranked}
+    _promote(project, version, champion)
+    return {"version_id": version.id, "status": "champion", "n_labels": len(train), **ranked}
+
+
+def _evaluate(project: Project, model: training.TrainedModel, train: LabeledFrame,
+              champion: ModelVersion | None, notes: list[str]
+              ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    """Metrics on the test split, baselines (with the champion's score on the same
+    items), and the comparison with the champion (None without a champion)."""
+    test = final_labeled(project, "test")
+    metrics: dict[str, Any] = {"n_test": len(test), "n_train_labels": len(train),
+                               "top_features": training.top_features(model, 10)}
+    hlp_frame = hlp_annotations(project)
+    metrics["hlp"] = (evaluation.human_level_performance(hlp_frame)
+                      if len(hlp_frame) else None)
+    if len(test) == 0:
+        notes.append("no final-labeled test items yet: the model is not evaluated")
+        metrics["learning_curve"] = {"n_train_labels": len(train)}
+        metrics["errors"] = _errors(model, train, None)
+        return metrics, {}, None
+    metrics.update(evaluation.evaluate(model, test.X, test.y))
+    baselines = evaluation.baselines(train.y, test.y)
+    comparison = None
+    if champion is not None:
+        try:
+            previous = evaluation.evaluate(artifacts.load(champion), test.X, test.y, n_boot=100)
+        except (training.ModelArtifactError, ValueError) as exc:
+            notes.append(f"champion #{champion.id} could not be compared: {exc}")
+        else:
+            baselines["previous"] = {"accuracy": previous["accuracy"],
+                                     "macro_f1": previous["macro_f1"],
+                                     "version_id": champion.id}
+            comparison = evaluation.compare_to_previous(metrics, previous)
+            metrics["comparison"] = comparison
+    metrics["learning_curve"] = evaluation.learning_curve_point(len(train), metrics, baselines)
+    metrics["errors"] = _errors(model, train, test)
+    return metrics, baselines, comparison
+
+
+def _errors(model: training.TrainedModel, train: LabeledFrame,
+            test: LabeledFrame | None) -> dict[str, list[dict[str, Any]]]:
+    """Misclassified test items; likely label errors among test and train items."""
+    found: dict[str, list[dict[str, Any]]] = {"misclassified": [], "likely_label_errors": []}
+    for split, frame in (("test", test), ("train", train)):
+        if frame is None or len(frame) == 0:
+            continue
+        result = evaluation.error_analysis(model, frame.X, frame.y, frame.item_ids.tolist())
+        for entry in result["likely_label_errors"]:
+            found["likely_label_errors"].append({**entry, "split": split})
+        if split == "test":
+            found["misclassified"] = result["misclassified"][:MAX_ERRORS_KEPT]
+    found["likely_label_errors"].sort(key=lambda entry: -entry["confidence"])
+    found["likely_label_errors"] = found["likely_label_errors"][:MAX_ERRORS_KEPT]
+    return found
+
+
+def _score_and_rank(project: Project, model: training.TrainedModel, train: LabeledFrame,
+                    version_id: int, progress: jobs.Progress) -> dict[str, Any]:
+    """Score the open train pool and, past cold start, write the queue ranks."""
+    counts = label_counts(project, None)
+    cold = sampling.is_cold_start(counts, project.label_names, project.min_labels_per_class)
+    follows_model = not cold and project.sampling_strategy != "random"
+    # With the random strategy the scores still say how unsure the model is (pages).
+    strategy = project.sampling_strategy
+    strategy = "least_confident" if strategy == "random" else strategy
+    pool = scoring.score_open_pool(project, model, train, strategy,
+                                   lambda f, m: progress(0.45 + 0.35 * f, m))
+    order = (scoring.usefulness_order(project, model, pool, train, strategy)
+             if follows_model else None)
+    scoring.write_scores(pool, version_id, order, lambda f, m: progress(0.8 + 0.18 * f, m))
+    if follows_model:
+        scoring.respread_test_ranks(project)
+    return {"n_scored": int(len(pool.item_ids)), "cold_start": cold,
+            "ranked_by_model": follows_model}
+
+
+def _promote(project: Project, version: ModelVersion, champion: ModelVersion | None) -> None:
+    if champion is not None and champion.id != version.id:
+        champion.status = "retired"
+    version.status = "champion"
+    project.champion_id = version.id
+    db.session.commit()

@@ -1,0 +1,145 @@
+"""Score the open train pool with a model and turn the scores into queue ranks.
+
+The queue (``labeler.services.queue``) walks ``(queue_tier, queue_rank)`` in one
+indexed query; this module is how the model steers it (DESIGN.md, queue steps 3-4):
+
+- train items get ``queue_rank = position / N`` in the model's usefulness order
+  (highest score first), with a random share of them kept at random positions
+  (``sampling.mix_random_share``) so the model keeps seeing unbiased samples;
+- test items keep their random order, never the model's: their ranks are the same
+  seeded random permutation spread over [0, 1) again, so that below any rank the
+  open pool is test items and train items in their current proportion, i.e. test
+  items keep arriving at the test fraction;
+- during cold start (too few labels of some label) ranks are not touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import bindparam, update
+
+from labeler import sampling
+from labeler.extensions import db
+from labeler.models import Item, Project
+from labeler.services.training_data import LabeledFrame, pool_batches, pool_ids
+from labeler.training import TrainedModel
+
+Progress = Callable[[float, str], None]
+WRITE_BATCH = 5000
+# batch_diverse: how many items one diverse batch holds at least, and how far down the
+# uncertainty order it looks (select_batch costs one distance pass per pick).
+DIVERSE_BATCH_MIN, DIVERSE_CANDIDATES = 10, 20
+
+
+@dataclass(frozen=True)
+class PoolScores:
+    """Scores of the open train items (0..1, higher = more useful to label next)."""
+
+    item_ids: np.ndarray
+    scores: np.ndarray
+    X: pd.DataFrame | None = None  # kept only when a strategy needs the rows again
+
+
+def score_open_pool(project: Project, model: TrainedModel, train: LabeledFrame,
+                    strategy: str, progress: Progress,
+                    batch_size: int = WRITE_BATCH) -> PoolScores:
+    """Read the open train items in batches and score them with ``strategy``.
+
+    ``committee`` bags its committee once over the whole pool (a committee per batch
+    would refit it every batch); ``batch_diverse`` keeps the rows for ``select_batch``.
+    """
+    whole = strategy in ("committee", "batch_diverse")
+    ids: list[np.ndarray] = []
+    scores: list[np.ndarray] = []
+    frames: list[pd.DataFrame] = []
+    total = max(int(pool_ids(project).size), 1)
+    done = 0
+    for batch_ids, X in pool_batches(project, batch_size):
+        ids.append(batch_ids)
+        if whole:
+            frames.append(X)
+        else:
+            scores.append(sampling.score_pool(model, X, strategy, random_state=done))
+        done += len(batch_ids)
+        progress(done / total, f"scored {done:,} of {total:,} open items")
+    item_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+    if not whole:
+        return PoolScores(item_ids, np.concatenate(scores) if scores else np.zeros(0))
+    X_all = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    values = (sampling.score_pool(model, X_all, strategy, X_train=train.X, y_train=train.y)
+              if len(X_all) else np.zeros(0))
+    return PoolScores(item_ids, values, X_all if strategy == "batch_diverse" else None)
+
+
+def usefulness_order(project: Project, model: TrainedModel, pool: PoolScores,
+                     train: LabeledFrame, strategy: str) -> np.ndarray:
+    """Positions into ``pool`` in the order the queue should ask them (most useful first).
+
+    A random share of the queue stays random (``project.random_share``). With
+    ``batch_diverse`` the first batch is modAL's ranked batch (uncertain *and* unlike
+    each other and the labeled items), taken from the most uncertain candidates.
+    """
+    n = len(pool.scores)
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    mixed = sampling.mix_random_share(pool.scores, project.random_share,
+                                      random_state=project.id)
+    order = np.argsort(-mixed, kind="stable")
+    if strategy != "batch_diverse" or pool.X is None:
+        return order
+    batch = min(max(project.retrain_every, DIVERSE_BATCH_MIN), n)
+    candidates = np.argsort(-pool.scores, kind="stable")[: batch * DIVERSE_CANDIDATES]
+    picked = candidates[sampling.select_batch(model, pool.X.iloc[candidates], batch,
+                                              X_labeled=train.X)]
+    rest = order[~np.isin(order, picked)]
+    return np.concatenate([picked, rest])
+
+
+def write_scores(pool: PoolScores, version_id: int, order: np.ndarray | None,
+                 progress: Progress) -> None:
+    """Store each open item's score and version; with ``order``, its rank too.
+
+    Writes go in batches and each batch is committed through ``progress``, so
+    annotators are never locked out for the whole write.
+    """
+    ranks = None
+    if order is not None:
+        ranks = np.empty(len(order))
+        ranks[order] = np.arange(len(order)) / max(len(order), 1)
+    table = Item.__table__
+    values = {"score": bindparam("new_score"), "scored_by_version": bindparam("version")}
+    if ranks is not None:
+        values["queue_rank"] = bindparam("rank")
+    stmt = update(table).where(table.c.id == bindparam("item_id")).values(**values)
+    n = len(pool.item_ids)
+    for start in range(0, n, WRITE_BATCH):
+        stop = min(start + WRITE_BATCH, n)
+        rows = [{"item_id": int(pool.item_ids[i]), "new_score": float(pool.scores[i]),
+                 "version": version_id, **({"rank": float(ranks[i])} if ranks is not None
+                                           else {})}
+                for i in range(start, stop)]
+        db.session.execute(stmt, rows)
+        progress(stop / n, f"wrote scores of {stop:,} of {n:,} items")
+
+
+def respread_test_ranks(project: Project) -> None:
+    """Spread the open test items' ranks over [0, 1) again, keeping their random order.
+
+    Their order is the seeded random one from import; only the spacing changes, so
+    test items stay interleaved with the re-ranked train items at the test fraction.
+    """
+    ids = pool_ids(project, "test")
+    if ids.size == 0:
+        return
+    table = Item.__table__
+    stmt = update(table).where(table.c.id == bindparam("item_id")).values(
+        queue_rank=bindparam("rank"))
+    for start in range(0, ids.size, WRITE_BATCH):
+        chunk = ids[start:start + WRITE_BATCH]
+        # half a step in: a test item never ties with a train item for the same rank
+        db.session.execute(stmt, [{"item_id": int(item_id), "rank": (start + j + 0.5) / ids.size}
+                                  for j, item_id in enumerate(chunk)])
