@@ -1,0 +1,53 @@
+"""API: training on demand, model versions, and job status."""
+
+from __future__ import annotations
+
+from flask import g
+
+from labeler.api import bp
+from labeler.api.common import api_project
+from labeler.auth import project_role
+from labeler.extensions import db
+from labeler.models import Job, Project
+from labeler.services import (
+    NotFound,
+    modeling,  # registers the "train" job runner
+)
+from labeler.services import model_reports as reports
+
+
+@bp.post("/projects/<int:project_id>/train")
+def train_project(project_id: int):
+    """Queue a training job (or return the active one): 202 with the job to poll."""
+    project, _ = api_project(project_id, "reviewer")
+    job = modeling.start_training(project, g.api_user.id)
+    job = db.session.get(Job, job.id)  # the inline executor may have finished it
+    return reports.job_payload(job), 202
+
+
+@bp.get("/projects/<int:project_id>/models")
+def list_models(project_id: int):
+    """Every version, oldest first, with test-split metrics and baselines."""
+    project, _ = api_project(project_id)
+    return {"champion_id": project.champion_id,
+            "models": [reports.version_payload(v) for v in reports.versions(project)]}
+
+
+@bp.get("/projects/<int:project_id>/models/<int:version_id>")
+def show_model(project_id: int, version_id: int):
+    """One version with all its metrics (per class, confusion matrix, errors, HLP)."""
+    project, _ = api_project(project_id)
+    return reports.version_payload(reports.get_version(project, version_id), detail=True)
+
+
+@bp.get("/jobs/<int:job_id>")
+def show_job(job_id: int):
+    """A job's status and progress (0..1); members of its project may read it."""
+    job = db.session.get(Job, job_id)
+    project = db.session.get(Project, job.project_id) if job and job.project_id else None
+    allowed = job is not None and (
+        (project is not None and project_role(g.api_user, project) is not None)
+        or g.api_user.is_admin or job.created_by == g.api_user.id)
+    if not allowed:
+        raise NotFound(f"job {job_id} not found")
+    return reports.job_payload(job)

@@ -1,0 +1,126 @@
+"""Model pages: progress (curve, versions, jobs), error analysis, model settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from markupsafe import Markup
+
+from labeler import sampling, training
+from labeler.auth import admin_required, project_role
+from labeler.charts import heatmap_svg
+from labeler.charts_curve import line_chart_svg
+from labeler.extensions import db
+from labeler.models import ModelVersion, Project
+from labeler.services import ServiceError, model_settings, modeling
+from labeler.services import model_reports as reports
+from labeler.views.common import load_project
+
+bp = Blueprint("models", __name__)
+
+
+def _latest_evaluated(history: list[ModelVersion]) -> ModelVersion | None:
+    """The version to show in detail: the champion, else the newest that finished."""
+    finished = [v for v in history if v.status != "failed" and v.metrics]
+    champions = [v for v in finished if v.status == "champion"]
+    return (champions or finished or [None])[-1]
+
+
+def _confusion(version: ModelVersion | None) -> Markup | None:
+    metrics = (version.metrics or {}) if version else {}
+    matrix, labels = metrics.get("confusion_matrix"), metrics.get("labels")
+    if not matrix or not labels:
+        return None
+    biggest = max((max(row) for row in matrix), default=1) or 1
+    return heatmap_svg(matrix, labels, labels, "{:.0f}", 0, biggest,
+                       "Confusion matrix (rows: final label, columns: predicted)")
+
+
+def _charts(history: list[ModelVersion]) -> dict[str, Markup]:
+    return {metric: line_chart_svg(reports.curve_series(history, metric), title=title,
+                                   y_label=title)
+            for metric, title in (("accuracy", "Accuracy"), ("macro_f1", "Macro-F1"))}
+
+
+@bp.route("/projects/<int:project_id>/model")
+@login_required
+def progress(project_id: int):
+    project = load_project(project_id)
+    history = reports.versions(project)
+    shown = _latest_evaluated(history)
+    return render_template(
+        "models/progress.html", project=project, role=project_role(current_user, project),
+        history=history, shown=shown, charts=_charts(history), confusion=_confusion(shown),
+        jobs=reports.recent_jobs(project), distribution=reports.label_distribution(project),
+        champion=db.session.get(ModelVersion, project.champion_id) if project.champion_id
+        else None)
+
+
+@bp.route("/projects/<int:project_id>/model/errors")
+@login_required
+def errors(project_id: int):
+    project = load_project(project_id)
+    history = reports.versions(project)
+    version = _latest_evaluated(history)
+    found: dict[str, Any] = ((version.metrics or {}).get("errors") or {}) if version else {}
+    return render_template(
+        "models/errors.html", project=project, role=project_role(current_user, project),
+        version=version,
+        misclassified=reports.error_items(project, found.get("misclassified", [])),
+        likely=reports.error_items(project, found.get("likely_label_errors", [])))
+
+
+@bp.route("/projects/<int:project_id>/model/train", methods=["POST"])
+@login_required
+def train(project_id: int):
+    project = load_project(project_id, "reviewer")
+    try:
+        job = modeling.start_training(project, current_user.id)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Training job #{job.id} started.", "info")
+    return redirect(url_for("models.progress", project_id=project_id))
+
+
+@bp.route("/projects/<int:project_id>/items/<int:item_id>/send-to-review", methods=["POST"])
+@login_required
+def send_to_review(project_id: int, item_id: int):
+    project = load_project(project_id, "reviewer")
+    try:
+        item = reports.send_to_review(project, item_id)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(f"Item {item.external_id} is in the review queue.", "info")
+    target = request.form.get("next") or ""
+    if not target.startswith("/") or target.startswith("//"):  # stay on this site
+        target = url_for("models.errors", project_id=project_id)
+    return redirect(target)
+
+
+@bp.route("/projects/<int:project_id>/model/settings", methods=["GET", "POST"])
+@admin_required
+def settings(project_id: int):
+    project = load_project(project_id, "admin")
+    if request.method == "POST":
+        try:
+            changed = model_settings.update_settings(project, request.form, current_user.id)
+        except ServiceError as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            return _settings_page(project, request.form), 422
+        db.session.commit()
+        flash(f"Saved: {', '.join(changed)}." if changed else "Nothing changed.", "info")
+        return redirect(url_for("models.settings", project_id=project.id))
+    return _settings_page(project, {})
+
+
+def _settings_page(project: Project, form: Any) -> str:
+    return render_template(
+        "models/settings.html", project=project, role="admin", form=form,
+        strategies=sampling.STRATEGIES, estimators=training.ESTIMATORS,
+        locked=model_settings.labeling_started(project))
