@@ -49,7 +49,11 @@ def _committee_scores(
     committee_size: int,
     random_state: int,
 ) -> np.ndarray:
-    """Vote entropy of a bagged committee, divided by its maximum (0..1)."""
+    """Vote entropy of a bagged committee, divided by its maximum (0..1).
+
+    Members share the model's fitted features and bag only the final estimator:
+    one pool transform instead of ``committee_size`` (21.8 s -> a few s on 100k texts).
+    """
     if X_train is None or y_train is None:
         raise ValueError("committee sampling needs X_train and y_train to bag a committee")
     if committee_size < 2:
@@ -57,6 +61,8 @@ def _committee_scores(
     labels = np.asarray([str(label) for label in y_train], dtype=object)
     classes, codes = np.unique(labels, return_inverse=True)
     rng = np.random.default_rng(random_state)
+    featurise, estimator = pipeline[:-1], pipeline[-1]
+    train_features = featurise.transform(X_train)
     learners = []
     for _ in range(committee_size):
         # Bootstrap within each label so every member knows every label.
@@ -67,10 +73,11 @@ def _committee_scores(
             ]
         )
         with single_blas_thread():
-            member = clone(pipeline).fit(X_train.iloc[rows], codes[rows])
+            member = clone(estimator).fit(train_features[rows], codes[rows])
         # modAL's Committee.vote stores votes in a float array: integer codes only.
         learners.append(ActiveLearner(estimator=member))
-    entropy = np.asarray(vote_entropy(Committee(learner_list=learners), X_pool), dtype=float)
+    committee = Committee(learner_list=learners)
+    entropy = np.asarray(vote_entropy(committee, featurise.transform(X_pool)), dtype=float)
     return np.asarray(entropy / np.log(min(len(classes), committee_size)), dtype=float)
 
 
@@ -119,12 +126,15 @@ def select_batch(
     n: int,
     X_labeled: pd.DataFrame | None = None,
     random_state: int = 0,
+    candidates: int | None = 2000,
 ) -> np.ndarray:
     """Pick ``n`` pool rows that are uncertain *and* unlike each other and the labeled set.
 
     modAL's ranked batch-mode sampling (Cardoso et al. 2017) on the pipeline's
-    features. For jobs only: it costs seconds on 100k rows (one distance pass per
-    pick). Returns pool row positions in pick order. Without ``X_labeled`` the most
+    features, among the ``candidates`` most uncertain rows (``None``: the whole
+    pool, as published; each pick then measures distances from every pool row to
+    every labeled row, ~2.5 s a pick on 100k texts x 2k labels). For jobs only.
+    Returns pool row positions in pick order. Without ``X_labeled`` the most
     uncertain row seeds the batch (modAL's own cold start is O(pool^2) memory).
     ``random_state`` is accepted for a uniform interface; the picks are deterministic.
     """
@@ -134,19 +144,21 @@ def select_batch(
     pipeline = _pipeline(model)
     features = pipeline[:-1].transform(X_pool)
     learner: Any = ActiveLearner(estimator=pipeline[-1])
-    candidates = np.arange(len(X_pool))
+    uncertainty = np.asarray(classifier_uncertainty(learner, features), dtype=float)
+    rows = np.arange(len(X_pool))
+    if candidates is not None and max(candidates, n) < len(rows):
+        rows = np.sort(np.argpartition(-uncertainty, max(candidates, n))[: max(candidates, n)])
     picked: list[int] = []
     if X_labeled is None or len(X_labeled) == 0:
-        first = int(np.argmax(classifier_uncertainty(learner, features)))
-        picked.append(first)
-        candidates = np.delete(candidates, first)
-        learner.X_training = features[[first]]
+        picked.append(int(rows[np.argmax(uncertainty[rows])]))
+        rows = rows[rows != picked[0]]
+        learner.X_training = features[picked]
     else:
         learner.X_training = pipeline[:-1].transform(X_labeled)
     n_more = min(n, len(X_pool)) - len(picked)
     if n_more > 0:
-        chosen, _ = uncertainty_batch_sampling(learner, features[candidates], n_instances=n_more)
-        picked.extend(int(candidates[i]) for i in chosen)
+        chosen, _ = uncertainty_batch_sampling(learner, features[rows], n_instances=n_more)
+        picked.extend(int(rows[i]) for i in chosen)
     return np.asarray(picked, dtype=int)
 
 

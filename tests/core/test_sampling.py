@@ -148,6 +148,17 @@ def test_batch_is_uncertain_and_diverse(sms_model: TrainedModel, sms: pd.DataFra
     assert len(select_batch(sms_model, pool, 0)) == 0
 
 
+def test_batch_candidates_are_the_most_uncertain_rows(
+    sms_model: TrainedModel, sms: pd.DataFrame
+) -> None:
+    pool = sms[200:]
+    top_five = set(order(score_pool(sms_model, pool, "least_confident"))[:5])
+    picked = select_batch(sms_model, pool, 3, X_labeled=sms[:200], candidates=5)
+    assert len(set(picked)) == 3 and set(picked) <= top_five
+    whole = select_batch(sms_model, pool, 3, X_labeled=sms[:200], candidates=None)
+    assert len(set(whole)) == 3
+
+
 def test_cold_start_until_every_label_has_enough() -> None:
     labels = ["ham", "spam"]
     assert is_cold_start({}, labels)
