@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 from typing import Any
 
@@ -188,3 +189,23 @@ def test_only_sampling_imports_modal() -> None:
         if "import modAL" in path.read_text() or "from modAL" in path.read_text()
     ]
     assert importers == ["sampling.py"]
+
+
+def test_training_evaluation_sampling_stay_pure() -> None:
+    """DESIGN.md: the core never imports flask, sqlalchemy or labeler.models."""
+    for name in ("training.py", "evaluation.py", "sampling.py"):
+        tree = ast.parse((PACKAGE / name).read_text())
+        imported = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
+        imported |= {
+            node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+        }
+        forbidden = {
+            m for m in imported if m.split(".")[0] in ("flask", "sqlalchemy", "flask_sqlalchemy")
+        }
+        forbidden |= imported & {"labeler.models", "labeler.extensions"}
+        assert not forbidden, f"{name} imports {forbidden}"
