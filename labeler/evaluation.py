@@ -98,6 +98,8 @@ def baselines(
     has ``accuracy`` and ``macro_f1`` (0..1); a model worth serving beats both.
     """
     train, test = _labels(y_train), _labels(y_test)
+    if len(train) == 0 or len(test) == 0:
+        raise ValueError("baselines need at least one training and one test label")
     result: dict[str, dict[str, Any]] = {}
     for name, strategy in (("majority", "most_frequent"), ("stratified", "stratified")):
         dummy = DummyClassifier(strategy=strategy, random_state=random_state)

@@ -103,6 +103,8 @@ def test_baselines_are_dummy_classifiers_on_the_same_items() -> None:
     assert result["stratified"]["macro_f1"] == pytest.approx(
         f1_score(y_test, expected, average="macro")
     )
+    with pytest.raises(ValueError, match="at least one"):
+        baselines([], y_test)
 
 
 def test_compare_to_previous() -> None:
