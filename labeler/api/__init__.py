@@ -34,6 +34,18 @@ class OpenApi(Api):
     def _register_error_handlers(self) -> None:
         pass
 
+    def describe_bare_routes(self) -> None:
+        """Routes without a documented success response answer a JSON object: say so,
+        rather than let clients read the error schema as their 200."""
+        for operations in self.spec._paths.values():
+            for method, operation in operations.items():
+                if method == "parameters":
+                    continue
+                responses = operation.setdefault("responses", {})
+                if not any(str(code).startswith("2") for code in responses):
+                    responses["200"] = {"description": "OK", "content": {
+                        "application/json": {"schema": {"type": "object"}}}}
+
 
 SPEC = {
     "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
@@ -53,6 +65,9 @@ def error(status: int, message: str, detail: Any = None):
     return response
 
 
+MAX_ID = 2**63 - 1  # larger ids cannot exist, and some databases refuse to compare them
+
+
 @bp.before_request
 def authenticate():
     header = request.headers.get("Authorization", "")
@@ -63,13 +78,20 @@ def authenticate():
             return error(401, "invalid token", "the bearer token is unknown, revoked or expired")
         db.session.commit()  # records last_used_at
         g.api_user = user
-        return None
+        return _check_ids()
     if current_user.is_authenticated:
         if request.method in UNSAFE and current_app.config.get("WTF_CSRF_ENABLED", True):
             csrf.protect()  # the form sends X-CSRFToken
         g.api_user = current_user._get_current_object()
-        return None
+        return _check_ids()
     return error(401, "authentication required", "send 'Authorization: Bearer <token>'")
+
+
+def _check_ids():
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, int) and not 0 < value <= MAX_ID:
+            return error(404, "not found", f"no {name.removesuffix('_id')} {value}")
+    return None
 
 
 @bp.errorhandler(ServiceError)
@@ -100,4 +122,5 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     openapi = OpenApi(app, spec_kwargs=SPEC)
     openapi.register_blueprint(bp)
+    openapi.describe_bare_routes()
     app.extensions["labeler.openapi"] = openapi

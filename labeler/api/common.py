@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, request
+from marshmallow import Schema, ValidationError
 
 from labeler.auth import project_role
 from labeler.extensions import db
@@ -30,6 +31,15 @@ def json_body() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ServiceError("send a JSON object (Content-Type: application/json)")
     return body
+
+
+def load_body(schema: type[Schema]) -> dict[str, Any]:
+    """The JSON body checked against ``schema``; a mismatch is a 422 naming the fields."""
+    try:
+        return schema().load(json_body())
+    except ValidationError as exc:
+        raise ServiceError("the request body does not match the schema",
+                           exc.normalized_messages()) from None
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:

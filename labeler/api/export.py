@@ -7,19 +7,21 @@ from flask import current_app, g, request, send_file
 from labeler import jobs
 from labeler.api import bp
 from labeler.api.common import api_project
-from labeler.api.schemas import JobOut, documented
+from labeler.api.schemas import JobOut, documented, one_of
 from labeler.extensions import db
 from labeler.models import Job
 from labeler.services import NotFound, ServiceError
 from labeler.services.dataset_card import dataset_card
-from labeler.services.export import parse_filter
+from labeler.services.export import flag, parse_filter
 from labeler.services.export_formats import FORMATS
 from labeler.services.export_job import export_path
 from labeler.views.export import stream_export
 
-FILTERS = (("view", "string", "items | annotations"), ("format", "string", "csv | jsonl | parquet"),
+FILTERS = (("view", one_of("items", "annotations"), "one row per item or per annotation"),
+           ("format", one_of("csv", "jsonl", "parquet"), ""),
            ("final_only", "boolean", "only items with a final label"),
-           ("split", "string", "train | test"), ("min_confidence", "number", "0..1"),
+           ("split", one_of("train", "test"), ""),
+           ("min_confidence", {"type": "number", "minimum": 0, "maximum": 1}, ""),
            ("since", "string", "annotations updated on or after (ISO date)"),
            ("until", "string", "annotations updated before (ISO date)"),
            ("adjudicated_only", "boolean", ""), ("include_ambiguous", "boolean", ""),
@@ -31,8 +33,12 @@ def job_payload(job: Job) -> dict:
             "message": job.message, "error": job.error, "result": job.result}
 
 
+DOWNLOADS = ("text/csv", "application/x-ndjson", "application/vnd.apache.parquet",
+             "application/octet-stream")
+
+
 @bp.get("/projects/<int:project_id>/export")
-@documented(errors=(401, 403, 404, 422), params=FILTERS)
+@documented(errors=(401, 403, 404, 422), params=FILTERS, files=DOWNLOADS)
 def export(project_id: int):
     """Download an export, streamed (reviewer or admin)."""
     project, _ = api_project(project_id, "reviewer")
@@ -45,8 +51,8 @@ def export_job(project_id: int):
     """Start a background export (same parameters, in the query string)."""
     project, _ = api_project(project_id, "reviewer")
     args = request.args.to_dict()
-    params = {"view": args.pop("view", "items"), "format": args.pop("format", "csv"),
-              "pseudonymize": args.pop("pseudonymize", "") in ("1", "true")}
+    params = {"view": args.pop("view", "") or "items", "format": args.pop("format", "") or "csv",
+              "pseudonymize": flag(args.pop("pseudonymize", ""), "pseudonymize")}
     if params["format"] not in FORMATS:
         raise ServiceError(f"format must be one of {', '.join(FORMATS)}", {"field": "format"})
     if params["view"] not in ("items", "annotations"):
@@ -65,7 +71,7 @@ def export_job_status(project_id: int, job_id: int):
 
 
 @bp.get("/projects/<int:project_id>/export/jobs/<int:job_id>/file")
-@documented(errors=(401, 403, 404))
+@documented(errors=(401, 403, 404), files=DOWNLOADS)
 def export_job_file(project_id: int, job_id: int):
     """The file a finished export job wrote."""
     project, _ = api_project(project_id, "reviewer")
@@ -84,7 +90,7 @@ def _export_job(project_id: int, job_id: int) -> Job:
 
 
 @bp.get("/projects/<int:project_id>/export/card")
-@documented(errors=(401, 403, 404))
+@documented(errors=(401, 403, 404), free_json=True)
 def card(project_id: int):
     """The dataset card: counts per label and split, agreement, annotators, model metrics."""
     project, _ = api_project(project_id, "reviewer")

@@ -19,6 +19,7 @@ from labeler.api.schemas import (
     Progress,
     SkipResult,
     documented,
+    integer,
 )
 from labeler.api.serialize import item_payload
 from labeler.db_engine import begin_write
@@ -41,7 +42,7 @@ def _progress(project: Project) -> dict:
 
 @bp.get("/projects/<int:project_id>/next")
 @documented(schema=NextItems, errors=(401, 404, 422),
-            params=(("n", "integer", "how many items to lease, 1-5"),))
+            params=(("n", integer(1, 5), "how many items to lease"),))
 def next_items(project_id: int):
     """Lease up to ``n`` items (default 1, at most 5) for the caller; held items come first."""
     n = int_arg("n", 1, 1, 5)
@@ -121,7 +122,7 @@ def progress(project_id: int):
 
 @bp.get("/projects/<int:project_id>/my-annotations")
 @documented(schema=MyAnnotations, errors=(401, 404, 422),
-            params=(("limit", "integer", "how many, 1-200"),))
+            params=(("limit", integer(1, 200), "how many"),))
 def my_annotations(project_id: int):
     """The caller's own most recent labels (for the form's back button)."""
     project, _ = api_project(project_id)

@@ -8,7 +8,7 @@ from flask import current_app, g, request
 from sqlalchemy import select
 
 from labeler.api import bp
-from labeler.api.common import api_project, int_arg, json_body
+from labeler.api.common import api_project, int_arg, json_body, load_body
 from labeler.api.schemas import (
     ImportBody,
     ImportReport,
@@ -16,6 +16,8 @@ from labeler.api.schemas import (
     ProjectCreate,
     ProjectList,
     documented,
+    integer,
+    one_of,
 )
 from labeler.api.schemas import Project as ProjectOut
 from labeler.api.serialize import project_payload
@@ -42,10 +44,9 @@ def create():
     """Create a project (admin)."""
     if not g.api_user.is_admin:
         raise Forbidden("only an admin can create projects")
-    body = json_body()
+    body = load_body(ProjectCreate)
     project = create_project(
-        str(body.get("name", "")), body.get("labels") or [],
-        guidelines=str(body.get("guidelines", "")),
+        body["name"], body["labels"], guidelines=body.get("guidelines", ""),
         annotations_per_item=body.get("annotations_per_item", 1),
         test_fraction=body.get("test_fraction", 0.2))
     db.session.commit()
@@ -89,8 +90,8 @@ def import_items(project_id: int):
 
 @bp.get("/projects/<int:project_id>/items")
 @documented(schema=ItemsPage, errors=(401, 403, 404, 422), params=(
-    ("after", "integer", "last id of the previous page"),
-    ("limit", "integer", "page size, 1-500"), ("split", "string", "train or test")))
+    ("after", integer(0, 2**62), "last id of the previous page"),
+    ("limit", integer(1, 500), "page size"), ("split", one_of("train", "test"), "")))
 def list_items(project_id: int):
     """Items in id order with keyset pagination: ``?after=<last id>&limit=100&split=test``."""
     project, _ = api_project(project_id, "reviewer")

@@ -158,10 +158,19 @@ def json_body(schema: type[Schema]) -> dict[str, Any]:
             "content": {"application/json": {"schema": schema}}}
 
 
-def query(*params: tuple[str, str, str]) -> list[dict[str, Any]]:
-    """OpenAPI query parameters from (name, type, description) triples."""
-    return [{"in": "query", "name": name, "required": False, "schema": {"type": kind},
+def query(*params: tuple[str, Any, str]) -> list[dict[str, Any]]:
+    """OpenAPI query parameters from (name, type or JSON schema, description) triples."""
+    return [{"in": "query", "name": name, "required": False,
+             "schema": kind if isinstance(kind, dict) else {"type": kind},
              "description": text} for name, kind, text in params]
+
+
+def integer(low: int, high: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": low, "maximum": high}
+
+
+def one_of(*values: str) -> dict[str, Any]:
+    return {"type": "string", "enum": list(values)}
 
 
 ERROR_TEXT = {400: "CSRF check failed", 401: "no valid bearer token",
@@ -171,9 +180,13 @@ ERROR_TEXT = {400: "CSRF check failed", 401: "no valid bearer token",
 
 def documented(status: int = 200, schema: type[Schema] | None = None,
                body: type[Schema] | None = None,
-               params: tuple[tuple[str, str, str], ...] = (),
-               errors: tuple[int, ...] = (401, 404)):
-    """Describe an operation for OpenAPI without changing what the handler does."""
+               params: tuple[tuple[str, Any, str], ...] = (),
+               errors: tuple[int, ...] = (401, 404), files: tuple[str, ...] = (),
+               free_json: bool = False):
+    """Describe an operation for OpenAPI without changing what the handler does.
+
+    ``files``: media types of a file download; ``free_json``: a JSON object whose
+    keys are not fixed (e.g. the dataset card)."""
     from labeler.api import bp
 
     def wrap(function):
@@ -182,6 +195,12 @@ def documented(status: int = 200, schema: type[Schema] | None = None,
             doc["requestBody"] = json_body(body)
         if params:
             doc["parameters"] = query(*params)
+        if files or free_json:
+            content = {kind: {"schema": {"type": "string", "format": "binary"}}
+                       for kind in files}
+            if free_json:
+                content["application/json"] = {"schema": {"type": "object"}}
+            doc["responses"] = {str(status): {"description": "OK", "content": content}}
         if doc:
             function = bp.doc(**doc)(function)
         for code in errors:

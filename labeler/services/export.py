@@ -136,16 +136,18 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
 
+def flag(value: Any, name: str, default: bool = False) -> bool:
+    """A boolean from a form or query value; anything but a clear yes/no is an error."""
+    raw = str(value if value is not None else "").strip().lower()
+    if raw == "":
+        return default
+    if raw not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+        raise ServiceError(f"{name} must be true or false", {"field": name})
+    return raw in ("1", "true", "yes", "on")
+
+
 def parse_filter(args: dict[str, Any]) -> ExportFilter:
     """Filters from query-string style values; a bad value raises naming its field."""
-
-    def flag(name: str, default: bool) -> bool:
-        raw = str(args.get(name, "")).strip().lower()
-        if raw == "":
-            return default
-        if raw not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-            raise ServiceError(f"{name} must be true or false", {"field": name})
-        return raw in ("1", "true", "yes", "on")
 
     def when(name: str) -> datetime | None:
         raw = str(args.get(name) or "").strip()
@@ -161,10 +163,12 @@ def parse_filter(args: dict[str, Any]) -> ExportFilter:
     except ValueError:
         raise ServiceError("min_confidence must be a number", {"field": "min_confidence"}) \
             from None
-    return ExportFilter(final_only=flag("final_only", False), split=args.get("split") or None,
+    return ExportFilter(final_only=flag(args.get("final_only"), "final_only"),
+                        split=args.get("split") or None,
                         min_confidence=confidence, since=when("since"), until=when("until"),
-                        adjudicated_only=flag("adjudicated_only", False),
-                        include_ambiguous=flag("include_ambiguous", True))
+                        adjudicated_only=flag(args.get("adjudicated_only"), "adjudicated_only"),
+                        include_ambiguous=flag(args.get("include_ambiguous"),
+                                               "include_ambiguous", True))
 
 
 def export_rows(project: Project, view: str, flt: ExportFilter, pseudonymize: bool = False,

@@ -39,7 +39,9 @@ def csv_chunks(rows: Iterable[dict[str, Any]], columns: list[str],
                rows_per_chunk: int = 1000) -> Iterator[str]:
     """The CSV text in chunks of ``rows_per_chunk`` rows, header first."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # RFC 4180 line ends: with "\r\n" as terminator the writer quotes any field holding
+    # a lone "\r" or "\n", which a reader would otherwise take for a line break.
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow([csv_cell(column) for column in columns])
     for count, row in enumerate(rows, start=1):
         writer.writerow([csv_cell(row.get(column)) for column in columns])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
@@ -25,12 +25,21 @@ def init_app(app: Flask) -> None:
                    review, agreement):
         app.register_blueprint(module.bp)
 
-    for code, title in ((403, "Not allowed"), (404, "Not found"), (413, "File too large")):
+    for code, title in ((400, "Bad request"), (403, "Not allowed"), (404, "Not found"),
+                        (405, "Method not allowed"), (413, "File too large")):
         app.register_error_handler(code, _error_page(code, title))
 
 
 def _error_page(code: int, title: str):
+    """An HTML page, or labeler's JSON error for paths under /api/ (URLs no route matched
+    never reach the API blueprint's own handlers)."""
+
     def handler(error: Exception):
+        description = getattr(error, "description", "")
+        allowed = getattr(error, "valid_methods", None)
+        headers = {"Allow": ", ".join(sorted(allowed))} if allowed else {}
+        if request.path.startswith("/api/"):
+            return jsonify({"error": title.lower(), "detail": description}), code, headers
         return render_template("error.html", code=code, title=title,
-                               description=getattr(error, "description", "")), code
+                               description=description), code, headers
     return handler

@@ -26,7 +26,7 @@ from labeler.extensions import db
 from labeler.models import Job, Project
 from labeler.services import ServiceError
 from labeler.services.dataset_card import card_markdown, dataset_card
-from labeler.services.export import export_rows, parse_filter
+from labeler.services.export import export_rows, flag, parse_filter
 from labeler.services.export_formats import FORMATS, MEDIA_TYPES, csv_chunks, jsonl_chunks
 from labeler.services.export_job import export_path, write_export
 from labeler.views.common import load_project
@@ -36,11 +36,11 @@ bp = Blueprint("export", __name__)
 
 def stream_export(project: Project, args: dict, secret: str) -> Response:
     """A download response that streams CSV or JSONL; Parquet goes through a temp file."""
-    view, fmt = args.get("view", "items"), args.get("format", "csv")
+    view, fmt = args.get("view") or "items", args.get("format") or "csv"
     if fmt not in FORMATS:
         raise ServiceError(f"format must be one of {', '.join(FORMATS)}", {"field": "format"})
     flt = parse_filter(args)
-    pseudonymize = str(args.get("pseudonymize", "")).lower() in ("1", "true", "on", "yes")
+    pseudonymize = flag(args.get("pseudonymize"), "pseudonymize")
     rows, columns = export_rows(project, view, flt, pseudonymize, secret)
     name = f"{_slug(project.name)}-{view}.{fmt}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
