@@ -108,6 +108,13 @@ class Project(db.Model):
     labels_since_training: Mapped[int] = mapped_column(default=0)
     champion_id: Mapped[int | None] = mapped_column(
         ForeignKey("model_version.id", use_alter=True, ondelete="SET NULL"))
+    # Data quality: share of queue picks that are gold items (0..1), the gold accuracy
+    # under which an annotator is flagged, and the current guidelines version.
+    gold_rate: Mapped[float] = mapped_column(default=0.0)
+    gold_alert_threshold: Mapped[float] = mapped_column(default=0.7)
+    guideline_version: Mapped[int] = mapped_column(default=1)
+    # Monitoring: start a training job when a drift alert is raised.
+    auto_retrain_on_drift: Mapped[bool] = mapped_column(default=False)
     split_seed: Mapped[int] = mapped_column(default=0)
     n_items: Mapped[int] = mapped_column(default=0)
     # Sum over items of min(n_annotations, k): the numerator of coverage toward k.
@@ -148,6 +155,7 @@ class Item(db.Model):
         Index("ix_item_queue", "project_id", "queue_tier", "queue_rank"),
         Index("ix_item_review", "project_id", "disputed", "id"),
         Index("ix_item_final", "project_id", "split", "final_label"),
+        Index("ix_item_content_hash", "project_id", "content_hash"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -176,6 +184,13 @@ class Item(db.Model):
     # unanimous | majority | dawid_skene | adjudicated.
     final_label: Mapped[str | None] = mapped_column(String(120))
     final_source: Mapped[str | None] = mapped_column(String(16))
+    # A gold item (honeypot) has a known answer; annotators are never told which.
+    is_gold: Mapped[bool] = mapped_column(default=False)
+    gold_label: Mapped[str | None] = mapped_column(String(120))
+    # Normalised content fingerprint (exact duplicates) and the item this one copies,
+    # whose labels then count for it too.
+    content_hash: Mapped[str | None] = mapped_column(String(40))
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("item.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     project: Mapped[Project] = relationship()
@@ -190,6 +205,8 @@ class Annotation(db.Model):
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
     label: Mapped[str] = mapped_column(String(120))
     seconds: Mapped[float | None]
+    # The guidelines version the label was given under (Project.guideline_version).
+    guideline_version: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -315,3 +332,34 @@ class PredictionLog(db.Model):
     predicted_label: Mapped[str] = mapped_column(String(120))
     confidence: Mapped[float]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GuidelineVersion(db.Model):
+    """One version of a project's guidelines; every change makes a new one."""
+
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    version: Mapped[int]
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Alert(db.Model):
+    """A figure that crossed its threshold (drift, gold accuracy, ...), shown on the
+    project page until someone resolves it."""
+
+    __table_args__ = (Index("ix_alert_open", "project_id", "resolved_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    value: Mapped[float | None]
+    threshold: Mapped[float | None]
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
