@@ -96,3 +96,14 @@ def test_deleting_a_project_needs_its_name(client, auth, app, project):
     auth.post(f"/projects/{project}/delete", {"confirm_name": "SMS"})
     with app.app_context():
         assert db.session.get(Project, project) is None
+
+
+def test_an_upload_over_the_size_limit_is_refused_with_a_page(client, auth, app, project):
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    auth.login("admin")
+    big = {"file": (io.BytesIO(b"id,text\n" + b"1,x\n" * 1000), "big.csv")}
+    response = auth.post(f"/projects/{project}/import", big, content_type="multipart/form-data")
+    assert response.status_code == 413
+    assert "File too large" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Project, project).n_items == 20
