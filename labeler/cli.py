@@ -57,6 +57,7 @@ def register_commands(app: Flask) -> None:
     for command in (init_command, create_user_command, token_command, serve_command,
                     demo_command, import_command, export_command):
         app.cli.add_command(command)
+    app.cli.add_command(__import__("labeler.cli_models", fromlist=["_"]).train_command)
 
 
 def apply_migrations() -> None:

@@ -61,6 +61,15 @@ MATRIX = {
     "api.review_queue": "reviewer",
     "api.review_item": "reviewer",
     "api.agreement_figures": "reviewer",
+    "models.progress": "member",
+    "models.errors": "member",
+    "models.train": "reviewer",
+    "models.settings": "admin",
+    "models.send_to_review": "reviewer",
+    "api.train_project": "reviewer",
+    "api.list_models": "member",
+    "api.show_model": "member",
+    "api.show_job": "member",
     "api.list_projects": "login",
     "api.create": "admin",
     "api.show": "member",
@@ -103,6 +112,15 @@ def _finished_export(project_id: int) -> int:
     return job.id
 
 
+def _model_version(project_id: int) -> int:
+    from labeler.models import ModelVersion
+
+    version = ModelVersion(project_id=project_id, status="failed", error="test")
+    db.session.add(version)
+    db.session.flush()
+    return version.id
+
+
 def _give_a_picture(app, item) -> None:
     (Path(app.config["MEDIA_FOLDER"]) / "pic.png").write_bytes(pixel_grid_png([1, 2, 3, 4], 2, 2))
     item.project.display = {**item.project.display, "image": "pic"}
@@ -122,7 +140,7 @@ def test_route_role_matrix(app, client, auth, project, tokens, role):
                "user_id": user("dave").id,
                # a spare token of the user's own, so revoking it spares the one in use
                "token_id": create_token(user(USERS.get(role, "alice")), "spare")[0].id,
-               "job_id": _finished_export(project)}
+               "job_id": _finished_export(project), "version_id": _model_version(project),}
         if role != "anonymous":  # annotators may read only items they hold or labeled
             queue.skip(item.project, user(USERS[role]), item)
             lease = db.session.scalars(select(Assignment)).one()

@@ -114,6 +114,7 @@ def http_error(exc: HTTPException):
 def init_app(app: Flask) -> None:
     from labeler import __version__
     from labeler.api import export, items, projects, review  # noqa: F401  (routes register)
+    from labeler.api import models  # noqa: F401
 
     app.config.setdefault("API_TITLE", "labeler")
     app.config.setdefault("API_VERSION", __version__)

@@ -27,6 +27,7 @@ from labeler.extensions import db
 from labeler.models import Annotation, Project, utcnow
 from labeler.services import NotFound, ServiceError
 from labeler.services import queue as queue_service
+from labeler.services.modeling import maybe_start_training
 
 
 def _progress(project: Project) -> dict:
@@ -91,6 +92,7 @@ def annotate(project_id: int, item_id: int):
             payload = {"outcome": result.outcome, "label": result.annotation.label,
                        "item": item.id, "progress": _progress(project)}
             db.session.commit()
+            maybe_start_training(project)  # after the commit: a job starts only from it
         except IntegrityError:  # a concurrent retry won the race; read its result
             db.session.rollback()
             if attempt:

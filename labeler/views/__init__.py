@@ -19,11 +19,13 @@ def init_app(app: Flask) -> None:
     from labeler.views import (admin, annotate, apidocs, auth_views, export, importing,
                                projects)
     from labeler.views import agreement, review
+    from labeler.views import models as model_pages
 
     app.jinja_env.filters["markdown"] = render_markdown
     for module in (auth_views, projects, annotate, admin, importing, export, apidocs,
                    review, agreement):
         app.register_blueprint(module.bp)
+    app.register_blueprint(model_pages.bp)
 
     for code, title in ((400, "Bad request"), (403, "Not allowed"), (404, "Not found"),
                         (405, "Method not allowed"), (413, "File too large")):
