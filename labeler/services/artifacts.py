@@ -52,4 +52,9 @@ def load(version: ModelVersion) -> TrainedModel:
         ModelArtifactError: no artifact, a path outside the folder, a missing file,
             or a file that is not an artifact we wrote.
     """
-    return load_model(resolve(version.artifact_path))
+    return load_path(version.artifact_path)
+
+
+def load_path(relative: str | None) -> TrainedModel:
+    """The fitted model stored at ``relative`` inside the artifact folder."""
+    return load_model(resolve(relative))

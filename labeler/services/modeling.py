@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import select
 
 from labeler import evaluation, jobs, sampling, training
+from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Job, ModelVersion, Project
 from labeler.services import Conflict, ServiceError, artifacts, scoring
@@ -84,25 +87,46 @@ def maybe_start_training(project: Project) -> Job | None:
         return None  # too few labels per class yet; the counter keeps growing
 
 
+@contextmanager
+def _writing() -> Iterator[None]:
+    """One short write transaction. On SQLite a read transaction cannot become a write
+    once an annotator has committed, so every write starts as a write; ORM objects are
+    changed only inside these blocks (``begin_write`` discards pending changes)."""
+    begin_write()
+    yield
+    db.session.commit()
+
+
+def _reporter(progress: jobs.Progress, low: float = 0.0, high: float = 1.0) -> jobs.Progress:
+    """``progress`` scaled into [low, high], each report in its own write transaction."""
+
+    def report(fraction: float, message: str = "") -> None:
+        begin_write()
+        progress(low + (high - low) * fraction, message)
+
+    return report
+
+
 @jobs.runner(KIND)
 def run_training(job: Job, progress: jobs.Progress) -> dict[str, Any]:
     """The job runner: see the module docstring. Re-raises after marking the version failed."""
-    project = db.session.get(Project, job.project_id)
-    if project is None:
-        raise ValueError(f"project {job.project_id} no longer exists")
-    version = ModelVersion(project_id=project.id, job_id=job.id, estimator=project.estimator,
-                           params=dict(project.estimator_params or {}),
-                           strategy=project.sampling_strategy, status="training")
-    db.session.add(version)
-    db.session.commit()
-    version_id = version.id
+    with _writing():
+        project = db.session.get(Project, job.project_id)
+        if project is None:
+            raise ValueError(f"project {job.project_id} no longer exists")
+        version = ModelVersion(project_id=project.id, job_id=job.id,
+                               estimator=project.estimator,
+                               params=dict(project.estimator_params or {}),
+                               strategy=project.sampling_strategy, status="training")
+        db.session.add(version)
+        db.session.flush()
+        version_id = version.id
     try:
         return _train_version(project, version, progress)
     except Exception as exc:
-        db.session.rollback()
-        failed = db.session.get(ModelVersion, version_id)
-        failed.status, failed.error = "failed", f"{type(exc).__name__}: {exc}"
-        db.session.commit()
+        with _writing():
+            failed = db.session.get(ModelVersion, version_id)
+            failed.status, failed.error = "failed", f"{type(exc).__name__}: {exc}"
         raise
 
 
@@ -122,42 +146,45 @@ def _usable_train(project: Project, notes: list[str]) -> LabeledFrame:
 
 def _train_version(project: Project, version: ModelVersion,
                    progress: jobs.Progress) -> dict[str, Any]:
+    report = _reporter(progress)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     notes: list[str] = []
-    progress(0.02, "reading final labels")
+    report(0.02, "reading final labels")
     train = _usable_train(project, notes)
     model = training.train(train.X, train.y, model_inputs(project), project.estimator,
                            project.estimator_params or {}, random_state=project.id)
     timings["fit"] = time.perf_counter() - clock
-    version.n_labels = len(train)
-    version.params = dict(model.params)
-    version.train_label_counts = dict(Counter(str(label) for label in train.y))
-    progress(0.3, f"fitted on {len(train):,} labels; evaluating on the test split")
+    report(0.3, f"fitted on {len(train):,} labels; evaluating on the test split")
     clock = time.perf_counter()
     champion = db.session.get(ModelVersion, project.champion_id) if project.champion_id else None
     metrics, baselines, comparison = _evaluate(project, model, train, champion, notes)
-    version.metrics, version.baseline_metrics = metrics, baselines
     timings["evaluate"] = time.perf_counter() - clock
     clock = time.perf_counter()
-    version.artifact_path = artifacts.save(model, project.id, version.id)
-    artifacts.load(version)  # what would serve must load: a bad file fails the job here
+    artifact_path = artifacts.save(model, project.id, version.id)
+    artifacts.load_path(artifact_path)  # what would serve must load: a bad file fails here
     timings["save"] = time.perf_counter() - clock
     worse = comparison is not None and comparison["macro_f1"]["better"] is False
     if worse:
-        version.status = "candidate"
         notes.append(f"kept champion #{champion.id}: this version is worse on the test split "
                      f"(macro-F1 {comparison['macro_f1']['current']:.3f} vs "
                      f"{comparison['macro_f1']['previous']:.3f})")
-    version.metrics = {**metrics, "notes": notes + list(model.notes), "timings": timings}
-    progress(0.45, "saved the model")
+    with _writing():
+        version.n_labels, version.params = len(train), dict(model.params)
+        version.train_label_counts = dict(Counter(str(label) for label in train.y))
+        version.artifact_path, version.baseline_metrics = artifact_path, baselines
+        version.metrics = {**metrics, "notes": notes + list(model.notes), "timings": timings}
+        version.status = "candidate" if worse else "training"
     if worse:
         return {"version_id": version.id, "status": "candidate", "n_labels": len(train)}
     clock = time.perf_counter()
     ranked = _score_and_rank(project, model, train, version.id, progress)
     timings["score"] = time.perf_counter() - clock
-    version.metrics = {**version.metrics, "timings": timings, "queue": ranked}
-    _promote(project, version, champion)
+    with _writing():
+        version.metrics = {**version.metrics, "timings": timings, "queue": ranked}
+        if champion is not None and champion.id != version.id:
+            champion.status = "retired"
+        version.status, project.champion_id = "champion", version.id
     return {"version_id": version.id, "status": "champion", "n_labels": len(train), **ranked}
 
 
@@ -223,19 +250,13 @@ def _score_and_rank(project: Project, model: training.TrainedModel, train: Label
     strategy = project.sampling_strategy
     strategy = "least_confident" if strategy == "random" else strategy
     pool = scoring.score_open_pool(project, model, train, strategy,
-                                   lambda f, m: progress(0.45 + 0.35 * f, m))
+                                   _reporter(progress, 0.45, 0.8))
     order = (scoring.usefulness_order(project, model, pool, train, strategy)
              if follows_model else None)
-    scoring.write_scores(pool, version_id, order, lambda f, m: progress(0.8 + 0.18 * f, m))
+    scoring.write_scores(pool, version_id, order,
+                         lambda f, m: progress(0.8 + 0.18 * f, m))
     if follows_model:
-        scoring.respread_test_ranks(project)
+        with _writing():
+            scoring.respread_test_ranks(project)
     return {"n_scored": int(len(pool.item_ids)), "cold_start": cold,
             "ranked_by_model": follows_model}
-
-
-def _promote(project: Project, version: ModelVersion, champion: ModelVersion | None) -> None:
-    if champion is not None and champion.id != version.id:
-        champion.status = "retired"
-    version.status = "champion"
-    project.champion_id = version.id
-    db.session.commit()

@@ -23,6 +23,7 @@ import pandas as pd
 from sqlalchemy import bindparam, update
 
 from labeler import sampling
+from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Item, Project
 from labeler.services.training_data import LabeledFrame, pool_batches, pool_ids
@@ -103,8 +104,8 @@ def write_scores(pool: PoolScores, version_id: int, order: np.ndarray | None,
                  progress: Progress) -> None:
     """Store each open item's score and version; with ``order``, its rank too.
 
-    Writes go in batches and each batch is committed through ``progress``, so
-    annotators are never locked out for the whole write.
+    Writes go in batches, each its own write transaction committed by ``progress``
+    (the job's), so annotators are never locked out for the whole write.
     """
     ranks = None
     if order is not None:
@@ -117,6 +118,7 @@ def write_scores(pool: PoolScores, version_id: int, order: np.ndarray | None,
     stmt = update(table).where(table.c.id == bindparam("item_id")).values(**values)
     n = len(pool.item_ids)
     for start in range(0, n, WRITE_BATCH):
+        begin_write()  # a write transaction from the start (SQLite), committed by progress
         stop = min(start + WRITE_BATCH, n)
         rows = [{"item_id": int(pool.item_ids[i]), "new_score": float(pool.scores[i]),
                  "version": version_id, **({"rank": float(ranks[i])} if ranks is not None
