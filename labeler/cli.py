@@ -58,6 +58,7 @@ def register_commands(app: Flask) -> None:
                     demo_command, import_command, export_command):
         app.cli.add_command(command)
     app.cli.add_command(__import__("labeler.cli_models", fromlist=["_"]).train_command)
+    app.cli.add_command(__import__("labeler.cli_worker", fromlist=["_"]).worker_command)
 
 
 def apply_migrations() -> None:

@@ -22,6 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": 512 * 1024 * 1024,
     "JOB_EXECUTOR": "thread",
     "JOB_STALE_SECONDS": 3600,
+    "REDIS_URL": None,  # redis://host:6379/0 for LABELER_JOB_EXECUTOR=rq
     "DEMO": False,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",

@@ -22,6 +22,7 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Job, utcnow
 
@@ -90,6 +91,9 @@ def _stalled(job: Job) -> bool:
 
 def run(job_id: int) -> None:
     """Run one job in the current app context; record its outcome on the row."""
+    # Write transactions from the start: on SQLite a read transaction cannot turn into a
+    # write once another process has committed (an immediate "database is locked").
+    begin_write()
     job = db.session.get(Job, job_id)
     if job is None or job.status != "queued":
         return
@@ -103,7 +107,7 @@ def run(job_id: int) -> None:
     try:
         result = RUNNERS[job.kind](job, progress)
     except Exception as exc:  # a job's failure is data for the UI, not a crash
-        db.session.rollback()
+        begin_write()
         log.warning("job %s (%s) failed: %s", job_id, job.kind, exc)
         job = db.session.get(Job, job_id)
         job.status, job.finished_at = "failed", utcnow()
@@ -111,6 +115,8 @@ def run(job_id: int) -> None:
         job.result = {"traceback": traceback.format_exc(limit=8)}
         db.session.commit()
         return
+    db.session.commit()  # the runner's writes; the outcome then goes in a write transaction
+    begin_write()
     job.status, job.progress, job.finished_at = "done", 1.0, utcnow()
     job.result = result or {}
     db.session.commit()
@@ -147,3 +153,4 @@ class ThreadExecutor:
 
 BACKENDS: dict[str, Callable[[Flask], Any]] = {"inline": InlineExecutor,
                                                "thread": ThreadExecutor}
+BACKENDS["rq"] = lambda app: __import__("labeler.jobs_rq", fromlist=["_"]).RQExecutor(app)
