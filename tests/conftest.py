@@ -21,6 +21,7 @@ from labeler.extensions import db
 from labeler.models import Project, User
 from labeler.services.imports import ColumnMapping, import_rows
 from labeler.services.projects import create_project, set_member
+from tests.scale import pgdb
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PASSWORDS = {"admin": "admin-pass", "rita": "reviewer-pass", "alice": "alice-pass",
@@ -33,7 +34,8 @@ labeler.models.PASSWORD_METHOD = "pbkdf2:sha256:1000"
 
 def make_app(tmp: Path, **extra: object) -> Flask:
     config = {"TESTING": True, "SECRET_KEY": "test-secret", "INSTANCE_PATH": str(tmp),
-              "DATABASE_URL": f"sqlite:///{tmp / 'labeler.sqlite'}", "JOB_EXECUTOR": "inline"}
+              "DATABASE_URL": pgdb.database_url() or f"sqlite:///{tmp / 'labeler.sqlite'}",
+              "JOB_EXECUTOR": "inline"}
     config.update(extra)
     return create_app(config)
 
@@ -43,7 +45,7 @@ def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from labeler.cli import apply_migrations
 
     folder = tmp_path_factory.mktemp("template")
-    app = make_app(folder)
+    app = make_app(folder, DATABASE_URL=f"sqlite:///{folder / 'labeler.sqlite'}")
     with app.app_context():
         apply_migrations()
         db.engine.dispose()
@@ -53,6 +55,7 @@ def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def app(tmp_path: Path, migrated_db: Path) -> Iterator[Flask]:
     shutil.copy(migrated_db, tmp_path / "labeler.sqlite")
+    pgdb.reset()  # with LABELER_TEST_DATABASE_URL: empty the PostgreSQL tables instead
     app = make_app(tmp_path)
     with app.app_context():
         _users()
