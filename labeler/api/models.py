@@ -6,6 +6,7 @@ from flask import g
 
 from labeler.api import bp
 from labeler.api.common import api_project
+from labeler.api.schemas import documented
 from labeler.auth import project_role
 from labeler.extensions import db
 from labeler.models import Job, Project
@@ -17,6 +18,7 @@ from labeler.services import model_reports as reports
 
 
 @bp.post("/projects/<int:project_id>/train")
+@documented(202, errors=(401, 403, 404, 409), free_json=True)
 def train_project(project_id: int):
     """Queue a training job (or return the active one): 202 with the job to poll."""
     project, _ = api_project(project_id, "reviewer")
@@ -26,6 +28,7 @@ def train_project(project_id: int):
 
 
 @bp.get("/projects/<int:project_id>/models")
+@documented(free_json=True)
 def list_models(project_id: int):
     """Every version, oldest first, with test-split metrics and baselines."""
     project, _ = api_project(project_id)
@@ -34,6 +37,7 @@ def list_models(project_id: int):
 
 
 @bp.get("/projects/<int:project_id>/models/<int:version_id>")
+@documented(free_json=True)
 def show_model(project_id: int, version_id: int):
     """One version with all its metrics (per class, confusion matrix, errors, HLP)."""
     project, _ = api_project(project_id)
@@ -41,6 +45,7 @@ def show_model(project_id: int, version_id: int):
 
 
 @bp.get("/jobs/<int:job_id>")
+@documented(free_json=True)
 def show_job(job_id: int):
     """A job's status and progress (0..1); members of its project may read it."""
     job = db.session.get(Job, job_id)
