@@ -57,9 +57,10 @@ def score_open_pool(project: Project, model: TrainedModel, train: LabeledFrame,
     ids: list[np.ndarray] = []
     scores: list[np.ndarray] = []
     frames: list[pd.DataFrame] = []
-    total = max(int(pool_ids(project).size), 1)
+    open_ids = pool_ids(project, "train", by_rank=False)
+    total = max(int(open_ids.size), 1)
     done = 0
-    for batch_ids, X in pool_batches(project, batch_size):
+    for batch_ids, X in pool_batches(project, open_ids, batch_size):
         ids.append(batch_ids)
         if whole:
             frames.append(X)

@@ -78,25 +78,29 @@ def pool_filter(project: Project, split: str):
             Item.queue_tier > TIER_DONE)
 
 
-def pool_ids(project: Project, split: str = "train") -> np.ndarray:
-    """Open items of ``split``, ordered by their current queue rank (then id)."""
+def pool_ids(project: Project, split: str = "train", by_rank: bool = True) -> np.ndarray:
+    """Open items of ``split``, by their current queue rank (then id), or by id."""
+    order = (Item.queue_rank, Item.id) if by_rank else (Item.id,)
     ids = db.session.scalars(select(Item.id).where(*pool_filter(project, split))
-                             .order_by(Item.queue_rank, Item.id)).all()
+                             .order_by(*order)).all()
     return np.asarray(ids, dtype=np.int64)
 
 
-def pool_batches(project: Project, batch_size: int = 5000
+def pool_batches(project: Project, ids: np.ndarray, batch_size: int = 5000
                  ) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
-    """Open train items in id order, ``batch_size`` at a time, as (ids, X)."""
+    """The items ``ids`` (open train items, in id order), ``batch_size`` at a time,
+    as (ids, X).
+
+    The ids come first (``pool_ids``); each batch is then fetched by primary key, so
+    the cost stays linear in the pool (a keyset query filtered on split and tier
+    makes SQLite re-scan the open items for every batch), and no cursor is held
+    open while the caller commits between batches.
+    """
     inputs = model_inputs(project)
-    last = 0
-    while True:
-        rows = db.session.execute(
-            select(Item.id, Item.data).where(*pool_filter(project, "train"), Item.id > last)
-            .order_by(Item.id).limit(batch_size)).all()
-        if not rows:
-            return
-        last = rows[-1][0]
+    for start in range(0, ids.size, batch_size):
+        chunk = [int(item_id) for item_id in ids[start:start + batch_size]]
+        rows = db.session.execute(select(Item.id, Item.data).where(Item.id.in_(chunk))
+                                  .order_by(Item.id)).all()
         yield (np.asarray([row[0] for row in rows], dtype=np.int64),
                to_frame([row[1] for row in rows], inputs))
 
