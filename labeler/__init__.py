@@ -51,6 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     init_api(app)
     db_engine.init_app(app)
     jobs.init_app(app)
+    __import__("labeler.errors", fromlist=["_"]).init_app(app)  # 503 when the DB/Redis is away
     from labeler.cli import register_commands
 
     register_commands(app)

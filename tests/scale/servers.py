@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -53,16 +54,16 @@ def _as_postgres(command: list[str]) -> list[str]:
 
 
 class Postgres:
-    """A throwaway PostgreSQL cluster: ``start()``, ``stop()``, ``url(dbname)``."""
+    """A throwaway PostgreSQL cluster: ``start()``, ``stop()``, ``url(dbname)``, ``remove()``."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self) -> None:
         require("initdb")
-        self.folder = folder
-        self.data = folder / "data"
+        # Not under pytest's tmp_path: as root that is private, and postgres runs as postgres.
+        self.folder = Path(tempfile.mkdtemp(prefix="labeler-pg-"))
+        self.data = self.folder / "data"
         self.port = free_port()
-        folder.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
-            shutil.chown(folder, "postgres")
+            shutil.chown(self.folder, "postgres")
         subprocess.run(_as_postgres(["initdb", "-D", str(self.data), "-U", "postgres",
                                      "-A", "trust", "--no-sync"]),
                        check=True, capture_output=True)
@@ -78,6 +79,10 @@ class Postgres:
     def stop(self) -> None:
         subprocess.run(_as_postgres(["pg_ctl", "-D", str(self.data), "-m", "immediate", "-w",
                                      "stop"]), check=False, capture_output=True)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname}"

@@ -42,9 +42,11 @@ def rq_app(app, tmp_path, redis_server):
     """The test app, dispatching to Redis instead of running jobs inline."""
     from redis import Redis
 
-    Redis.from_url(redis_server.url).flushall()
+    with Redis.from_url(redis_server.url) as redis:
+        redis.flushall()
     rq_app = make_app(tmp_path, JOB_EXECUTOR="rq", REDIS_URL=redis_server.url)
     yield rq_app
+    rq_app.extensions["labeler.jobs"].connection.close()
     with rq_app.app_context():
         db.engine.dispose()
 
@@ -160,9 +162,8 @@ def test_a_whole_worker_killed_mid_training_is_failed_by_maintenance(
     for key, value in worker_env.items():
         if key.startswith("LABELER_"):
             monkeypatch.setenv(key, value)
-    registry = StartedJobRegistry(QUEUE_NAME, connection=Redis.from_url(worker_env[
-        "LABELER_REDIS_URL"]))
-    registry.cleanup(timestamp=time.time() + 3600)
+    with Redis.from_url(worker_env["LABELER_REDIS_URL"]) as redis:
+        StartedJobRegistry(QUEUE_NAME, connection=redis).cleanup(timestamp=time.time() + 3600)
     job = job_row(rq_app, job_id)
     assert job.status == "failed" and "worker" in job.error
     _assert_champion_kept(rq_app, project_id, champion_id, job_id)
