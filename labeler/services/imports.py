@@ -5,6 +5,14 @@ whole import is one transaction, so a bad line anywhere leaves the project as it
 was (the caller commits only when :func:`import_rows` returns). Re-importing the
 same file is idempotent: items are matched by external id and reported as
 added, updated or skipped.
+
+Every new item gets a content fingerprint (:func:`labeler.quality.fingerprint` of
+its texts, so case, spacing and unicode form do not matter). A row whose content
+is already in the project, or earlier in the file, is a duplicate; the mapping's
+``duplicates`` says what to do: ``keep`` it as an item of its own, ``skip`` it
+(its labels go to the original), or ``link`` it to the original (the queue never
+asks for it; it carries the original's labels). A ``gold`` column makes the rows
+that have a value in it gold items with that known answer.
 """
 
 from __future__ import annotations
@@ -20,15 +28,18 @@ from typing import IO, Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select, update
 
 from labeler.extensions import db
-from labeler.models import Item, Project
+from labeler.models import TIER_DONE, Item, Project
+from labeler.quality import fingerprint
 from labeler.services import ServiceError
 from labeler.services.export_formats import unescape_cell
+from labeler.services.gold import TIER_GOLD, restore_gold_tier
 from labeler.services.import_labels import LabelWriter
 from labeler.services.labels import refresh_project
 from labeler.services.projects import recount, register_fields
+from labeler.services.quality import sync_all_copies
 
 Progress = Callable[[int, int], None]  # (rows done, bytes read)
 Row = tuple[int, dict[str, Any]]  # (line number, raw values by column)
@@ -60,6 +71,8 @@ class ColumnMapping:
     default_annotator: str = "imported"
     # The file is a labeler CSV export: undo its spreadsheet-safety apostrophes.
     unescape_formulas: bool = False
+    gold: str | None = None  # known answers: rows with a value here become gold items
+    duplicates: str = "keep"  # keep | skip | link rows whose content is already there
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> ColumnMapping:
@@ -82,6 +95,19 @@ class ColumnMapping:
                                "categorical or meta field")
         if self.annotator and not self.label:
             raise ImportFailed("an annotator column needs a label column")
+        if self.duplicates not in DUPLICATE_POLICIES:
+            raise ImportFailed(f"duplicates must be one of {', '.join(DUPLICATE_POLICIES)}")
+        if self.gold and self.gold in self.data_columns:
+            raise ImportFailed(f"the gold column {self.gold!r} cannot also be shown to "
+                               "annotators")
+
+    @property
+    def content_columns(self) -> list[str]:
+        """The fields that make two rows "the same": the texts, else the model inputs."""
+        return list(self.text) or [*self.numeric, *self.categorical] or self.data_columns
+
+
+DUPLICATE_POLICIES = ("keep", "skip", "link")
 
 
 @dataclass
@@ -94,6 +120,12 @@ class ImportReport:
     annotations_added: int = 0
     annotations_changed: int = 0
     annotations_unchanged: int = 0
+    # New rows whose normalised content is already in the project or earlier in the
+    # file, and what became of them (see ColumnMapping.duplicates).
+    duplicates_found: int = 0
+    duplicates_skipped: int = 0
+    duplicates_linked: int = 0
+    gold_marked: int = 0
     messages: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -207,7 +239,8 @@ def import_frame(project: Project, frame: pd.DataFrame, mapping: ColumnMapping,
 
 
 def _check_header(header: list[str], mapping: ColumnMapping) -> None:
-    wanted = [mapping.id, *mapping.data_columns, mapping.label, mapping.annotator]
+    wanted = [mapping.id, *mapping.data_columns, mapping.label, mapping.annotator,
+              mapping.gold]
     for column in (c for c in wanted if c):
         if column not in header:
             raise ImportFailed(f"missing column {column!r} (the file has: "
@@ -229,10 +262,21 @@ def import_rows(project: Project, rows: Iterable[Row], mapping: ColumnMapping,
     register_fields(project, mapping)
     if mapping.label:
         recount(project)  # labels came in: counters, queue tiers and consensus change
+        restore_tiers(project)
         refresh_project(project)
     else:
         project.n_items += report.added
+    if report.duplicates_linked or mapping.label:
+        sync_all_copies(project)
     return report
+
+
+def restore_tiers(project: Project) -> None:
+    """After a recount: gold items back in their tier, linked copies out of the queue."""
+    restore_gold_tier(project)
+    db.session.execute(update(Item).where(Item.project_id == project.id,
+                                          Item.duplicate_of.is_not(None))
+                       .values(queue_tier=TIER_DONE))
 
 
 class _Importer:
@@ -254,6 +298,7 @@ class _Importer:
 
     def _chunk(self, chunk: list[Row]) -> None:
         parsed: dict[str, tuple[int, dict[str, Any]]] = {}
+        gold: dict[str, str] = {}
         keys: dict[tuple[str, str | None], int] = {}
         label_rows: list[tuple[int, str, str, str]] = []
         for line, raw in chunk:
@@ -269,12 +314,17 @@ class _Importer:
                                    f"{keys[key]})", line=line, column=self.mapping.id)
             keys[key] = line
             parsed.setdefault(external_id, (line, data))
+            answer = self._gold(line, raw)
+            if answer is not None:
+                gold[external_id] = answer
             label = self._label(line, raw)
             if label is not None and annotator is not None:
                 label_rows.append((line, external_id, annotator, label))
         self.key_hashes.append(np.fromiter((hash(k) for k in keys), np.int64, len(keys)))
         self.key_lines.append(np.fromiter(keys.values(), np.int64, len(keys)))
         ids = self._write_items(parsed)
+        if gold:
+            self._mark_gold(gold, ids)
         if self.labels:
             self.labels.write(label_rows, ids)
 
@@ -316,6 +366,25 @@ class _Importer:
                                line=line, column=self.mapping.label)
         return label
 
+    def _gold(self, line: int, raw: dict[str, Any]) -> str | None:
+        if not self.mapping.gold:
+            return None
+        value = raw.get(self.mapping.gold)
+        if value is None or str(value).strip() == "":
+            return None
+        label = str(value).strip()
+        if label not in self.project.label_names:
+            raise ImportFailed(f"gold answer {label!r} is not in the label set "
+                               f"({', '.join(self.project.label_names)})",
+                               line=line, column=self.mapping.gold)
+        return label
+
+    def _mark_gold(self, gold: dict[str, str], ids: dict[str, int]) -> None:
+        for external_id, label in gold.items():
+            db.session.execute(update(Item).where(Item.id == ids[external_id]).values(
+                is_gold=True, gold_label=label, queue_tier=TIER_GOLD))
+        self.report.gold_marked += len(gold)
+
     def _write_items(self, parsed: dict[str, tuple[int, dict[str, Any]]]) -> dict[str, int]:
         project = self.project
         ids: dict[str, int] = {}
@@ -332,22 +401,65 @@ class _Importer:
                 db.session.execute(Item.__table__.update().where(Item.id == item_id)
                                    .values(data=new))
                 self.report.updated += 1
+        fields = self.mapping.content_columns
         fresh = [
             {"project_id": project.id, "external_id": ext, "data": data,
              "split": "test" if unit_hash(project.split_seed, "split", ext)
              < project.test_fraction else "train",
-             "queue_rank": unit_hash(project.split_seed, "rank", ext)}
+             "queue_rank": unit_hash(project.split_seed, "rank", ext),
+             "content_hash": fingerprint(data, fields)}
             for ext, (_, data) in parsed.items() if ext not in ids
         ]
         if fresh:
-            # Core executemany: the ORM bulk path costs 3x more here and adds nothing.
-            db.session.execute(insert(Item.__table__), fresh)
-            self.report.added += len(fresh)
-            if self.labels:
-                ids.update(db.session.execute(select(Item.external_id, Item.id).where(
-                    Item.project_id == project.id,
-                    Item.external_id.in_([row["external_id"] for row in fresh]))).all())
+            originals, copies = self._split_duplicates(fresh)
+            self._insert(originals, ids)
+            if self.mapping.duplicates == "link" and copies:
+                found = self._originals({row["content_hash"] for row in copies})
+                for row in copies:
+                    row["duplicate_of"], row["queue_tier"] = found[row["content_hash"]], TIER_DONE
+                self._insert(copies, ids)
+                self.report.duplicates_linked += len(copies)
+            elif copies:  # skip: a skipped row's labels go to its original
+                found = self._originals({row["content_hash"] for row in copies})
+                ids.update({row["external_id"]: found[row["content_hash"]] for row in copies})
+                self.report.duplicates_skipped += len(copies)
         return ids
+
+    def _split_duplicates(self, fresh: list[dict[str, Any]]
+                          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """(rows to insert as they are, duplicates to skip or link) for this chunk."""
+        known = self._originals({row["content_hash"] for row in fresh})
+        seen: set[str] = set(known)
+        originals, copies = [], []
+        for row in fresh:
+            duplicate = row["content_hash"] in seen
+            seen.add(row["content_hash"])
+            self.report.duplicates_found += duplicate
+            if duplicate and self.mapping.duplicates != "keep":
+                copies.append(row)
+            else:
+                originals.append(row)
+        return originals, copies
+
+    def _originals(self, hashes: set[str]) -> dict[str, int]:
+        """content hash -> id of the first item with it (walks ix_item_content_hash)."""
+        if not hashes:
+            return {}
+        return dict(db.session.execute(
+            select(Item.content_hash, func.min(Item.id)).where(
+                Item.project_id == self.project.id, Item.content_hash.in_(list(hashes)),
+                Item.duplicate_of.is_(None)).group_by(Item.content_hash)).all())
+
+    def _insert(self, rows: list[dict[str, Any]], ids: dict[str, int]) -> None:
+        if not rows:
+            return
+        # Core executemany: the ORM bulk path costs 3x more here and adds nothing.
+        db.session.execute(insert(Item.__table__), rows)
+        self.report.added += len(rows)
+        if self.labels or self.mapping.gold:
+            ids.update(db.session.execute(select(Item.external_id, Item.id).where(
+                Item.project_id == self.project.id,
+                Item.external_id.in_([row["external_id"] for row in rows]))).all())
 
     def _check_duplicates_across_chunks(self) -> None:
         if len(self.key_hashes) < 2:

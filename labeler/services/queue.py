@@ -5,6 +5,9 @@ items started by others (0 < n < k) that this user has not labeled; (3-4) the
 rest by ``queue_rank`` (a seeded random key until a model ranks the pool).
 Steps 2-4 are one query walking the ``ix_item_queue`` index in
 (queue_tier, queue_rank) order, so its cost does not grow with the pool.
+Gold items (:mod:`labeler.services.gold`) live in a tier of their own that this
+walk never reaches; with probability ``project.gold_rate`` a pick first walks
+that tier (a second indexed query touching only gold items).
 
 Callers run :func:`next_items` and :func:`submit` inside ``begin_write()``: on
 SQLite that serialises writers, on PostgreSQL the pick locks rows with SKIP
@@ -30,8 +33,9 @@ from labeler.models import (
     User,
     utcnow,
 )
-from labeler.services import Conflict, NotFound, ServiceError
+from labeler.services import Conflict, NotFound, ServiceError, gold
 from labeler.services.labels import item_target, refresh_item
+from labeler.services.quality import sync_copies
 
 MAX_SECONDS = 3600.0  # a tab left open over lunch is not an hour of work
 
@@ -101,12 +105,30 @@ def next_items(
     held = held_items(project, user, now, n)
     picked: list[Item] = []
     if len(held) < n:
-        stmt = _pick_statement(project, user, now, n - len(held), [i.id for i in held])
-        picked = list(db.session.scalars(stmt))
+        exclude = [i.id for i in held]
+        picked = _pick_gold(project, user, now, n - len(held), exclude)
+        exclude += [i.id for i in picked]
+        if len(held) + len(picked) < n:
+            stmt = _pick_statement(project, user, now, n - len(held) - len(picked), exclude)
+            picked += list(db.session.scalars(stmt))
     items = held + picked
     for item in items:
         _lease(project, user, item, expires)
     return items
+
+
+def _pick_gold(project: Project, user: User, now: datetime, slots: int,
+               exclude: list[int]) -> list[Item]:
+    """Gold items for the slots that draw "gold first" (a second indexed walk)."""
+    found: list[Item] = []
+    for _ in range(slots):
+        if not gold.gold_first(project):
+            continue
+        item = gold.pick_gold(project, user, now, exclude + [i.id for i in found])
+        if item is None:
+            break  # this user has seen every gold item
+        found.append(item)
+    return found
 
 
 def _lease(project: Project, user: User, item: Item, expires: datetime) -> None:
@@ -145,21 +167,33 @@ def submit(
     if existing is not None:
         result = _change(existing, label, seconds, now)
         if result.outcome == "changed":
-            refresh_item(project, item)
+            existing.guideline_version = project.guideline_version
+            _after_vote(project, user, item)
         return result
     target = item_target(project, item)
-    if item.n_annotations >= target and not holds_live_lease(item, user, now):
+    # Every annotator may answer a gold item: it is never "full".
+    if not item.is_gold and item.n_annotations >= target and \
+            not holds_live_lease(item, user, now):
         raise Conflict("this item already has all the labels it needs; "
                        "your lease had expired, so your label was not recorded")
     annotation = Annotation(item_id=item.id, user_id=user.id, project_id=project.id,
-                            label=label, seconds=seconds, created_at=now, updated_at=now)
+                            label=label, seconds=seconds, created_at=now, updated_at=now,
+                            guideline_version=project.guideline_version)
     db.session.add(annotation)
     _count_new_annotation(project, item, target)
     db.session.execute(delete(Assignment).where(
         Assignment.item_id == item.id, Assignment.user_id == user.id))
     db.session.flush()
-    refresh_item(project, item)
+    _after_vote(project, user, item)
     return SubmitResult(annotation, "created")
+
+
+def _after_vote(project: Project, user: User, item: Item) -> None:
+    """Consensus of the item, its linked copies, and the annotator's gold record."""
+    refresh_item(project, item)
+    sync_copies(project, item)
+    if item.is_gold:
+        gold.check_annotator(project, user)
 
 
 def _change(annotation: Annotation, label: str, seconds: float | None,
@@ -176,7 +210,8 @@ def _change(annotation: Annotation, label: str, seconds: float | None,
 
 def _count_new_annotation(project: Project, item: Item, target: int) -> None:
     n = item.n_annotations + 1
-    tier = TIER_DONE if n >= target else TIER_STARTED
+    tier = (gold.TIER_GOLD if item.is_gold else TIER_DONE if n >= target
+            else TIER_STARTED)
     db.session.execute(update(Item).where(Item.id == item.id).values(
         n_annotations=Item.n_annotations + 1, queue_tier=tier))
     if n <= project.annotations_per_item:
