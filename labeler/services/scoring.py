@@ -20,13 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, func, select, update
 
 from labeler import sampling
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Item, Project
-from labeler.services.training_data import LabeledFrame, pool_batches, pool_ids
+from labeler.services.training_data import LabeledFrame, pool_batches, pool_filter, pool_ids
 from labeler.training import TrainedModel
 
 Progress = Callable[[float, str], None]
@@ -134,15 +134,14 @@ def respread_test_ranks(project: Project) -> None:
 
     Their order is the seeded random one from import; only the spacing changes, so
     test items stay interleaved with the re-ranked train items at the test fraction.
+    Half a step in, so a test item never ties with a train item for a rank. One
+    UPDATE ... FROM with a window function (SQLite >= 3.33, PostgreSQL).
     """
-    ids = pool_ids(project, "test")
-    if ids.size == 0:
-        return
-    table = Item.__table__
-    stmt = update(table).where(table.c.id == bindparam("item_id")).values(
-        queue_rank=bindparam("rank"))
-    for start in range(0, ids.size, WRITE_BATCH):
-        chunk = ids[start:start + WRITE_BATCH]
-        # half a step in: a test item never ties with a train item for the same rank
-        db.session.execute(stmt, [{"item_id": int(item_id), "rank": (start + j + 0.5) / ids.size}
-                                  for j, item_id in enumerate(chunk)])
+    position = func.row_number().over(order_by=(Item.queue_rank, Item.id))
+    ranked = (select(Item.id.label("item_id"), position.label("position"),
+                     func.count().over().label("n"))
+              .where(*pool_filter(project, "test")).subquery())
+    db.session.execute(
+        update(Item).where(Item.id == ranked.c.item_id)
+        .values(queue_rank=(ranked.c.position - 0.5) / ranked.c.n)
+        .execution_options(synchronize_session=False))
