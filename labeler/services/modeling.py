@@ -243,8 +243,9 @@ def _errors(model: training.TrainedModel, train: LabeledFrame,
 def _score_and_rank(project: Project, model: training.TrainedModel, train: LabeledFrame,
                     version_id: int, progress: jobs.Progress) -> dict[str, Any]:
     """Score the open train pool and, past cold start, write the queue ranks."""
-    counts = label_counts(project, None)
-    cold = sampling.is_cold_start(counts, project.label_names, project.min_labels_per_class)
+    # Cold start counts what the model learned from: final labels of train items.
+    cold = sampling.is_cold_start(label_counts(project, "train"), project.label_names,
+                                  project.min_labels_per_class)
     follows_model = not cold and project.sampling_strategy != "random"
     # With the random strategy the scores still say how unsure the model is (pages).
     strategy = project.sampling_strategy
