@@ -157,12 +157,20 @@ def _lengths(texts: pd.Series) -> dict[str, Any]:
 
 
 def class_balance(labels: Sequence[str | None]) -> dict[str, Any]:
+    """Counts and shares per label of ``labels`` (None is left out); see
+    :func:`balance_from_counts`."""
+    counts = pd.Series([label for label in labels if label is not None],
+                       dtype=object).value_counts()
+    return balance_from_counts({str(k): int(v) for k, v in counts.items()})
+
+
+def balance_from_counts(counts: Mapping[str, int]) -> dict[str, Any]:
     """Counts and shares per label; ``imbalance`` is the largest count over the smallest
     (1 is balanced; above 10 a model needs care, and so does reading its accuracy)."""
-    series = pd.Series([label for label in labels if label is not None], dtype=object)
-    counts = series.value_counts()
-    total = int(counts.sum())
-    return {"n": total,
-            "counts": {str(k): int(v) for k, v in counts.items()},
-            "shares": {str(k): float(v) / total for k, v in counts.items()} if total else {},
-            "imbalance": float(counts.max() / counts.min()) if len(counts) > 1 else None}
+    ordered = dict(sorted(((str(k), int(v)) for k, v in counts.items() if v),
+                          key=lambda kv: (-kv[1], kv[0])))
+    total = sum(ordered.values())
+    values = list(ordered.values())
+    return {"n": total, "counts": ordered,
+            "shares": {k: v / total for k, v in ordered.items()} if total else {},
+            "imbalance": max(values) / min(values) if len(values) > 1 else None}
