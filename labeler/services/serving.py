@@ -1,0 +1,274 @@
+"""Serving: a per-process model cache, canary routing, predictions and their log.
+
+The champion answers ``/predict``; a challenger with ``traffic_share`` s answers a
+share s of requests (the same request id always goes to the same version, so a
+client retrying gets the same answer). Models are read only from the artifact
+folder and kept per process, keyed by (version id, artifact mtime): a rewritten
+file is reloaded, an unchanged one never is. When a version's artifact is missing
+or corrupt the request is answered by the last model that served the project's
+champion in this process, or fails with a clear 503 if there is none; a broken
+challenger just stops taking its share.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from flask import current_app
+from sqlalchemy import delete, insert, select
+
+from labeler.db_engine import begin_write
+from labeler.extensions import db
+from labeler.models import ModelVersion, PredictionLog, Project, utcnow
+from labeler.services import Conflict, ServiceError, artifacts
+from labeler.training import ModelArtifactError, ModelInputs, TrainedModel, load_model
+
+log = logging.getLogger(__name__)
+
+
+class ServingUnavailable(ServiceError):
+    """No model can answer: the champion's artifact is unreadable and nothing served before."""
+
+    status = 503
+
+
+class ModelCache:
+    """Fitted models of this process, keyed by (version id, artifact mtime in ns).
+
+    ``last_champion`` remembers, per project, the model that last answered as
+    champion: the fallback when a newer champion's artifact cannot be read.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._models: dict[int, tuple[int, TrainedModel]] = {}
+        self.last_champion: dict[int, tuple[int, TrainedModel]] = {}
+
+    def get(self, version: ModelVersion) -> TrainedModel:
+        """The model of ``version``, loading it on first use or when its file changed.
+
+        Raises:
+            ModelArtifactError: no artifact, outside the folder, missing or corrupt.
+        """
+        path = artifacts.resolve(version.artifact_path)
+        try:
+            mtime = path.stat().st_mtime_ns
+        except OSError as exc:
+            raise ModelArtifactError(version.artifact_path or "", "file not found") from exc
+        cached = self._models.get(version.id)
+        if cached is not None and cached[0] == mtime:
+            return cached[1]
+        with self._lock:  # one load at a time: a cold start does not load a model N times
+            cached = self._models.get(version.id)
+            if cached is not None and cached[0] == mtime:
+                return cached[1]
+            model = load_model(path)
+            self._models[version.id] = (mtime, model)
+            return model
+
+    def cached(self, version_id: int) -> TrainedModel | None:
+        """The model last loaded for ``version_id`` (even if its file changed since)."""
+        entry = self._models.get(version_id)
+        return entry[1] if entry else None
+
+    def evict(self, version_id: int) -> None:
+        with self._lock:
+            self._models.pop(version_id, None)
+
+
+def cache() -> ModelCache:
+    """This app's model cache (one per process and app)."""
+    extensions = current_app.extensions
+    if "labeler.model_cache" not in extensions:
+        extensions.setdefault("labeler.model_cache", ModelCache())
+    found: ModelCache = extensions["labeler.model_cache"]
+    return found
+
+
+def takes_canary(share: float, request_id: str | None) -> bool:
+    """Whether a request goes to the challenger: a seeded hash of the request id, else chance."""
+    if share <= 0:
+        return False
+    if request_id is None:
+        return random.random() < share
+    digest = hashlib.blake2b(request_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < share
+
+
+def champion(project: Project) -> ModelVersion:
+    """The serving champion; Conflict (409) when the project has none."""
+    version = db.session.get(ModelVersion, project.champion_id) if project.champion_id else None
+    if version is None:
+        raise Conflict("no champion model: this project has no trained model serving yet",
+                       "train a model (POST .../train) or promote a version first")
+    return version
+
+
+def challenger(project: Project) -> ModelVersion | None:
+    """The challenger taking a canary share of traffic, if any."""
+    return db.session.scalar(
+        select(ModelVersion).where(ModelVersion.project_id == project.id,
+                                   ModelVersion.status == "challenger",
+                                   ModelVersion.traffic_share > 0)
+        .order_by(ModelVersion.id.desc()).limit(1))
+
+
+@dataclass
+class Served:
+    """One answered request: per row ``labels``, ``confidences`` (top-class probability,
+    0..1) and ``probabilities`` (rows x classes), the version that answered, and the
+    ``latency_ms`` of routing plus inference."""
+
+    version_id: int
+    classes: list[str]
+    labels: list[str]
+    confidences: list[float]
+    probabilities: np.ndarray
+    latency_ms: float
+    fallback: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """JSON rows: label, confidence, probabilities by class, model_version_id."""
+        per_row = self.probabilities.tolist()
+        return [{"label": label, "confidence": confidence,
+                 "probabilities": dict(zip(self.classes, row, strict=True)),
+                 "model_version_id": self.version_id}
+                for label, confidence, row in zip(self.labels, self.confidences, per_row,
+                                                  strict=True)]
+
+
+def _model_for(project: Project, request_id: str | None) -> tuple[ModelVersion, TrainedModel,
+                                                                  bool, list[str]]:
+    """Route the request; fall back to the champion, then to the last champion served."""
+    models, notes = cache(), []
+    chosen = champion(project)
+    contender = challenger(project)
+    if contender is not None and takes_canary(contender.traffic_share, request_id):
+        try:
+            return contender, models.get(contender), False, notes
+        except ModelArtifactError as exc:
+            log.warning("challenger #%s cannot serve: %s", contender.id, exc)
+            notes.append(f"challenger #{contender.id} could not serve: {exc.reason}")
+    try:
+        model = models.get(chosen)
+    except ModelArtifactError as exc:
+        previous = models.last_champion.get(project.id)
+        stale = models.cached(chosen.id)
+        log.warning("champion #%s cannot serve: %s", chosen.id, exc)
+        if stale is not None:
+            return chosen, stale, True, [f"served from memory: {exc}"]
+        if previous is None:
+            raise ServingUnavailable(f"the champion model #{chosen.id} cannot be loaded",
+                                     str(exc)) from exc
+        fallback = db.session.get(ModelVersion, previous[0])
+        return fallback or chosen, previous[1], True, [f"champion #{chosen.id}: {exc}; "
+                                                       f"served by #{previous[0]}"]
+    models.last_champion[project.id] = (chosen.id, model)
+    return chosen, model, False, notes
+
+
+def predict(project: Project, frame: pd.DataFrame, request_id: str | None = None) -> Served:
+    """Answer one request of ``len(frame)`` rows (columns: the model's input fields)."""
+    started = time.perf_counter()
+    version, model, fallback, notes = _model_for(project, request_id)
+    probabilities = model.predict_proba(frame)
+    best = probabilities.argmax(axis=1)
+    classes = list(model.classes)
+    labels = [classes[i] for i in best]
+    confidences = probabilities[np.arange(len(best)), best].tolist()
+    latency = (time.perf_counter() - started) * 1000.0
+    return Served(version.id, classes, labels, confidences, probabilities, latency, fallback,
+                  notes)
+
+
+def check_rows(project: Project, rows: Sequence[Any]) -> pd.DataFrame:
+    """Validate the items against the project's model inputs; the frame the model reads.
+
+    Every input field must be present; text fields take a string, numeric ones a
+    number or null, categorical ones a string, number, boolean or null. Other fields
+    are ignored.
+
+    Raises:
+        ServiceError (422): the detail lists each bad row and field.
+    """
+    inputs = ModelInputs.from_dict(project.model_inputs or {})
+    if not inputs.fields:
+        raise Conflict("the project has no model inputs, so there is nothing to predict from")
+    problems: list[str] = []
+    kinds = {**{n: "text" for n in inputs.text}, **{n: "numeric" for n in inputs.numeric},
+             **{n: "categorical" for n in inputs.categorical}}
+    for index, row in enumerate(rows):
+        if not isinstance(row, Mapping):
+            problems.append(f"item {index}: expected an object of fields")
+            continue
+        for name, kind in kinds.items():
+            if name not in row:
+                problems.append(f"item {index}: missing field {name!r} ({kind})")
+            elif not _fits(kind, row[name]):
+                problems.append(f"item {index}: field {name!r} must be {_WANTED[kind]}, "
+                                f"got {type(row[name]).__name__}")
+        if len(problems) >= 20:
+            break
+    if problems:
+        raise ServiceError("some items cannot be predicted", {"problems": problems[:20],
+                                                             "fields": kinds})
+    return pd.DataFrame([[row[name] for name in inputs.fields] for row in rows],
+                        columns=list(inputs.fields))
+
+
+_WANTED = {"text": "a string", "numeric": "a number or null",
+           "categorical": "a string, number, boolean or null"}
+
+
+def _fits(kind: str, value: Any) -> bool:
+    if kind == "text":
+        return isinstance(value, str)
+    if kind == "numeric":
+        return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def log_rate() -> float:
+    """LABELER_PREDICTION_LOG_RATE: the share of predicted rows written to the log (0..1)."""
+    return min(max(float(current_app.config.get("PREDICTION_LOG_RATE", 1.0)), 0.0), 1.0)
+
+
+def log_predictions(project_id: int, served: Served) -> int:
+    """Write (a sample of) the served rows to the prediction log; return how many.
+
+    Opens its own write transaction (reads before it are discarded); the caller
+    commits. Every row of a request carries the request's latency.
+    """
+    rate = log_rate()
+    picked = range(len(served.labels))
+    if rate < 1.0:
+        picked = [i for i in picked if random.random() < rate]  # type: ignore[assignment]
+    now = utcnow()
+    rows = [{"project_id": project_id, "model_version_id": served.version_id,
+             "latency_ms": served.latency_ms, "predicted_label": served.labels[i],
+             "confidence": served.confidences[i], "created_at": now} for i in picked]
+    if not rows:
+        return 0
+    begin_write()
+    db.session.execute(insert(PredictionLog), rows)
+    return len(rows)
+
+
+def purge_old_logs(project_id: int) -> int:
+    """Delete log rows older than LABELER_PREDICTION_LOG_DAYS; return how many went."""
+    days = float(current_app.config.get("PREDICTION_LOG_DAYS", 30))
+    cutoff = utcnow() - timedelta(days=days)
+    result = db.session.execute(delete(PredictionLog).where(
+        PredictionLog.project_id == project_id, PredictionLog.created_at < cutoff))
+    return int(getattr(result, "rowcount", 0) or 0)

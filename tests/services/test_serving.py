@@ -1,0 +1,129 @@
+"""Serving: the model cache, canary routing, input checks, fallbacks and the log."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from labeler.extensions import db
+from labeler.models import PredictionLog, Project
+from labeler.services import Conflict, ServiceError, artifacts, serving
+from labeler.training import ModelArtifactError
+from tests.serving_helpers import add_version, fitted, sms, sms_project
+
+TEXTS = ["Free entry! WIN cash now, text CLAIM to 80082", "see you at lunch tomorrow?"]
+
+
+def _frame(project: Project, texts=TEXTS):
+    return serving.check_rows(project, [{"text": text} for text in texts])
+
+
+def test_the_champion_answers_like_the_pipeline_it_was_saved_from(app):
+    with app.app_context():
+        project = sms_project()
+        version = add_version(project, status="champion")
+        served = serving.predict(project, _frame(project))
+        direct = fitted().predict_proba(_frame(project))
+        assert served.version_id == version.id and served.labels == ["spam", "ham"]
+        assert served.probabilities.tolist() == direct.tolist()
+        row = served.rows()[0]
+        assert set(row["probabilities"]) == {"ham", "spam"}
+        assert row["confidence"] == max(row["probabilities"].values())
+
+
+def test_the_cache_loads_once_and_again_when_the_file_changes(app, monkeypatch):
+    with app.app_context():
+        project = sms_project()
+        version = add_version(project, status="champion")
+        loads = []
+        original = serving.load_model
+        monkeypatch.setattr(serving, "load_model", lambda p: loads.append(p) or original(p))
+        first = serving.cache().get(version)
+        assert serving.cache().get(version) is first and len(loads) == 1
+        path = artifacts.resolve(version.artifact_path)
+        os.utime(path, ns=(1, path.stat().st_mtime_ns + 10**9))
+        assert serving.cache().get(version) is not first and len(loads) == 2
+
+
+def test_no_champion_is_a_409(app):
+    with app.app_context():
+        project = sms_project()
+        with pytest.raises(Conflict, match="no champion"):
+            serving.predict(project, _frame(project))
+
+
+@pytest.mark.parametrize(("rows", "needle"), [
+    ([{"body": "x"}], "missing field 'text'"),
+    ([{"text": 5}], "must be a string"),
+    (["just a string"], "expected an object"),
+])
+def test_bad_rows_name_the_problem(app, rows, needle):
+    with app.app_context():
+        project = sms_project()
+        with pytest.raises(ServiceError) as caught:
+            serving.check_rows(project, rows)
+        assert caught.value.status == 422 and needle in str(caught.value.detail)
+
+
+def test_canary_routing_is_deterministic_per_request_id_and_near_the_share():
+    assert not serving.takes_canary(0.0, "a")
+    assert all(serving.takes_canary(1.0, str(i)) for i in range(100))
+    decisions = [serving.takes_canary(0.2, f"req-{i}") for i in range(10_000)]
+    assert decisions == [serving.takes_canary(0.2, f"req-{i}") for i in range(10_000)]
+    assert sum(decisions) / len(decisions) == pytest.approx(0.2, abs=0.015)
+
+
+def test_a_missing_artifact_is_a_clear_error_and_the_last_champion_serves(app):
+    with app.app_context():
+        project = sms_project()
+        old = add_version(project, status="champion")
+        before = serving.predict(project, _frame(project))
+        new = add_version(project, "naive_bayes", status="champion")  # pointer moved
+        artifacts.resolve(new.artifact_path).unlink()
+        with pytest.raises(ModelArtifactError, match="file not found"):
+            serving.cache().get(new)
+        served = serving.predict(project, _frame(project))
+        assert served.fallback and served.version_id == old.id
+        assert served.probabilities.tolist() == before.probabilities.tolist()
+
+
+def test_a_corrupt_champion_with_nothing_to_fall_back_on_is_a_503(app):
+    with app.app_context():
+        project = sms_project()
+        version = add_version(project, status="champion")
+        artifacts.resolve(version.artifact_path).write_bytes(b"not a zip file")
+        with pytest.raises(serving.ServingUnavailable, match="cannot be loaded") as caught:
+            serving.predict(project, _frame(project))
+        assert caught.value.status == 503 and "not a readable skops artifact" in str(
+            caught.value.detail)
+
+
+def test_a_broken_challenger_leaves_its_share_to_the_champion(app):
+    with app.app_context():
+        project = sms_project()
+        champion = add_version(project, status="champion")
+        challenger = add_version(project, "naive_bayes", status="challenger")
+        challenger.traffic_share = 1.0
+        challenger.artifact_path = "../../etc/passwd"
+        served = serving.predict(project, _frame(project), "r1")
+        assert served.version_id == champion.id and "could not serve" in served.notes[0]
+
+
+def test_the_log_samples_rows_and_old_rows_expire(app):
+    app.config["PREDICTION_LOG_RATE"] = 0.3
+    with app.app_context():
+        project = sms_project()
+        add_version(project, status="champion")
+        db.session.commit()  # logging opens its own write transaction
+        texts = sms()["text"].iloc[:1000].tolist()
+        written = serving.log_predictions(project.id, serving.predict(project,
+                                                                      _frame(project, texts)))
+        db.session.commit()
+        assert 220 < written < 380
+        assert db.session.scalar(select(func.count(PredictionLog.id))) == written
+        db.session.execute(update(PredictionLog).values(
+            created_at=PredictionLog.created_at - timedelta(days=31)))
+        assert serving.purge_old_logs(project.id) == written
