@@ -12,6 +12,7 @@ from flask import Flask, current_app, g, jsonify, request
 from flask_login import current_user
 from flask_smorest import Api, Blueprint
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from labeler.api.schemas import Error as ErrorSchema
@@ -76,7 +77,12 @@ def authenticate():
         user = user_for_token(secret.strip()) if scheme.lower() == "bearer" else None
         if user is None:
             return error(401, "invalid token", "the bearer token is unknown, revoked or expired")
-        db.session.commit()  # records last_used_at
+        try:
+            db.session.commit()  # records last_used_at
+        except OperationalError:
+            # SQLite: this read transaction cannot become a write once another request
+            # has committed ("database is locked" at once); last_used_at can wait.
+            db.session.rollback()
         g.api_user = user
         return _check_ids()
     if current_user.is_authenticated:
