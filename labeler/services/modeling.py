@@ -81,6 +81,7 @@ def maybe_start_training(project: Project) -> Job | None:
     db.session.refresh(project)
     if project.retrain_every <= 0 or project.labels_since_training < project.retrain_every:
         return None
+    begin_write()  # SQLite: the read above cannot become the job's write once others commit
     try:
         return start_training(project, reason="automatic")
     except ServiceError:
