@@ -108,9 +108,16 @@ def next_items(
         exclude = [i.id for i in held]
         picked = _pick_gold(project, user, now, n - len(held), exclude)
         exclude += [i.id for i in picked]
-        if len(held) + len(picked) < n:
-            stmt = _pick_statement(project, user, now, n - len(held) - len(picked), exclude)
-            picked += list(db.session.scalars(stmt))
+        for _ in range(3):  # PostgreSQL may hand back rows filled meanwhile: see _still_open
+            if len(held) + len(picked) >= n:
+                break
+            batch = list(db.session.scalars(
+                _pick_statement(project, user, now, n - len(held) - len(picked), exclude)))
+            open_items = _still_open(project, user, batch, now)
+            picked += open_items
+            exclude += [i.id for i in batch]
+            if len(open_items) == len(batch):
+                break
     items = held + picked
     for item in items:
         _lease(project, user, item, expires)
@@ -129,6 +136,25 @@ def _pick_gold(project: Project, user: User, now: datetime, slots: int,
             break  # this user has seen every gold item
         found.append(item)
     return found
+
+
+def _still_open(project: Project, user: User, items: list[Item], now: datetime) -> list[Item]:
+    """Drop items that others filled while we waited for their row locks (PostgreSQL).
+
+    Under READ COMMITTED the pick counts leases in the snapshot its statement began
+    with; a lease committed between that snapshot and our lock on the row is not in
+    the count, so k could be exceeded. Holding the locks now, a new statement sees
+    every committed lease. SQLite serialises writers (BEGIN IMMEDIATE): nothing to do.
+    """
+    if not items or db.engine.dialect.name != "postgresql":
+        return items
+    leases = dict(db.session.execute(
+        select(Assignment.item_id, func.count(Assignment.id))
+        .where(Assignment.item_id.in_([i.id for i in items]), Assignment.expires_at > now,
+               Assignment.skipped.is_(False), Assignment.user_id != user.id)
+        .group_by(Assignment.item_id)).all())
+    return [item for item in items if item.n_annotations + leases.get(item.id, 0)
+            < project.annotations_per_item + item.extra_annotations]
 
 
 def _lease(project: Project, user: User, item: Item, expires: datetime) -> None:
