@@ -24,7 +24,7 @@ from labeler import evaluation, jobs, sampling, training
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Job, ModelVersion, Project
-from labeler.services import Conflict, ServiceError, artifacts, scoring
+from labeler.services import Conflict, ServiceError, artifacts, rollout, scoring
 from labeler.services.training_data import (
     LabeledFrame,
     final_labeled,
@@ -165,27 +165,33 @@ def _train_version(project: Project, version: ModelVersion,
     artifact_path = artifacts.save(model, project.id, version.id)
     artifacts.load_path(artifact_path)  # what would serve must load: a bad file fails here
     timings["save"] = time.perf_counter() - clock
-    worse = comparison is not None and comparison["macro_f1"]["better"] is False
-    if worse:
-        notes.append(f"kept champion #{champion.id}: this version is worse on the test split "
-                     f"(macro-F1 {comparison['macro_f1']['current']:.3f} vs "
-                     f"{comparison['macro_f1']['previous']:.3f})")
     with _writing():
         version.n_labels, version.params = len(train), dict(model.params)
         version.train_label_counts = dict(Counter(str(label) for label in train.y))
         version.artifact_path, version.baseline_metrics = artifact_path, baselines
         version.metrics = {**metrics, "notes": notes + list(model.notes), "timings": timings}
-        version.status = "candidate" if worse else "training"
-    if worse:
-        return {"version_id": version.id, "status": "candidate", "n_labels": len(train)}
+        version.status = "candidate"
+        # DESIGN.md's promotion policy: automatic only when the version beats the
+        # champion and the baselines on the test split; otherwise a person decides.
+        passed, reasons = rollout.policy_verdict(version, champion, rollout.promotion_margin())
+        if not passed and metrics.get("macro_f1") is None:
+            # Nothing to judge by (no final-labeled test items yet): holding every version
+            # back would stall the queue on random order, so the newest one serves.
+            passed, reasons = True, ["no final-labeled test items to judge by: the newest "
+                                     "version serves and ranks the queue"]
+        if not passed:
+            version.metrics = {**version.metrics, "notes": [*version.metrics["notes"], *reasons]}
+            rollout.after_training(project, version)  # audits why it waits for a person
+    if not passed:
+        return {"version_id": version.id, "status": "candidate", "n_labels": len(train),
+                "reasons": reasons}
     clock = time.perf_counter()
     ranked = _score_and_rank(project, model, train, version.id, progress)
     timings["score"] = time.perf_counter() - clock
     with _writing():
         version.metrics = {**version.metrics, "timings": timings, "queue": ranked}
-        if champion is not None and champion.id != version.id:
-            champion.status = "retired"
-        version.status, project.champion_id = "champion", version.id
+        rollout.promote(project, version, None, "automatic: " + "; ".join(reasons),
+                        automatic=True)
     return {"version_id": version.id, "status": "champion", "n_labels": len(train), **ranked}
 
 
