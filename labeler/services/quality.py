@@ -151,7 +151,7 @@ def _near(columns: _Columns, fields: list[str], first: np.ndarray,
     clusters = found.clusters()
     positions = [[int(originals[keep[j]]) for j in cluster] for cluster in clusters]
     return {"threshold": threshold, "groups": len(clusters),
-            "items": int(sum(len(c) for c in clusters)),
+            "n_texts": int(sum(len(c) for c in clusters)),
             "largest": [{"size": len(group), "external_ids": [columns.external[i]
                                                               for i in group[:5]],
                          "texts": [_preview(columns, i, fields) for i in group[:3]]}
@@ -218,3 +218,20 @@ def page_report(project: Project) -> Report:
         return Report(compute(project), None)
     job = latest_job(project)
     return Report(job.result if job else None, job)
+
+
+def card_summary(project: Project) -> dict[str, Any] | None:
+    """The report's headline figures for the dataset card (None when no report exists)."""
+    figures = page_report(project).figures
+    if not figures:
+        return None
+    exact, near = figures.get("exact_duplicates") or {}, figures.get("near_duplicates") or {}
+    return {"computed_at": figures["computed_at"], "n_items": figures["n_items"],
+            "exact_duplicate_copies": exact.get("copies"),
+            "linked_duplicates": exact.get("linked"),
+            "near_duplicate_groups": near.get("groups"),
+            "near_duplicate_threshold": near.get("threshold"),
+            "fields": {name: {key: f[key] for key in ("missing", "empty", "length_outliers",
+                                                     "unparseable") if key in f}
+                       for name, f in figures["fields"].items()},
+            "gold_items": figures["gold"]["n_items"]}
