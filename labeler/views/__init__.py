@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
                    review, agreement):
         app.register_blueprint(module.bp)
     app.register_blueprint(model_pages.bp)
+    app.register_blueprint(__import__("labeler.views.quality", fromlist=["bp"]).bp)
     app.register_blueprint(__import__("labeler.views.monitoring", fromlist=["bp"]).bp)
 
     for code, title in ((400, "Bad request"), (403, "Not allowed"), (404, "Not found"),
