@@ -59,6 +59,7 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(command)
     app.cli.add_command(__import__("labeler.cli_models", fromlist=["_"]).train_command)
     app.cli.add_command(__import__("labeler.cli_worker", fromlist=["_"]).worker_command)
+    app.cli.add_command(__import__("labeler.cli_quality", fromlist=["_"]).quality_command)
 
 
 def apply_migrations() -> None:
