@@ -17,7 +17,7 @@ from labeler.models import (
     Membership,
     User,
 )
-from labeler.services import ServiceError
+from labeler.services import ServiceError, guidelines
 from labeler.services.projects import create_project, parse_labels, set_member, slug_ok
 from labeler.views.common import load_project
 
@@ -122,7 +122,7 @@ def _float(value: str | None, name: str) -> float:
 def settings(project_id: int):
     project = load_project(project_id, "admin")
     if request.method == "POST":
-        project.guidelines = request.form.get("guidelines", "")
+        guidelines.update(project, request.form.get("guidelines", ""), current_user)
         db.session.commit()
         flash("Guidelines saved.", "info")
         return redirect(url_for("admin.settings", project_id=project.id))
