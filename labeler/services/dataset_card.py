@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from labeler.extensions import db
 from labeler.models import Annotation, Item, Job, ModelVersion, Project, utcnow
+from labeler.services.quality import card_summary as quality_card_summary
 
 
 def dataset_card(project: Project) -> dict[str, Any]:
@@ -37,6 +38,8 @@ def dataset_card(project: Project) -> dict[str, Any]:
             "n_labels": champion.n_labels, "metrics": champion.metrics,
             "baselines": champion.baseline_metrics},
         "guidelines": project.guidelines,
+        # Data quality (labeler.services.quality): duplicates, field problems, gold.
+        "quality": quality_card_summary(project),
     }
 
 
@@ -61,8 +64,25 @@ def card_markdown(card: dict[str, Any]) -> str:
                   f"{model['n_labels']:,} training labels)."]
         lines += [f"- {key}: {value}" for key, value in sorted(model["metrics"].items())
                   if isinstance(value, int | float)]
+    lines += quality_markdown(card.get("quality"))
     lines += ["", "## Label set", ""]
     lines += [f"- **{label['name']}**: {label.get('description') or ''}"
               for label in card["labels"]]
     lines += ["", "## Guidelines", "", card["guidelines"] or "(none)", ""]
     return "\n".join(lines)
+
+
+def quality_markdown(quality: dict[str, Any] | None) -> list[str]:
+    """The data quality block of the card (see labeler.services.quality.card_summary)."""
+    if not quality:
+        return []
+    lines = ["", "## Data quality", "", f"Checked {quality['computed_at']} UTC on "
+             f"{quality['n_items']:,} items: {quality['exact_duplicate_copies'] or 0:,} exact "
+             f"duplicate copies ({quality['linked_duplicates'] or 0:,} linked to their original), "
+             f"{quality['near_duplicate_groups'] or 0:,} near-duplicate groups, "
+             f"{quality['gold_items']:,} gold items."]
+    for name, figures in quality["fields"].items():
+        problems = ", ".join(f"{key.replace('_', ' ')} {value:,}"
+                             for key, value in figures.items() if value)
+        lines.append(f"- {name}: {problems or 'no problems found'}")
+    return lines

@@ -102,3 +102,22 @@ def test_the_report_job_stores_its_result(app):
         assert job.result["exact_duplicates"]["copies"] == 53
         assert job.result["fields"]["n"]["unparseable"] == 1
         assert quality_service.latest_job(project).id == job.id
+
+
+def test_the_dataset_card_carries_the_quality_block(project):
+    from labeler.services.dataset_card import card_markdown, dataset_card
+
+    _sms(project, "link")
+    card = dataset_card(project)
+    assert card["quality"]["exact_duplicate_copies"] == _expected_copies()
+    assert card["quality"]["linked_duplicates"] == _expected_copies()
+    assert "## Data quality" in card_markdown(card)
+
+
+def test_the_cli_prints_the_report(app, project):
+    _sms(project)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["quality", "SMS spam", "--save"])
+    assert result.exit_code == 0, result.output
+    assert f"Exact duplicates: {_expected_copies():,} copies" in result.output
+    assert quality_service.latest_job(project) is not None
