@@ -45,7 +45,9 @@ def runner(kind: str) -> Callable[[Runner], Runner]:
 
 
 # Modules whose import registers job runners (a worker process needs them all).
-RUNNER_MODULES = ["labeler.services.export_job"]
+RUNNER_MODULES = ["labeler.services.export_job", "labeler.services.modeling",
+                  "labeler.services.agreement_report", "labeler.services.consensus_job",
+                  "labeler.services.monitoring", "labeler.services.quality"]
 
 
 def init_app(app: Flask) -> None:
