@@ -161,3 +161,24 @@ def _send_back(project: Project, item: Item) -> None:
 
 def _mark_ambiguous(project: Project, item: Item) -> None:
     item.ambiguous, item.disputed = True, False
+
+
+def model_opinion(project: Project, item: Item) -> dict[str, Any] | None:
+    """What the serving champion predicts for ``item``: its label, the probability of
+    each label (0..1, best first) and the version; None without a champion. Reviewers
+    see it beside the votes; it is not logged as served traffic."""
+    from labeler.services import serving
+    from labeler.training import ModelArtifactError
+
+    if not project.champion_id:
+        return None
+    try:
+        version = serving.champion(project)
+        frame = serving.check_rows(project, [item.data])
+        model = serving.cache().get(version)
+        probabilities = model.predict_proba(frame)[0]
+    except (ServiceError, ModelArtifactError, ValueError, KeyError) as exc:
+        return {"error": str(getattr(exc, "message", exc))}
+    ranked = sorted(zip(model.classes, probabilities.tolist(), strict=True),
+                    key=lambda pair: -pair[1])
+    return {"label": ranked[0][0], "probabilities": ranked[:5], "version_id": version.id}

@@ -45,6 +45,7 @@ def item(project_id: int, item_id: int):
     return render_template(
         "review/item.html", project=project, item=found, shown=item_payload(project, found),
         votes=review.item_votes(project, found), history=review.history(found),
+        opinion=review.model_opinion(project, found),
         target=item_target(project, found), waiting=review.count_disputed(project),
         role=project_role(current_user, project))
 

@@ -136,3 +136,24 @@ def test_reliability_comes_from_leave_one_out_then_dawid_skene(app):
         votes = {v.annotator: v.reliability for v in review.item_votes(project, item)}
         assert votes["alice"].source == "Dawid-Skene"
         assert votes["alice"].value > votes["dave"].value
+
+
+def test_reviewers_see_the_serving_models_opinion(app, client, auth):
+    from labeler.models import Item
+    from labeler.services.review import model_opinion
+    from tests.serving_helpers import add_version, sms_project
+
+    with app.app_context():
+        project = sms_project(n_items=5)
+        item = db.session.scalars(db.select(Item).where(Item.project_id == project.id)).first()
+        item.data = {"text": "WINNER!! Claim your free prize now, call 09061701461"}
+        assert model_opinion(project, item) is None  # no model yet
+        version = add_version(project, status="champion")
+        db.session.commit()
+        opinion = model_opinion(project, item)
+        assert opinion["label"] == "spam" and opinion["version_id"] == version.id
+        assert opinion["probabilities"][0][0] == "spam" and opinion["probabilities"][0][1] > 0.5
+        pid, iid = project.id, item.id
+    auth.login("rita")
+    html = client.get(f"/projects/{pid}/review/{iid}").get_data(as_text=True)
+    assert 'id="model-opinion"' in html and "<strong>spam</strong>" in html
