@@ -67,7 +67,6 @@ MATRIX = {
     "quality.mark_gold": "admin",
     "quality.unmark_gold": "admin",
     "quality.gold_settings": "admin",
-    "quality.resolve_alert": "reviewer",
     "quality.labelset_page": "admin",
     "quality.annotators": "reviewer",
     "quality.guideline_versions": "reviewer",

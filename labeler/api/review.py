@@ -11,6 +11,7 @@ from labeler.extensions import db
 from labeler.models import Adjudication, Item
 from labeler.services import ServiceError, agreement_report, review
 from labeler.services import queue as queue_service
+from labeler.services.modeling import maybe_start_training
 
 
 def _item(item: Item, votes) -> dict:
@@ -55,6 +56,7 @@ def review_item(project_id: int, item_id: int):
                "final_source": item.final_source, "disputed": item.disputed,
                "ambiguous": item.ambiguous, "extra_annotations": item.extra_annotations}
     db.session.commit()
+    maybe_start_training(project)  # an adjudication is a new final label
     return payload, 201
 
 

@@ -69,6 +69,10 @@ def start_training(project: Project, user_id: int | None = None, reason: str = "
             f"training needs final labels of at least 2 different labels on train items "
             f"({min_examples(project.estimator)}+ each); labels ready so far: {usable or 'none'}")
     project.labels_since_training = 0
+    if project.consensus_method == "dawid_skene":
+        # Refresh the project-wide consensus first: the executor runs jobs in order, so
+        # the model trains on Dawid-Skene's final labels, never on a request's work.
+        jobs.start("consensus", project.id, {"reason": "before training"}, user_id)
     return jobs.start(KIND, project.id, {"reason": reason}, user_id)
 
 

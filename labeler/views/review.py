@@ -16,6 +16,7 @@ from labeler.extensions import db
 from labeler.services import ServiceError, review
 from labeler.services import queue as queue_service
 from labeler.services.labels import item_target
+from labeler.services.modeling import maybe_start_training
 from labeler.views.common import load_project
 
 bp = Blueprint("review", __name__)
@@ -68,6 +69,7 @@ def decide(project_id: int, item_id: int):
         return redirect(url_for("review.item", project_id=project_id, item_id=item_id))
     following = review.next_disputed(project, item_id)
     db.session.commit()
+    maybe_start_training(project)  # an adjudication is a new final label
     flash(DONE_MESSAGES[action].format(label=label), "info")
     if following is None:
         flash("The review queue is empty.", "info")
