@@ -1,0 +1,161 @@
+"""API for administrators: project settings, users, memberships and their tokens.
+
+What the admin pages do, for scripts (``labeler simulate`` sets up its simulated
+annotators with these). Every route needs the global admin role.
+"""
+
+from __future__ import annotations
+
+from flask import g
+from marshmallow import Schema, fields, validate
+
+from labeler import jobs
+from labeler.api import bp
+from labeler.api.common import api_project, load_body
+from labeler.api.schemas import JobOut, documented
+from labeler.api.schemas import Project as ProjectOut
+from labeler.api.serialize import project_payload
+from labeler.auth import create_token
+from labeler.extensions import db
+from labeler.models import PROJECT_ROLES, ROLES, Job, User
+from labeler.services import (
+    Forbidden,
+    NotFound,
+    consensus_job,  # noqa: F401  (registers the consensus runner)
+)
+from labeler.services import project_admin as admin
+from labeler.services.projects import set_member
+
+
+class SettingsIn(Schema):
+    annotations_per_item = fields.Integer(strict=True, validate=validate.Range(1, 50))
+    consensus_method = fields.String(validate=validate.OneOf(admin.CONSENSUS_METHODS))
+    dispute_threshold = fields.Float(validate=validate.Range(0, 1))
+    sampling_strategy = fields.String()
+    retrain_every = fields.Integer(strict=True)
+    estimator = fields.String()
+    estimator_params = fields.Dict(keys=fields.String())
+    random_share = fields.Float()
+    min_labels_per_class = fields.Integer(strict=True)
+
+
+class Settings(SettingsIn):
+    estimator_params = fields.Dict()
+
+
+class SettingsOut(ProjectOut):
+    settings = fields.Nested(Settings)
+    changed = fields.List(fields.String())
+    jobs = fields.List(fields.Nested(JobOut), metadata={
+        "description": "the Dawid-Skene consensus job, when the consensus must be refit"})
+
+
+class UserIn(Schema):
+    username = fields.String(required=True, validate=validate.Length(1, 80))
+    role = fields.String(load_default="annotator", validate=validate.OneOf(ROLES))
+    password = fields.String(validate=validate.Length(8, 200), metadata={
+        "description": "optional: without one the user signs in with tokens only"})
+
+
+class UserOut(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    role = fields.String()
+    active = fields.Boolean()
+
+
+class MemberIn(Schema):
+    user_id = fields.Integer(required=True, strict=True, validate=validate.Range(1, 2**62))
+    role = fields.String(load_default="annotator", validate=validate.OneOf(PROJECT_ROLES))
+
+
+class MemberOut(Schema):
+    project = fields.Integer()
+    user_id = fields.Integer()
+    username = fields.String()
+    role = fields.String()
+
+
+class TokenIn(Schema):
+    name = fields.String(load_default="api", validate=validate.Length(0, 80))
+    days = fields.Integer(load_default=90, strict=True, validate=validate.Range(0, 3650),
+                          metadata={"description": "days until it expires; 0: never"})
+
+
+class TokenOut(Schema):
+    id = fields.Integer()
+    user_id = fields.Integer()
+    name = fields.String()
+    token = fields.String(metadata={"description": "the secret, shown only this once"})
+    expires_at = fields.String(allow_none=True)
+
+
+def _require_admin() -> None:
+    if not g.api_user.is_admin:
+        raise Forbidden("only an admin can do this")
+
+
+def _job(job: Job) -> dict:
+    return {"id": job.id, "kind": job.kind, "status": job.status, "progress": job.progress,
+            "message": job.message, "error": job.error, "result": job.result or {}}
+
+
+@bp.patch("/projects/<int:project_id>")
+@documented(schema=SettingsOut, body=SettingsIn, errors=(401, 403, 404, 422))
+def update_project(project_id: int):
+    """Change a project's settings (admin): k, consensus, sampling, retraining, estimator.
+
+    A new k, consensus method or dispute threshold re-derives the final labels;
+    Dawid-Skene does so in a job, listed in ``jobs``."""
+    project, _ = api_project(project_id, "admin")
+    body = load_body(SettingsIn)
+    changed, refit = admin.update_project_settings(project, body, g.api_user.id)
+    db.session.commit()
+    started = [jobs.start("consensus", project.id, user_id=g.api_user.id)] if refit else []
+    project = api_project(project_id, "admin")[0]
+    return {**project_payload(project, "admin"), "settings": admin.settings_payload(project),
+            "changed": changed, "jobs": [_job(db.session.get(Job, j.id)) for j in started]}
+
+
+@bp.post("/users")
+@documented(201, UserOut, body=UserIn, errors=(401, 403, 409, 422))
+def create_user():
+    """Create a user with a global role (admin)."""
+    _require_admin()
+    body = load_body(UserIn)
+    user = admin.create_user(body["username"], body["role"], body.get("password"))
+    db.session.commit()
+    return {"id": user.id, "username": user.username, "role": user.role,
+            "active": user.active}, 201
+
+
+@bp.post("/projects/<int:project_id>/members")
+@documented(201, MemberOut, body=MemberIn, errors=(401, 403, 404, 422))
+def add_member(project_id: int):
+    """Add a user to a project with a project role, or change their role (admin)."""
+    _require_admin()
+    project, _ = api_project(project_id, "admin")
+    body = load_body(MemberIn)
+    user = db.session.get(User, body["user_id"])
+    if user is None:
+        raise NotFound(f"user {body['user_id']} not found")
+    set_member(project, user, body["role"])
+    db.session.commit()
+    return {"project": project.id, "user_id": user.id, "username": user.username,
+            "role": body["role"]}, 201
+
+
+@bp.post("/users/<int:user_id>/tokens")
+@documented(201, TokenOut, body=TokenIn, errors=(401, 403, 404, 422))
+def create_user_token(user_id: int):
+    """Create an API token for a user (admin); the secret is returned only this once."""
+    _require_admin()
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found")
+    body = load_body(TokenIn)
+    row, secret = create_token(user, body["name"], body["days"] or None)
+    payload = {"id": row.id, "user_id": user.id, "name": row.name, "token": secret,
+               "expires_at": row.expires_at.isoformat() if row.expires_at else None}
+    db.session.commit()
+    return payload, 201
