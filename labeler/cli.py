@@ -45,6 +45,11 @@ def main() -> None:
     command = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
     if command in ("init", "demo") and not os.environ.get("LABELER_SECRET_KEY"):
         ensure_secret_key(_default_instance_path())
+    if command == "simulate":  # a client of a running server: it needs no app of its own
+        from labeler.cli_simulate import simulate_command
+
+        return simulate_command.main(sys.argv[sys.argv.index("simulate") + 1:],
+                                     prog_name="labeler simulate")
     cli = FlaskGroup(create_app=_create_app, add_default_commands=True,
                      help="labeler: label data with colleagues, measure agreement, "
                           "and train a model on the way.")
@@ -59,6 +64,7 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(command)
     app.cli.add_command(__import__("labeler.cli_models", fromlist=["_"]).train_command)
     app.cli.add_command(__import__("labeler.cli_worker", fromlist=["_"]).worker_command)
+    app.cli.add_command(__import__("labeler.cli_simulate", fromlist=["_"]).simulate_command)
     app.cli.add_command(__import__("labeler.cli_quality", fromlist=["_"]).quality_command)
 
 

@@ -1,0 +1,98 @@
+"""Simulated annotators: each answers from a known confusion matrix, reproducibly.
+
+An annotator's answer to an item depends only on (seed, annotator, item), not
+on the order the queue hands items out, so two runs with the same seed give the
+same noise to the same items whatever the sampling strategy.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class SimulatedAnnotator:
+    """``confusion[true][answer]`` is the chance of ``answer`` when the truth is ``true``.
+
+    ``accuracy`` is the mean of the diagonal (the chance of a right answer on an
+    item of a label picked uniformly); :meth:`observed_accuracy` is what happened.
+    """
+
+    name: str
+    labels: list[str]
+    confusion: np.ndarray
+    seed: int
+    index: int
+    right: int = 0
+    answered: int = 0
+    token: str = ""
+    user_id: int = 0
+    exhausted: bool = False
+    answers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def accuracy(self) -> float:
+        return float(np.mean(np.diag(self.confusion)))
+
+    def answer(self, external_id: str, truth: str) -> str:
+        row = self.confusion[self.labels.index(truth)]
+        key = zlib.crc32(external_id.encode())
+        rng = np.random.default_rng([self.seed, self.index, key])
+        label = self.labels[int(rng.choice(len(self.labels), p=row))]
+        self.answered += 1
+        self.right += label == truth
+        self.answers[external_id] = label
+        return label
+
+    def observed_accuracy(self) -> float | None:
+        return self.right / self.answered if self.answered else None
+
+
+def uniform_confusion(labels: Sequence[str], accuracy: float) -> np.ndarray:
+    """Right with ``accuracy``; a wrong answer is any other label, equally likely."""
+    if not 0.0 <= accuracy <= 1.0:
+        raise ValueError(f"accuracy must be between 0 and 1, not {accuracy}")
+    n = len(labels)
+    matrix = np.full((n, n), (1.0 - accuracy) / max(n - 1, 1))
+    np.fill_diagonal(matrix, accuracy if n > 1 else 1.0)
+    return matrix
+
+
+def read_confusions(path: Path, labels: Sequence[str]) -> list[np.ndarray]:
+    """Confusion matrices from JSON: one ``{"true": {"answer": p, ...}, ...}`` object or
+    a list of them (one per annotator, recycled); each row is normalised to sum 1."""
+    data = json.loads(Path(path).read_text())
+    matrices = data if isinstance(data, list) else [data]
+    result = []
+    for number, spec in enumerate(matrices, start=1):
+        matrix = np.zeros((len(labels), len(labels)))
+        for i, true in enumerate(labels):
+            row = spec.get(true)
+            if not isinstance(row, dict):
+                raise ValueError(f"confusion matrix {number}: no row for label {true!r}")
+            for answer, p in row.items():
+                if answer not in labels:
+                    raise ValueError(f"confusion matrix {number}: unknown label {answer!r}")
+                matrix[i, labels.index(answer)] = float(p)
+            if matrix[i].sum() <= 0:
+                raise ValueError(f"confusion matrix {number}: row {true!r} sums to 0")
+            matrix[i] /= matrix[i].sum()
+        result.append(matrix)
+    return result
+
+
+def make_annotators(n: int, labels: Sequence[str], seed: int,
+                    accuracies: Sequence[float] = (0.9,),
+                    confusions: Sequence[np.ndarray] | None = None,
+                    prefix: str = "sim") -> list[SimulatedAnnotator]:
+    """``n`` annotators; accuracies (or confusion matrices) are recycled in order."""
+    matrices = list(confusions) if confusions else [
+        uniform_confusion(labels, a) for a in accuracies]
+    return [SimulatedAnnotator(f"{prefix}-a{i + 1}", list(labels), matrices[i % len(matrices)],
+                               seed, i) for i in range(n)]

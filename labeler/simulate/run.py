@@ -1,0 +1,331 @@
+"""The simulation loop: set up a project over the API, label to a budget, measure.
+
+1. Create the project, its simulated annotators (users, memberships, tokens) and
+   import the items without their truth.
+2. Label the test split first (``test_labels="upfront"``), by the same simulated
+   crowd, so every model version is scored on the same items; or leave test items
+   to the queue, which mixes them in at the test fraction (``"queue"``).
+3. Label train items in rounds of ``retrain_every`` x k annotations through
+   ``/next`` and ``/annotation``. The server starts training by itself
+   (``retrain_every``); after each round the loop waits for that job, or asks for
+   one (``POST /train``) when the server's counter fell short, so every round
+   ends with a model.
+4. After each new model version: its test metrics (``GET /models``), the
+   consensus accuracy against the truth (final labels from the export), and the
+   agreement figures with estimated annotator accuracies.
+5. At the end, with k > 1, switch the project to Dawid-Skene (``PATCH``), wait for
+   its consensus job and score those final labels against the truth too.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from labeler.simulate.annotators import SimulatedAnnotator
+from labeler.simulate.client import ApiError, Client
+from labeler.simulate.datasets import Dataset
+
+Progress = Callable[[int, str], None]  # (annotations added, message)
+
+
+@dataclass
+class Settings:
+    """What one simulation does; see ``labeler simulate --help``."""
+
+    annotations_per_item: int = 1
+    strategy: str = "margin"
+    budget: int = 500
+    batch: int = 5
+    retrain_every: int = 50
+    seed: int = 0
+    test_fraction: float = 0.2
+    test_labels: str = "upfront"  # or "queue"
+    estimator: str | None = None
+    min_labels_per_class: int | None = None  # cold start: random until each label has this
+    random_share: float | None = None
+
+
+@dataclass
+class Checkpoint:
+    """The state after one model version (all accuracies 0..1)."""
+
+    version: int
+    status: str
+    training_labels: int
+    annotations: int
+    n_test: int | None
+    accuracy: float | None
+    macro_f1: float | None
+    majority_accuracy: float | None
+    n_final: int
+    n_disputed: int
+    alpha: float | None
+    fleiss_kappa: float | None
+    percent_agreement: float | None
+    wall_seconds: float
+
+
+@dataclass
+class Result:
+    project_id: int
+    name: str
+    settings: dict[str, Any]
+    dataset: str
+    checkpoints: list[Checkpoint] = field(default_factory=list)
+    consensus: dict[str, Any] = field(default_factory=dict)
+    annotators: list[dict[str, Any]] = field(default_factory=list)
+    test_annotations: int = 0
+    train_annotations: int = 0
+    wall_seconds: float = 0.0
+    requests: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Simulation:
+    def __init__(self, admin: Client, data: Dataset, annotators: list[SimulatedAnnotator],
+                 settings: Settings, progress: Progress | None = None,
+                 name: str | None = None) -> None:
+        self.admin, self.data, self.crowd, self.settings = admin, data, annotators, settings
+        self.progress = progress or (lambda n, message: None)
+        self.name = name or f"sim {data.name} {settings.strategy} seed {settings.seed} " \
+                            f"{uuid.uuid4().hex[:6]}"
+        self.clients: dict[str, Client] = {}
+        self.started = time.monotonic()
+        self.project_id = 0
+        self.seen_versions: set[int] = set()
+
+    # --- setup ---------------------------------------------------------------------
+
+    def setup(self) -> Result:
+        s = self.settings
+        if s.annotations_per_item > len(self.crowd):
+            raise ValueError(f"k={s.annotations_per_item} needs at least that many annotators")
+        project = self.admin.post("/projects", {
+            "name": self.name, "labels": [{"name": label} for label in self.data.labels],
+            "guidelines": f"Simulated labeling of {self.data.name}.",
+            "annotations_per_item": s.annotations_per_item, "test_fraction": s.test_fraction})
+        self.project_id = project["id"]
+        settings: dict[str, Any] = {"sampling_strategy": s.strategy,
+                                    "retrain_every": s.retrain_every}
+        for name in ("estimator", "min_labels_per_class", "random_share"):
+            if getattr(s, name) is not None:
+                settings[name] = getattr(s, name)
+        self.admin.patch(f"/projects/{self.project_id}", settings)
+        for annotator in self.crowd:
+            self._enrol(annotator)
+        self._import()
+        return Result(self.project_id, self.name, asdict(s), self.data.name)
+
+    def _enrol(self, annotator: SimulatedAnnotator) -> None:
+        username = f"{annotator.name}-p{self.project_id}"
+        user = self.admin.post("/users", {"username": username, "role": "annotator"})
+        self.admin.post(f"/projects/{self.project_id}/members",
+                        {"user_id": user["id"], "role": "annotator"})
+        token = self.admin.post(f"/users/{user['id']}/tokens", {"name": "simulate", "days": 2})
+        annotator.user_id, annotator.token = user["id"], token["token"]
+        self.clients[annotator.name] = self.admin.as_user(token["token"])
+
+    def _import(self, chunk: int = 2000) -> None:
+        rows = [{**row, "id": self.salted(row["id"])} for row in self.data.rows()]
+        for start in range(0, len(rows), chunk):
+            self.admin.post(f"/projects/{self.project_id}/items",
+                            {"mapping": self.data.mapping, "items": rows[start:start + chunk]})
+
+    def salted(self, external_id: str) -> str:
+        """Ids carry the seed: the server's split and cold-start order hash the id, so
+        each seed gets its own test split and order (strategies on one seed share them)."""
+        return f"s{self.settings.seed}-{external_id}"
+
+    def truth(self, external_id: str) -> str:
+        return self.data.truth[external_id.split("-", 1)[1]]
+
+    # --- labeling ------------------------------------------------------------------
+
+    def _submit(self, annotator: SimulatedAnnotator, item: dict[str, Any]) -> bool:
+        """One label; False when the item was already full (a lease had expired)."""
+        label = annotator.answer(item["external_id"], self.truth(item["external_id"]))
+        try:
+            self.clients[annotator.name].post(
+                f"/projects/{self.project_id}/items/{item['id']}/annotation",
+                {"label": label, "seconds": 1.0})
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            return False
+        return True
+
+    def label_test_split(self) -> int:
+        """Each test item labeled by k annotators (round-robin); returns annotations."""
+        k, n = self.settings.annotations_per_item, len(self.crowd)
+        done = 0
+        for position, item in enumerate(self.admin.items(self.project_id, split="test")):
+            for j in range(k):
+                done += self._submit(self.crowd[(position + j) % n], item)
+            self.progress(0, f"test split: {position + 1} items")
+        return done
+
+    def label_round(self, target: int) -> int:
+        """Annotators take turns asking ``/next`` for a batch until ``target`` labels."""
+        done = 0
+        while done < target:
+            active = [a for a in self.crowd if not a.exhausted]
+            if not active:
+                break
+            for annotator in active:
+                client = self.clients[annotator.name]
+                items = client.get(f"/projects/{self.project_id}/next",
+                                   n=self.settings.batch)["items"]
+                if not items:
+                    annotator.exhausted = True
+                for item in items[:target - done]:
+                    added = self._submit(annotator, item)
+                    done += added
+                    self.progress(added, "labeling")
+                if done >= target:
+                    break
+        return done
+
+    # --- training and measuring ----------------------------------------------------
+
+    def models(self) -> list[dict[str, Any]]:
+        return self.admin.get(f"/projects/{self.project_id}/models")["models"]
+
+    def wait_for_training(self, known: int) -> list[dict[str, Any]]:
+        """Wait for the training the server started, or start one; the versions after."""
+        versions = self.models()
+        training = [v for v in versions if v["status"] == "training" and v.get("job_id")]
+        if training:
+            self.admin.wait_for_job(training[-1]["job_id"])
+        elif len(versions) <= known:
+            try:
+                job = self.admin.post(f"/projects/{self.project_id}/train")
+            except ApiError as exc:
+                if exc.status != 409:  # 409: too few labels per class yet
+                    raise
+            else:
+                self.admin.wait_for_job(job["id"])
+        return self.models()
+
+    def train_on_everything(self, result: Result, annotations: int) -> None:
+        """A last version on every final train label, if the newest one lags behind."""
+        rows = self.admin.export_items(self.project_id)
+        final = sum(1 for r in rows if r.get("final_label") and r.get("split") == "train")
+        evaluated = [c.training_labels for c in result.checkpoints]
+        if evaluated and max(evaluated) >= final:
+            return
+        try:
+            job = self.admin.post(f"/projects/{self.project_id}/train")
+        except ApiError as exc:
+            if exc.status != 409:
+                raise
+            return
+        self.admin.wait_for_job(job["id"])
+        self.measure(result, self.models(), annotations)
+
+    def measure(self, result: Result, versions: list[dict[str, Any]], annotations: int) -> None:
+        """A checkpoint for each new, evaluated version."""
+        new = [v for v in versions if v["id"] not in self.seen_versions
+               and v["status"] not in ("training", "failed")]
+        for version in versions:
+            if version["status"] == "failed" and version["id"] not in self.seen_versions:
+                result.notes.append(f"version {version['id']} failed: {version['error']}")
+            if version["status"] != "training":
+                self.seen_versions.add(version["id"])
+        if not new:
+            return
+        consensus = self.consensus_accuracy()
+        figures = self.agreement() if self.settings.annotations_per_item > 1 else {}
+        for version in new:
+            result.checkpoints.append(Checkpoint(
+                version["id"], version["status"], version["n_labels"], annotations,
+                version.get("n_test"), version.get("accuracy"), version.get("macro_f1"),
+                consensus["accuracy"], consensus["n_final"], consensus["n_disputed"],
+                _value(figures, "alpha"), _value(figures, "fleiss"), _value(figures, "percent"),
+                round(time.monotonic() - self.started, 2)))
+
+    def consensus_accuracy(self) -> dict[str, Any]:
+        """Final labels (from the export) against the truth, over items that have one."""
+        rows = self.admin.export_items(self.project_id)
+        final = [(r["external_id"], r["final_label"]) for r in rows if r.get("final_label")]
+        right = sum(self.truth(i) == str(label) for i, label in final)
+        labeled = sum(1 for r in rows if r.get("n_annotations"))
+        return {"accuracy": right / len(final) if final else None, "n_final": len(final),
+                "n_disputed": labeled - len(final),
+                # undecided items count as misses: the share of labeled items made right
+                "accuracy_of_labeled": right / labeled if labeled else None,
+                "by": sorted({str(r.get("decided_by")) for r in rows if r.get("final_label")})}
+
+    def agreement(self) -> dict[str, Any]:
+        figures = self.admin.get(f"/projects/{self.project_id}/agreement")["figures"]
+        return figures or {}
+
+    def dawid_skene(self, result: Result) -> None:
+        """Refit consensus with Dawid-Skene on the server and score it against the truth."""
+        majority = self.consensus_accuracy()
+        answer = self.admin.patch(f"/projects/{self.project_id}",
+                                  {"consensus_method": "dawid_skene"})
+        estimates: dict[int, float | None] = {}
+        for job in answer["jobs"]:
+            done = self.admin.wait_for_job(job["id"])
+            if done["status"] != "done":
+                result.notes.append(f"Dawid-Skene job {job['id']} failed: {done['error']}")
+            for row in (done.get("result") or {}).get("annotators", []):
+                estimates[row["user_id"]] = row.get("dawid_skene")
+        ds = self.consensus_accuracy()
+        result.consensus = {"majority": majority, "dawid_skene": ds}
+        for row in result.annotators:
+            row["dawid_skene_consensus_job"] = estimates.get(row["user_id"])
+
+
+def _value(figures: dict[str, Any], name: str) -> float | None:
+    figure = figures.get(name) or {}
+    return figure.get("value")
+
+
+def annotator_table(crowd: list[SimulatedAnnotator], figures: dict[str, Any]
+                    ) -> list[dict[str, Any]]:
+    """True (configured and observed) vs estimated accuracy, per annotator."""
+    estimated = {row["user_id"]: row for row in figures.get("annotators", [])}
+    return [{"annotator": a.name, "user_id": a.user_id, "labels": a.answered,
+             "configured_accuracy": round(a.accuracy, 4),
+             "observed_accuracy": a.observed_accuracy(),
+             "dawid_skene": estimated.get(a.user_id, {}).get("dawid_skene"),
+             "leave_one_out": estimated.get(a.user_id, {}).get("leave_one_out")}
+            for a in crowd]
+
+
+def simulate(admin: Client, data: Dataset, crowd: list[SimulatedAnnotator],
+             settings: Settings, progress: Progress | None = None) -> Result:
+    """Run one simulation to its budget (or until the pool runs out); see the module doc."""
+    sim = Simulation(admin, data, crowd, settings, progress)
+    result = sim.setup()
+    if settings.test_labels == "upfront":
+        result.test_annotations = sim.label_test_split()
+    annotations, step = 0, settings.retrain_every * settings.annotations_per_item
+    while annotations < settings.budget:
+        added = sim.label_round(min(step, settings.budget - annotations))
+        annotations += added
+        known = len(sim.seen_versions)
+        sim.measure(result, sim.wait_for_training(known), annotations)
+        if added == 0:
+            result.notes.append(f"the pool ran out after {annotations} labels")
+            break
+    sim.train_on_everything(result, annotations)
+    result.train_annotations = annotations
+    figures = sim.agreement() if settings.annotations_per_item > 1 else {}
+    result.annotators = annotator_table(crowd, figures)
+    if settings.annotations_per_item > 1:
+        sim.dawid_skene(result)
+    else:
+        result.consensus = {"majority": sim.consensus_accuracy()}
+        result.notes.append("k = 1: one label per item, so no agreement or Dawid-Skene")
+    result.wall_seconds = round(time.monotonic() - sim.started, 2)
+    result.requests = admin.requests + sum(c.requests for c in sim.clients.values())
+    return result
