@@ -32,10 +32,9 @@ from labeler.models import (
     Item,
     Project,
     User,
-    utcnow,
 )
 from labeler.quality import wilson_interval
-from labeler.services import NotFound, ServiceError
+from labeler.services import ServiceError
 
 TIER_GOLD = -1  # below TIER_DONE: the ordinary pick (queue_tier > TIER_DONE) skips it
 ALERT_KIND = "gold_accuracy"
@@ -154,21 +153,6 @@ def check_annotator(project: Project, user: User) -> Alert | None:
         open_alert.message, open_alert.value = message, figure.accuracy
     db.session.flush()
     return open_alert
-
-
-def open_alerts(project: Project) -> list[Alert]:
-    return list(db.session.scalars(select(Alert).where(
-        Alert.project_id == project.id, Alert.resolved_at.is_(None))
-        .order_by(Alert.created_at.desc())))
-
-
-def resolve_alert(project: Project, alert_id: int, user: User) -> Alert:
-    alert = db.session.get(Alert, alert_id)
-    if alert is None or alert.project_id != project.id:
-        raise NotFound(f"alert {alert_id} not found")
-    if alert.resolved_at is None:
-        alert.resolved_at, alert.resolved_by = utcnow(), user.id
-    return alert
 
 
 def gold_items(project: Project, limit: int = 500) -> list[Item]:

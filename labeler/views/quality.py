@@ -29,8 +29,7 @@ def _require_login():
 
 def _page(template: str, project, **context):
     return render_template(f"quality/{template}", project=project,
-                           role=project_role(current_user, project),
-                           alerts=gold.open_alerts(project), **context)
+                           role=project_role(current_user, project), **context)
 
 
 @bp.get("/projects/<int:project_id>/quality")
@@ -104,18 +103,6 @@ def gold_settings(project_id: int):
         project.gold_rate, project.gold_alert_threshold = rate, threshold
         db.session.commit()
         flash("Gold settings saved.", "info")
-    return redirect(url_for("quality.gold_page", project_id=project_id))
-
-
-@bp.post("/projects/<int:project_id>/alerts/resolve")
-def resolve_alert(project_id: int):
-    project = load_project(project_id, "reviewer")
-    try:
-        gold.resolve_alert(project, int(request.form.get("alert_id") or 0), current_user)
-    except (ServiceError, ValueError):
-        flash("No such alert.", "error")
-    else:
-        db.session.commit()
     return redirect(url_for("quality.gold_page", project_id=project_id))
 
 

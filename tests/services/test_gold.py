@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from labeler.extensions import db
 from labeler.models import TIER_FRESH, Alert, Item
-from labeler.services import gold, queue
+from labeler.services import gold, monitoring, queue
 from labeler.services.imports import ColumnMapping, ImportFailed, import_file
 from tests.conftest import make_project, user
 
@@ -84,8 +84,8 @@ def test_accuracy_has_a_wilson_interval_and_a_low_annotator_raises_one_alert(app
         alerts = list(db.session.scalars(select(Alert)))
         assert len(alerts) == 1 and alerts[0].detail["user_id"] == user("bob").id
         assert "bob" in alerts[0].message and alerts[0].value == 0.2
-        gold.resolve_alert(project, alerts[0].id, user("admin"))
-        assert gold.open_alerts(project) == []
+        monitoring.resolve_alert(project, alerts[0].id, user("admin").id)
+        assert monitoring.open_alerts(project) == []
 
 
 def test_a_gold_column_at_import_marks_items_and_is_not_shown(app):
