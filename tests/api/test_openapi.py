@@ -6,14 +6,15 @@ loopback port: no response may be a 5xx or break the documented schema.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import (content_type_conformance, not_a_server_error,
-                                 response_schema_conformance, status_code_conformance)
-from werkzeug.serving import make_server
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from labeler.auth import create_token
 from labeler.extensions import db
@@ -21,17 +22,12 @@ from tests.conftest import make_project, user
 
 
 @pytest.fixture
-def live_api(app):
+def live_api(app, live_server):
     with app.app_context():
         make_project(n_items=10, k=2)
         _, token = create_token(user("admin"), "schemathesis")
         db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", token
-    server.shutdown()
-    thread.join(5)
+    return live_server, token
 
 
 @pytest.fixture

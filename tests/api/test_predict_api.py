@@ -11,7 +11,6 @@ import threading
 import pytest
 import requests
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from labeler.extensions import db
 from labeler.models import Alert, AuditEvent, Job
@@ -183,13 +182,8 @@ def test_a_shifted_stream_raises_an_alert_shown_on_the_project_page(app, client,
 
 
 @pytest.fixture
-def live(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
+def live(live_server):
+    return live_server
 
 
 def test_switching_champions_under_concurrent_requests_fails_none(live, tokens, served):

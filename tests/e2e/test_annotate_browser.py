@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from labeler.extensions import db
@@ -18,8 +19,9 @@ def _shown(page) -> str:
 
 
 def _wait_for_new_item(page, previous: str) -> str:
-    page.wait_for_function(
-        "prev => document.querySelector('#item-external-id').textContent !== prev", arg=previous)
+    # expect() polls from Playwright's own script; wait_for_function would eval a string,
+    # which the page's strict CSP (no 'unsafe-eval') rightly refuses.
+    expect(page.locator("#item-external-id")).not_to_have_text(previous)
     return _shown(page)
 
 
@@ -34,7 +36,7 @@ def test_label_five_items_by_keyboard_then_change_one(page, app, project):
         chosen[current] = "ham" if key == "1" else "spam"
         page.keyboard.press(key)
         current = _wait_for_new_item(page, current)
-    page.wait_for_function("document.querySelector('#session-count').textContent === '5'")
+    expect(page.locator("#session-count")).to_have_text("5")
     assert page.evaluate("document.querySelector('#coverage').value") == pytest.approx(5 / 20)
     assert page.locator("#coverage-text").inner_text() == "25.0%"
 

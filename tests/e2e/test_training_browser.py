@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from labeler.extensions import db
@@ -46,11 +47,8 @@ def test_labeling_triggers_training_and_the_model_page_shows_it(page, app):
         shown = page.locator("#item-external-id").inner_text()
         page.keyboard.press("2" if truth[shown] == "spam" else "1")
         if n < N_ITEMS - 1:
-            page.wait_for_function(
-                "prev => document.querySelector('#item-external-id').textContent !== prev",
-                arg=shown, timeout=30_000)
-    page.wait_for_function("n => document.querySelector('#session-count').textContent === n",
-                           arg=str(N_ITEMS), timeout=30_000)
+            expect(page.locator("#item-external-id")).not_to_have_text(shown, timeout=30_000)
+    expect(page.locator("#session-count")).to_have_text(str(N_ITEMS), timeout=30_000)
 
     with app.app_context():
         jobs = db.session.scalars(select(Job).order_by(Job.id)).all()
