@@ -37,7 +37,7 @@ DEFAULTS: dict[str, Any] = {
     "PREDICTION_LOG_RATE": 1.0,
     "PREDICTION_LOG_DAYS": 30,
     "PREDICT_BATCH_MAX": 5000,
-    "PROMOTION_MARGIN": 0.01,
+    "PROMOTION_MARGIN": 0.0,  # a new version serves when at least this much better
     "MONITOR_INTERVAL_SECONDS": 300,
 }
 

@@ -140,7 +140,7 @@ def retire(project: Project, version: ModelVersion, user_id: int | None,
 
 def promotion_margin() -> float:
     """LABELER_PROMOTION_MARGIN: by how much macro-F1 must beat champion and baselines."""
-    return float(current_app.config.get("PROMOTION_MARGIN", 0.01))
+    return float(current_app.config.get("PROMOTION_MARGIN", 0.0))
 
 
 def policy_verdict(version: ModelVersion, champion: ModelVersion | None,
