@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -18,7 +17,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-_SPACE = re.compile(r"\s+")
 OUTLIER_IQR = 3.0  # Tukey's "far out" fence: lengths beyond Q3 + 3 IQR are outliers
 NUMERIC_SHARE = 0.8  # a column whose values parse as numbers this often "is numeric"
 EXAMPLES = 5  # examples kept per finding
@@ -31,8 +29,9 @@ def normalise(text: str) -> str:
     runs of whitespace made one space, ends stripped: "Hello  World" and
     "hello world\\n" are the same text.
     """
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return _SPACE.sub(" ", folded).strip()
+    # str.split() without arguments splits on runs of any unicode whitespace and drops
+    # the ends: the same as collapsing \s+ and stripping, several times faster.
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def fingerprint(data: Mapping[str, Any], fields: Sequence[str]) -> str:

@@ -106,17 +106,20 @@ class _Columns:
 def _read(project: Project, names: list[str], progress: Progress) -> _Columns:
     columns = _Columns([], [], {name: [] for name in names}, 0, [])
     total = max(project.n_items, 1)
-    stmt = (select(Item.id, Item.external_id, Item.data, Item.duplicate_of, Item.final_label)
+    # The database extracts the fields (json_extract / ->>): decoding every item's JSON
+    # in Python would take half the report's time.
+    values = [Item.data[name].as_string() for name in names]
+    stmt = (select(Item.id, Item.external_id, Item.duplicate_of, Item.final_label, *values)
             .where(Item.project_id == project.id).order_by(Item.id)
             .execution_options(yield_per=CHUNK))
     for rows in db.session.execute(stmt).partitions():
-        for item_id, external_id, data, duplicate_of, final in rows:
+        for item_id, external_id, duplicate_of, final, *fields in rows:
             columns.ids.append(item_id)
             columns.external.append(external_id)
             columns.final.append(final)
             columns.linked += duplicate_of is not None
-            for name in names:
-                columns.fields[name].append(data.get(name))
+            for name, value in zip(names, fields, strict=True):
+                columns.fields[name].append(value)
         progress(0.05 + 0.3 * len(columns.ids) / total, f"read {len(columns.ids):,} items")
     return columns
 
