@@ -6,6 +6,7 @@ schema under test is the one ``labeler init`` creates.
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -33,6 +34,11 @@ PASSWORDS = {"admin": "admin-pass", "rita": "reviewer-pass", "alice": "alice-pas
 
 # Hashing with scrypt costs ~0.1 s a user; the suite does not test its strength.
 labeler.models.PASSWORD_METHOD = "pbkdf2:sha256:1000"
+
+
+# Tests that read SQLite's EXPLAIN QUERY PLAN; on PostgreSQL the plan reads otherwise.
+sqlite_only = pytest.mark.skipif(bool(os.environ.get("LABELER_TEST_DATABASE_URL")),
+                                 reason="inspects SQLite's query plan")
 
 
 def make_app(tmp: Path, **extra: object) -> Flask:

@@ -10,7 +10,7 @@ from labeler.extensions import db
 from labeler.models import TIER_FRESH, Alert, Item
 from labeler.services import gold, monitoring, queue
 from labeler.services.imports import ColumnMapping, ImportFailed, import_file
-from tests.conftest import make_project, user
+from tests.conftest import make_project, sqlite_only, user
 
 
 def _items(project):
@@ -33,6 +33,7 @@ def test_gold_is_mixed_in_at_the_project_rate(app):
         assert 0.15 < golden / 400 < 0.25  # 80 expected; binomial sd 8
 
 
+@sqlite_only
 def test_gold_pick_walks_the_queue_index_and_gold_is_never_full(app):
     with app.app_context():
         project = make_project(n_items=5, k=1)

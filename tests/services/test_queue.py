@@ -20,7 +20,7 @@ from labeler.models import (
     utcnow,
 )
 from labeler.services import Conflict, ServiceError, queue
-from tests.conftest import make_project, user
+from tests.conftest import make_project, sqlite_only, user
 
 
 def _project(pid: int) -> Project:
@@ -173,6 +173,7 @@ def test_concurrent_requests_never_push_an_item_past_k(app):
         assert db.session.scalar(select(func.count(Assignment.id))) == 0
 
 
+@sqlite_only
 def test_the_pick_walks_the_queue_index(app):
     """The pick must be an index walk, not a scan and sort of the pool."""
     with app.app_context():

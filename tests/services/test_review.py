@@ -8,7 +8,7 @@ from sqlalchemy import select
 from labeler.extensions import db
 from labeler.models import TIER_DONE, TIER_STARTED, Adjudication, Item
 from labeler.services import ServiceError, queue, review
-from tests.conftest import make_project, user
+from tests.conftest import make_project, sqlite_only, user
 
 
 def _dispute(project, labels=(("alice", "spam"), ("bob", "ham"))) -> Item:
@@ -52,6 +52,7 @@ def test_the_queue_pages_by_keyset(app):
         assert [i.id for i in last.items] == tied_ids[4:] and last.next_after is None
 
 
+@sqlite_only
 def test_the_queue_uses_the_review_index(tied):
     project, _ = tied
     stmt = (select(Item.id).where(Item.project_id == project.id, Item.disputed.is_(True),
