@@ -88,7 +88,10 @@ def predict(project_id: int):
     batch = "items" in body
     frame = serving.check_rows(project, _rows(body))
     served = serving.predict(project, frame, request_id)
-    serving.log_predictions(project.id, served)
+    # The log row goes in a write transaction of its own: on SQLite the read above
+    # cannot turn into a write once another request has committed meanwhile.
+    begin_write()
+    serving.log_predictions(project_id, served)
     db.session.commit()
     monitoring.maybe_check(project)
     rows = served.rows()
