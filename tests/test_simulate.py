@@ -86,3 +86,17 @@ def test_margin_needs_fewer_labels_than_random_on_digits(live_server):
     random = [_labels_to(server, token, "random", seed, target, budget) for seed in seeds]
     assert all(m <= r for m, r in zip(margin, random, strict=True)), (margin, random)
     assert np.sum(margin) < np.sum(random), (margin, random)
+
+
+def test_a_text_csv_with_unusual_line_breaks_runs(live_server, tmp_path):
+    """Texts may hold U+2028 or NEL, which str.splitlines would split the export at."""
+    server, token = live_server
+    rows = [f"{i},{'spam' if i % 3 == 0 else 'ham'},\"win cash\u2028now {i}\"" if i % 3 == 0
+            else f"{i},ham,\"see you\x85at lunch {i}\"" for i in range(60)]
+    path = tmp_path / "texts.csv"
+    path.write_text("id,label,text\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    data = datasets.from_csv(path, "text", "label")
+    crowd = annotators.make_annotators(1, data.labels, seed=0, accuracies=[1.0])
+    result = simulate(Client(server, token), data, crowd,
+                      Settings(strategy="margin", budget=30, retrain_every=10))
+    assert result.checkpoints and result.consensus["majority"]["accuracy"] == 1.0

@@ -94,14 +94,15 @@ class Client:
         """The item view of the export (final label, how it was decided, split)."""
         text = self.request("GET", f"/projects/{project_id}/export",
                             params={"view": "items", "format": "jsonl"}).text
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        # split on newlines only: str.splitlines also breaks at U+2028 and friends inside texts
+        return [json.loads(line) for line in text.split("\n") if line.strip()]
 
     def wait_for_job(self, job_id: int, poll: float = 0.2, limit: float = 3600.0
                      ) -> dict[str, Any]:
         """Poll a job until it is done or failed; return its last state."""
         deadline = time.monotonic() + limit
         while True:
+            time.sleep(poll)  # first wait: a job's first writes need not meet our request's
             job = self.get(f"/jobs/{job_id}")
             if job["status"] in ("done", "failed") or time.monotonic() > deadline:
                 return job
-            time.sleep(poll)

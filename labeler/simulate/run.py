@@ -269,15 +269,21 @@ class Simulation:
     def dawid_skene(self, result: Result) -> None:
         """Refit consensus with Dawid-Skene on the server and score it against the truth."""
         majority = self.consensus_accuracy()
-        answer = self.admin.patch(f"/projects/{self.project_id}",
-                                  {"consensus_method": "dawid_skene"})
         estimates: dict[int, float | None] = {}
-        for job in answer["jobs"]:
-            done = self.admin.wait_for_job(job["id"])
-            if done["status"] != "done":
-                result.notes.append(f"Dawid-Skene job {job['id']} failed: {done['error']}")
-            for row in (done.get("result") or {}).get("annotators", []):
-                estimates[row["user_id"]] = row.get("dawid_skene")
+        for attempt in range(3):  # a failed job (e.g. a busy SQLite) is tried again
+            if attempt:
+                self.admin.patch(f"/projects/{self.project_id}", {"consensus_method": "majority"})
+            answer = self.admin.patch(f"/projects/{self.project_id}",
+                                      {"consensus_method": "dawid_skene"})
+            done = {"status": "done"}
+            for job in answer["jobs"]:
+                done = self.admin.wait_for_job(job["id"], poll=2.0)
+                if done["status"] != "done":
+                    result.notes.append(f"Dawid-Skene job {job['id']} failed: {done['error']}")
+                for row in (done.get("result") or {}).get("annotators", []):
+                    estimates[row["user_id"]] = row.get("dawid_skene")
+            if done["status"] == "done":
+                break
         ds = self.consensus_accuracy()
         result.consensus = {"majority": majority, "dawid_skene": ds}
         for row in result.annotators:
