@@ -415,8 +415,14 @@ class _Importer:
             self._insert(originals, ids)
             if self.mapping.duplicates == "link" and copies:
                 found = self._originals({row["content_hash"] for row in copies})
+                # A copy follows its original's split: the same text on both sides of
+                # the train/test line would leak the answer into the test score.
+                splits = dict(db.session.execute(select(Item.id, Item.split).where(
+                    Item.id.in_(list(found.values())))).all())
                 for row in copies:
-                    row["duplicate_of"], row["queue_tier"] = found[row["content_hash"]], TIER_DONE
+                    original = found[row["content_hash"]]
+                    row["duplicate_of"], row["queue_tier"] = original, TIER_DONE
+                    row["split"] = splits[original]
                 self._insert(copies, ids)
                 self.report.duplicates_linked += len(copies)
             elif copies:  # skip: a skipped row's labels go to its original

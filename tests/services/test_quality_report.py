@@ -56,6 +56,15 @@ def test_the_report_finds_every_repeated_sms(project):
     assert figures["n_items"] == 4837
 
 
+def test_linked_copies_share_their_originals_split(project):
+    _sms(project, "link")
+    pairs = db.session.execute(select(Item.split, Item.duplicate_of).where(
+        Item.duplicate_of.is_not(None))).all()
+    splits = dict(db.session.execute(select(Item.id, Item.split)).all())
+    assert len(pairs) == _expected_copies()
+    assert all(split == splits[original] for split, original in pairs)
+
+
 def test_skip_leaves_one_item_per_text(project):
     report = _sms(project, "skip")
     assert report.duplicates_skipped == _expected_copies()
