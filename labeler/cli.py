@@ -64,8 +64,8 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(command)
     app.cli.add_command(__import__("labeler.cli_models", fromlist=["_"]).train_command)
     app.cli.add_command(__import__("labeler.cli_worker", fromlist=["_"]).worker_command)
-    app.cli.add_command(__import__("labeler.cli_simulate", fromlist=["_"]).simulate_command)
     app.cli.add_command(__import__("labeler.cli_quality", fromlist=["_"]).quality_command)
+    app.cli.add_command(__import__("labeler.cli_simulate", fromlist=["_"]).simulate_command)
 
 
 def apply_migrations() -> None:
@@ -149,5 +149,8 @@ def serve_command(host: str, port: int) -> None:
 
 
 def serve(app: Flask, host: str, port: int) -> None:
+    # Not app.run(): inside a `flask`/`labeler` CLI command Flask ignores it and returns.
+    from werkzeug.serving import run_simple
+
     click.echo(f"labeler is serving on http://{host}:{port}/  (Ctrl+C to stop)")
-    app.run(host=host, port=port, threaded=True, debug=False, use_reloader=False)
+    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
