@@ -122,7 +122,6 @@ def init_app(app: Flask) -> None:
     from labeler.api import export, items, projects, review  # noqa: F401  (routes register)
     from labeler.api import models  # noqa: F401
     from labeler.api import quality  # noqa: F401  (data quality, gold, label set)
-    from labeler.api import quality  # noqa: F401  (data quality, gold, label set)
     from labeler.api import predict  # noqa: F401  (serving, rollout, monitoring)
     from labeler.api import admin_api  # noqa: F401
 

@@ -22,6 +22,7 @@ from labeler.consensus import dawid_skene, disputed
 from labeler.extensions import db
 from labeler.models import Item, Job, Project, User
 from labeler.services.agreement_report import Progress, ratings_frame
+from labeler.services.quality import sync_all_copies
 
 BATCH = 5_000
 
@@ -105,4 +106,7 @@ def run_consensus_job(job: Job, progress: Progress) -> dict[str, Any]:
         raise LookupError(f"project {job.project_id} no longer exists")
     if project.consensus_method != "dawid_skene":
         return {"skipped": f"the project uses {project.consensus_method} consensus"}
-    return apply_dawid_skene(project, progress)
+    result = apply_dawid_skene(project, progress)
+    sync_all_copies(project)  # linked duplicates follow their originals
+    db.session.commit()
+    return result

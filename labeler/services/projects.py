@@ -117,6 +117,9 @@ def recount(project: Project) -> None:
     db.session.execute(update(Item).where(Item.project_id == project.id).values(
         queue_tier=case((Item.n_annotations >= k + Item.extra_annotations, TIER_DONE),
                            (Item.n_annotations > 0, TIER_STARTED), else_=TIER_FRESH)))
+    from labeler.services.imports import restore_tiers  # imports uses this module
+
+    restore_tiers(project)  # gold keeps its own tier; linked copies never queue
     project.n_items = db.session.scalar(
         select(func.count(Item.id)).where(Item.project_id == project.id)) or 0
     project.filled_slots = db.session.scalar(

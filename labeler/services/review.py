@@ -29,6 +29,7 @@ from labeler.models import (
 from labeler.services import ServiceError
 from labeler.services.agreement_report import Reliability, annotator_reliability
 from labeler.services.labels import item_target
+from labeler.services.quality import sync_copies
 
 ACTIONS = ("resolve", "send_back", "ambiguous")
 MAX_NOTE = 4000
@@ -138,6 +139,7 @@ def decide(project: Project, item: Item, reviewer: User, action: str,
                             action=action, label=label, note=note, created_at=utcnow())
     db.session.add(decision)
     db.session.flush()
+    sync_copies(project, item)  # linked duplicates follow their original
     return decision
 
 

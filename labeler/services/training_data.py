@@ -49,13 +49,18 @@ def to_frame(records: list[dict[str, Any]], inputs: ModelInputs) -> pd.DataFrame
 
 
 def final_labeled(project: Project, split: str) -> LabeledFrame:
-    """Final-labeled, non-ambiguous items of ``split`` in id order."""
+    """Final-labeled, non-ambiguous items of ``split`` in id order (no linked copies;
+    no gold items on the test split)."""
     inputs = model_inputs(project)
-    rows = db.session.execute(
-        select(Item.id, Item.data, Item.final_label)
-        .where(Item.project_id == project.id, Item.split == split,
-               Item.final_label.is_not(None), Item.ambiguous.is_(False))
-        .order_by(Item.id)).all()
+    stmt = (select(Item.id, Item.data, Item.final_label)
+            .where(Item.project_id == project.id, Item.split == split,
+                   Item.final_label.is_not(None), Item.ambiguous.is_(False),
+                   Item.duplicate_of.is_(None))  # a linked copy would count twice
+            .order_by(Item.id))
+    if split == "test":
+        # Gold items were chosen by a person, not sampled: test figures leave them out.
+        stmt = stmt.where(Item.is_gold.is_(False))
+    rows = db.session.execute(stmt).all()
     return LabeledFrame(np.asarray([row[0] for row in rows], dtype=np.int64),
                         to_frame([row[1] for row in rows], inputs),
                         np.asarray([row[2] for row in rows], dtype=object))

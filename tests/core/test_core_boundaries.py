@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CORE = ["agreement", "consensus", "sampling", "training", "evaluation", "drift", "quality"]
+CORE = ["agreement", "consensus", "sampling", "training", "evaluation", "drift", "quality",
+        "near_duplicates", "annotator_trends"]
 FORBIDDEN = ("flask", "sqlalchemy", "flask_sqlalchemy", "werkzeug", "labeler.models",
              "labeler.extensions", "labeler.services", "labeler.views", "labeler.api")
 
