@@ -103,6 +103,11 @@ def run(job_id: int) -> None:
     db.session.commit()
 
     def progress(fraction: float, message: str = "") -> None:
+        # Commit what the runner wrote so far (progress always did), then write the
+        # figure in a write transaction of its own: after the runner's reads, SQLite
+        # could not turn the open read transaction into a write once others committed.
+        db.session.commit()
+        begin_write()
         job.progress, job.message = max(0.0, min(1.0, fraction)), message
         db.session.commit()
 
