@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -107,3 +108,47 @@ def test_an_upload_over_the_size_limit_is_refused_with_a_page(client, auth, app,
     assert "File too large" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(Project, project).n_items == 20
+
+
+def test_logins_are_rate_limited_with_a_clear_message(client, auth, app):
+    from labeler.services import login_guard
+
+    token = auth.csrf("/login")
+    for _ in range(login_guard.MAX_FAILURES):
+        response = client.post("/login", data={"username": "alice", "password": "wrong",
+                                               "csrf_token": token})
+        assert response.status_code == 200 and "wrong password" in response.get_data(True)
+    response = client.post("/login", data={"username": "alice", "password": "alice-pass",
+                                           "csrf_token": token})
+    assert response.status_code == 429
+    assert "Too many failed logins" in response.get_data(as_text=True)
+    assert client.get("/").status_code == 302  # still not logged in
+    # other accounts from other addresses are not affected
+    other = app.test_client()
+    page = other.get("/login").get_data(as_text=True)
+    other_token = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    response = other.post("/login", data={"username": "bob", "password": "bob-pass",
+                                          "csrf_token": other_token},
+                          environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert response.status_code == 302
+
+
+def test_forms_without_a_csrf_token_are_refused(client, auth, app, project):
+    auth.login("admin")
+    response = client.post(f"/projects/{project}/delete", data={"confirm_name": "SMS"})
+    assert response.status_code == 400
+    with app.app_context():
+        assert db.session.get(Project, project) is not None
+
+
+def test_media_paths_cannot_leave_the_media_folder(app, client, auth, project):
+    with app.app_context():
+        item = db.session.scalars(select(Item)).first()
+        item.project.display = {**item.project.display, "image": "pic"}
+        item.data = {**item.data, "pic": "../config.py"}
+        db.session.commit()
+        item_id = item.id
+    Path(app.instance_path, "config.py").write_text("SECRET = 1")
+    auth.login("alice")
+    response = client.get(f"/projects/{project}/items/{item_id}/image")
+    assert response.status_code == 404 and b"SECRET" not in response.data

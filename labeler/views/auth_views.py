@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from labeler.auth import create_token
 from labeler.extensions import db
 from labeler.models import ApiToken, User, utcnow
+from labeler.services import login_guard
 
 bp = Blueprint("auth", __name__)
 
@@ -37,8 +38,17 @@ def _safe_next(target: str | None) -> str:
 def login():
     form = LoginForm()
     if form.validate_on_submit():
+        address = request.remote_addr or "unknown"
+        wait = login_guard.blocked_for(form.username.data, address)
+        if wait is not None:
+            minutes = max(1, round(wait.total_seconds() / 60))
+            flash(f"Too many failed logins for this account or address. Try again in "
+                  f"{minutes} minute{'s' if minutes != 1 else ''}.", "error")
+            return render_template("login.html", form=form), 429
         user = db.session.scalar(select(User).where(User.username == form.username.data))
         if user is None or not user.active or not user.check_password(form.password.data):
+            login_guard.record_failure(form.username.data, address)
+            db.session.commit()
             flash("Unknown username or wrong password.", "error")
         else:
             login_user(user)
