@@ -66,11 +66,14 @@ def demo_command(text_csv: Path | None, text_column: str, label_column: str | No
 @click.option("--meta", multiple=True, help="Column shown but not used by the model.")
 @click.option("--label", default=None, help="Column with existing labels.")
 @click.option("--annotator", default=None, help="Column naming who gave each label.")
+@click.option("--gold", default=None, help="Column of known answers (gold items).")
+@click.option("--duplicates", type=click.Choice(["keep", "skip", "link"]), default="keep",
+              show_default=True, help="What to do with rows whose content is already there.")
 @with_appcontext
 def import_command(project_name: str, path: Path, fmt: str | None, id_column: str | None,
                    text: tuple[str, ...], image: str | None, numeric: tuple[str, ...],
                    categorical: tuple[str, ...], meta: tuple[str, ...], label: str | None,
-                   annotator: str | None) -> None:
+                   annotator: str | None, gold: str | None, duplicates: str) -> None:
     """Import items from a CSV or JSONL file into PROJECT_NAME; all or nothing."""
     from labeler.services.imports import ColumnMapping, import_file
 
@@ -85,7 +88,7 @@ def import_command(project_name: str, path: Path, fmt: str | None, id_column: st
     fmt = fmt or ("jsonl" if path.suffix.lower() in (".jsonl", ".ndjson") else "csv")
     mapping = ColumnMapping(id=id_column, text=text, image=image, numeric=numeric,
                             categorical=categorical, meta=meta, label=label,
-                            annotator=annotator)
+                            annotator=annotator, gold=gold, duplicates=duplicates)
     with path.open("rb") as stream, click.progressbar(
             length=size, label=f"Importing {path.name}", file=sys.stderr,
             show_eta=True) as bar:
@@ -104,7 +107,10 @@ def import_command(project_name: str, path: Path, fmt: str | None, id_column: st
                 from None
     db.session.commit()
     click.echo(f"{report.rows:,} rows: {report.added:,} added, {report.updated:,} updated, "
-               f"{report.skipped:,} unchanged, {report.duplicate_rows:,} duplicate rows; "
+               f"{report.skipped:,} unchanged, {report.duplicate_rows:,} duplicate rows, "
+               f"{report.duplicates_found:,} duplicates of existing content "
+               f"({report.duplicates_skipped:,} skipped, {report.duplicates_linked:,} linked), "
+               f"{report.gold_marked:,} gold; "
                f"labels {report.annotations_added:,} added, "
                f"{report.annotations_changed:,} changed.")
 

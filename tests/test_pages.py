@@ -152,3 +152,19 @@ def test_media_paths_cannot_leave_the_media_folder(app, client, auth, project):
     auth.login("alice")
     response = client.get(f"/projects/{project}/items/{item_id}/image")
     assert response.status_code == 404 and b"SECRET" not in response.data
+
+
+def test_the_browser_import_can_link_duplicates_and_mark_gold(client, auth, app, project):
+    auth.login("admin")
+    body = b"id,text,answer\nn1,message number 1,\nn2,brand new text,spam\n"
+    auth.post(f"/projects/{project}/import", {"file": (io.BytesIO(body), "more.csv")},
+              content_type="multipart/form-data")
+    response = auth.post(f"/projects/{project}/import/mapping",
+                         {"role:id": "id", "role:text": "text", "role:answer": "gold",
+                          "duplicates": "link"}, follow_redirects=True)
+    assert "1 linked" in response.get_data(as_text=True)
+    with app.app_context():
+        copy = db.session.scalar(select(Item).where(Item.external_id == "n1"))
+        gold = db.session.scalar(select(Item).where(Item.external_id == "n2"))
+        assert copy.duplicate_of is not None
+        assert gold.is_gold and gold.gold_label == "spam"

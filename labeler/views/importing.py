@@ -26,7 +26,7 @@ from labeler.views.common import load_project
 bp = Blueprint("importing", __name__)
 
 ROLES_OF_COLUMNS = ("ignore", "id", "text", "image", "numeric", "categorical", "meta", "label",
-                    "annotator")
+                    "annotator", "gold")
 
 
 def _upload_path(token: str) -> Path:
@@ -94,7 +94,7 @@ def _run_import(project, path: Path, upload_info: dict, columns: list[str]):
             abort(400)
         chosen.setdefault(role, []).append(column)
     try:
-        for single in ("id", "image", "label", "annotator"):
+        for single in ("id", "image", "label", "annotator", "gold"):
             if len(chosen.get(single, [])) > 1:
                 raise ImportFailed(f"choose at most one {single} column")
         mapping = ColumnMapping(
@@ -102,7 +102,9 @@ def _run_import(project, path: Path, upload_info: dict, columns: list[str]):
             image=(chosen.get("image") or [None])[0], numeric=tuple(chosen.get("numeric", [])),
             categorical=tuple(chosen.get("categorical", [])), meta=tuple(chosen.get("meta", [])),
             label=(chosen.get("label") or [None])[0],
-            annotator=(chosen.get("annotator") or [None])[0])
+            annotator=(chosen.get("annotator") or [None])[0],
+            gold=(chosen.get("gold") or [None])[0],
+            duplicates=request.form.get("duplicates", "keep"))
         with path.open("rb") as stream:
             report = import_file(project, stream, upload_info["format"], mapping,
                                  chunk_rows=current_app.config["IMPORT_CHUNK_ROWS"])
@@ -114,5 +116,7 @@ def _run_import(project, path: Path, upload_info: dict, columns: list[str]):
     path.unlink(missing_ok=True)
     session.pop("upload", None)
     flash(f"Imported {upload_info['name']}: {report.added} added, {report.updated} updated, "
-          f"{report.skipped} unchanged; {report.annotations_added} labels brought in.", "info")
+          f"{report.skipped} unchanged; {report.annotations_added} labels brought in; "
+          f"{report.duplicates_found} duplicates found ({report.duplicates_skipped} skipped, "
+          f"{report.duplicates_linked} linked); {report.gold_marked} gold items.", "info")
     return redirect(url_for("projects.show", project_id=project.id))
