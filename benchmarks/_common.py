@@ -14,9 +14,14 @@ from labeler.cli import apply_migrations
 
 def fresh_app(folder: Path | None = None):
     folder = folder or Path(tempfile.mkdtemp(prefix="labeler-bench-"))
-    app = create_app({"SECRET_KEY": "bench", "INSTANCE_PATH": str(folder),
-                      "DATABASE_URL": f"sqlite:///{folder / 'labeler.sqlite'}",
-                      "JOB_EXECUTOR": "inline"})
+    app = create_app(
+        {
+            "SECRET_KEY": "bench",
+            "INSTANCE_PATH": str(folder),
+            "DATABASE_URL": f"sqlite:///{folder / 'labeler.sqlite'}",
+            "JOB_EXECUTOR": "inline",
+        }
+    )
     with app.app_context():
         apply_migrations()
     return app, folder

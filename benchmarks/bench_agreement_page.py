@@ -42,25 +42,56 @@ def populate(path: Path, project_id: int, user_ids: list[int], n_items: int) -> 
         "INSERT INTO item (id, project_id, external_id, data, split, n_annotations, "
         "extra_annotations, queue_tier, queue_rank, disputed, ambiguous, created_at) "
         "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        ((i + 1, project_id, f"item-{i}", json.dumps({"text": f"text number {i}"}),
-          "train", PER_ITEM, 0, 0, float(i), 0, 0, "2026-01-01 00:00:00")
-         for i in range(n_items)))
+        (
+            (
+                i + 1,
+                project_id,
+                f"item-{i}",
+                json.dumps({"text": f"text number {i}"}),
+                "train",
+                PER_ITEM,
+                0,
+                0,
+                float(i),
+                0,
+                0,
+                "2026-01-01 00:00:00",
+            )
+            for i in range(n_items)
+        ),
+    )
     who = np.argsort(rng.random((n_items, N_ANNOTATORS)), axis=1)[:, :PER_ITEM]
     right = rng.random(who.shape) < accuracy[who]
     given = np.where(right, truth[:, None], rng.integers(0, 3, who.shape))
     seconds = rng.gamma(2.0, 3.0, who.shape)
-    rows = ((i + 1, user_ids[who[i, j]], project_id, LABELS[given[i, j]],
-             float(seconds[i, j]), "2026-01-01 00:00:00", "2026-01-01 00:00:00")
-            for i in range(n_items) for j in range(PER_ITEM))
+    rows = (
+        (
+            i + 1,
+            user_ids[who[i, j]],
+            project_id,
+            LABELS[given[i, j]],
+            float(seconds[i, j]),
+            "2026-01-01 00:00:00",
+            "2026-01-01 00:00:00",
+        )
+        for i in range(n_items)
+        for j in range(PER_ITEM)
+    )
     connection.executemany(
         "INSERT INTO annotation (item_id, user_id, project_id, label, seconds, created_at, "
-        "updated_at) VALUES (?,?,?,?,?,?,?)", rows)
+        "updated_at) VALUES (?,?,?,?,?,?,?)",
+        rows,
+    )
     # Majority-vote state as refresh_item would leave it: 3-way splits are disputed.
     distinct = np.array([len(set(row)) for row in given])
-    connection.executemany("UPDATE item SET disputed = 1 WHERE id = ?",
-                           ((int(i) + 1,) for i in np.flatnonzero(distinct == 3)))
-    connection.execute("UPDATE project SET n_items = ?, filled_slots = ? WHERE id = ?",
-                       (n_items, n_items * PER_ITEM, project_id))
+    connection.executemany(
+        "UPDATE item SET disputed = 1 WHERE id = ?",
+        ((int(i) + 1,) for i in np.flatnonzero(distinct == 3)),
+    )
+    connection.execute(
+        "UPDATE project SET n_items = ?, filled_slots = ? WHERE id = ?",
+        (n_items, n_items * PER_ITEM, project_id),
+    )
     connection.commit()
     connection.close()
 
@@ -77,10 +108,13 @@ def main() -> None:
     args = parser.parse_args()
     app, folder = fresh_app()
     with app.app_context():
-        project = create_project("Bench", [{"name": n} for n in LABELS],
-                                 annotations_per_item=PER_ITEM, consensus_method="dawid_skene")
-        users = [User(username=f"annotator-{i:02d}", role="annotator")
-                 for i in range(N_ANNOTATORS)]
+        project = create_project(
+            "Bench",
+            [{"name": n} for n in LABELS],
+            annotations_per_item=PER_ITEM,
+            consensus_method="dawid_skene",
+        )
+        users = [User(username=f"annotator-{i:02d}", role="annotator") for i in range(N_ANNOTATORS)]
         reviewer = User(username="reviewer", role="reviewer")
         reviewer.set_password("bench-pass")
         db.session.add_all([*users, reviewer])
@@ -91,32 +125,36 @@ def main() -> None:
         db.session.commit()
         project_id, user_ids = project.id, [u.id for u in users]
         db.engine.dispose()
-    _, build = timed(lambda: populate(folder / "labeler.sqlite", project_id, user_ids,
-                                      args.items))
-    print(f"built {args.items:,} items / {args.items * PER_ITEM:,} annotations "
-          f"in {build:.1f} s")
+    _, build = timed(lambda: populate(folder / "labeler.sqlite", project_id, user_ids, args.items))
+    print(f"built {args.items:,} items / {args.items * PER_ITEM:,} annotations in {build:.1f} s")
     with app.app_context():
         job, seconds = timed(lambda: jobs.start("agreement", project_id))
         db.session.refresh(job)
         assert job.status == "done", job.error
-        print(f"agreement job: {seconds:.2f} s (alpha {job.result['alpha']['value']:.3f}, "
-              f"CI {job.result['alpha']['ci_low']:.3f}-{job.result['alpha']['ci_high']:.3f})")
+        print(
+            f"agreement job: {seconds:.2f} s (alpha {job.result['alpha']['value']:.3f}, "
+            f"CI {job.result['alpha']['ci_low']:.3f}-{job.result['alpha']['ci_high']:.3f})"
+        )
         job, seconds = timed(lambda: jobs.start("consensus", project_id))
         db.session.refresh(job)
         assert job.status == "done", job.error
-        print(f"consensus job (Dawid-Skene + write {job.result['n_items']:,} items): "
-              f"{seconds:.2f} s, {job.result['n_iter']} iterations, "
-              f"{job.result['n_disputed']:,} disputed")
+        print(
+            f"consensus job (Dawid-Skene + write {job.result['n_items']:,} items): "
+            f"{seconds:.2f} s, {job.result['n_iter']} iterations, "
+            f"{job.result['n_disputed']:,} disputed"
+        )
         assert db.session.get(Project, project_id).n_items == args.items
     client = app.test_client()
     page = client.get("/login").get_data(as_text=True)
     csrf = page.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
-    client.post("/login", data={"username": "reviewer", "password": "bench-pass",
-                                "csrf_token": csrf})
-    for name, url in (("agreement page", f"/projects/{project_id}/agreement"),
-                      ("review queue, first page", f"/projects/{project_id}/review"),
-                      ("review queue, deep page",
-                       f"/projects/{project_id}/review?after={args.items - 5_000}")):
+    client.post(
+        "/login", data={"username": "reviewer", "password": "bench-pass", "csrf_token": csrf}
+    )
+    for name, url in (
+        ("agreement page", f"/projects/{project_id}/agreement"),
+        ("review queue, first page", f"/projects/{project_id}/review"),
+        ("review queue, deep page", f"/projects/{project_id}/review?after={args.items - 5_000}"),
+    ):
         samples = []
         for _ in range(5):
             response, seconds = timed(lambda url=url: client.get(url))

@@ -27,7 +27,7 @@ def write_csv(path: Path, rows: int) -> None:
         writer = csv.writer(handle)
         writer.writerow(["id", "text", "length"])
         for i in range(rows):
-            text = f"Message {i}: free entry, call now, \"quoted\" 🎉"
+            text = f'Message {i}: free entry, call now, "quoted" 🎉'
             writer.writerow([f"id-{i}", text, i % 97])
 
 
@@ -43,12 +43,20 @@ def labeler_import(path: Path) -> None:
         db.session.commit()
         start = time.perf_counter()
         with path.open("rb") as stream:
-            report = import_file(project, stream, "csv",
-                                 ColumnMapping(id="id", text=("text",), numeric=("length",)))
+            report = import_file(
+                project, stream, "csv", ColumnMapping(id="id", text=("text",), numeric=("length",))
+            )
         db.session.commit()
         elapsed = time.perf_counter() - start
-    print(json.dumps({"seconds": elapsed, "rows": report.added,
-                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    print(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "rows": report.added,
+                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def bare_import(path: Path) -> None:
@@ -56,11 +64,13 @@ def bare_import(path: Path) -> None:
 
     app, folder = fresh_app()
     connection = sqlite3.connect(folder / "labeler.sqlite")
-    connection.execute("INSERT INTO project (name, labels, guidelines, annotations_per_item, "
-                       "consensus_method, dispute_threshold, sampling_strategy, model_inputs, "
-                       "display, test_fraction, retrain_every, split_seed, n_items, "
-                       "filled_slots, created_at) VALUES ('b','[]','',1,'m',0.5,'r','{}','{}',"
-                       "0.2,50,0,0,0,'2026-01-01')")
+    connection.execute(
+        "INSERT INTO project (name, labels, guidelines, annotations_per_item, "
+        "consensus_method, dispute_threshold, sampling_strategy, model_inputs, "
+        "display, test_fraction, retrain_every, split_seed, n_items, "
+        "filled_slots, created_at) VALUES ('b','[]','',1,'m',0.5,'r','{}','{}',"
+        "0.2,50,0,0,0,'2026-01-01')"
+    )
     start = time.perf_counter()
     with path.open(newline="") as handle:
         reader = csv.reader(handle)
@@ -69,17 +79,29 @@ def bare_import(path: Path) -> None:
             "INSERT INTO item (project_id, external_id, data, split, n_annotations, "
             "extra_annotations, queue_tier, queue_rank, created_at) "
             "VALUES (1, ?, ?, 'train', 0, 0, 2, 0.5, '2026-01-01')",
-            ((r[0], json.dumps({"text": r[1], "length": int(r[2])})) for r in reader))
+            ((r[0], json.dumps({"text": r[1], "length": int(r[2])})) for r in reader),
+        )
     connection.commit()
     elapsed = time.perf_counter() - start
-    print(json.dumps({"seconds": elapsed, "peak_mb":
-                      resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    print(
+        json.dumps(
+            {
+                "seconds": elapsed,
+                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def measure(kind: str, path: Path) -> dict:
     """Each side runs in its own process, so peak memory is its own."""
-    out = subprocess.run([sys.executable, __file__, "--run", kind, str(path)], check=True,
-                         capture_output=True, text=True, cwd=ROOT).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, "--run", kind, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -98,10 +120,14 @@ def main() -> None:
         ours, bare = measure("labeler", path), measure("bare", path)
     print(f"import of {args.rows:,} rows ({size_mb:.0f} MB CSV), SQLite:")
     for name, result in (("labeler", ours), ("bare csv+sqlite3", bare)):
-        print(f"  {name:<18} {result['seconds']:7.1f} s  {args.rows / result['seconds']:>9,.0f} "
-              f"rows/s  peak RSS {result['peak_mb']:6.0f} MB")
-    print(f"  labeler / bare time ratio: {ours['seconds'] / bare['seconds']:.2f} "
-          "(labeler also validates, dedupes, assigns splits and is all-or-nothing)")
+        print(
+            f"  {name:<18} {result['seconds']:7.1f} s  {args.rows / result['seconds']:>9,.0f} "
+            f"rows/s  peak RSS {result['peak_mb']:6.0f} MB"
+        )
+    print(
+        f"  labeler / bare time ratio: {ours['seconds'] / bare['seconds']:.2f} "
+        "(labeler also validates, dedupes, assigns splits and is all-or-nothing)"
+    )
 
 
 if __name__ == "__main__":

@@ -62,24 +62,43 @@ def corpus() -> pd.DataFrame:
 def give_final_labels(project: Project, labels: dict[str, str]) -> None:
     """Final labels as if annotators had agreed on them (external id -> label)."""
     table = Item.__table__
-    rows = db.session.execute(select(Item.id, Item.external_id).where(
-        Item.project_id == project.id, Item.external_id.in_(list(labels)))).all()
-    db.session.execute(update(table).where(table.c.id == db.bindparam("item_id")).values(
-        final_label=db.bindparam("label"), final_source="unanimous", n_annotations=1,
-        queue_tier=TIER_DONE), [{"item_id": i, "label": labels[e]} for i, e in rows])
+    rows = db.session.execute(
+        select(Item.id, Item.external_id).where(
+            Item.project_id == project.id, Item.external_id.in_(list(labels))
+        )
+    ).all()
+    db.session.execute(
+        update(table)
+        .where(table.c.id == db.bindparam("item_id"))
+        .values(
+            final_label=db.bindparam("label"),
+            final_source="unanimous",
+            n_annotations=1,
+            queue_tier=TIER_DONE,
+        ),
+        [{"item_id": i, "label": labels[e]} for i, e in rows],
+    )
 
 
 def text_pool(pool_size: int, n_train: int, n_test: int):
     app, _ = fresh_app()
     texts = corpus()
     size = len(texts)
-    frame = pd.DataFrame({"id": [f"t{i}" for i in range(pool_size)],
-                          "text": texts["text"].to_numpy()[np.arange(pool_size) % size]})
+    frame = pd.DataFrame(
+        {
+            "id": [f"t{i}" for i in range(pool_size)],
+            "text": texts["text"].to_numpy()[np.arange(pool_size) % size],
+        }
+    )
     truth = texts["label"].to_numpy()[np.arange(pool_size) % size]
     with app.app_context():
-        project = create_project("texts", [{"name": n} for n in sorted(set(truth))],
-                                 test_fraction=0.2, sampling_strategy="margin",
-                                 min_labels_per_class=1)
+        project = create_project(
+            "texts",
+            [{"name": n} for n in sorted(set(truth))],
+            test_fraction=0.2,
+            sampling_strategy="margin",
+            min_labels_per_class=1,
+        )
         import_frame(project, frame, ColumnMapping(id="id", text=("text",)))
         splits = dict(db.session.execute(select(Item.external_id, Item.split)).all())
         # the first distinct texts of each split get final labels (no repeats labeled)
@@ -87,8 +106,11 @@ def text_pool(pool_size: int, n_train: int, n_test: int):
         test_ids = [f"t{i}" for i in range(size) if splits[f"t{i}"] == "test"][:n_test]
         give_final_labels(project, {e: truth[int(e[1:])] for e in train_ids + test_ids})
         db.session.commit()
-        open_ids = db.session.scalars(select(Item.external_id).where(
-            Item.split == "train", Item.queue_tier > TIER_DONE).order_by(Item.id)).all()
+        open_ids = db.session.scalars(
+            select(Item.external_id)
+            .where(Item.split == "train", Item.queue_tier > TIER_DONE)
+            .order_by(Item.id)
+        ).all()
         project_id = project.id
     labeled = frame.set_index("id").loc[train_ids]
     pool = frame.set_index("id").loc[open_ids]
@@ -100,8 +122,7 @@ def retrain_rescore(pool_size: int, repeat: int, k: int = 100) -> None:
 
     def bare() -> float:
         start = time.perf_counter()
-        vectoriser = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2),
-                                     max_features=200_000)
+        vectoriser = TfidfVectorizer(sublinear_tf=True, ngram_range=(1, 2), max_features=200_000)
         model = LogisticRegression(max_iter=2000, class_weight="balanced")
         model.fit(vectoriser.fit_transform(train_text), train_y)
         proba = model.predict_proba(vectoriser.transform(pool["text"]))
@@ -119,9 +140,12 @@ def retrain_rescore(pool_size: int, repeat: int, k: int = 100) -> None:
             elapsed = time.perf_counter() - start
             done = db.session.get(Job, started.id)
             version = db.session.get(ModelVersion, done.result["version_id"])
-            return elapsed, {"status": done.status, **(version.metrics or {}).get("timings", {}),
-                             "accuracy": version.metrics.get("accuracy"),
-                             "n_scored": done.result.get("n_scored")}
+            return elapsed, {
+                "status": done.status,
+                **(version.metrics or {}).get("timings", {}),
+                "accuracy": version.metrics.get("accuracy"),
+                "n_scored": done.result.get("n_scored"),
+            }
 
     ours, theirs, detail = [], [], {}
     for _ in range(repeat):  # alternate, so machine load hits both alike
@@ -130,11 +154,15 @@ def retrain_rescore(pool_size: int, repeat: int, k: int = 100) -> None:
             detail = timings  # the breakdown of the best run
         ours.append(elapsed)
         theirs.append(bare())
-    print(f"1. retrain + rescore, {pool_size:,} items ({detail['n_scored']:,} open), "
-          f"2,000 train + 500 test final labels, best of {repeat}:")
-    print(f"   labeler train job  {min(ours):6.2f} s  (fit {detail['fit']:.2f}, evaluate "
-          f"{detail['evaluate']:.2f}, save+reload {detail['save']:.2f}, score+write "
-          f"{detail['score']:.2f}; test accuracy {detail['accuracy']:.3f})")
+    print(
+        f"1. retrain + rescore, {pool_size:,} items ({detail['n_scored']:,} open), "
+        f"2,000 train + 500 test final labels, best of {repeat}:"
+    )
+    print(
+        f"   labeler train job  {min(ours):6.2f} s  (fit {detail['fit']:.2f}, evaluate "
+        f"{detail['evaluate']:.2f}, save+reload {detail['save']:.2f}, score+write "
+        f"{detail['score']:.2f}; test accuracy {detail['accuracy']:.3f})"
+    )
     print(f"   bare scikit-learn  {min(theirs):6.2f} s  (fit + predict_proba + top-{k})")
     print(f"   ratio {min(ours) / min(theirs):.2f} (goal <= 1.3)")
 
@@ -146,17 +174,24 @@ def digits_project(app, seed: int, strategy: str) -> tuple[int, int, dict[str, s
     frame.insert(0, "id", [f"d{i}" for i in range(len(frame))])
     truth = {f"d{i}": str(t) for i, t in enumerate(digits.target)}
     with app.app_context():
-        project = create_project(f"digits-{strategy}-{seed}", [{"name": str(d)} for d in range(10)],
-                                 test_fraction=0.25, sampling_strategy=strategy,
-                                 retrain_every=10, min_labels_per_class=1, random_share=0.1,
-                                 split_seed=seed)
+        project = create_project(
+            f"digits-{strategy}-{seed}",
+            [{"name": str(d)} for d in range(10)],
+            test_fraction=0.25,
+            sampling_strategy=strategy,
+            retrain_every=10,
+            min_labels_per_class=1,
+            random_share=0.1,
+            split_seed=seed,
+        )
         import_frame(project, frame, ColumnMapping(id="id", numeric=tuple(fields)))
         annotator = User(username=f"sim-{strategy}-{seed}", role="annotator")
         db.session.add(annotator)
         db.session.flush()
         set_member(project, annotator, "annotator")
-        tests = db.session.scalars(select(Item.external_id).where(
-            Item.project_id == project.id, Item.split == "test")).all()
+        tests = db.session.scalars(
+            select(Item.external_id).where(Item.project_id == project.id, Item.split == "test")
+        ).all()
         give_final_labels(project, {e: truth[e] for e in tests})
         db.session.commit()
         return project.id, annotator.id, truth
@@ -168,17 +203,25 @@ def full_data_accuracy(app, project_id: int, truth: dict[str, str]) -> float:
 
     with app.app_context():
         project = db.session.get(Project, project_id)
-        rows = db.session.execute(select(Item.external_id, Item.data).where(
-            Item.project_id == project_id, Item.split == "train")).all()
+        rows = db.session.execute(
+            select(Item.external_id, Item.data).where(
+                Item.project_id == project_id, Item.split == "train"
+            )
+        ).all()
         inputs = model_inputs(project)
-        model = training.train(to_frame([r[1] for r in rows], inputs),
-                               [truth[r[0]] for r in rows], inputs, random_state=project_id)
+        model = training.train(
+            to_frame([r[1] for r in rows], inputs),
+            [truth[r[0]] for r in rows],
+            inputs,
+            random_state=project_id,
+        )
         test = final_labeled(project, "test")
         return float(evaluate(model, test.X, test.y, n_boot=10)["accuracy"])
 
 
-def labels_to_target(app, project_id: int, user_id: int, truth: dict[str, str],
-                     target: float, max_labels: int) -> int:
+def labels_to_target(
+    app, project_id: int, user_id: int, truth: dict[str, str], target: float, max_labels: int
+) -> int:
     """Label through the queue; after each 10 labels the job may retrain. Returns the
     training labels of the first version whose test accuracy reaches ``target``."""
     with app.app_context():
@@ -209,14 +252,19 @@ def active_learning(seeds: int, max_labels: int) -> None:
         for strategy in needed:
             project_id, user_id, truth = digits_project(app, seed, strategy)
             full = full_data_accuracy(app, project_id, truth)
-            needed[strategy].append(labels_to_target(app, project_id, user_id, truth,
-                                                     0.99 * full, max_labels))
-        print(f"   seed {seed}: full-data accuracy {full:.3f}; labels to 99% of it: "
-              f"margin {needed['margin'][-1]}, random {needed['random'][-1]}")
+            needed[strategy].append(
+                labels_to_target(app, project_id, user_id, truth, 0.99 * full, max_labels)
+            )
+        print(
+            f"   seed {seed}: full-data accuracy {full:.3f}; labels to 99% of it: "
+            f"margin {needed['margin'][-1]}, random {needed['random'][-1]}"
+        )
     margin, rand = np.mean(needed["margin"]), np.mean(needed["random"])
-    print(f"2. active learning on digits through the server, {seeds} seeds: mean labels "
-          f"margin {margin:.0f}, random {rand:.0f}; random needs {rand / margin:.2f}x "
-          f"(goal >= 2.5)")
+    print(
+        f"2. active learning on digits through the server, {seeds} seeds: mean labels "
+        f"margin {margin:.0f}, random {rand:.0f}; random needs {rand / margin:.2f}x "
+        f"(goal >= 2.5)"
+    )
 
 
 def main() -> None:

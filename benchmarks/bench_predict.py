@@ -47,10 +47,14 @@ def _setup(app, train: pd.DataFrame) -> tuple[int, str, training.TrainedModel]:
         db.session.add(admin)
         project = create_project("SMS", [{"name": "ham"}, {"name": "spam"}])
         project.model_inputs = {"text": ["text"]}
-        model = training.train(train[["text"]], train["label"].tolist(),
-                               training.ModelInputs(text=("text",)))
-        version = ModelVersion(project_id=project.id, status="champion",
-                               train_label_counts=train["label"].value_counts().to_dict())
+        model = training.train(
+            train[["text"]], train["label"].tolist(), training.ModelInputs(text=("text",))
+        )
+        version = ModelVersion(
+            project_id=project.id,
+            status="champion",
+            train_label_counts=train["label"].value_counts().to_dict(),
+        )
         db.session.add(version)
         db.session.flush()
         version.artifact_path = artifacts.save(model, project.id, version.id)
@@ -85,8 +89,7 @@ def main() -> None:
     texts = stream["text"].tolist()
     batch = [{"text": t} for t in (texts * 2)[:1000]]
     batch_frame = pd.DataFrame({"text": [row["text"] for row in batch]})
-    print(f"model: TF-IDF + logistic regression on {len(train):,} SMS texts; "
-          f"instance {folder}")
+    print(f"model: TF-IDF + logistic regression on {len(train):,} SMS texts; instance {folder}")
 
     with app.app_context():
         from labeler.models import Project
@@ -100,34 +103,52 @@ def main() -> None:
         one = [{"text": texts[0]}]
         for _ in range(20):  # warm the cache and the code paths
             service(one)
-            client.post(f"/api/v1/projects/{project_id}/predict", json={"item": one[0]},
-                        headers=headers)
+            client.post(
+                f"/api/v1/projects/{project_id}/predict", json={"item": one[0]}, headers=headers
+            )
         frames = [pd.DataFrame({"text": [t]}) for t in texts[:singles]]
         counter = iter(range(10**9))
-        bare = _time(lambda: model.pipeline.predict_proba(frames[next(counter) % singles]),
-                     singles)
+        bare = _time(lambda: model.pipeline.predict_proba(frames[next(counter) % singles]), singles)
         counter = iter(range(10**9))
         svc = _time(lambda: service([{"text": texts[next(counter) % singles]}]), singles)
         counter = iter(range(10**9))
-        api = _time(lambda: client.post(
-            f"/api/v1/projects/{project_id}/predict",
-            json={"item": {"text": texts[next(counter) % singles]}}, headers=headers), singles)
+        api = _time(
+            lambda: client.post(
+                f"/api/v1/projects/{project_id}/predict",
+                json={"item": {"text": texts[next(counter) % singles]}},
+                headers=headers,
+            ),
+            singles,
+        )
         print(f"\none item, {singles} requests           p50 ms   p95 ms")
-        for name, samples in (("bare pipeline", bare), ("labeler service", svc),
-                              ("labeler HTTP API", api)):
+        for name, samples in (
+            ("bare pipeline", bare),
+            ("labeler service", svc),
+            ("labeler HTTP API", api),
+        ):
             p50, p95 = percentiles(samples)
             print(f"  {name:<32} {p50:7.2f}  {p95:7.2f}")
-        print(f"  API p95 / bare p95: {percentiles(api)[1] / percentiles(bare)[1]:.1f}x "
-              f"(goal: API p95 under 10 ms)")
+        print(
+            f"  API p95 / bare p95: {percentiles(api)[1] / percentiles(bare)[1]:.1f}x "
+            f"(goal: API p95 under 10 ms)"
+        )
 
         bare_b = min(_time(lambda: model.pipeline.predict_proba(batch_frame), batches))
         svc_b = min(_time(lambda: service(batch), batches))
-        api_b = min(_time(lambda: client.post(f"/api/v1/projects/{project_id}/predict",
-                                              json={"items": batch}, headers=headers),
-                          batches))
+        api_b = min(
+            _time(
+                lambda: client.post(
+                    f"/api/v1/projects/{project_id}/predict", json={"items": batch}, headers=headers
+                ),
+                batches,
+            )
+        )
         print(f"\nbatches of 1,000 (best of {batches})      ms   items/s   vs bare")
-        for name, ms in (("bare pipeline", bare_b), ("labeler service", svc_b),
-                         ("labeler HTTP API", api_b)):
+        for name, ms in (
+            ("bare pipeline", bare_b),
+            ("labeler service", svc_b),
+            ("labeler HTTP API", api_b),
+        ):
             print(f"  {name:<32} {ms:7.1f}  {1000 / ms * 1000:8,.0f}   {bare_b / ms:6.0%}")
         print("  goal: at least 80% of the bare pipeline's throughput")
 

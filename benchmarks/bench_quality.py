@@ -42,8 +42,9 @@ NEAR_SHARE, EXACT_SHARE = 0.05, 0.02
 def sources() -> list[str]:
     sms = pd.read_csv(DATA / "sms-spam.csv")["text"]
     reviews = pd.read_csv(DATA / "rotten_tomatoes_corpus.csv.bz2")["text"]
-    tweets = pd.read_csv(DATA / "vader_tweets_text.tsv", sep="\t", header=None,
-                         quoting=3, on_bad_lines="skip")[2]
+    tweets = pd.read_csv(
+        DATA / "vader_tweets_text.tsv", sep="\t", header=None, quoting=3, on_bad_lines="skip"
+    )[2]
     texts = pd.concat([sms, reviews, tweets]).dropna().astype(str)
     return [t for t in dict.fromkeys(texts) if len(t.split()) >= 6]
 
@@ -62,12 +63,15 @@ def build(n: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
             if kinds[i] < NEAR_SHARE and len(words) > 12:
                 k = int(rng.integers(0, len(words)))
                 words[k] = "REPLACED" if rng.random() < 0.5 else ""
-            texts.append(" ".join(w for w in words if w).upper() if kinds[i] < 0.01
-                         else " ".join(w for w in words if w))
+            texts.append(
+                " ".join(w for w in words if w).upper()
+                if kinds[i] < 0.01
+                else " ".join(w for w in words if w)
+            )
             origin[i] = j
             continue
         a, b = pool[int(rng.integers(0, len(pool)))], pool[int(rng.integers(0, len(pool)))]
-        texts.append(" ".join(a[:max(3, len(a) // 2)] + b[len(b) // 2:]) + f" #{i}")
+        texts.append(" ".join(a[: max(3, len(a) // 2)] + b[len(b) // 2 :]) + f" #{i}")
     return texts, origin
 
 
@@ -78,7 +82,7 @@ def naive_pairs(texts: list[str], threshold: float, block: int = 2000) -> int:
     matrix = TfidfVectorizer(analyzer="char", ngram_range=(5, 5)).fit_transform(texts)
     found = 0
     for start in range(0, matrix.shape[0], block):
-        similarity = (matrix[start:start + block] @ matrix.T).tocoo()
+        similarity = (matrix[start : start + block] @ matrix.T).tocoo()
         keep = (similarity.data >= threshold) & (similarity.row + start < similarity.col)
         found += int(keep.sum())
     return found
@@ -90,7 +94,7 @@ def ours(texts: list[str], threshold: float):
 
 def _shingles(text: str) -> set[bytes]:
     data = text.encode()
-    return {data[i:i + 5] for i in range(max(1, len(data) - 4))}
+    return {data[i : i + 5] for i in range(max(1, len(data) - 4))}
 
 
 def recall(texts: list[str], origin: np.ndarray, threshold: float) -> tuple[float, int]:
@@ -104,8 +108,9 @@ def recall(texts: list[str], origin: np.ndarray, threshold: float) -> tuple[floa
     for i in np.flatnonzero(origin >= 0):
         a, b = _shingles(normalised[i]), _shingles(normalised[origin[i]])
         if len(a & b) / len(a | b) >= threshold:
-            same.append(found.group[position[normalised[i]]]
-                        == found.group[position[normalised[origin[i]]]])
+            same.append(
+                found.group[position[normalised[i]]] == found.group[position[normalised[origin[i]]]]
+            )
     return float(np.mean(same)), len(same)
 
 
@@ -121,22 +126,28 @@ def bench_near(sizes: list[int], naive_sizes: list[int], threshold: float) -> No
         texts, _ = build(n)
         naive[n], pairs = time_it(naive_pairs, texts, 0.9)
         ours_s, found = time_it(ours, texts, threshold)
-        print(f"{n:>9,} texts  naive TF-IDF cosine {naive[n]:7.1f} s ({pairs:,} pairs >= 0.9)"
-              f"   labeler {ours_s:6.2f} s ({len(found.pairs):,} pairs)"
-              f"   ratio {naive[n] / ours_s:6.1f}x")
+        print(
+            f"{n:>9,} texts  naive TF-IDF cosine {naive[n]:7.1f} s ({pairs:,} pairs >= 0.9)"
+            f"   labeler {ours_s:6.2f} s ({len(found.pairs):,} pairs)"
+            f"   ratio {naive[n] / ours_s:6.1f}x"
+        )
     largest = max(naive) if naive else None
     for n in sizes:
         texts, origin = build(n)
         seconds, found = time_it(ours, texts, threshold)
         hit, n_true = recall(texts, origin, threshold) if n <= 200_000 else (float("nan"), 0)
-        line = (f"{n:>9,} texts  labeler near-duplicates {seconds:6.1f} s, "
-                f"{len(found.clusters()):,} groups")
+        line = (
+            f"{n:>9,} texts  labeler near-duplicates {seconds:6.1f} s, "
+            f"{len(found.clusters()):,} groups"
+        )
         if hit == hit:
             line += f", recall {hit:.1%} of {n_true:,} planted copies with Jaccard >= {threshold}"
         if largest:
             estimate = naive[largest] * (n / largest) ** 2
-            line += f"; naive (n² from {largest:,}) ≈ {estimate:,.0f} s, ratio ≈ " \
-                    f"{estimate / seconds:,.0f}x"
+            line += (
+                f"; naive (n² from {largest:,}) ≈ {estimate:,.0f} s, ratio ≈ "
+                f"{estimate / seconds:,.0f}x"
+            )
         print(line)
 
 
@@ -149,15 +160,23 @@ def bench_job(n: int) -> None:
     from labeler.services.projects import create_project
 
     texts, _ = build(n)
-    frame = pd.DataFrame({"id": [f"t{i}" for i in range(n)], "text": texts,
-                          "length": [str(len(t)) if i % 997 else "n/a"
-                                     for i, t in enumerate(texts)]})
+    frame = pd.DataFrame(
+        {
+            "id": [f"t{i}" for i in range(n)],
+            "text": texts,
+            "length": [str(len(t)) if i % 997 else "n/a" for i, t in enumerate(texts)],
+        }
+    )
     app, _ = fresh_app()
     with app.app_context():
         project = create_project("Bench", [{"name": "a"}, {"name": "b"}])
         started = time.perf_counter()
-        import_frame(project, frame, ColumnMapping(id="id", text=("text",),
-                                                   categorical=("length",)), chunk_rows=20_000)
+        import_frame(
+            project,
+            frame,
+            ColumnMapping(id="id", text=("text",), categorical=("length",)),
+            chunk_rows=20_000,
+        )
         db.session.commit()
         imported = time.perf_counter() - started
         started = time.perf_counter()
@@ -165,11 +184,13 @@ def bench_job(n: int) -> None:
         seconds = time.perf_counter() - started
         job = db.session.get(Job, job.id)
         result = job.result
-        print(f"quality job on {n:,} items: {seconds:.1f} s (import took {imported:.0f} s); "
-              f"status {job.status}; {result['exact_duplicates']['copies']:,} exact copies, "
-              f"{result['near_duplicates']['groups']:,} near-duplicate groups, "
-              f"{result['fields']['length']['unparseable']:,} unparseable numbers; "
-              f"peak RSS {peak_rss_mb():,.0f} MB")
+        print(
+            f"quality job on {n:,} items: {seconds:.1f} s (import took {imported:.0f} s); "
+            f"status {job.status}; {result['exact_duplicates']['copies']:,} exact copies, "
+            f"{result['near_duplicates']['groups']:,} near-duplicate groups, "
+            f"{result['fields']['length']['unparseable']:,} unparseable numbers; "
+            f"peak RSS {peak_rss_mb():,.0f} MB"
+        )
 
 
 def main() -> None:

@@ -33,12 +33,25 @@ N_USERS = 20
 def populate(path: Path, project_id: int, n_items: int) -> None:
     """Bulk-insert items straight into SQLite: the benchmark times the queue, not the import."""
     connection = sqlite3.connect(path)
-    rows = ((project_id, f"item-{i}", json.dumps({"text": f"text number {i}"}),
-             "test" if unit_hash(0, "split", f"item-{i}") < 0.2 else "train", 0, 0, 2,
-             unit_hash(0, "rank", f"item-{i}"), "2026-01-01 00:00:00") for i in range(n_items))
+    rows = (
+        (
+            project_id,
+            f"item-{i}",
+            json.dumps({"text": f"text number {i}"}),
+            "test" if unit_hash(0, "split", f"item-{i}") < 0.2 else "train",
+            0,
+            0,
+            2,
+            unit_hash(0, "rank", f"item-{i}"),
+            "2026-01-01 00:00:00",
+        )
+        for i in range(n_items)
+    )
     connection.executemany(
         "INSERT INTO item (project_id, external_id, data, split, n_annotations, "
-        "extra_annotations, queue_tier, queue_rank, created_at) VALUES (?,?,?,?,?,?,?,?,?)", rows)
+        "extra_annotations, queue_tier, queue_rank, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+        rows,
+    )
     connection.execute("UPDATE project SET n_items = ? WHERE id = ?", (n_items, project_id))
     connection.commit()
     connection.close()
@@ -47,8 +60,7 @@ def populate(path: Path, project_id: int, n_items: int) -> None:
 def run(n_items: int, operations: int) -> tuple[float, float]:
     app, folder = fresh_app()
     with app.app_context():
-        project = create_project("Bench", [{"name": "a"}, {"name": "b"}],
-                                 annotations_per_item=2)
+        project = create_project("Bench", [{"name": "a"}, {"name": "b"}], annotations_per_item=2)
         users = [User(username=f"u{i}", role="annotator") for i in range(N_USERS)]
         db.session.add_all(users)
         db.session.flush()
@@ -87,8 +99,10 @@ def main() -> None:
         print(f"{size:>10,} {results[size][0]:>8.2f} {results[size][1]:>8.2f}", flush=True)
     largest = sizes[-1]
     ratio = results[largest][1] / results[10_000][1]
-    print(f"p95 at {largest:,} / p95 at 10,000 = {ratio:.2f} (goal <= 1.5); "
-          f"p95 at {largest:,} = {results[largest][1]:.2f} ms (goal < 20 ms)")
+    print(
+        f"p95 at {largest:,} / p95 at 10,000 = {ratio:.2f} (goal <= 1.5); "
+        f"p95 at {largest:,} = {results[largest][1]:.2f} ms (goal < 20 ms)"
+    )
 
 
 if __name__ == "__main__":

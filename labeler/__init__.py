@@ -20,7 +20,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ``test_config`` replaces the file and the environment, so tests are isolated.
     """
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
-        "LABELER_INSTANCE_PATH")
+        "LABELER_INSTANCE_PATH"
+    )
     app = Flask(
         __name__,
         instance_path=str(Path(instance_path).resolve()) if instance_path else None,
@@ -63,8 +64,11 @@ def _resolve_paths(app: Flask) -> None:
     instance.mkdir(parents=True, exist_ok=True)
     url = app.config.get("DATABASE_URL") or f"sqlite:///{instance / 'labeler.sqlite'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = url
-    for key, sub in (("MEDIA_FOLDER", "media"), ("ARTIFACT_FOLDER", "artifacts"),
-                     ("UPLOAD_FOLDER", "uploads")):
+    for key, sub in (
+        ("MEDIA_FOLDER", "media"),
+        ("ARTIFACT_FOLDER", "artifacts"),
+        ("UPLOAD_FOLDER", "uploads"),
+    ):
         folder = Path(app.config.get(key) or instance / sub).resolve()
         folder.mkdir(parents=True, exist_ok=True)
         app.config[key] = str(folder)

@@ -47,43 +47,50 @@ def weekly_stats(votes: pd.DataFrame) -> pd.DataFrame:
         1 s; "falling_agreement" = agreement 0.15+ under the annotator's earlier
         weeks). Weeks with fewer than 10 labels are never flagged.
     """
-    frame = votes.assign(label=votes["label"].astype(str),
-                         week=week_start(votes["created_at"]),
-                         agreement=agreement_with_others(votes.assign(
-                             label=votes["label"].astype(str))))
+    frame = votes.assign(
+        label=votes["label"].astype(str),
+        week=week_start(votes["created_at"]),
+        agreement=agreement_with_others(votes.assign(label=votes["label"].astype(str))),
+    )
     gold = frame["gold_label"].notna()
     frame["gold_correct"] = np.where(gold, frame["label"] == frame["gold_label"], np.nan)
     grouped = frame.groupby(["annotator", "week"])
-    table = pd.DataFrame({
-        "n_items": grouped.size(),
-        "median_seconds": grouped["seconds"].median(),
-        "agreement": grouped["agreement"].mean(),
-        "compared": grouped["agreement"].count(),
-        "gold_n": grouped["gold_correct"].count(),
-        "gold_correct": grouped["gold_correct"].sum(),
-    }).reset_index()
+    table = pd.DataFrame(
+        {
+            "n_items": grouped.size(),
+            "median_seconds": grouped["seconds"].median(),
+            "agreement": grouped["agreement"].mean(),
+            "compared": grouped["agreement"].count(),
+            "gold_n": grouped["gold_correct"].count(),
+            "gold_correct": grouped["gold_correct"].sum(),
+        }
+    ).reset_index()
     table["gold_accuracy"] = table["gold_correct"] / table["gold_n"].where(table["gold_n"] > 0)
     table["flags"] = _flags(table, float(frame["seconds"].median()))
     return table.sort_values(["annotator", "week"], ignore_index=True)
 
 
 def _flags(table: pd.DataFrame, project_median: float) -> list[list[str]]:
-    fast_limit = max(FAST_FLOOR, FAST_SHARE * project_median) if project_median == \
-        project_median else FAST_FLOOR
+    fast_limit = (
+        max(FAST_FLOOR, FAST_SHARE * project_median)
+        if project_median == project_median
+        else FAST_FLOOR
+    )
     flags: list[list[str]] = []
     earlier: dict[object, tuple[float, int]] = {}  # annotator -> (sum of agreement, n)
     for row in table.itertuples(index=False):
         found = []
         enough = row.n_items >= MIN_VOTES
-        if enough and row.median_seconds == row.median_seconds and \
-                row.median_seconds < fast_limit:
+        if enough and row.median_seconds == row.median_seconds and row.median_seconds < fast_limit:
             found.append("fast")
         total, n = earlier.get(row.annotator, (0.0, 0))
-        if row.compared >= MIN_VOTES and n >= MIN_VOTES and \
-                row.agreement < total / n - AGREEMENT_DROP:
+        if (
+            row.compared >= MIN_VOTES
+            and n >= MIN_VOTES
+            and row.agreement < total / n - AGREEMENT_DROP
+        ):
             found.append("falling_agreement")
         if row.compared:
-            earlier[row.annotator] = (total + row.agreement * row.compared,
-                                      n + int(row.compared))
+            earlier[row.annotator] = (total + row.agreement * row.compared, n + int(row.compared))
         flags.append(found)
     return flags

@@ -41,8 +41,9 @@ def project_role(user: Any, project: Project) -> str | None:
         return None
     if user.is_admin:
         return "admin"
-    member = db.session.scalar(select(Membership).where(
-        Membership.user_id == user.id, Membership.project_id == project.id))
+    member = db.session.scalar(
+        select(Membership).where(Membership.user_id == user.id, Membership.project_id == project.id)
+    )
     if member is None:
         return None
     return "reviewer" if member.role == "reviewer" else "annotator"
@@ -87,8 +88,9 @@ def create_token(user: User, name: str = "", days: int | None = 90) -> tuple[Api
     """Create a token for ``user``; return the row and the secret (shown once, stored hashed)."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(days=days) if days else None
-    row = ApiToken(user_id=user.id, name=name[:80], token_hash=hash_token(secret),
-                   expires_at=expires)
+    row = ApiToken(
+        user_id=user.id, name=name[:80], token_hash=hash_token(secret), expires_at=expires
+    )
     db.session.add(row)
     db.session.flush()
     return row, secret

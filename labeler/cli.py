@@ -48,19 +48,30 @@ def main() -> None:
     if command == "simulate":  # a client of a running server: it needs no app of its own
         from labeler.cli_simulate import simulate_command
 
-        return simulate_command.main(sys.argv[sys.argv.index("simulate") + 1:],
-                                     prog_name="labeler simulate")
-    cli = FlaskGroup(create_app=_create_app, add_default_commands=True,
-                     help="labeler: label data with colleagues, measure agreement, "
-                          "and train a model on the way.")
+        return simulate_command.main(
+            sys.argv[sys.argv.index("simulate") + 1 :], prog_name="labeler simulate"
+        )
+    cli = FlaskGroup(
+        create_app=_create_app,
+        add_default_commands=True,
+        help="labeler: label data with colleagues, measure agreement, "
+        "and train a model on the way.",
+    )
     cli.main(prog_name="labeler")
 
 
 def register_commands(app: Flask) -> None:
     from labeler.cli_data import demo_command, export_command, import_command
 
-    for command in (init_command, create_user_command, token_command, serve_command,
-                    demo_command, import_command, export_command):
+    for command in (
+        init_command,
+        create_user_command,
+        token_command,
+        serve_command,
+        demo_command,
+        import_command,
+        export_command,
+    ):
         app.cli.add_command(command)
     app.cli.add_command(__import__("labeler.cli_models", fromlist=["_"]).train_command)
     app.cli.add_command(__import__("labeler.cli_worker", fromlist=["_"]).worker_command)
@@ -85,8 +96,9 @@ def init_command(admin_username: str | None, admin_password: str | None) -> None
         click.echo("Database is up to date; an admin already exists.")
         return
     username = admin_username or click.prompt("Admin username", default="admin")
-    password = admin_password or click.prompt("Admin password", hide_input=True,
-                                              confirmation_prompt=True)
+    password = admin_password or click.prompt(
+        "Admin password", hide_input=True, confirmation_prompt=True
+    )
     if len(password) < 8:
         raise click.ClickException("the password needs at least 8 characters")
     user = User(username=username, role="admin")
@@ -102,8 +114,7 @@ def init_command(admin_username: str | None, admin_password: str | None) -> None
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 @click.option("--project", "projects", multiple=True, help="Project name to join (repeatable).")
 @with_appcontext
-def create_user_command(username: str, role: str, password: str, projects: tuple[str, ...]
-                        ) -> None:
+def create_user_command(username: str, role: str, password: str, projects: tuple[str, ...]) -> None:
     """Create a user, optionally a member of some projects."""
     from labeler.services.projects import set_member
 

@@ -39,7 +39,12 @@ def train_command(project_name: str) -> None:
     version = db.session.get(ModelVersion, job.result.get("version_id"))
     metrics = version.metrics if version else {}
     accuracy = metrics.get("accuracy")
-    summary = f"accuracy {accuracy:.3f} on {metrics.get('n_test')} test items" \
-        if accuracy is not None else "no test items to evaluate on yet"
-    click.echo(f"Version #{version.id} ({version.status}) trained on {version.n_labels:,} "
-               f"labels: {summary}.")
+    summary = (
+        f"accuracy {accuracy:.3f} on {metrics.get('n_test')} test items"
+        if accuracy is not None
+        else "no test items to evaluate on yet"
+    )
+    click.echo(
+        f"Version #{version.id} ({version.status}) trained on {version.n_labels:,} "
+        f"labels: {summary}."
+    )

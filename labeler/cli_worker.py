@@ -22,13 +22,23 @@ from flask.cli import with_appcontext
 @click.command("worker")
 @click.option("--count", default=1, show_default=True, help="Worker processes to fork.")
 @click.option("--burst", is_flag=True, help="Exit once the queue is empty (tests, cron).")
-@click.option("--import", "imports", multiple=True, metavar="MODULE",
-              help="Also import MODULE, which registers more job runners (repeatable).")
-@click.option("--maintenance-interval", default=60, show_default=True,
-              help="Seconds between checks for jobs whose worker died.")
+@click.option(
+    "--import",
+    "imports",
+    multiple=True,
+    metavar="MODULE",
+    help="Also import MODULE, which registers more job runners (repeatable).",
+)
+@click.option(
+    "--maintenance-interval",
+    default=60,
+    show_default=True,
+    help="Seconds between checks for jobs whose worker died.",
+)
 @with_appcontext
-def worker_command(count: int, burst: bool, imports: tuple[str, ...],
-                   maintenance_interval: int) -> None:
+def worker_command(
+    count: int, burst: bool, imports: tuple[str, ...], maintenance_interval: int
+) -> None:
     """Run jobs from Redis (LABELER_REDIS_URL) until stopped with Ctrl+C or SIGTERM."""
     from labeler.jobs_rq import connect
 
@@ -52,9 +62,12 @@ def _run_one(url: str, burst: bool, maintenance_interval: int) -> None:
     from labeler.jobs_rq import QUEUE_NAME, LabelerWorker, connect
 
     connection = connect(url)
-    worker = LabelerWorker([QUEUE_NAME], connection=connection,
-                           maintenance_interval=maintenance_interval,
-                           job_monitoring_interval=10)
+    worker = LabelerWorker(
+        [QUEUE_NAME],
+        connection=connection,
+        maintenance_interval=maintenance_interval,
+        job_monitoring_interval=10,
+    )
     worker.work(burst=burst, logging_level="INFO")
 
 

@@ -49,17 +49,29 @@ def create_digits_project(users: list[User]) -> Project:
     frame = pd.DataFrame(digits.data.astype(int), columns=fields)
     frame.insert(0, "id", [f"digit-{i:04d}" for i in range(len(frame))])
     labels = [{"name": str(d), "hotkey": str(d), "description": ""} for d in range(10)]
-    project = create_project("Digits (8x8 pictures)", labels, DIGITS_GUIDELINES,
-                             annotations_per_item=2, test_fraction=0.2)
+    project = create_project(
+        "Digits (8x8 pictures)",
+        labels,
+        DIGITS_GUIDELINES,
+        annotations_per_item=2,
+        test_fraction=0.2,
+    )
     import_frame(project, frame, ColumnMapping(id="id", numeric=tuple(fields)))
-    project.display = {**project.display,
-                       "pixel_grid": {"fields": fields, "width": 8, "height": 8, "max": 16}}
+    project.display = {
+        **project.display,
+        "pixel_grid": {"fields": fields, "width": 8, "height": 8, "max": 16},
+    }
     _join(project, users)
     return project
 
 
-def create_text_project(users: list[User], path: Path, text_column: str,
-                        label_column: str | None, labels: list[str] | None) -> Project:
+def create_text_project(
+    users: list[User],
+    path: Path,
+    text_column: str,
+    label_column: str | None,
+    labels: list[str] | None,
+) -> Project:
     """A text project from any CSV: the label set comes from ``labels`` or the label column.
 
     The label column only names the label set; its values are not imported as
@@ -71,11 +83,16 @@ def create_text_project(users: list[User], path: Path, text_column: str,
         values = pd.read_csv(path, usecols=[label_column])[label_column].dropna()
         labels = sorted({str(v) for v in values})
         if len(labels) > 20:
-            raise ServiceError(f"column {label_column!r} has {len(labels)} values; "
-                               "that does not look like a label column")
-    project = create_project(f"Texts from {path.name}",
-                             [{"name": name} for name in labels],
-                             f"Label each text from *{path.name}*.", annotations_per_item=1)
+            raise ServiceError(
+                f"column {label_column!r} has {len(labels)} values; "
+                "that does not look like a label column"
+            )
+    project = create_project(
+        f"Texts from {path.name}",
+        [{"name": name} for name in labels],
+        f"Label each text from *{path.name}*.",
+        annotations_per_item=1,
+    )
     with path.open("rb") as stream:
         import_file(project, stream, "csv", ColumnMapping(text=(text_column,)))
     _join(project, users)

@@ -39,9 +39,11 @@ def psi_level(psi: float) -> str:
     return "moderate" if psi >= PSI_MODERATE else "stable"
 
 
-def population_stability_index(expected: Sequence[float] | np.ndarray,
-                               actual: Sequence[float] | np.ndarray,
-                               smoothing: float = SMOOTHING) -> float:
+def population_stability_index(
+    expected: Sequence[float] | np.ndarray,
+    actual: Sequence[float] | np.ndarray,
+    smoothing: float = SMOOTHING,
+) -> float:
     """PSI between two count vectors over the same bins: sum((a - e) * ln(a / e)).
 
     Args:
@@ -83,21 +85,22 @@ class ClassMixDrift:
     n: int
 
 
-def class_mix_drift(training_counts: Mapping[str, int], predicted: Sequence[str],
-                    smoothing: float = SMOOTHING) -> ClassMixDrift:
+def class_mix_drift(
+    training_counts: Mapping[str, int], predicted: Sequence[str], smoothing: float = SMOOTHING
+) -> ClassMixDrift:
     """PSI of the predicted labels against the label counts the model was trained on.
 
     Labels seen on only one side count as bins too (smoothed), so a model answering
     a label it never trained on, or never answering one it did, both show up.
     """
     seen = pd.Series(list(predicted), dtype=object).value_counts()
-    labels = list(training_counts) + sorted(str(x) for x in seen.index
-                                            if x not in training_counts)
+    labels = list(training_counts) + sorted(str(x) for x in seen.index if x not in training_counts)
     expected = np.asarray([float(training_counts.get(label, 0)) for label in labels])
     actual = np.asarray([float(seen.get(label, 0)) for label in labels])
     psi = population_stability_index(expected, actual, smoothing)
-    return ClassMixDrift(labels, _shares(expected), _shares(actual), psi, psi_level(psi),
-                         int(actual.sum()))
+    return ClassMixDrift(
+        labels, _shares(expected), _shares(actual), psi, psi_level(psi), int(actual.sum())
+    )
 
 
 def _shares(counts: np.ndarray) -> list[float]:
@@ -123,9 +126,12 @@ class ConfidenceDrift:
     significant: bool
 
 
-def confidence_drift(reference: Sequence[float] | np.ndarray,
-                     recent: Sequence[float] | np.ndarray,
-                     n_boot: int = 500, seed: int = 0) -> ConfidenceDrift:
+def confidence_drift(
+    reference: Sequence[float] | np.ndarray,
+    recent: Sequence[float] | np.ndarray,
+    n_boot: int = 500,
+    seed: int = 0,
+) -> ConfidenceDrift:
     """Compare two samples of top-class confidence (each value in 0..1).
 
     Raises:
@@ -135,15 +141,24 @@ def confidence_drift(reference: Sequence[float] | np.ndarray,
     now = np.clip(np.asarray(recent, dtype=float), 0.0, 1.0)
     if len(ref) == 0 or len(now) == 0:
         raise ValueError("confidence drift needs a reference and a recent sample")
-    psi = population_stability_index(np.histogram(ref, CONFIDENCE_BINS)[0],
-                                      np.histogram(now, CONFIDENCE_BINS)[0])
+    psi = population_stability_index(
+        np.histogram(ref, CONFIDENCE_BINS)[0], np.histogram(now, CONFIDENCE_BINS)[0]
+    )
     rng = np.random.default_rng(seed)
-    shifts = (rng.choice(now, (n_boot, len(now))).mean(axis=1)
-              - rng.choice(ref, (n_boot, len(ref))).mean(axis=1))
+    shifts = rng.choice(now, (n_boot, len(now))).mean(axis=1) - rng.choice(
+        ref, (n_boot, len(ref))
+    ).mean(axis=1)
     low, high = (float(x) for x in np.quantile(shifts, [0.025, 0.975]))
     shift = float(now.mean() - ref.mean())
-    return ConfidenceDrift(psi, psi_level(psi), float(ref.mean()), float(now.mean()), shift,
-                           (low, high), not low <= 0.0 <= high)
+    return ConfidenceDrift(
+        psi,
+        psi_level(psi),
+        float(ref.mean()),
+        float(now.mean()),
+        shift,
+        (low, high),
+        not low <= 0.0 <= high,
+    )
 
 
 def latency_percentiles(latencies_ms: Sequence[float] | np.ndarray) -> dict[str, float]:
@@ -156,8 +171,12 @@ def latency_percentiles(latencies_ms: Sequence[float] | np.ndarray) -> dict[str,
     return {"p50": p50, "p95": p95, "p99": p99, "mean": float(values.mean()), "n": len(values)}
 
 
-def windowed(frame: pd.DataFrame, freq: str = "1h", time_column: str = "created_at",
-             by: str | None = "model_version_id") -> pd.DataFrame:
+def windowed(
+    frame: pd.DataFrame,
+    freq: str = "1h",
+    time_column: str = "created_at",
+    by: str | None = "model_version_id",
+) -> pd.DataFrame:
     """Per time window (and per ``by`` group): request count, throughput, latency
     p50/p95 and mean confidence.
 
@@ -166,17 +185,26 @@ def windowed(frame: pd.DataFrame, freq: str = "1h", time_column: str = "created_
     (requests a minute over the window), ``p50_ms``, ``p95_ms``, ``mean_confidence``,
     oldest window first; empty windows are left out.
     """
-    columns = ["window", *([by] if by else []), "n", "per_minute", "p50_ms", "p95_ms",
-               "mean_confidence"]
+    columns = [
+        "window",
+        *([by] if by else []),
+        "n",
+        "per_minute",
+        "p50_ms",
+        "p95_ms",
+        "mean_confidence",
+    ]
     if frame.empty:
         return pd.DataFrame(columns=columns)
     data = frame.assign(window=pd.to_datetime(frame[time_column]).dt.floor(freq))
     keys = ["window", *([by] if by else [])]
     grouped = data.groupby(keys, sort=True)
-    out = grouped.agg(n=("latency_ms", "size"),
-                      p50_ms=("latency_ms", lambda s: float(np.percentile(s, 50))),
-                      p95_ms=("latency_ms", lambda s: float(np.percentile(s, 95))),
-                      mean_confidence=("confidence", "mean")).reset_index()
+    out = grouped.agg(
+        n=("latency_ms", "size"),
+        p50_ms=("latency_ms", lambda s: float(np.percentile(s, 50))),
+        p95_ms=("latency_ms", lambda s: float(np.percentile(s, 95))),
+        mean_confidence=("confidence", "mean"),
+    ).reset_index()
     minutes = pd.Timedelta(freq).total_seconds() / 60.0
     out["per_minute"] = out["n"] / minutes
     return out[columns]

@@ -50,8 +50,11 @@ def _value_out_of_range(error: DataError) -> Response:
     """PostgreSQL checks types and lengths SQLite lets through: answer 404 for an id that
     cannot exist and 422 for another value the database refuses, never a 500."""
     _rollback_quietly()
-    ids = [value for value in (request.view_args or {}).values()
-           if isinstance(value, int) and not -MAX_INTEGER <= value <= MAX_INTEGER]
+    ids = [
+        value
+        for value in (request.view_args or {}).values()
+        if isinstance(value, int) and not -MAX_INTEGER <= value <= MAX_INTEGER
+    ]
     if ids:
         return _error(404, "not found", f"no such id: {ids[0]}")
     first_line = str(getattr(error, "orig", error)).splitlines()[0]
@@ -62,8 +65,11 @@ def _error(status: int, message: str, detail: str) -> Response:
     if request.path.startswith("/api/"):
         response = jsonify({"error": message, "detail": detail})
     else:
-        response = Response(render_template("error.html", code=status, title=message.capitalize(),
-                                            description=detail))
+        response = Response(
+            render_template(
+                "error.html", code=status, title=message.capitalize(), description=detail
+            )
+        )
     response.status_code = status
     return response
 
@@ -71,15 +77,18 @@ def _error(status: int, message: str, detail: str) -> Response:
 def _database_unavailable(error: Exception) -> Response:
     _rollback_quietly()
     log.warning("database unavailable: %s", str(error).splitlines()[0] if str(error) else error)
-    return unavailable("The database is unavailable (restarting or overloaded). "
-                       "Nothing was lost; try again in a few seconds.")
+    return unavailable(
+        "The database is unavailable (restarting or overloaded). "
+        "Nothing was lost; try again in a few seconds."
+    )
 
 
 def _queue_unavailable(error: Exception) -> Response:
     _rollback_quietly()
     log.warning("job queue unavailable: %s", error)
-    return unavailable("The job queue (Redis) is unavailable; the job was not started. "
-                       "Try again in a few seconds.")
+    return unavailable(
+        "The job queue (Redis) is unavailable; the job was not started. Try again in a few seconds."
+    )
 
 
 def _rollback_quietly() -> None:
@@ -92,15 +101,18 @@ def _rollback_quietly() -> None:
 def unavailable(message: str) -> Response:
     """A 503 response with ``Retry-After``, JSON for API clients, a small page otherwise."""
     wants_json = request.path.startswith("/api/") or (
-        request.accept_mimetypes.best == "application/json")
+        request.accept_mimetypes.best == "application/json"
+    )
     if wants_json:
-        response = jsonify({"error": "service unavailable", "detail": message,
-                            "retry_after": RETRY_AFTER_SECONDS})
+        response = jsonify(
+            {"error": "service unavailable", "detail": message, "retry_after": RETRY_AFTER_SECONDS}
+        )
     else:
         response = Response(
             "<!doctype html><title>Unavailable, try again shortly</title>"
             f"<h1>Try again in a few seconds</h1><p>{escape(message)}</p>",
-            mimetype="text/html")
+            mimetype="text/html",
+        )
     response.status_code = 503
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response

@@ -45,9 +45,14 @@ def runner(kind: str) -> Callable[[Runner], Runner]:
 
 
 # Modules whose import registers job runners (a worker process needs them all).
-RUNNER_MODULES = ["labeler.services.export_job", "labeler.services.modeling",
-                  "labeler.services.agreement_report", "labeler.services.consensus_job",
-                  "labeler.services.monitoring", "labeler.services.quality"]
+RUNNER_MODULES = [
+    "labeler.services.export_job",
+    "labeler.services.modeling",
+    "labeler.services.agreement_report",
+    "labeler.services.consensus_job",
+    "labeler.services.monitoring",
+    "labeler.services.quality",
+]
 
 
 def init_app(app: Flask) -> None:
@@ -61,16 +66,24 @@ def init_app(app: Flask) -> None:
     app.extensions["labeler.jobs"] = BACKENDS[name](app)
 
 
-def start(kind: str, project_id: int | None = None, params: dict[str, Any] | None = None,
-          user_id: int | None = None, unique: bool = True) -> Job:
+def start(
+    kind: str,
+    project_id: int | None = None,
+    params: dict[str, Any] | None = None,
+    user_id: int | None = None,
+    unique: bool = True,
+) -> Job:
     """Create, commit and dispatch a job; with ``unique``, an active job of the same kind
     and project is returned instead of a second one. Commits: call it from a request
     handler, a CLI command or a job, never from a service."""
     if kind not in RUNNERS:
         raise KeyError(f"no runner for job kind {kind!r}")
     if unique:
-        active = db.session.scalar(select(Job).where(
-            Job.kind == kind, Job.project_id == project_id, Job.status.in_(ACTIVE)))
+        active = db.session.scalar(
+            select(Job).where(
+                Job.kind == kind, Job.project_id == project_id, Job.status.in_(ACTIVE)
+            )
+        )
         if active is not None and not _stalled(active):
             return active
         if active is not None:  # its process died (a restart): free the slot
@@ -158,6 +171,5 @@ class ThreadExecutor:
                 log.exception("job %s crashed the runner", job_id)
 
 
-BACKENDS: dict[str, Callable[[Flask], Any]] = {"inline": InlineExecutor,
-                                               "thread": ThreadExecutor}
+BACKENDS: dict[str, Callable[[Flask], Any]] = {"inline": InlineExecutor, "thread": ThreadExecutor}
 BACKENDS["rq"] = lambda app: __import__("labeler.jobs_rq", fromlist=["_"]).RQExecutor(app)

@@ -55,14 +55,19 @@ class RQExecutor:
     def dispatch(self, job_id: int) -> None:
         try:
             self.queue.enqueue_call(
-                perform, args=(job_id,), job_id=rq_job_id(job_id), timeout=JOB_TIMEOUT,
-                result_ttl=24 * 3600, failure_ttl=7 * 24 * 3600,
-                description=f"labeler job {job_id}", on_failure=Callback(on_failure))
+                perform,
+                args=(job_id,),
+                job_id=rq_job_id(job_id),
+                timeout=JOB_TIMEOUT,
+                result_ttl=24 * 3600,
+                failure_ttl=7 * 24 * 3600,
+                description=f"labeler job {job_id}",
+                on_failure=Callback(on_failure),
+            )
         except RedisError as exc:
             # The row is committed but no worker will ever see it: fail it now, so a retry
             # is not blocked by a "queued" job that cannot run (labeler.errors sends 503).
-            mark_failed(job_id, f"could not queue the job: Redis is unreachable ({exc})",
-                        self.app)
+            mark_failed(job_id, f"could not queue the job: Redis is unreachable ({exc})", self.app)
             raise
 
 
@@ -102,9 +107,14 @@ def mark_failed(job_id: int, error: str, app: Flask | None = None) -> bool:
                 return False
             job.status, job.finished_at, job.error = "failed", utcnow(), error
             # A model version this job was training will never finish either.
-            db.session.execute(update(ModelVersion).where(
-                ModelVersion.job_id == job_id, ModelVersion.status == "training",
-            ).values(status="failed", error=error))
+            db.session.execute(
+                update(ModelVersion)
+                .where(
+                    ModelVersion.job_id == job_id,
+                    ModelVersion.status == "training",
+                )
+                .values(status="failed", error=error)
+            )
             db.session.commit()
             log.warning("job %s marked failed: %s", job_id, error)
             return True
@@ -119,26 +129,30 @@ def labeler_job_id(rq_job: RQJob) -> int | None:
     return int(args[0]) if args and rq_job.func_name.endswith(".perform") else None
 
 
-def on_failure(rq_job: RQJob, connection: Redis, exc_type: Any = None, exc: Any = None,
-               traceback: Any = None) -> None:
+def on_failure(
+    rq_job: RQJob, connection: Redis, exc_type: Any = None, exc: Any = None, traceback: Any = None
+) -> None:
     """RQ failure callback: an exception escaped :func:`perform`, or the job was abandoned."""
     job_id = labeler_job_id(rq_job)
     if job_id is not None:
         reason = exc_type.__name__ if isinstance(exc_type, type) else "worker lost"
-        mark_failed(job_id, f"the worker running this job stopped ({reason}); "
-                            "the previous model keeps serving")
+        mark_failed(
+            job_id,
+            f"the worker running this job stopped ({reason}); the previous model keeps serving",
+        )
 
 
 class LabelerWorker(Worker):
     """An RQ worker that also records a killed work horse on the job's row."""
 
-    def handle_work_horse_killed(self, job: RQJob, retpid: int, ret_val: int,
-                                 rusage: Any) -> None:
+    def handle_work_horse_killed(self, job: RQJob, retpid: int, ret_val: int, rusage: Any) -> None:
         super().handle_work_horse_killed(job, retpid, ret_val, rusage)
         job_id = labeler_job_id(job)
         if job_id is None:
             return
         signal = ret_val & 0x7F if ret_val else 0
         how = f"killed by signal {signal}" if signal else f"exited with status {ret_val >> 8}"
-        mark_failed(job_id, f"the worker process running this job was {how}; "
-                            "the previous model keeps serving")
+        mark_failed(
+            job_id,
+            f"the worker process running this job was {how}; the previous model keeps serving",
+        )

@@ -57,9 +57,7 @@ class User(UserMixin, db.Model):
         self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)
 
     def check_password(self, password: str) -> bool:
-        return self.password_hash is not None and check_password_hash(
-            self.password_hash, password
-        )
+        return self.password_hash is not None and check_password_hash(self.password_hash, password)
 
 
 class ApiToken(db.Model):
@@ -107,7 +105,8 @@ class Project(db.Model):
     # Final labels gained since the last training job was queued (retrain trigger).
     labels_since_training: Mapped[int] = mapped_column(default=0)
     champion_id: Mapped[int | None] = mapped_column(
-        ForeignKey("model_version.id", use_alter=True, ondelete="SET NULL"))
+        ForeignKey("model_version.id", use_alter=True, ondelete="SET NULL")
+    )
     # Data quality: share of queue picks that are gold items (0..1), the gold accuracy
     # under which an annotator is flagged, and the current guidelines version.
     gold_rate: Mapped[float] = mapped_column(default=0.0)

@@ -69,7 +69,7 @@ def shingle_hashes(texts: Sequence[str], k: int = SHINGLE) -> tuple[np.ndarray, 
     windows = len(buffer) - k + 1
     rolling = np.zeros(max(windows, 0), dtype=np.uint64)
     for j in range(k):
-        rolling = rolling * np.uint64(1099511628211) + buffer[j:j + windows]
+        rolling = rolling * np.uint64(1099511628211) + buffer[j : j + windows]
     counts = lengths - k + 1
     offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     starts = np.concatenate(([0], np.cumsum(counts)))
@@ -84,15 +84,16 @@ def minhash(texts: Sequence[str], num_perm: int = 64, seed: int = 0) -> np.ndarr
     b = rng.integers(0, 2**63, size=num_perm, dtype=np.uint64)
     signatures = np.empty((len(texts), num_perm), dtype=np.uint32)
     for begin in range(0, len(texts), BLOCK):
-        hashes, starts = shingle_hashes(texts[begin:begin + BLOCK])
+        hashes, starts = shingle_hashes(texts[begin : begin + BLOCK])
         permuted = np.empty_like(hashes)
         for p in range(num_perm):
             # Multiply-shift hashing, in place: the top 32 bits of a*x + b.
             np.multiply(hashes, a[p], out=permuted)
             np.add(permuted, b[p], out=permuted)
             np.right_shift(permuted, np.uint64(32), out=permuted)
-            signatures[begin:begin + len(starts) - 1, p] = np.minimum.reduceat(
-                permuted, starts[:-1])
+            signatures[begin : begin + len(starts) - 1, p] = np.minimum.reduceat(
+                permuted, starts[:-1]
+            )
     return signatures
 
 
@@ -103,8 +104,9 @@ def _band_candidates(signatures: np.ndarray, rows: int) -> np.ndarray:
     for start in range(0, num_perm - rows + 1, rows):
         key = np.zeros(n, dtype=np.uint64)
         for column in range(start, start + rows):
-            key = _mix(key * np.uint64(0x9E3779B97F4A7C15)
-                       + signatures[:, column].astype(np.uint64))
+            key = _mix(
+                key * np.uint64(0x9E3779B97F4A7C15) + signatures[:, column].astype(np.uint64)
+            )
         order = np.argsort(key, kind="stable")
         sorted_keys = key[order]
         new_run = np.concatenate(([True], sorted_keys[1:] != sorted_keys[:-1]))
@@ -119,8 +121,9 @@ def _band_candidates(signatures: np.ndarray, rows: int) -> np.ndarray:
     return np.stack([codes // n, codes % n], axis=1)
 
 
-def near_duplicates(texts: Sequence[str], threshold: float = 0.8, num_perm: int = 64,
-                    rows: int = 4, seed: int = 0) -> NearDuplicates:
+def near_duplicates(
+    texts: Sequence[str], threshold: float = 0.8, num_perm: int = 64, rows: int = 4, seed: int = 0
+) -> NearDuplicates:
     """Group texts whose shingle sets have an estimated Jaccard similarity >= ``threshold``.
 
     Args:
@@ -142,9 +145,10 @@ def near_duplicates(texts: Sequence[str], threshold: float = 0.8, num_perm: int 
     candidates = _band_candidates(signatures, rows)
     similarity = np.empty(len(candidates))
     for begin in range(0, len(candidates), 200_000):
-        part = candidates[begin:begin + 200_000]
-        similarity[begin:begin + len(part)] = (
-            signatures[part[:, 0]] == signatures[part[:, 1]]).mean(axis=1)
+        part = candidates[begin : begin + 200_000]
+        similarity[begin : begin + len(part)] = (
+            signatures[part[:, 0]] == signatures[part[:, 1]]
+        ).mean(axis=1)
     keep = similarity >= threshold
     pairs, similarity = candidates[keep], similarity[keep]
     graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))

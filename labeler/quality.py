@@ -131,10 +131,12 @@ def check_field(values: Sequence[Any], kind: str) -> dict[str, Any]:
     parsed = numbers.notna() & ~present.map(lambda v: isinstance(v, str) and not v.strip())
     filled = len(present) - len(blank)
     looks_numeric = kind == "numeric" or (
-        kind != "text" and filled > 0 and int(parsed.sum()) >= NUMERIC_SHARE * filled)
+        kind != "text" and filled > 0 and int(parsed.sum()) >= NUMERIC_SHARE * filled
+    )
     if looks_numeric:
-        bad = present[numbers.isna() & present.map(lambda v: not (isinstance(v, str)
-                                                                  and not v.strip()))]
+        bad = present[
+            numbers.isna() & present.map(lambda v: not (isinstance(v, str) and not v.strip()))
+        ]
         result["unparseable"] = len(bad)
         result["unparseable_examples"] = _examples(bad)
     return result
@@ -148,28 +150,39 @@ def _lengths(texts: pd.Series) -> dict[str, Any]:
     spread = q3 - q1
     low, high = q1 - OUTLIER_IQR * spread, q3 + OUTLIER_IQR * spread
     outlying = (lengths < low) | (lengths > high)
-    return {"length": {"min": int(lengths.min()), "median": float(median),
-                       "max": int(lengths.max()), "low_fence": max(0.0, float(low)),
-                       "high_fence": float(high)},
-            "length_outliers": int(outlying.sum()),
-            "length_outlier_examples": _examples(texts[outlying])}
+    return {
+        "length": {
+            "min": int(lengths.min()),
+            "median": float(median),
+            "max": int(lengths.max()),
+            "low_fence": max(0.0, float(low)),
+            "high_fence": float(high),
+        },
+        "length_outliers": int(outlying.sum()),
+        "length_outlier_examples": _examples(texts[outlying]),
+    }
 
 
 def class_balance(labels: Sequence[str | None]) -> dict[str, Any]:
     """Counts and shares per label of ``labels`` (None is left out); see
     :func:`balance_from_counts`."""
-    counts = pd.Series([label for label in labels if label is not None],
-                       dtype=object).value_counts()
+    counts = pd.Series(
+        [label for label in labels if label is not None], dtype=object
+    ).value_counts()
     return balance_from_counts({str(k): int(v) for k, v in counts.items()})
 
 
 def balance_from_counts(counts: Mapping[str, int]) -> dict[str, Any]:
     """Counts and shares per label; ``imbalance`` is the largest count over the smallest
     (1 is balanced; above 10 a model needs care, and so does reading its accuracy)."""
-    ordered = dict(sorted(((str(k), int(v)) for k, v in counts.items() if v),
-                          key=lambda kv: (-kv[1], kv[0])))
+    ordered = dict(
+        sorted(((str(k), int(v)) for k, v in counts.items() if v), key=lambda kv: (-kv[1], kv[0]))
+    )
     total = sum(ordered.values())
     values = list(ordered.values())
-    return {"n": total, "counts": ordered,
-            "shares": {k: v / total for k, v in ordered.items()} if total else {},
-            "imbalance": max(values) / min(values) if len(values) > 1 else None}
+    return {
+        "n": total,
+        "counts": ordered,
+        "shares": {k: v / total for k, v in ordered.items()} if total else {},
+        "imbalance": max(values) / min(values) if len(values) > 1 else None,
+    }

@@ -9,7 +9,8 @@ def init_app(app: Flask) -> None:
     img_extra = app.config.get("IMG_SRC_EXTRA", "")
     policy = (
         "default-src 'self'; script-src 'self'; style-src 'self'; "
-        f"img-src 'self' data: {img_extra}".rstrip() + "; "
+        f"img-src 'self' data: {img_extra}".rstrip()
+        + "; "
         "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     )
 

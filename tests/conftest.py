@@ -28,8 +28,14 @@ from labeler.services.projects import create_project, set_member
 from tests.scale import pgdb
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-PASSWORDS = {"admin": "admin-pass", "rita": "reviewer-pass", "alice": "alice-pass",
-             "bob": "bob-pass", "carol": "carol-pass", "dave": "dave-pass"}
+PASSWORDS = {
+    "admin": "admin-pass",
+    "rita": "reviewer-pass",
+    "alice": "alice-pass",
+    "bob": "bob-pass",
+    "carol": "carol-pass",
+    "dave": "dave-pass",
+}
 
 
 # Hashing with scrypt costs ~0.1 s a user; the suite does not test its strength.
@@ -37,14 +43,19 @@ labeler.models.PASSWORD_METHOD = "pbkdf2:sha256:1000"
 
 
 # Tests that read SQLite's EXPLAIN QUERY PLAN; on PostgreSQL the plan reads otherwise.
-sqlite_only = pytest.mark.skipif(bool(os.environ.get("LABELER_TEST_DATABASE_URL")),
-                                 reason="inspects SQLite's query plan")
+sqlite_only = pytest.mark.skipif(
+    bool(os.environ.get("LABELER_TEST_DATABASE_URL")), reason="inspects SQLite's query plan"
+)
 
 
 def make_app(tmp: Path, **extra: object) -> Flask:
-    config = {"TESTING": True, "SECRET_KEY": "test-secret", "INSTANCE_PATH": str(tmp),
-              "DATABASE_URL": pgdb.database_url() or f"sqlite:///{tmp / 'labeler.sqlite'}",
-              "JOB_EXECUTOR": "inline"}
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "INSTANCE_PATH": str(tmp),
+        "DATABASE_URL": pgdb.database_url() or f"sqlite:///{tmp / 'labeler.sqlite'}",
+        "JOB_EXECUTOR": "inline",
+    }
     config.update(extra)
     return create_app(config)
 
@@ -75,8 +86,14 @@ def app(tmp_path: Path, migrated_db: Path) -> Iterator[Flask]:
 
 
 def _users() -> None:
-    roles = {"admin": "admin", "rita": "reviewer", "alice": "annotator", "bob": "annotator",
-             "carol": "annotator", "dave": "annotator"}
+    roles = {
+        "admin": "admin",
+        "rita": "reviewer",
+        "alice": "annotator",
+        "bob": "annotator",
+        "carol": "annotator",
+        "dave": "annotator",
+    }
     for name, role in roles.items():
         user = User(username=name, role=role)
         user.set_password(PASSWORDS[name])
@@ -87,12 +104,22 @@ def user(name: str) -> User:
     return db.session.scalar(db.select(User).where(User.username == name))
 
 
-def make_project(name: str = "SMS", n_items: int = 20, k: int = 1, members=("alice", "bob",
-                 "dave"), reviewers=("rita",), test_fraction: float = 0.0) -> Project:
+def make_project(
+    name: str = "SMS",
+    n_items: int = 20,
+    k: int = 1,
+    members=("alice", "bob", "dave"),
+    reviewers=("rita",),
+    test_fraction: float = 0.0,
+) -> Project:
     """A text project with ``n_items`` items; call inside an app context, then commit."""
-    project = create_project(name, [{"name": "ham", "hotkey": "1"}, {"name": "spam",
-                             "hotkey": "2"}], "Spam is **unwanted** advertising.",
-                             annotations_per_item=k, test_fraction=test_fraction)
+    project = create_project(
+        name,
+        [{"name": "ham", "hotkey": "1"}, {"name": "spam", "hotkey": "2"}],
+        "Spam is **unwanted** advertising.",
+        annotations_per_item=k,
+        test_fraction=test_fraction,
+    )
     rows = [(i + 1, {"id": f"m{i}", "text": f"message number {i}"}) for i in range(n_items)]
     import_rows(project, rows, ColumnMapping(id="id", text=("text",)))
     for member in members:
@@ -121,8 +148,10 @@ class Auth:
 
     def login(self, username: str) -> None:
         token = self.csrf("/login")
-        response = self.client.post("/login", data={"username": username, "csrf_token": token,
-                                                    "password": PASSWORDS[username]})
+        response = self.client.post(
+            "/login",
+            data={"username": username, "csrf_token": token, "password": PASSWORDS[username]},
+        )
         assert response.status_code == 302, response.data
 
     def csrf(self, page: str = "/account/tokens") -> str:

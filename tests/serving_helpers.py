@@ -43,9 +43,10 @@ def fitted(estimator: str = "logistic_regression", n: int = 1500) -> training.Tr
 
 def sms_project(n_items: int = 200, test_fraction: float = 0.3) -> Project:
     """An SMS project whose items are unseen SMS texts (rows after the training rows)."""
-    project = create_project("SMS serving", [{"name": "ham"}, {"name": "spam"}],
-                             test_fraction=test_fraction)
-    texts = sms().iloc[3000:3000 + n_items]
+    project = create_project(
+        "SMS serving", [{"name": "ham"}, {"name": "spam"}], test_fraction=test_fraction
+    )
+    texts = sms().iloc[3000 : 3000 + n_items]
     rows = [(i + 1, {"id": f"s{i}", "text": text}) for i, text in enumerate(texts["text"])]
     import_rows(project, rows, ColumnMapping(id="id", text=("text",)))
     for name in ("alice",):
@@ -55,18 +56,30 @@ def sms_project(n_items: int = 200, test_fraction: float = 0.3) -> Project:
     return project
 
 
-def add_version(project: Project, estimator: str = "logistic_regression",
-                status: str = "candidate", macro_f1: float = 0.9,
-                baselines: dict | None = None) -> ModelVersion:
+def add_version(
+    project: Project,
+    estimator: str = "logistic_regression",
+    status: str = "candidate",
+    macro_f1: float = 0.9,
+    baselines: dict | None = None,
+) -> ModelVersion:
     """A version row with a real artifact; ``status="champion"`` makes it serve."""
     model = fitted(estimator)
     counts = sms().iloc[:1500]["label"].value_counts().to_dict()
-    version = ModelVersion(project_id=project.id, status=status, estimator=estimator,
-                           n_labels=1500, train_label_counts=counts,
-                           metrics={"accuracy": 0.97, "macro_f1": macro_f1, "n_test": 300},
-                           baseline_metrics=baselines if baselines is not None else {
-                               "majority": {"accuracy": 0.86, "macro_f1": 0.46},
-                               "stratified": {"accuracy": 0.76, "macro_f1": 0.5}})
+    version = ModelVersion(
+        project_id=project.id,
+        status=status,
+        estimator=estimator,
+        n_labels=1500,
+        train_label_counts=counts,
+        metrics={"accuracy": 0.97, "macro_f1": macro_f1, "n_test": 300},
+        baseline_metrics=baselines
+        if baselines is not None
+        else {
+            "majority": {"accuracy": 0.86, "macro_f1": 0.46},
+            "stratified": {"accuracy": 0.76, "macro_f1": 0.5},
+        },
+    )
     db.session.add(version)
     db.session.flush()
     version.artifact_path = artifacts.save(model, project.id, version.id)

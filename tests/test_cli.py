@@ -14,8 +14,9 @@ def test_init_migrates_and_creates_the_first_admin(tmp_path):
 
     app = make_app(tmp_path)
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["init", "--admin-username", "root", "--admin-password",
-                                 "long-enough"])
+    result = runner.invoke(
+        args=["init", "--admin-username", "root", "--admin-password", "long-enough"]
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         admin = db.session.scalar(select(User).where(User.username == "root"))

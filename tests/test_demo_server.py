@@ -21,8 +21,12 @@ def test_labeler_demo_creates_the_instance_and_serves(tmp_path):
     env = {**os.environ, "LABELER_INSTANCE_PATH": str(tmp_path)}
     env.pop("LABELER_SECRET_KEY", None)
     process = subprocess.Popen(
-        [sys.executable, "-c", "from labeler.cli import main; main()", "demo", "--port",
-         str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [sys.executable, "-c", "from labeler.cli import main; main()", "demo", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:

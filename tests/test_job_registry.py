@@ -19,10 +19,13 @@ def test_runner_modules_register_every_job_kind():
 
     assert declared <= set(jobs.RUNNER_MODULES), declared - set(jobs.RUNNER_MODULES)
     # a fresh interpreter that imports only RUNNER_MODULES knows the kinds
-    code = ("import importlib; from labeler import jobs\n"
-            "[importlib.import_module(m) for m in jobs.RUNNER_MODULES]\n"
-            "print(sorted(jobs.RUNNERS))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=ROOT, check=True).stdout
+    code = (
+        "import importlib; from labeler import jobs\n"
+        "[importlib.import_module(m) for m in jobs.RUNNER_MODULES]\n"
+        "print(sorted(jobs.RUNNERS))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    ).stdout
     for kind in ("train", "export", "agreement", "consensus", "monitor", "quality"):
         assert f"'{kind}'" in out

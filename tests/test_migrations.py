@@ -30,20 +30,29 @@ def test_upgrading_a_database_with_data_keeps_it(tmp_path):
     with app.app_context():
         directory = str(resource_dir("migrations"))
         upgrade(directory=directory, revision="0001_core")
-        db.session.execute(text(
-            "INSERT INTO project (name, labels, guidelines, annotations_per_item, "
-            "consensus_method, dispute_threshold, sampling_strategy, model_inputs, display, "
-            "test_fraction, retrain_every, split_seed, n_items, filled_slots, created_at) "
-            "VALUES ('old', '[]', '', 1, 'majority', 0.5, 'random', '{}', '{}', 0.2, 50, 0, 1,"
-            " 0, '2026-01-01')"))
-        db.session.execute(text(
-            "INSERT INTO item (project_id, external_id, data, split, n_annotations, "
-            "extra_annotations, queue_tier, queue_rank, created_at) VALUES "
-            "(1, 'a', '{\"text\": \"kept\"}', 'train', 0, 0, 2, 0.5, '2026-01-01')"))
+        db.session.execute(
+            text(
+                "INSERT INTO project (name, labels, guidelines, annotations_per_item, "
+                "consensus_method, dispute_threshold, sampling_strategy, model_inputs, display, "
+                "test_fraction, retrain_every, split_seed, n_items, filled_slots, created_at) "
+                "VALUES ('old', '[]', '', 1, 'majority', 0.5, 'random', '{}', '{}', 0.2, 50, 0, 1,"
+                " 0, '2026-01-01')"
+            )
+        )
+        db.session.execute(
+            text(
+                "INSERT INTO item (project_id, external_id, data, split, n_annotations, "
+                "extra_annotations, queue_tier, queue_rank, created_at) VALUES "
+                "(1, 'a', '{\"text\": \"kept\"}', 'train', 0, 0, 2, 0.5, '2026-01-01')"
+            )
+        )
         db.session.commit()
         upgrade(directory=directory)
-        row = db.session.execute(text(
-            "SELECT item.data, item.disputed, project.estimator FROM item JOIN project "
-            "ON project.id = item.project_id")).one()
+        row = db.session.execute(
+            text(
+                "SELECT item.data, item.disputed, project.estimator FROM item JOIN project "
+                "ON project.id = item.project_id"
+            )
+        ).one()
         assert row == ('{"text": "kept"}', 0, "logistic_regression")
         db.engine.dispose()

@@ -11,17 +11,37 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_wheel_carries_templates_static_and_migrations(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(tmp_path), str(ROOT)], check=True, cwd=tmp_path)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        cwd=tmp_path,
+    )
     wheel = next(tmp_path.glob("labeler-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for required in ("labeler/templates/base.html", "labeler/templates/annotate.html",
-                     "labeler/static/annotate.js", "labeler/static/style.css",
-                     "labeler/migrations/env.py", "labeler/migrations/alembic.ini",
-                     "labeler/migrations/script.py.mako"):
+    for required in (
+        "labeler/templates/base.html",
+        "labeler/templates/annotate.html",
+        "labeler/static/annotate.js",
+        "labeler/static/style.css",
+        "labeler/migrations/env.py",
+        "labeler/migrations/alembic.ini",
+        "labeler/migrations/script.py.mako",
+    ):
         assert required in names, required
-    packages = {p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "labeler").rglob(
-        "__init__.py")}
+    packages = {
+        p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "labeler").rglob("__init__.py")
+    }
     for package in packages:
         assert f"{package}/__init__.py" in names, f"{package} is missing from the wheel"
     versions = [n for n in names if n.startswith("labeler/migrations/versions/")]

@@ -116,10 +116,14 @@ MATRIX = {
     "api.create_user_token": "admin",
 }
 
-DENIED = {"public": set(), "login": {"anonymous"}, "owner": {"anonymous"},
-          "member": {"anonymous", "outsider"},
-          "reviewer": {"anonymous", "outsider", "annotator"},
-          "admin": {"anonymous", "outsider", "annotator", "reviewer"}}
+DENIED = {
+    "public": set(),
+    "login": {"anonymous"},
+    "owner": {"anonymous"},
+    "member": {"anonymous", "outsider"},
+    "reviewer": {"anonymous", "outsider", "annotator"},
+    "admin": {"anonymous", "outsider", "annotator", "reviewer"},
+}
 
 
 def _routes(app):
@@ -135,8 +139,13 @@ def test_every_route_is_in_the_matrix(app):
 def _finished_export(project_id: int) -> int:
     from labeler.models import Job
 
-    job = Job(kind="export", project_id=project_id, status="done", result={"rows": 0},
-              params={"view": "items", "format": "csv"})
+    job = Job(
+        kind="export",
+        project_id=project_id,
+        status="done",
+        result={"rows": 0},
+        params={"view": "items", "format": "csv"},
+    )
     db.session.add(job)
     db.session.flush()
     from labeler.services.export_job import export_path
@@ -169,11 +178,15 @@ def test_route_role_matrix(app, client, auth, project, tokens, role):
     with app.app_context():
         item = db.session.scalars(select(Item)).first()
         _give_a_picture(app, item)
-        ids = {"project_id": project, "item_id": item.id,
-               "user_id": user("dave").id,
-               # a spare token of the user's own, so revoking it spares the one in use
-               "token_id": create_token(user(USERS.get(role, "alice")), "spare")[0].id,
-               "job_id": _finished_export(project), "version_id": _model_version(project),}
+        ids = {
+            "project_id": project,
+            "item_id": item.id,
+            "user_id": user("dave").id,
+            # a spare token of the user's own, so revoking it spares the one in use
+            "token_id": create_token(user(USERS.get(role, "alice")), "spare")[0].id,
+            "job_id": _finished_export(project),
+            "version_id": _model_version(project),
+        }
         if role != "anonymous":  # annotators may read only items they hold or labeled
             queue.skip(item.project, user(USERS[role]), item)
             lease = db.session.scalars(select(Assignment)).one()
@@ -194,7 +207,8 @@ def test_route_role_matrix(app, client, auth, project, tokens, role):
         denied = role in DENIED[MATRIX[rule.endpoint]]
         status = response.status_code
         was_denied = status in (401, 403, 404) or (
-            status == 302 and "/login" in response.headers["Location"])
+            status == 302 and "/login" in response.headers["Location"]
+        )
         if rule.endpoint in ("auth.login", "auth.logout") and status == 302:
             was_denied = False  # sent on to where a user of that state belongs
         if denied != was_denied or status >= 500:

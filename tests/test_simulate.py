@@ -39,10 +39,34 @@ def live_server(app):
 def test_a_small_simulation_completes_and_writes_its_report(live_server, tmp_path):
     server, token = live_server
     out = tmp_path / "report"
-    result = CliRunner().invoke(simulate_command, [
-        "--server", server, "--token", token, "--digits", "--max-items", "300",
-        "--annotators", "3", "--accuracy", "0.95,0.85,0.7", "--k", "2", "--budget", "200",
-        "--retrain-every", "40", "--strategy", "margin", "--seed", "1", "--out", str(out)])
+    result = CliRunner().invoke(
+        simulate_command,
+        [
+            "--server",
+            server,
+            "--token",
+            token,
+            "--digits",
+            "--max-items",
+            "300",
+            "--annotators",
+            "3",
+            "--accuracy",
+            "0.95,0.85,0.7",
+            "--k",
+            "2",
+            "--budget",
+            "200",
+            "--retrain-every",
+            "40",
+            "--strategy",
+            "margin",
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
     assert len(summary["checkpoints"]) >= 3
@@ -60,18 +84,25 @@ def test_the_truth_is_never_sent_as_a_label(live_server):
     server, token = live_server
     data = datasets.digits(max_items=60)
     crowd = annotators.make_annotators(1, data.labels, seed=0, accuracies=[0.0])
-    result = simulate(Client(server, token), data, crowd,
-                      Settings(strategy="random", budget=20, retrain_every=10))
+    result = simulate(
+        Client(server, token), data, crowd, Settings(strategy="random", budget=20, retrain_every=10)
+    )
     assert result.consensus["majority"]["accuracy"] == 0.0  # every label came from the crowd
 
 
-def _labels_to(server: str, token: str, strategy: str, seed: int, target: float,
-               budget: int) -> int:
+def _labels_to(
+    server: str, token: str, strategy: str, seed: int, target: float, budget: int
+) -> int:
     data = datasets.digits(max_items=600)
     crowd = annotators.make_annotators(1, data.labels, seed, accuracies=[1.0])
-    result = simulate(Client(server, token), data, crowd,
-                      Settings(strategy=strategy, budget=budget, retrain_every=20, seed=seed,
-                               min_labels_per_class=1))
+    result = simulate(
+        Client(server, token),
+        data,
+        crowd,
+        Settings(
+            strategy=strategy, budget=budget, retrain_every=20, seed=seed, min_labels_per_class=1
+        ),
+    )
     needed = compare.labels_to_reach(result.as_dict()["checkpoints"], target)
     return budget + 1 if needed is None else needed
 
@@ -91,12 +122,17 @@ def test_margin_needs_fewer_labels_than_random_on_digits(live_server):
 def test_a_text_csv_with_unusual_line_breaks_runs(live_server, tmp_path):
     """Texts may hold U+2028 or NEL, which str.splitlines would split the export at."""
     server, token = live_server
-    rows = [f"{i},{'spam' if i % 3 == 0 else 'ham'},\"win cash\u2028now {i}\"" if i % 3 == 0
-            else f"{i},ham,\"see you\x85at lunch {i}\"" for i in range(60)]
+    rows = [
+        f'{i},{"spam" if i % 3 == 0 else "ham"},"win cash\u2028now {i}"'
+        if i % 3 == 0
+        else f'{i},ham,"see you\x85at lunch {i}"'
+        for i in range(60)
+    ]
     path = tmp_path / "texts.csv"
     path.write_text("id,label,text\n" + "\n".join(rows) + "\n", encoding="utf-8")
     data = datasets.from_csv(path, "text", "label")
     crowd = annotators.make_annotators(1, data.labels, seed=0, accuracies=[1.0])
-    result = simulate(Client(server, token), data, crowd,
-                      Settings(strategy="margin", budget=30, retrain_every=10))
+    result = simulate(
+        Client(server, token), data, crowd, Settings(strategy="margin", budget=30, retrain_every=10)
+    )
     assert result.checkpoints and result.consensus["majority"]["accuracy"] == 1.0

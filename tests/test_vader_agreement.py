@@ -33,9 +33,11 @@ def _sample() -> pd.DataFrame:
     # No header: id, mean, sd, and the ratings as a Python-style list.
     tweets = pd.read_csv(RATINGS, sep="\t", header=None, names=["id", "mean", "sd", "ratings"])
     tweets = tweets.sample(SAMPLE, random_state=7)
-    rows = [(f"tweet-{tweet}", f"rater-{position}", LABELS[int(np.sign(rating)) + 1])
-            for tweet, ratings in zip(tweets["id"], tweets["ratings"], strict=True)
-            for position, rating in enumerate(ast.literal_eval(ratings), start=1)]
+    rows = [
+        (f"tweet-{tweet}", f"rater-{position}", LABELS[int(np.sign(rating)) + 1])
+        for tweet, ratings in zip(tweets["id"], tweets["ratings"], strict=True)
+        for position, rating in enumerate(ast.literal_eval(ratings), start=1)
+    ]
     return pd.DataFrame(rows, columns=["item", "annotator", "label"])
 
 
@@ -49,14 +51,18 @@ def _reliability_matrix(frame: pd.DataFrame) -> np.ndarray:
 def vader(app) -> tuple[int, pd.DataFrame]:
     frame = _sample()
     with app.app_context():
-        project = create_project("VADER", [{"name": name} for name in LABELS],
-                                 annotations_per_item=20)
-        rows = ((line, {"id": item, "text": f"tweet {item}", "label": label,
-                        "annotator": annotator})
-                for line, (item, annotator, label) in enumerate(frame.itertuples(index=False),
-                                                                start=1))
-        import_rows(project, rows, ColumnMapping(id="id", text=("text",), label="label",
-                                                 annotator="annotator"))
+        project = create_project(
+            "VADER", [{"name": name} for name in LABELS], annotations_per_item=20
+        )
+        rows = (
+            (line, {"id": item, "text": f"tweet {item}", "label": label, "annotator": annotator})
+            for line, (item, annotator, label) in enumerate(frame.itertuples(index=False), start=1)
+        )
+        import_rows(
+            project,
+            rows,
+            ColumnMapping(id="id", text=("text",), label="label", annotator="annotator"),
+        )
         set_member(project, user("rita"), "reviewer")
         db.session.commit()
         assert db.session.query(Annotation).count() == len(frame)
@@ -79,8 +85,9 @@ def test_server_alpha_equals_the_krippendorff_package(app, vader, client, tokens
         binary = np.where(np.isnan(matrix), np.nan, matrix == LABELS.index(row["label"]))
         expected = krippendorff.alpha(reliability_data=binary, level_of_measurement="nominal")
         assert row["alpha"] == pytest.approx(expected, abs=1e-9), row["label"]
-    served = client.get(f"/api/v1/projects/{project_id}/agreement",
-                        headers=bearer(tokens["rita"])).json["figures"]
+    served = client.get(
+        f"/api/v1/projects/{project_id}/agreement", headers=bearer(tokens["rita"])
+    ).json["figures"]
     assert served["alpha"]["value"] == pytest.approx(nominal, abs=1e-9)
 
 
@@ -92,7 +99,8 @@ def test_ordinal_scale_uses_the_label_order(app, vader):
         job = jobs.start("agreement", project_id)
         db.session.refresh(job)
         figures = job.result
-    expected = krippendorff.alpha(reliability_data=_reliability_matrix(frame),
-                                  level_of_measurement="ordinal")
+    expected = krippendorff.alpha(
+        reliability_data=_reliability_matrix(frame), level_of_measurement="ordinal"
+    )
     assert figures["level"] == "ordinal"
     assert figures["alpha"]["value"] == pytest.approx(expected, abs=1e-9)

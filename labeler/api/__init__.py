@@ -20,8 +20,12 @@ from labeler.auth import user_for_token
 from labeler.extensions import csrf, db
 from labeler.services import ServiceError
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1",
-               description="Projects, items, the annotation queue, review, models and export.")
+bp = Blueprint(
+    "api",
+    __name__,
+    url_prefix="/api/v1",
+    description="Projects, items, the annotation queue, review, models and export.",
+)
 csrf.exempt(bp)  # token requests carry no cookie; session requests are checked below
 
 
@@ -44,15 +48,19 @@ class OpenApi(Api):
                     continue
                 responses = operation.setdefault("responses", {})
                 if not any(str(code).startswith("2") for code in responses):
-                    responses["200"] = {"description": "OK", "content": {
-                        "application/json": {"schema": {"type": "object"}}}}
+                    responses["200"] = {
+                        "description": "OK",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
 
 
 SPEC = {
     "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     "security": [{"bearer": []}],
-    "info": {"description": "Send `Authorization: Bearer <token>`; create tokens on the "
-                            "API tokens page or with `labeler token USERNAME`."},
+    "info": {
+        "description": "Send `Authorization: Bearer <token>`; create tokens on the "
+        "API tokens page or with `labeler token USERNAME`."
+    },
 }
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -119,11 +127,16 @@ def http_error(exc: HTTPException):
 
 def init_app(app: Flask) -> None:
     from labeler import __version__
-    from labeler.api import export, items, projects, review  # noqa: F401  (routes register)
-    from labeler.api import models  # noqa: F401
-    from labeler.api import quality  # noqa: F401  (data quality, gold, label set)
-    from labeler.api import predict  # noqa: F401  (serving, rollout, monitoring)
-    from labeler.api import admin_api  # noqa: F401
+    from labeler.api import (  # noqa: F401  (routes register)
+        admin_api,  # noqa: F401
+        export,
+        items,
+        models,  # noqa: F401
+        predict,  # noqa: F401  (serving, rollout, monitoring)
+        projects,
+        quality,  # noqa: F401  (data quality, gold, label set)
+        review,
+    )
 
     app.config.setdefault("API_TITLE", "labeler")
     app.config.setdefault("API_VERSION", __version__)

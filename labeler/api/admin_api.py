@@ -46,15 +46,19 @@ class Settings(SettingsIn):
 class SettingsOut(ProjectOut):
     settings = fields.Nested(Settings)
     changed = fields.List(fields.String())
-    jobs = fields.List(fields.Nested(JobOut), metadata={
-        "description": "the Dawid-Skene consensus job, when the consensus must be refit"})
+    jobs = fields.List(
+        fields.Nested(JobOut),
+        metadata={"description": "the Dawid-Skene consensus job, when the consensus must be refit"},
+    )
 
 
 class UserIn(Schema):
     username = fields.String(required=True, validate=validate.Length(1, 80))
     role = fields.String(load_default="annotator", validate=validate.OneOf(ROLES))
-    password = fields.String(validate=validate.Length(8, 200), metadata={
-        "description": "optional: without one the user signs in with tokens only"})
+    password = fields.String(
+        validate=validate.Length(8, 200),
+        metadata={"description": "optional: without one the user signs in with tokens only"},
+    )
 
 
 class UserOut(Schema):
@@ -78,8 +82,12 @@ class MemberOut(Schema):
 
 class TokenIn(Schema):
     name = fields.String(load_default="api", validate=validate.Length(0, 80))
-    days = fields.Integer(load_default=90, strict=True, validate=validate.Range(0, 3650),
-                          metadata={"description": "days until it expires; 0: never"})
+    days = fields.Integer(
+        load_default=90,
+        strict=True,
+        validate=validate.Range(0, 3650),
+        metadata={"description": "days until it expires; 0: never"},
+    )
 
 
 class TokenOut(Schema):
@@ -96,8 +104,15 @@ def _require_admin() -> None:
 
 
 def _job(job: Job) -> dict:
-    return {"id": job.id, "kind": job.kind, "status": job.status, "progress": job.progress,
-            "message": job.message, "error": job.error, "result": job.result or {}}
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "progress": job.progress,
+        "message": job.message,
+        "error": job.error,
+        "result": job.result or {},
+    }
 
 
 @bp.patch("/projects/<int:project_id>")
@@ -113,8 +128,12 @@ def update_project(project_id: int):
     db.session.commit()
     started = [jobs.start("consensus", project.id, user_id=g.api_user.id)] if refit else []
     project = api_project(project_id, "admin")[0]
-    return {**project_payload(project, "admin"), "settings": admin.settings_payload(project),
-            "changed": changed, "jobs": [_job(db.session.get(Job, j.id)) for j in started]}
+    return {
+        **project_payload(project, "admin"),
+        "settings": admin.settings_payload(project),
+        "changed": changed,
+        "jobs": [_job(db.session.get(Job, j.id)) for j in started],
+    }
 
 
 @bp.post("/users")
@@ -125,8 +144,7 @@ def create_user():
     body = load_body(UserIn)
     user = admin.create_user(body["username"], body["role"], body.get("password"))
     db.session.commit()
-    return {"id": user.id, "username": user.username, "role": user.role,
-            "active": user.active}, 201
+    return {"id": user.id, "username": user.username, "role": user.role, "active": user.active}, 201
 
 
 @bp.post("/projects/<int:project_id>/members")
@@ -141,8 +159,12 @@ def add_member(project_id: int):
         raise NotFound(f"user {body['user_id']} not found")
     set_member(project, user, body["role"])
     db.session.commit()
-    return {"project": project.id, "user_id": user.id, "username": user.username,
-            "role": body["role"]}, 201
+    return {
+        "project": project.id,
+        "user_id": user.id,
+        "username": user.username,
+        "role": body["role"],
+    }, 201
 
 
 @bp.post("/users/<int:user_id>/tokens")
@@ -155,7 +177,12 @@ def create_user_token(user_id: int):
         raise NotFound(f"user {user_id} not found")
     body = load_body(TokenIn)
     row, secret = create_token(user, body["name"], body["days"] or None)
-    payload = {"id": row.id, "user_id": user.id, "name": row.name, "token": secret,
-               "expires_at": row.expires_at.isoformat() if row.expires_at else None}
+    payload = {
+        "id": row.id,
+        "user_id": user.id,
+        "name": row.name,
+        "token": secret,
+        "expires_at": row.expires_at.isoformat() if row.expires_at else None,
+    }
     db.session.commit()
     return payload, 201

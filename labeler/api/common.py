@@ -38,8 +38,9 @@ def load_body(schema: type[Schema]) -> dict[str, Any]:
     try:
         return schema().load(json_body())
     except ValidationError as exc:
-        raise ServiceError("the request body does not match the schema",
-                           exc.normalized_messages()) from None
+        raise ServiceError(
+            "the request body does not match the schema", exc.normalized_messages()
+        ) from None
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:

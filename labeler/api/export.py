@@ -17,24 +17,38 @@ from labeler.services.export_formats import FORMATS
 from labeler.services.export_job import export_path
 from labeler.views.export import stream_export
 
-FILTERS = (("view", one_of("items", "annotations"), "one row per item or per annotation"),
-           ("format", one_of("csv", "jsonl", "parquet"), ""),
-           ("final_only", "boolean", "only items with a final label"),
-           ("split", one_of("train", "test"), ""),
-           ("min_confidence", {"type": "number", "minimum": 0, "maximum": 1}, ""),
-           ("since", "string", "annotations updated on or after (ISO date)"),
-           ("until", "string", "annotations updated before (ISO date)"),
-           ("adjudicated_only", "boolean", ""), ("include_ambiguous", "boolean", ""),
-           ("pseudonymize", "boolean", "stable pseudonymous annotator ids"))
+FILTERS = (
+    ("view", one_of("items", "annotations"), "one row per item or per annotation"),
+    ("format", one_of("csv", "jsonl", "parquet"), ""),
+    ("final_only", "boolean", "only items with a final label"),
+    ("split", one_of("train", "test"), ""),
+    ("min_confidence", {"type": "number", "minimum": 0, "maximum": 1}, ""),
+    ("since", "string", "annotations updated on or after (ISO date)"),
+    ("until", "string", "annotations updated before (ISO date)"),
+    ("adjudicated_only", "boolean", ""),
+    ("include_ambiguous", "boolean", ""),
+    ("pseudonymize", "boolean", "stable pseudonymous annotator ids"),
+)
 
 
 def job_payload(job: Job) -> dict:
-    return {"id": job.id, "kind": job.kind, "status": job.status, "progress": job.progress,
-            "message": job.message, "error": job.error, "result": job.result}
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "progress": job.progress,
+        "message": job.message,
+        "error": job.error,
+        "result": job.result,
+    }
 
 
-DOWNLOADS = ("text/csv", "application/x-ndjson", "application/vnd.apache.parquet",
-             "application/octet-stream")
+DOWNLOADS = (
+    "text/csv",
+    "application/x-ndjson",
+    "application/vnd.apache.parquet",
+    "application/octet-stream",
+)
 
 
 @bp.get("/projects/<int:project_id>/export")
@@ -51,8 +65,11 @@ def export_job(project_id: int):
     """Start a background export (same parameters, in the query string)."""
     project, _ = api_project(project_id, "reviewer")
     args = request.args.to_dict()
-    params = {"view": args.pop("view", "") or "items", "format": args.pop("format", "") or "csv",
-              "pseudonymize": flag(args.pop("pseudonymize", ""), "pseudonymize")}
+    params = {
+        "view": args.pop("view", "") or "items",
+        "format": args.pop("format", "") or "csv",
+        "pseudonymize": flag(args.pop("pseudonymize", ""), "pseudonymize"),
+    }
     if params["format"] not in FORMATS:
         raise ServiceError(f"format must be one of {', '.join(FORMATS)}", {"field": "format"})
     if params["view"] not in ("items", "annotations"):

@@ -42,17 +42,21 @@ def _progress(project: Project) -> dict:
 
 
 @bp.get("/projects/<int:project_id>/next")
-@documented(schema=NextItems, errors=(401, 404, 422),
-            params=(("n", integer(1, 5), "how many items to lease"),))
+@documented(
+    schema=NextItems,
+    errors=(401, 404, 422),
+    params=(("n", integer(1, 5), "how many items to lease"),),
+)
 def next_items(project_id: int):
     """Lease up to ``n`` items (default 1, at most 5) for the caller; held items come first."""
     n = int_arg("n", 1, 1, 5)
     begin_write()
     project, _ = api_project(project_id)
-    items = queue_service.next_items(project, g.api_user, n,
-                                     current_app.config["LEASE_SECONDS"])
-    payload = {"items": [item_payload(project, item) for item in items],
-               "progress": _progress(project)}
+    items = queue_service.next_items(project, g.api_user, n, current_app.config["LEASE_SECONDS"])
+    payload = {
+        "items": [item_payload(project, item) for item in items],
+        "progress": _progress(project),
+    }
     db.session.commit()
     return payload
 
@@ -64,8 +68,11 @@ def get_item(project_id: int, item_id: int):
     project, role = api_project(project_id)
     item = queue_service.get_item(project, item_id)
     mine = queue_service.my_annotation(item, g.api_user)
-    if role == "annotator" and mine is None and not queue_service.holds_live_lease(
-            item, g.api_user, utcnow()):
+    if (
+        role == "annotator"
+        and mine is None
+        and not queue_service.holds_live_lease(item, g.api_user, utcnow())
+    ):
         raise NotFound(f"item {item_id} not found in your work")
     return item_payload(project, item, mine.label if mine else None)
 
@@ -87,10 +94,15 @@ def annotate(project_id: int, item_id: int):
         project, _ = api_project(project_id)
         item = queue_service.get_item(project, item_id)
         try:
-            result = queue_service.submit(project, item=item, user=g.api_user, label=label,
-                                          seconds=seconds)
-            payload = {"outcome": result.outcome, "label": result.annotation.label,
-                       "item": item.id, "progress": _progress(project)}
+            result = queue_service.submit(
+                project, item=item, user=g.api_user, label=label, seconds=seconds
+            )
+            payload = {
+                "outcome": result.outcome,
+                "label": result.annotation.label,
+                "item": item.id,
+                "progress": _progress(project),
+            }
             db.session.commit()
             maybe_start_training(project)  # after the commit: a job starts only from it
         except IntegrityError:  # a concurrent retry won the race; read its result
@@ -123,14 +135,22 @@ def progress(project_id: int):
 
 
 @bp.get("/projects/<int:project_id>/my-annotations")
-@documented(schema=MyAnnotations, errors=(401, 404, 422),
-            params=(("limit", integer(1, 200), "how many"),))
+@documented(
+    schema=MyAnnotations, errors=(401, 404, 422), params=(("limit", integer(1, 200), "how many"),)
+)
 def my_annotations(project_id: int):
     """The caller's own most recent labels (for the form's back button)."""
     project, _ = api_project(project_id)
     limit = int_arg("limit", 20, 1, 200)
-    rows = db.session.scalars(select(Annotation).where(
-        Annotation.project_id == project.id, Annotation.user_id == g.api_user.id)
-        .order_by(Annotation.updated_at.desc(), Annotation.id.desc()).limit(limit))
-    return {"annotations": [{"item": a.item_id, "label": a.label,
-                             "updated_at": a.updated_at.isoformat()} for a in rows]}
+    rows = db.session.scalars(
+        select(Annotation)
+        .where(Annotation.project_id == project.id, Annotation.user_id == g.api_user.id)
+        .order_by(Annotation.updated_at.desc(), Annotation.id.desc())
+        .limit(limit)
+    )
+    return {
+        "annotations": [
+            {"item": a.item_id, "label": a.label, "updated_at": a.updated_at.isoformat()}
+            for a in rows
+        ]
+    }

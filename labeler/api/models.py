@@ -32,8 +32,10 @@ def train_project(project_id: int):
 def list_models(project_id: int):
     """Every version, oldest first, with test-split metrics and baselines."""
     project, _ = api_project(project_id)
-    return {"champion_id": project.champion_id,
-            "models": [reports.version_payload(v) for v in reports.versions(project)]}
+    return {
+        "champion_id": project.champion_id,
+        "models": [reports.version_payload(v) for v in reports.versions(project)],
+    }
 
 
 @bp.get("/projects/<int:project_id>/models/<int:version_id>")
@@ -52,7 +54,9 @@ def show_job(job_id: int):
     project = db.session.get(Project, job.project_id) if job and job.project_id else None
     allowed = job is not None and (
         (project is not None and project_role(g.api_user, project) is not None)
-        or g.api_user.is_admin or job.created_by == g.api_user.id)
+        or g.api_user.is_admin
+        or job.created_by == g.api_user.id
+    )
     if not allowed:
         raise NotFound(f"job {job_id} not found")
     return reports.job_payload(job)

@@ -23,8 +23,9 @@ from labeler.services import model_reports as reports
 class PredictIn(Schema):
     item = fields.Dict(metadata={"description": "one item's fields (send item or items)"})
     items = fields.List(fields.Dict(), metadata={"description": "a batch of items"})
-    request_id = fields.String(metadata={"description": "routes the same id to the same "
-                                                        "version (also X-Request-ID)"})
+    request_id = fields.String(
+        metadata={"description": "routes the same id to the same version (also X-Request-ID)"}
+    )
 
 
 class Prediction(Schema):
@@ -35,15 +36,18 @@ class Prediction(Schema):
 
 
 class PredictOut(Prediction):
-    predictions = fields.List(fields.Nested(Prediction),
-                              metadata={"description": "batch requests: one per item"})
+    predictions = fields.List(
+        fields.Nested(Prediction), metadata={"description": "batch requests: one per item"}
+    )
     fallback = fields.Boolean(metadata={"description": "answered by an earlier champion"})
 
 
 class RolloutIn(Schema):
     reason = fields.String(metadata={"description": "why: kept in the audit trail"})
-    share = fields.Float(validate=validate.Range(0, 1, min_inclusive=False),
-                         metadata={"description": "challenger only: canary share, 0..1"})
+    share = fields.Float(
+        validate=validate.Range(0, 1, min_inclusive=False),
+        metadata={"description": "challenger only: canary share, 0..1"},
+    )
 
 
 class RolloutOut(Schema):
@@ -64,14 +68,16 @@ def _rows(body: dict) -> list:
             raise ServiceError("the batch is empty: send at least one item", {"field": "items"})
         limit = int(current_app.config.get("PREDICT_BATCH_MAX", 5000))
         if len(rows) > limit:
-            raise ServiceError(f"the batch has {len(rows):,} items; at most {limit:,} at once",
-                               {"field": "items", "max": limit})
+            raise ServiceError(
+                f"the batch has {len(rows):,} items; at most {limit:,} at once",
+                {"field": "items", "max": limit},
+            )
         return rows
     if "item" in body:
         if not isinstance(body["item"], dict):
             raise ServiceError("item must be an object of fields", {"field": "item"})
         return [body["item"]]
-    raise ServiceError("send {\"item\": {...}} or {\"items\": [...]}", {"field": "item"})
+    raise ServiceError('send {"item": {...}} or {"items": [...]}', {"field": "item"})
 
 
 @bp.post("/projects/<int:project_id>/predict")
@@ -115,8 +121,7 @@ def _rollout(project_id: int, version_id: int, action: str):
     version = reports.get_version(project, version_id)
     user_id = g.api_user.id
     if action == "challenger":
-        event = rollout.make_challenger(project, version, body.get("share", 0.1), user_id,
-                                        reason)
+        event = rollout.make_challenger(project, version, body.get("share", 0.1), user_id, reason)
     elif action == "promote":
         event = rollout.promote(project, version, user_id, reason)
     elif action == "rollback":
@@ -125,9 +130,14 @@ def _rollout(project_id: int, version_id: int, action: str):
         event = rollout.retire(project, version, user_id, reason)
     db.session.commit()
     version = db.session.get(ModelVersion, version_id)
-    return {"action": event.action, "version_id": version.id,
-            "champion_id": project.champion_id, "status": version.status,
-            "traffic_share": version.traffic_share, "audit_id": event.id}
+    return {
+        "action": event.action,
+        "version_id": version.id,
+        "champion_id": project.champion_id,
+        "status": version.status,
+        "traffic_share": version.traffic_share,
+        "audit_id": event.id,
+    }
 
 
 _ROLLOUT_ERRORS = (400, 401, 404, 409, 422)
@@ -162,14 +172,25 @@ def retire_model(project_id: int, version_id: int):
 
 
 @bp.get("/projects/<int:project_id>/monitoring")
-@documented(free_json=True, errors=(401, 404, 422),
-            params=(("hours", integer(1, 720), "window, hours back (default 24)"),))
+@documented(
+    free_json=True,
+    errors=(401, 404, 422),
+    params=(("hours", integer(1, 720), "window, hours back (default 24)"),),
+)
 def monitoring_figures(project_id: int):
     """Latency p50/p95 and throughput per version, class mix vs training mix (PSI),
     confidence drift, production accuracy, and open alerts."""
     project, _ = api_project(project_id)
     found = monitoring.figures(project, int_arg("hours", 24, 1, 720))
-    found["alerts"] = [{"id": a.id, "kind": a.kind, "message": a.message, "value": a.value,
-                        "threshold": a.threshold, "created_at": a.created_at.isoformat()}
-                       for a in monitoring.open_alerts(project)]
+    found["alerts"] = [
+        {
+            "id": a.id,
+            "kind": a.kind,
+            "message": a.message,
+            "value": a.value,
+            "threshold": a.threshold,
+            "created_at": a.created_at.isoformat(),
+        }
+        for a in monitoring.open_alerts(project)
+    ]
     return found

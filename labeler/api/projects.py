@@ -34,8 +34,7 @@ from labeler.services.projects import create_project
 def list_projects():
     """The projects you may see, with your role on each."""
     user = g.api_user
-    return {"projects": [project_payload(p, project_role(user, p))
-                         for p in visible_projects(user)]}
+    return {"projects": [project_payload(p, project_role(user, p)) for p in visible_projects(user)]}
 
 
 @bp.post("/projects")
@@ -46,9 +45,12 @@ def create():
         raise Forbidden("only an admin can create projects")
     body = load_body(ProjectCreate)
     project = create_project(
-        body["name"], body["labels"], guidelines=body.get("guidelines", ""),
+        body["name"],
+        body["labels"],
+        guidelines=body.get("guidelines", ""),
         annotations_per_item=body.get("annotations_per_item", 1),
-        test_fraction=body.get("test_fraction", 0.2))
+        test_fraction=body.get("test_fraction", 0.2),
+    )
     db.session.commit()
     return project_payload(project, "admin"), 201
 
@@ -75,7 +77,8 @@ def import_items(project_id: int):
         except (json.JSONDecodeError, TypeError) as exc:
             raise ServiceError(f"mapping is not valid JSON: {exc}") from None
         fmt = request.form.get("format") or (
-            "jsonl" if (upload.filename or "").lower().endswith((".jsonl", ".ndjson")) else "csv")
+            "jsonl" if (upload.filename or "").lower().endswith((".jsonl", ".ndjson")) else "csv"
+        )
         report = import_file(project, upload.stream, fmt, mapping, chunk)
     else:
         body = json_body()
@@ -89,9 +92,15 @@ def import_items(project_id: int):
 
 
 @bp.get("/projects/<int:project_id>/items")
-@documented(schema=ItemsPage, errors=(401, 403, 404, 422), params=(
-    ("after", integer(0, 2**62), "last id of the previous page"),
-    ("limit", integer(1, 500), "page size"), ("split", one_of("train", "test"), "")))
+@documented(
+    schema=ItemsPage,
+    errors=(401, 403, 404, 422),
+    params=(
+        ("after", integer(0, 2**62), "last id of the previous page"),
+        ("limit", integer(1, 500), "page size"),
+        ("split", one_of("train", "test"), ""),
+    ),
+)
 def list_items(project_id: int):
     """Items in id order with keyset pagination: ``?after=<last id>&limit=100&split=test``."""
     project, _ = api_project(project_id, "reviewer")
@@ -105,7 +114,15 @@ def list_items(project_id: int):
         stmt = stmt.where(Item.split == split)
     rows = list(db.session.scalars(stmt.order_by(Item.id).limit(limit)))
     return {
-        "items": [{"id": i.id, "external_id": i.external_id, "data": i.data, "split": i.split,
-                   "n_annotations": i.n_annotations} for i in rows],
+        "items": [
+            {
+                "id": i.id,
+                "external_id": i.external_id,
+                "data": i.data,
+                "split": i.split,
+                "n_annotations": i.n_annotations,
+            }
+            for i in rows
+        ],
         "next_after": rows[-1].id if len(rows) == limit else None,
     }

@@ -22,9 +22,13 @@ from labeler.services.queue import get_item
 
 
 class QualityReport(Schema):
-    figures = fields.Dict(allow_none=True, metadata={
-        "description": "fields, exact_duplicates, near_duplicates, final_labels, "
-                       "annotation_labels, gold (null until a job has run on a big project)"})
+    figures = fields.Dict(
+        allow_none=True,
+        metadata={
+            "description": "fields, exact_duplicates, near_duplicates, final_labels, "
+            "annotation_labels, gold (null until a job has run on a big project)"
+        },
+    )
     computed_by_job = fields.Integer(allow_none=True)
 
 
@@ -109,10 +113,20 @@ def quality_job(project_id: int):
 
 
 def _gold_payload(project) -> dict[str, Any]:
-    return {"gold_rate": project.gold_rate, "gold_alert_threshold": project.gold_alert_threshold,
-            "items": [{"id": i.id, "external_id": i.external_id, "gold_label": i.gold_label,
-                       "n_annotations": i.n_annotations} for i in gold.gold_items(project)],
-            "annotators": [row.as_dict() for row in gold.accuracy(project)]}
+    return {
+        "gold_rate": project.gold_rate,
+        "gold_alert_threshold": project.gold_alert_threshold,
+        "items": [
+            {
+                "id": i.id,
+                "external_id": i.external_id,
+                "gold_label": i.gold_label,
+                "n_annotations": i.n_annotations,
+            }
+            for i in gold.gold_items(project)
+        ],
+        "annotators": [row.as_dict() for row in gold.accuracy(project)],
+    }
 
 
 @bp.get("/projects/<int:project_id>/gold")
@@ -174,8 +188,16 @@ def annotators_weekly(project_id: int):
 def guideline_versions(project_id: int):
     """Guideline versions (newest first) and agreement under each (oldest first)."""
     project, _ = api_project(project_id, "reviewer")
-    return {"current": project.guideline_version,
-            "versions": [{"version": v.version, "text": v.text, "created_by": v.created_by,
-                          "created_at": v.created_at.isoformat(timespec="seconds")}
-                         for v in guidelines.versions(project)],
-            "agreement": guidelines.agreement_by_version(project)}
+    return {
+        "current": project.guideline_version,
+        "versions": [
+            {
+                "version": v.version,
+                "text": v.text,
+                "created_by": v.created_by,
+                "created_at": v.created_at.isoformat(timespec="seconds"),
+            }
+            for v in guidelines.versions(project)
+        ],
+        "agreement": guidelines.agreement_by_version(project),
+    }

@@ -15,27 +15,41 @@ from labeler.services.modeling import maybe_start_training
 
 
 def _item(item: Item, votes) -> dict:
-    return {"id": item.id, "external_id": item.external_id, "data": item.data,
-            "votes": dict(votes), "n_annotations": item.n_annotations,
-            "consensus_label": item.consensus_label,
-            "consensus_confidence": item.consensus_confidence}
+    return {
+        "id": item.id,
+        "external_id": item.external_id,
+        "data": item.data,
+        "votes": dict(votes),
+        "n_annotations": item.n_annotations,
+        "consensus_label": item.consensus_label,
+        "consensus_confidence": item.consensus_confidence,
+    }
 
 
 def _decision(decision: Adjudication) -> dict:
-    return {"id": decision.id, "item": decision.item_id, "action": decision.action,
-            "label": decision.label, "note": decision.note,
-            "reviewer": decision.reviewer.username,
-            "created_at": decision.created_at.isoformat()}
+    return {
+        "id": decision.id,
+        "item": decision.item_id,
+        "action": decision.action,
+        "label": decision.label,
+        "note": decision.note,
+        "reviewer": decision.reviewer.username,
+        "created_at": decision.created_at.isoformat(),
+    }
 
 
 @bp.get("/projects/<int:project_id>/review")
 def review_queue(project_id: int):
     """Disputed items, oldest first: ``?after=<last id>&limit=50`` walks the queue."""
     project, _ = api_project(project_id, need="reviewer")
-    page = review.disputed_queue(project, after=int_arg("after", 0, 0, 2**62),
-                                 limit=int_arg("limit", 50, 1, 500))
-    return {"items": [_item(item, page.votes[item.id]) for item in page.items],
-            "next_after": page.next_after, "total": page.total}
+    page = review.disputed_queue(
+        project, after=int_arg("after", 0, 0, 2**62), limit=int_arg("limit", 50, 1, 500)
+    )
+    return {
+        "items": [_item(item, page.votes[item.id]) for item in page.items],
+        "next_after": page.next_after,
+        "total": page.total,
+    }
 
 
 @bp.post("/projects/<int:project_id>/items/<int:item_id>/review")
@@ -50,11 +64,22 @@ def review_item(project_id: int, item_id: int):
     begin_write()
     project, _ = api_project(project_id, need="reviewer")
     item = queue_service.get_item(project, item_id)
-    decision = review.decide(project, item, g.api_user, body.get("action") or "",
-                             body.get("label"), body.get("note") or "")
-    payload = {"decision": _decision(decision), "final_label": item.final_label,
-               "final_source": item.final_source, "disputed": item.disputed,
-               "ambiguous": item.ambiguous, "extra_annotations": item.extra_annotations}
+    decision = review.decide(
+        project,
+        item,
+        g.api_user,
+        body.get("action") or "",
+        body.get("label"),
+        body.get("note") or "",
+    )
+    payload = {
+        "decision": _decision(decision),
+        "final_label": item.final_label,
+        "final_source": item.final_source,
+        "disputed": item.disputed,
+        "ambiguous": item.ambiguous,
+        "extra_annotations": item.extra_annotations,
+    }
     db.session.commit()
     maybe_start_training(project)  # an adjudication is a new final label
     return payload, 201
@@ -66,8 +91,13 @@ def agreement_figures(project_id: int):
     project, _ = api_project(project_id, need="reviewer")
     report = agreement_report.page_report(project)
     job = report.job
-    return {"figures": report.figures,
-            "computed_by_job": None if job is None else {
-                "id": job.id, "finished_at": job.finished_at.isoformat()
-                if job.finished_at else None},
-            "current_annotations": report.current_annotations}
+    return {
+        "figures": report.figures,
+        "computed_by_job": None
+        if job is None
+        else {
+            "id": job.id,
+            "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+        },
+        "current_annotations": report.current_annotations,
+    }

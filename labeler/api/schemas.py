@@ -154,15 +154,21 @@ class JobOut(Schema):
 
 def json_body(schema: type[Schema]) -> dict[str, Any]:
     """An OpenAPI requestBody pointing at ``schema`` (documented, validated by the handler)."""
-    return {"required": True,
-            "content": {"application/json": {"schema": schema}}}
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 def query(*params: tuple[str, Any, str]) -> list[dict[str, Any]]:
     """OpenAPI query parameters from (name, type or JSON schema, description) triples."""
-    return [{"in": "query", "name": name, "required": False,
-             "schema": kind if isinstance(kind, dict) else {"type": kind},
-             "description": text} for name, kind, text in params]
+    return [
+        {
+            "in": "query",
+            "name": name,
+            "required": False,
+            "schema": kind if isinstance(kind, dict) else {"type": kind},
+            "description": text,
+        }
+        for name, kind, text in params
+    ]
 
 
 def integer(low: int, high: int) -> dict[str, Any]:
@@ -173,16 +179,25 @@ def one_of(*values: str) -> dict[str, Any]:
     return {"type": "string", "enum": list(values)}
 
 
-ERROR_TEXT = {400: "CSRF check failed", 401: "no valid bearer token",
-              403: "your role on the project is too low", 404: "not found or not yours to see",
-              409: "conflict", 422: "bad input: the detail names the field"}
+ERROR_TEXT = {
+    400: "CSRF check failed",
+    401: "no valid bearer token",
+    403: "your role on the project is too low",
+    404: "not found or not yours to see",
+    409: "conflict",
+    422: "bad input: the detail names the field",
+}
 
 
-def documented(status: int = 200, schema: type[Schema] | None = None,
-               body: type[Schema] | None = None,
-               params: tuple[tuple[str, Any, str], ...] = (),
-               errors: tuple[int, ...] = (401, 404), files: tuple[str, ...] = (),
-               free_json: bool = False):
+def documented(
+    status: int = 200,
+    schema: type[Schema] | None = None,
+    body: type[Schema] | None = None,
+    params: tuple[tuple[str, Any, str], ...] = (),
+    errors: tuple[int, ...] = (401, 404),
+    files: tuple[str, ...] = (),
+    free_json: bool = False,
+):
     """Describe an operation for OpenAPI without changing what the handler does.
 
     ``files``: media types of a file download; ``free_json``: a JSON object whose
@@ -196,16 +211,14 @@ def documented(status: int = 200, schema: type[Schema] | None = None,
         if params:
             doc["parameters"] = query(*params)
         if files or free_json:
-            content = {kind: {"schema": {"type": "string", "format": "binary"}}
-                       for kind in files}
+            content = {kind: {"schema": {"type": "string", "format": "binary"}} for kind in files}
             if free_json:
                 content["application/json"] = {"schema": {"type": "object"}}
             doc["responses"] = {str(status): {"description": "OK", "content": content}}
         if doc:
             function = bp.doc(**doc)(function)
         for code in errors:
-            function = bp.alt_response(code, schema=Error, description=ERROR_TEXT[code])(
-                function)
+            function = bp.alt_response(code, schema=Error, description=ERROR_TEXT[code])(function)
         if schema is not None:
             function = bp.alt_response(status, schema=schema, success=True)(function)
         return function

@@ -11,10 +11,16 @@ from labeler.models import Item, Project
 
 def project_payload(project: Project, role: str | None = None) -> dict[str, Any]:
     return {
-        "id": project.id, "name": project.name, "labels": project.labels,
-        "guidelines": project.guidelines, "annotations_per_item": project.annotations_per_item,
-        "test_fraction": project.test_fraction, "model_inputs": project.model_inputs,
-        "n_items": project.n_items, "coverage": round(project.coverage, 4), "role": role,
+        "id": project.id,
+        "name": project.name,
+        "labels": project.labels,
+        "guidelines": project.guidelines,
+        "annotations_per_item": project.annotations_per_item,
+        "test_fraction": project.test_fraction,
+        "model_inputs": project.model_inputs,
+        "n_items": project.n_items,
+        "coverage": round(project.coverage, 4),
+        "role": role,
     }
 
 
@@ -25,8 +31,7 @@ def item_payload(project: Project, item: Item, my_label: str | None = None) -> d
     hidden = set(grid.get("fields", []))
     text_fields = display.get("text", [])
     image_field = display.get("image")
-    fields = [{"name": name, "kind": "text", "value": item.data.get(name)}
-              for name in text_fields]
+    fields = [{"name": name, "kind": "text", "value": item.data.get(name)} for name in text_fields]
     for name, value in item.data.items():
         if name in hidden or name in text_fields or name == image_field:
             continue
@@ -38,5 +43,10 @@ def item_payload(project: Project, item: Item, my_label: str | None = None) -> d
             image_url = value
         elif grid or value:
             image_url = url_for("projects.image", project_id=project.id, item_id=item.id)
-    return {"id": item.id, "external_id": item.external_id, "fields": fields,
-            "image_url": image_url, "my_label": my_label}
+    return {
+        "id": item.id,
+        "external_id": item.external_id,
+        "fields": fields,
+        "image_url": image_url,
+        "my_label": my_label,
+    }

@@ -21,11 +21,19 @@ CHUNK = 50_000
 
 
 def votes_frame(project: Project) -> pd.DataFrame:
-    stmt = (select(Annotation.item_id, Annotation.user_id, Annotation.label, Annotation.seconds,
-                   Annotation.created_at, Item.gold_label)
-            .join(Item, Item.id == Annotation.item_id)
-            .where(Annotation.project_id == project.id)
-            .execution_options(yield_per=CHUNK))
+    stmt = (
+        select(
+            Annotation.item_id,
+            Annotation.user_id,
+            Annotation.label,
+            Annotation.seconds,
+            Annotation.created_at,
+            Item.gold_label,
+        )
+        .join(Item, Item.id == Annotation.item_id)
+        .where(Annotation.project_id == project.id)
+        .execution_options(yield_per=CHUNK)
+    )
     columns = ["item", "annotator", "label", "seconds", "created_at", "gold_label"]
     rows = [row for part in db.session.execute(stmt).partitions() for row in part]
     frame = pd.DataFrame(rows, columns=columns).astype({"label": object, "gold_label": object})
@@ -46,13 +54,22 @@ def weekly(project: Project) -> list[dict[str, Any]]:
     for row in table.itertuples(index=False):
         gold_n, gold_correct = int(row.gold_n), int(row.gold_correct)
         low, high = wilson_interval(gold_correct, gold_n) if gold_n else (None, None)
-        rows.append({
-            "user_id": int(row.annotator), "annotator": names.get(row.annotator, "?"),
-            "week": row.week.date().isoformat(), "n_items": int(row.n_items),
-            "median_seconds": _number(row.median_seconds),
-            "agreement": _number(row.agreement), "compared": int(row.compared),
-            "gold_n": gold_n, "gold_accuracy": _number(row.gold_accuracy),
-            "gold_ci_low": low, "gold_ci_high": high, "flags": list(row.flags)})
+        rows.append(
+            {
+                "user_id": int(row.annotator),
+                "annotator": names.get(row.annotator, "?"),
+                "week": row.week.date().isoformat(),
+                "n_items": int(row.n_items),
+                "median_seconds": _number(row.median_seconds),
+                "agreement": _number(row.agreement),
+                "compared": int(row.compared),
+                "gold_n": gold_n,
+                "gold_accuracy": _number(row.gold_accuracy),
+                "gold_ci_low": low,
+                "gold_ci_high": high,
+                "flags": list(row.flags),
+            }
+        )
     return sorted(rows, key=lambda r: (r["annotator"], r["week"]))
 
 

@@ -29,15 +29,22 @@ BATCH = 5_000
 
 def _item_state(project: Project) -> pd.DataFrame:
     rows = db.session.execute(
-        select(Item.id, Item.n_annotations, Item.extra_annotations, Item.final_label,
-               Item.final_source, Item.ambiguous)
-        .where(Item.project_id == project.id, Item.n_annotations > 0)).all()
+        select(
+            Item.id,
+            Item.n_annotations,
+            Item.extra_annotations,
+            Item.final_label,
+            Item.final_source,
+            Item.ambiguous,
+        ).where(Item.project_id == project.id, Item.n_annotations > 0)
+    ).all()
     columns = ["id", "n", "extra", "final_label", "final_source", "ambiguous"]
     return pd.DataFrame(rows, columns=columns).set_index("id")
 
 
-def consensus_updates(project: Project, fit_items: pd.DataFrame,
-                      state: pd.DataFrame) -> list[dict[str, Any]]:
+def consensus_updates(
+    project: Project, fit_items: pd.DataFrame, state: pd.DataFrame
+) -> list[dict[str, Any]]:
     """One UPDATE row per item: consensus, dispute flag and final label under the rules."""
     table = fit_items.join(state, how="inner")
     flagged = disputed(table, project.dispute_threshold, project.require_unanimity)
@@ -48,10 +55,14 @@ def consensus_updates(project: Project, fit_items: pd.DataFrame,
     settled = complete.to_numpy() & ~flagged.to_numpy() & table["label"].notna().to_numpy()
     labels = table["label"].astype(object).where(table["label"].notna(), None)
     final = labels.where(settled, None)
-    columns = {"id": table.index.astype(int), "consensus_label": labels,
-               "consensus_confidence": table["confidence"].astype(float),
-               "disputed": is_disputed, "final_label": final,
-               "final_source": np.where(settled, "dawid_skene", None)}
+    columns = {
+        "id": table.index.astype(int),
+        "consensus_label": labels,
+        "consensus_confidence": table["confidence"].astype(float),
+        "disputed": is_disputed,
+        "final_label": final,
+        "final_source": np.where(settled, "dawid_skene", None),
+    }
     rows = pd.DataFrame(columns).to_dict(orient="records")
     for row, keep in zip(rows, adjudicated, strict=True):
         if keep:  # the reviewer's label stands
@@ -60,8 +71,9 @@ def consensus_updates(project: Project, fit_items: pd.DataFrame,
     return updates
 
 
-def apply_dawid_skene(project: Project, progress: Progress | None = None,
-                      commit_batches: bool = True) -> dict[str, Any]:
+def apply_dawid_skene(
+    project: Project, progress: Progress | None = None, commit_batches: bool = True
+) -> dict[str, Any]:
     """Fit Dawid-Skene on ``project`` and write every labeled item; return a summary.
 
     With ``commit_batches`` (a job) each batch of :data:`BATCH` items is committed.
@@ -78,24 +90,41 @@ def apply_dawid_skene(project: Project, progress: Progress | None = None,
     before = state["final_label"]
     updates = consensus_updates(project, fit.items, state)
     project_id = project.id
-    new_finals = sum(1 for row in updates if row.get("final_label") is not None
-                     and row["final_label"] != before.get(row["id"]))
+    new_finals = sum(
+        1
+        for row in updates
+        if row.get("final_label") is not None and row["final_label"] != before.get(row["id"])
+    )
     for start in range(0, len(updates), BATCH):
-        db.session.execute(update(Item), updates[start:start + BATCH])
+        db.session.execute(update(Item), updates[start : start + BATCH])
         if commit_batches:
             db.session.commit()
         step(0.3 + 0.65 * min(start + BATCH, len(updates)) / len(updates), "writing items")
-    db.session.execute(update(Project).where(Project.id == project_id).values(
-        labels_since_training=Project.labels_since_training + new_finals))
+    db.session.execute(
+        update(Project)
+        .where(Project.id == project_id)
+        .values(labels_since_training=Project.labels_since_training + new_finals)
+    )
     accuracy = fit.annotator_accuracy
-    names = dict(db.session.execute(select(User.id, User.username).where(
-        User.id.in_([int(a) for a in accuracy.index]))).all())
+    names = dict(
+        db.session.execute(
+            select(User.id, User.username).where(User.id.in_([int(a) for a in accuracy.index]))
+        ).all()
+    )
     return {
-        "n_items": len(updates), "n_iter": fit.n_iter, "converged": fit.converged,
-        "n_disputed": sum(row["disputed"] for row in updates), "new_final_labels": new_finals,
-        "annotators": [{"user_id": int(a), "annotator": names.get(int(a), str(a)),
-                        "dawid_skene": None if np.isnan(v) else float(v)}
-                       for a, v in accuracy.items()],
+        "n_items": len(updates),
+        "n_iter": fit.n_iter,
+        "converged": fit.converged,
+        "n_disputed": sum(row["disputed"] for row in updates),
+        "new_final_labels": new_finals,
+        "annotators": [
+            {
+                "user_id": int(a),
+                "annotator": names.get(int(a), str(a)),
+                "dawid_skene": None if np.isnan(v) else float(v),
+            }
+            for a, v in accuracy.items()
+        ],
     }
 
 

@@ -40,26 +40,38 @@ class ExportFilter:
         if self.split not in (None, "train", "test"):
             raise ServiceError("split must be train or test", {"field": "split"})
         if self.min_confidence is not None and not 0 <= self.min_confidence <= 1:
-            raise ServiceError("min_confidence must be between 0 and 1",
-                               {"field": "min_confidence"})
+            raise ServiceError(
+                "min_confidence must be between 0 and 1", {"field": "min_confidence"}
+            )
 
 
 def data_fields(project: Project) -> list[str]:
     """The item fields in a stable order: text, image, numeric, categorical, shown-only."""
     inputs, display = project.model_inputs or {}, project.display or {}
-    ordered = [*inputs.get("text", []), *([display["image"]] if display.get("image") else []),
-               *inputs.get("numeric", []), *inputs.get("categorical", []),
-               *display.get("meta", [])]
+    ordered = [
+        *inputs.get("text", []),
+        *([display["image"]] if display.get("image") else []),
+        *inputs.get("numeric", []),
+        *inputs.get("categorical", []),
+        *display.get("meta", []),
+    ]
     return list(dict.fromkeys(ordered))
 
 
 def item_columns(project: Project) -> list[str]:
-    return ["external_id", *data_fields(project), "final_label", "decided_by", "confidence",
-            "n_annotations", "split", "ambiguous"]
+    return [
+        "external_id",
+        *data_fields(project),
+        "final_label",
+        "decided_by",
+        "confidence",
+        "n_annotations",
+        "split",
+        "ambiguous",
+    ]
 
 
-ANNOTATION_COLUMNS = ["external_id", "annotator", "label", "created_at", "updated_at",
-                      "seconds"]
+ANNOTATION_COLUMNS = ["external_id", "annotator", "label", "created_at", "updated_at", "seconds"]
 
 
 def _item_filters(stmt: Select, project: Project, flt: ExportFilter) -> Select:
@@ -90,26 +102,40 @@ def item_rows(project: Project, flt: ExportFilter | None = None) -> Iterator[dic
         for item in batch:
             row = {"external_id": item.external_id}
             row.update({name: item.data.get(name) for name in fields})
-            row.update(final_label=item.final_label, decided_by=item.final_source,
-                       confidence=_round(item.consensus_confidence),
-                       n_annotations=item.n_annotations, split=item.split,
-                       ambiguous=item.ambiguous)
+            row.update(
+                final_label=item.final_label,
+                decided_by=item.final_source,
+                confidence=_round(item.consensus_confidence),
+                n_annotations=item.n_annotations,
+                split=item.split,
+                ambiguous=item.ambiguous,
+            )
             yield row
         last = batch[-1].id  # the session's identity map is weak: old batches are freed
 
 
-def annotation_rows(project: Project, flt: ExportFilter | None = None,
-                    pseudonymize: bool = False, secret: str = "") -> Iterator[dict[str, Any]]:
+def annotation_rows(
+    project: Project, flt: ExportFilter | None = None, pseudonymize: bool = False, secret: str = ""
+) -> Iterator[dict[str, Any]]:
     """One dict per annotation, in id order; annotators named or pseudonymous."""
     flt = flt or ExportFilter()
     last = 0
     while True:
-        stmt = (select(Annotation.id, Item.external_id, User.id, User.username,
-                       Annotation.label, Annotation.created_at, Annotation.updated_at,
-                       Annotation.seconds)
-                .join(Item, Item.id == Annotation.item_id)
-                .join(User, User.id == Annotation.user_id)
-                .where(Annotation.project_id == project.id, Annotation.id > last))
+        stmt = (
+            select(
+                Annotation.id,
+                Item.external_id,
+                User.id,
+                User.username,
+                Annotation.label,
+                Annotation.created_at,
+                Annotation.updated_at,
+                Annotation.seconds,
+            )
+            .join(Item, Item.id == Annotation.item_id)
+            .join(User, User.id == Annotation.user_id)
+            .where(Annotation.project_id == project.id, Annotation.id > last)
+        )
         stmt = _item_filters(stmt, project, flt)
         if flt.since:
             stmt = stmt.where(Annotation.updated_at >= flt.since)
@@ -119,10 +145,14 @@ def annotation_rows(project: Project, flt: ExportFilter | None = None,
         if not batch:
             return
         for _, external_id, user_id, username, label, created, updated, seconds in batch:
-            yield {"external_id": external_id,
-                   "annotator": pseudonym(user_id, secret) if pseudonymize else username,
-                   "label": label, "created_at": created.isoformat(timespec="seconds"),
-                   "updated_at": updated.isoformat(timespec="seconds"), "seconds": seconds}
+            yield {
+                "external_id": external_id,
+                "annotator": pseudonym(user_id, secret) if pseudonymize else username,
+                "label": label,
+                "created_at": created.isoformat(timespec="seconds"),
+                "updated_at": updated.isoformat(timespec="seconds"),
+                "seconds": seconds,
+            }
         last = batch[-1][0]
 
 
@@ -154,25 +184,27 @@ def parse_filter(args: dict[str, Any]) -> ExportFilter:
         try:
             return datetime.fromisoformat(raw) if raw else None
         except ValueError:
-            raise ServiceError(f"{name} must be a date like 2026-01-31", {"field": name}) \
-                from None
+            raise ServiceError(f"{name} must be a date like 2026-01-31", {"field": name}) from None
 
     raw_conf = str(args.get("min_confidence") or "").strip()
     try:
         confidence = float(raw_conf) if raw_conf else None
     except ValueError:
-        raise ServiceError("min_confidence must be a number", {"field": "min_confidence"}) \
-            from None
-    return ExportFilter(final_only=flag(args.get("final_only"), "final_only"),
-                        split=args.get("split") or None,
-                        min_confidence=confidence, since=when("since"), until=when("until"),
-                        adjudicated_only=flag(args.get("adjudicated_only"), "adjudicated_only"),
-                        include_ambiguous=flag(args.get("include_ambiguous"),
-                                               "include_ambiguous", True))
+        raise ServiceError("min_confidence must be a number", {"field": "min_confidence"}) from None
+    return ExportFilter(
+        final_only=flag(args.get("final_only"), "final_only"),
+        split=args.get("split") or None,
+        min_confidence=confidence,
+        since=when("since"),
+        until=when("until"),
+        adjudicated_only=flag(args.get("adjudicated_only"), "adjudicated_only"),
+        include_ambiguous=flag(args.get("include_ambiguous"), "include_ambiguous", True),
+    )
 
 
-def export_rows(project: Project, view: str, flt: ExportFilter, pseudonymize: bool = False,
-                secret: str = "") -> tuple[Iterator[dict[str, Any]], list[str]]:
+def export_rows(
+    project: Project, view: str, flt: ExportFilter, pseudonymize: bool = False, secret: str = ""
+) -> tuple[Iterator[dict[str, Any]], list[str]]:
     """The rows and columns of one export view."""
     if view == "items":
         return item_rows(project, flt), item_columns(project)
@@ -188,8 +220,11 @@ def count_rows(project: Project, view: str, flt: ExportFilter) -> int:
     if view == "items":
         stmt = _item_filters(select(func.count(Item.id)), project, flt)
     else:
-        stmt = _item_filters(select(func.count(Annotation.id)).join(
-            Item, Item.id == Annotation.item_id), project, flt)
+        stmt = _item_filters(
+            select(func.count(Annotation.id)).join(Item, Item.id == Annotation.item_id),
+            project,
+            flt,
+        )
         if flt.since:
             stmt = stmt.where(Annotation.updated_at >= flt.since)
         if flt.until:

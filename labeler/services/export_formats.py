@@ -17,8 +17,11 @@ from typing import Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 FORMATS = ("csv", "jsonl", "parquet")
-MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson",
-               "parquet": "application/vnd.apache.parquet"}
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "jsonl": "application/x-ndjson",
+    "parquet": "application/vnd.apache.parquet",
+}
 
 
 def csv_cell(value: Any) -> str:
@@ -35,8 +38,9 @@ def unescape_cell(value: str) -> str:
     return value[1:] if value.startswith("'") else value
 
 
-def csv_chunks(rows: Iterable[dict[str, Any]], columns: list[str],
-               rows_per_chunk: int = 1000) -> Iterator[str]:
+def csv_chunks(
+    rows: Iterable[dict[str, Any]], columns: list[str], rows_per_chunk: int = 1000
+) -> Iterator[str]:
     """The CSV text in chunks of ``rows_per_chunk`` rows, header first."""
     buffer = io.StringIO()
     # RFC 4180 line ends: with "\r\n" as terminator the writer quotes any field holding
@@ -63,8 +67,9 @@ def jsonl_chunks(rows: Iterable[dict[str, Any]], rows_per_chunk: int = 1000) -> 
         yield "\n".join(lines) + "\n"
 
 
-def write_parquet(rows: Iterable[dict[str, Any]], columns: list[str], path: Path,
-                  rows_per_group: int = 50_000) -> int:
+def write_parquet(
+    rows: Iterable[dict[str, Any]], columns: list[str], path: Path, rows_per_group: int = 50_000
+) -> int:
     """Write Parquet in row groups (pyarrow, from the ``parquet`` extra); return row count."""
     try:
         import pyarrow as pa
@@ -72,8 +77,7 @@ def write_parquet(rows: Iterable[dict[str, Any]], columns: list[str], path: Path
     except ImportError:
         from labeler.services import ServiceError
 
-        raise ServiceError("Parquet export needs pyarrow: pip install 'labeler[parquet]'") \
-            from None
+        raise ServiceError("Parquet export needs pyarrow: pip install 'labeler[parquet]'") from None
     writer = None
     batch: list[dict[str, Any]] = []
     total = 0
@@ -83,8 +87,7 @@ def write_parquet(rows: Iterable[dict[str, Any]], columns: list[str], path: Path
         table = pa.Table.from_pylist([{c: _plain(r.get(c)) for c in columns} for r in batch])
         if writer is None:
             writer = pq.ParquetWriter(str(path), table.schema)
-        writer.write_table(table.cast(writer.schema) if table.schema != writer.schema
-                           else table)
+        writer.write_table(table.cast(writer.schema) if table.schema != writer.schema else table)
 
     for row in rows:
         batch.append(row)

@@ -20,14 +20,16 @@ def export_path(job: Job) -> Path:
     return folder / f"project-{job.project_id}-export-{job.id}.{job.params['format']}"
 
 
-def write_export(project: Project, params: dict[str, Any], path: Path,
-                 progress: jobs.Progress | None = None) -> int:
+def write_export(
+    project: Project, params: dict[str, Any], path: Path, progress: jobs.Progress | None = None
+) -> int:
     """Write one export file; return its row count."""
     flt = parse_filter(params.get("filters", {}))
     view, fmt = params.get("view", "items"), params["format"]
     total = max(count_rows(project, view, flt), 1)
-    rows, columns = export_rows(project, view, flt, bool(params.get("pseudonymize")),
-                                current_app.config["SECRET_KEY"])
+    rows, columns = export_rows(
+        project, view, flt, bool(params.get("pseudonymize")), current_app.config["SECRET_KEY"]
+    )
     done = 0
 
     def counted():

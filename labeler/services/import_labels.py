@@ -30,11 +30,15 @@ class LabelWriter:
                 user = User(username=name, role="annotator", active=False)
                 db.session.add(user)
                 db.session.flush()
-            member = db.session.scalar(select(Membership).where(
-                Membership.user_id == user.id, Membership.project_id == self.project.id))
+            member = db.session.scalar(
+                select(Membership).where(
+                    Membership.user_id == user.id, Membership.project_id == self.project.id
+                )
+            )
             if member is None:
-                db.session.add(Membership(user_id=user.id, project_id=self.project.id,
-                                          role="annotator"))
+                db.session.add(
+                    Membership(user_id=user.id, project_id=self.project.id, role="annotator")
+                )
             self.user_ids[name] = user.id
         return self.user_ids[name]
 
@@ -44,25 +48,40 @@ class LabelWriter:
             return
         existing = {
             (a.item_id, a.user_id): a
-            for a in db.session.scalars(select(Annotation).where(
-                Annotation.item_id.in_({key[0] for key in wanted}),
-                Annotation.user_id.in_({key[1] for key in wanted})))
+            for a in db.session.scalars(
+                select(Annotation).where(
+                    Annotation.item_id.in_({key[0] for key in wanted}),
+                    Annotation.user_id.in_({key[1] for key in wanted}),
+                )
+            )
         }
         now = utcnow()
         fresh = []
         for (item_id, user_id), label in wanted.items():
             annotation = existing.get((item_id, user_id))
             if annotation is None:
-                fresh.append({"item_id": item_id, "user_id": user_id, "label": label,
-                              "project_id": self.project.id, "created_at": now,
-                              "updated_at": now})
+                fresh.append(
+                    {
+                        "item_id": item_id,
+                        "user_id": user_id,
+                        "label": label,
+                        "project_id": self.project.id,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
             elif annotation.label == label:
                 self.report.annotations_unchanged += 1
             else:
-                db.session.add(AnnotationRevision(
-                    annotation_id=annotation.id, label=annotation.label,
-                    seconds=annotation.seconds, labeled_at=annotation.updated_at,
-                    replaced_at=now))
+                db.session.add(
+                    AnnotationRevision(
+                        annotation_id=annotation.id,
+                        label=annotation.label,
+                        seconds=annotation.seconds,
+                        labeled_at=annotation.updated_at,
+                        replaced_at=now,
+                    )
+                )
                 annotation.label, annotation.updated_at = label, now
                 self.report.annotations_changed += 1
         if fresh:

@@ -51,8 +51,9 @@ class ImportFailed(ServiceError):
     def __init__(self, message: str, line: int | None = None, column: str | None = None):
         parts = (line and f"line {line}", column and f"column {column!r}")
         where = ", ".join(p for p in parts if p)
-        super().__init__(f"{where}: {message}" if where else message,
-                         {"line": line, "column": column})
+        super().__init__(
+            f"{where}: {message}" if where else message, {"line": line, "column": column}
+        )
         self.line, self.column = line, column
 
 
@@ -85,21 +86,26 @@ class ColumnMapping:
 
     @property
     def data_columns(self) -> list[str]:
-        cols = [*self.text, *([self.image] if self.image else []), *self.numeric,
-                *self.categorical, *self.meta]
+        cols = [
+            *self.text,
+            *([self.image] if self.image else []),
+            *self.numeric,
+            *self.categorical,
+            *self.meta,
+        ]
         return list(dict.fromkeys(cols))
 
     def check(self) -> None:
         if not self.data_columns:
-            raise ImportFailed("map at least one column to a text, image, numeric, "
-                               "categorical or meta field")
+            raise ImportFailed(
+                "map at least one column to a text, image, numeric, categorical or meta field"
+            )
         if self.annotator and not self.label:
             raise ImportFailed("an annotator column needs a label column")
         if self.duplicates not in DUPLICATE_POLICIES:
             raise ImportFailed(f"duplicates must be one of {', '.join(DUPLICATE_POLICIES)}")
         if self.gold and self.gold in self.data_columns:
-            raise ImportFailed(f"the gold column {self.gold!r} cannot also be shown to "
-                               "annotators")
+            raise ImportFailed(f"the gold column {self.gold!r} cannot also be shown to annotators")
 
     @property
     def content_columns(self) -> list[str]:
@@ -147,8 +153,10 @@ def _decoded_lines(stream: IO[bytes], counter: list[int]) -> Iterator[str]:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ImportFailed(f"byte {exc.start + 1} of this line is not valid UTF-8 "
-                               "(save the file as UTF-8)", line=number) from None
+            raise ImportFailed(
+                f"byte {exc.start + 1} of this line is not valid UTF-8 (save the file as UTF-8)",
+                line=number,
+            ) from None
         yield text.removeprefix("\ufeff") if number == 1 else text
 
 
@@ -173,8 +181,9 @@ def read_csv(stream: IO[bytes], counter: list[int]) -> tuple[list[str], Iterator
                 if not values:
                     continue
                 if len(values) != len(header):
-                    raise ImportFailed(f"{len(values)} values, but the header has "
-                                       f"{len(header)} columns", line=line)
+                    raise ImportFailed(
+                        f"{len(values)} values, but the header has {len(header)} columns", line=line
+                    )
                 yield line, dict(zip(header, values, strict=True))
         except csv.Error as exc:
             raise ImportFailed(str(exc), line=reader.line_num) from None
@@ -190,8 +199,9 @@ def read_jsonl(stream: IO[bytes], counter: list[int]) -> tuple[None, Iterator[Ro
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ImportFailed(f"malformed JSON ({exc.msg} at character {exc.colno})",
-                                   line=number) from None
+                raise ImportFailed(
+                    f"malformed JSON ({exc.msg} at character {exc.colno})", line=number
+                ) from None
             if not isinstance(value, dict):
                 raise ImportFailed("each line must be a JSON object", line=number)
             yield number, value
@@ -203,7 +213,7 @@ def frame_rows(frame: pd.DataFrame) -> Iterator[Row]:
     """Rows of a DataFrame, numbered from 1; missing values become None."""
     columns = [str(c) for c in frame.columns]
     for start in range(0, len(frame), 10_000):
-        part = frame.iloc[start:start + 10_000].astype(object)
+        part = frame.iloc[start : start + 10_000].astype(object)
         part = part.where(pd.notna(part), None)
         for offset, values in enumerate(part.itertuples(index=False, name=None)):
             yield start + offset + 1, dict(zip(columns, values, strict=True))
@@ -212,8 +222,14 @@ def frame_rows(frame: pd.DataFrame) -> Iterator[Row]:
 # --- the import ------------------------------------------------------------------------
 
 
-def import_file(project: Project, stream: IO[bytes], fmt: str, mapping: ColumnMapping,
-                chunk_rows: int = 5000, progress: Progress | None = None) -> ImportReport:
+def import_file(
+    project: Project,
+    stream: IO[bytes],
+    fmt: str,
+    mapping: ColumnMapping,
+    chunk_rows: int = 5000,
+    progress: Progress | None = None,
+) -> ImportReport:
     """Import a CSV or JSONL byte stream; see :func:`import_rows`."""
     counter = [0]
     if fmt == "csv":
@@ -221,35 +237,47 @@ def import_file(project: Project, stream: IO[bytes], fmt: str, mapping: ColumnMa
         header = [unescape_cell(h) for h in header] if mapping.unescape_formulas else header
         _check_header(header, mapping)
         if mapping.unescape_formulas:
-            rows = ((line, {unescape_cell(k): unescape_cell(v) for k, v in raw.items()})
-                    for line, raw in rows)
+            rows = (
+                (line, {unescape_cell(k): unescape_cell(v) for k, v in raw.items()})
+                for line, raw in rows
+            )
     elif fmt == "jsonl":
         _, rows = read_jsonl(stream, counter)
     else:
         raise ImportFailed(f"unknown format {fmt!r}: use csv or jsonl")
-    return import_rows(project, rows, mapping, chunk_rows,
-                       (lambda n: progress(n, counter[0])) if progress else None)
+    return import_rows(
+        project,
+        rows,
+        mapping,
+        chunk_rows,
+        (lambda n: progress(n, counter[0])) if progress else None,
+    )
 
 
-def import_frame(project: Project, frame: pd.DataFrame, mapping: ColumnMapping,
-                 chunk_rows: int = 5000) -> ImportReport:
+def import_frame(
+    project: Project, frame: pd.DataFrame, mapping: ColumnMapping, chunk_rows: int = 5000
+) -> ImportReport:
     """Import a pandas DataFrame (from a notebook); row numbers count from 1."""
     _check_header([str(c) for c in frame.columns], mapping)
     return import_rows(project, frame_rows(frame), mapping, chunk_rows)
 
 
 def _check_header(header: list[str], mapping: ColumnMapping) -> None:
-    wanted = [mapping.id, *mapping.data_columns, mapping.label, mapping.annotator,
-              mapping.gold]
+    wanted = [mapping.id, *mapping.data_columns, mapping.label, mapping.annotator, mapping.gold]
     for column in (c for c in wanted if c):
         if column not in header:
-            raise ImportFailed(f"missing column {column!r} (the file has: "
-                               f"{', '.join(header)})", line=1)
+            raise ImportFailed(
+                f"missing column {column!r} (the file has: {', '.join(header)})", line=1
+            )
 
 
-def import_rows(project: Project, rows: Iterable[Row], mapping: ColumnMapping,
-                chunk_rows: int = 5000, progress: Callable[[int], None] | None = None,
-                ) -> ImportReport:
+def import_rows(
+    project: Project,
+    rows: Iterable[Row],
+    mapping: ColumnMapping,
+    chunk_rows: int = 5000,
+    progress: Callable[[int], None] | None = None,
+) -> ImportReport:
     """Validate and write ``rows`` into ``project``; raise :class:`ImportFailed` on bad input.
 
     Nothing is committed here; on an exception the caller rolls back, so an
@@ -274,9 +302,11 @@ def import_rows(project: Project, rows: Iterable[Row], mapping: ColumnMapping,
 def restore_tiers(project: Project) -> None:
     """After a recount: gold items back in their tier, linked copies out of the queue."""
     restore_gold_tier(project)
-    db.session.execute(update(Item).where(Item.project_id == project.id,
-                                          Item.duplicate_of.is_not(None))
-                       .values(queue_tier=TIER_DONE))
+    db.session.execute(
+        update(Item)
+        .where(Item.project_id == project.id, Item.duplicate_of.is_not(None))
+        .values(queue_tier=TIER_DONE)
+    )
 
 
 class _Importer:
@@ -286,8 +316,9 @@ class _Importer:
         self.key_hashes: list[np.ndarray] = []
         self.key_lines: list[np.ndarray] = []
 
-    def run(self, rows: Iterable[Row], chunk_rows: int,
-            progress: Callable[[int], None] | None) -> ImportReport:
+    def run(
+        self, rows: Iterable[Row], chunk_rows: int, progress: Callable[[int], None] | None
+    ) -> ImportReport:
         iterator = iter(rows)
         while chunk := list(islice(iterator, chunk_rows)):
             self._chunk(chunk)
@@ -310,8 +341,11 @@ class _Importer:
                 if self.mapping.id is None and parsed[external_id][1] == data:
                     self.report.duplicate_rows += 1
                     continue
-                raise ImportFailed(f"duplicate id {external_id!r} (first seen on line "
-                                   f"{keys[key]})", line=line, column=self.mapping.id)
+                raise ImportFailed(
+                    f"duplicate id {external_id!r} (first seen on line {keys[key]})",
+                    line=line,
+                    column=self.mapping.id,
+                )
             keys[key] = line
             parsed.setdefault(external_id, (line, data))
             answer = self._gold(line, raw)
@@ -329,8 +363,9 @@ class _Importer:
             self.labels.write(label_rows, ids)
 
     def _parse(self, line: int, raw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        data = {column: _value(line, column, raw, self.mapping) for column in
-                self.mapping.data_columns}
+        data = {
+            column: _value(line, column, raw, self.mapping) for column in self.mapping.data_columns
+        }
         if self.mapping.id is None:
             blob = json.dumps(data, sort_keys=True, ensure_ascii=False)
             return hashlib.sha1(blob.encode()).hexdigest()[:16], data
@@ -361,9 +396,11 @@ class _Importer:
             return None
         label = str(value).strip()
         if label not in self.project.label_names:
-            raise ImportFailed(f"{label!r} is not in the label set "
-                               f"({', '.join(self.project.label_names)})",
-                               line=line, column=self.mapping.label)
+            raise ImportFailed(
+                f"{label!r} is not in the label set ({', '.join(self.project.label_names)})",
+                line=line,
+                column=self.mapping.label,
+            )
         return label
 
     def _gold(self, line: int, raw: dict[str, Any]) -> str | None:
@@ -374,15 +411,21 @@ class _Importer:
             return None
         label = str(value).strip()
         if label not in self.project.label_names:
-            raise ImportFailed(f"gold answer {label!r} is not in the label set "
-                               f"({', '.join(self.project.label_names)})",
-                               line=line, column=self.mapping.gold)
+            raise ImportFailed(
+                f"gold answer {label!r} is not in the label set "
+                f"({', '.join(self.project.label_names)})",
+                line=line,
+                column=self.mapping.gold,
+            )
         return label
 
     def _mark_gold(self, gold: dict[str, str], ids: dict[str, int]) -> None:
         for external_id, label in gold.items():
-            db.session.execute(update(Item).where(Item.id == ids[external_id]).values(
-                is_gold=True, gold_label=label, queue_tier=TIER_GOLD))
+            db.session.execute(
+                update(Item)
+                .where(Item.id == ids[external_id])
+                .values(is_gold=True, gold_label=label, queue_tier=TIER_GOLD)
+            )
         self.report.gold_marked += len(gold)
 
     def _write_items(self, parsed: dict[str, tuple[int, dict[str, Any]]]) -> dict[str, int]:
@@ -390,7 +433,8 @@ class _Importer:
         ids: dict[str, int] = {}
         existing = db.session.execute(
             select(Item.external_id, Item.id, Item.data).where(
-                Item.project_id == project.id, Item.external_id.in_(list(parsed)))
+                Item.project_id == project.id, Item.external_id.in_(list(parsed))
+            )
         ).all()
         for external_id, item_id, data in existing:
             ids[external_id] = item_id
@@ -398,17 +442,24 @@ class _Importer:
             if data == new:
                 self.report.skipped += 1
             else:
-                db.session.execute(Item.__table__.update().where(Item.id == item_id)
-                                   .values(data=new))
+                db.session.execute(
+                    Item.__table__.update().where(Item.id == item_id).values(data=new)
+                )
                 self.report.updated += 1
         fields = self.mapping.content_columns
         fresh = [
-            {"project_id": project.id, "external_id": ext, "data": data,
-             "split": "test" if unit_hash(project.split_seed, "split", ext)
-             < project.test_fraction else "train",
-             "queue_rank": unit_hash(project.split_seed, "rank", ext),
-             "content_hash": fingerprint(data, fields)}
-            for ext, (_, data) in parsed.items() if ext not in ids
+            {
+                "project_id": project.id,
+                "external_id": ext,
+                "data": data,
+                "split": "test"
+                if unit_hash(project.split_seed, "split", ext) < project.test_fraction
+                else "train",
+                "queue_rank": unit_hash(project.split_seed, "rank", ext),
+                "content_hash": fingerprint(data, fields),
+            }
+            for ext, (_, data) in parsed.items()
+            if ext not in ids
         ]
         if fresh:
             originals, copies = self._split_duplicates(fresh)
@@ -417,8 +468,11 @@ class _Importer:
                 found = self._originals({row["content_hash"] for row in copies})
                 # A copy follows its original's split: the same text on both sides of
                 # the train/test line would leak the answer into the test score.
-                splits = dict(db.session.execute(select(Item.id, Item.split).where(
-                    Item.id.in_(list(found.values())))).all())
+                splits = dict(
+                    db.session.execute(
+                        select(Item.id, Item.split).where(Item.id.in_(list(found.values())))
+                    ).all()
+                )
                 for row in copies:
                     original = found[row["content_hash"]]
                     row["duplicate_of"], row["queue_tier"] = original, TIER_DONE
@@ -431,8 +485,9 @@ class _Importer:
                 self.report.duplicates_skipped += len(copies)
         return ids
 
-    def _split_duplicates(self, fresh: list[dict[str, Any]]
-                          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    def _split_duplicates(
+        self, fresh: list[dict[str, Any]]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """(rows to insert as they are, duplicates to skip or link) for this chunk."""
         known = self._originals({row["content_hash"] for row in fresh})
         seen: set[str] = set(known)
@@ -451,10 +506,17 @@ class _Importer:
         """content hash -> id of the first item with it (walks ix_item_content_hash)."""
         if not hashes:
             return {}
-        return dict(db.session.execute(
-            select(Item.content_hash, func.min(Item.id)).where(
-                Item.project_id == self.project.id, Item.content_hash.in_(list(hashes)),
-                Item.duplicate_of.is_(None)).group_by(Item.content_hash)).all())
+        return dict(
+            db.session.execute(
+                select(Item.content_hash, func.min(Item.id))
+                .where(
+                    Item.project_id == self.project.id,
+                    Item.content_hash.in_(list(hashes)),
+                    Item.duplicate_of.is_(None),
+                )
+                .group_by(Item.content_hash)
+            ).all()
+        )
 
     def _insert(self, rows: list[dict[str, Any]], ids: dict[str, int]) -> None:
         if not rows:
@@ -463,9 +525,14 @@ class _Importer:
         db.session.execute(insert(Item.__table__), rows)
         self.report.added += len(rows)
         if self.labels or self.mapping.gold:
-            ids.update(db.session.execute(select(Item.external_id, Item.id).where(
-                Item.project_id == self.project.id,
-                Item.external_id.in_([row["external_id"] for row in rows]))).all())
+            ids.update(
+                db.session.execute(
+                    select(Item.external_id, Item.id).where(
+                        Item.project_id == self.project.id,
+                        Item.external_id.in_([row["external_id"] for row in rows]),
+                    )
+                ).all()
+            )
 
     def _check_duplicates_across_chunks(self) -> None:
         if len(self.key_hashes) < 2:
@@ -476,8 +543,9 @@ class _Importer:
         same = np.flatnonzero(hashes[order][1:] == hashes[order][:-1])
         if same.size:
             first, second = sorted((int(lines[order][same[0]]), int(lines[order][same[0] + 1])))
-            raise ImportFailed(f"duplicate id (the same id as line {first})", line=second,
-                               column=self.mapping.id)
+            raise ImportFailed(
+                f"duplicate id (the same id as line {first})", line=second, column=self.mapping.id
+            )
 
 
 def _value(line: int, column: str, raw: dict[str, Any], mapping: ColumnMapping) -> Any:

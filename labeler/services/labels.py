@@ -26,14 +26,16 @@ def is_disputed(project: Project, counts: Counter[str], confidence: float) -> bo
     when the project asks for unanimity."""
     ranked = counts.most_common(2)
     tie = len(ranked) == 2 and ranked[0][1] == ranked[1][1]
-    return (tie or confidence < project.dispute_threshold
-            or (project.require_unanimity and len(counts) > 1))
+    return (
+        tie
+        or confidence < project.dispute_threshold
+        or (project.require_unanimity and len(counts) > 1)
+    )
 
 
 def refresh_item(project: Project, item: Item) -> None:
     """Recompute ``item``'s consensus, dispute flag and final label from its votes."""
-    votes = list(db.session.scalars(select(Annotation.label).where(
-        Annotation.item_id == item.id)))
+    votes = list(db.session.scalars(select(Annotation.label).where(Annotation.item_id == item.id)))
     before = item.final_label
     counts = Counter(votes)
     if not counts:
@@ -49,8 +51,7 @@ def refresh_item(project: Project, item: Item) -> None:
         complete = len(votes) >= item_target(project, item)
         settled = complete and not item.disputed and item.consensus_label is not None
         item.final_label = item.consensus_label if settled else None
-        item.final_source = (("unanimous" if len(counts) == 1 else "majority")
-                             if settled else None)
+        item.final_source = ("unanimous" if len(counts) == 1 else "majority") if settled else None
     if item.final_label != before and item.final_label is not None:
         project.labels_since_training += 1
 
@@ -60,18 +61,25 @@ def _adjudicated_label(item: Item) -> str | None:
     if item.final_source != "adjudicated":
         return None
     return db.session.scalar(
-        select(Adjudication.label).where(Adjudication.item_id == item.id,
-                                         Adjudication.action == "resolve")
-        .order_by(Adjudication.created_at.desc(), Adjudication.id.desc()).limit(1))
+        select(Adjudication.label)
+        .where(Adjudication.item_id == item.id, Adjudication.action == "resolve")
+        .order_by(Adjudication.created_at.desc(), Adjudication.id.desc())
+        .limit(1)
+    )
 
 
 def refresh_project(project: Project, batch: int = 2000) -> None:
     """Refresh every labeled item of ``project`` (after a bulk import of labels)."""
     last = 0
     while True:
-        items = list(db.session.scalars(
-            select(Item).where(Item.project_id == project.id, Item.n_annotations > 0,
-                               Item.id > last).order_by(Item.id).limit(batch)))
+        items = list(
+            db.session.scalars(
+                select(Item)
+                .where(Item.project_id == project.id, Item.n_annotations > 0, Item.id > last)
+                .order_by(Item.id)
+                .limit(batch)
+            )
+        )
         if not items:
             return
         for item in items:

@@ -22,13 +22,16 @@ WINDOW = timedelta(minutes=15)
 def blocked_for(username: str, address: str, now: datetime | None = None) -> timedelta | None:
     """How long this account or address must wait, or None when it may try."""
     now = now or utcnow()
-    limits = {f"user:{username.lower()}": MAX_FAILURES,
-              f"ip:{address}": MAX_FAILURES_PER_ADDRESS}
+    limits = {f"user:{username.lower()}": MAX_FAILURES, f"ip:{address}": MAX_FAILURES_PER_ADDRESS}
     rows = db.session.execute(
         select(AuditEvent.reason, func.count(AuditEvent.id), func.min(AuditEvent.created_at))
-        .where(AuditEvent.action == "login_failed", AuditEvent.created_at >= now - WINDOW,
-               AuditEvent.reason.in_(list(limits)))
-        .group_by(AuditEvent.reason)).all()
+        .where(
+            AuditEvent.action == "login_failed",
+            AuditEvent.created_at >= now - WINDOW,
+            AuditEvent.reason.in_(list(limits)),
+        )
+        .group_by(AuditEvent.reason)
+    ).all()
     waits = [oldest + WINDOW - now for key, count, oldest in rows if count >= limits[key]]
     return max(max(waits), timedelta(seconds=1)) if waits else None
 
@@ -36,5 +39,10 @@ def blocked_for(username: str, address: str, now: datetime | None = None) -> tim
 def record_failure(username: str, address: str) -> None:
     """One failed attempt, counted against the account and against the address."""
     for key in (f"user:{username.lower()}", f"ip:{address}"):
-        db.session.add(AuditEvent(action="login_failed", reason=key,
-                                  detail={"username": username[:80], "address": address}))
+        db.session.add(
+            AuditEvent(
+                action="login_failed",
+                reason=key,
+                detail={"username": username[:80], "address": address},
+            )
+        )

@@ -17,8 +17,12 @@ from labeler.services.training_data import label_counts
 
 def versions(project: Project, limit: int = 200) -> list[ModelVersion]:
     """The project's model versions, oldest first (the learning curve's order)."""
-    rows = db.session.scalars(select(ModelVersion).where(ModelVersion.project_id == project.id)
-                              .order_by(ModelVersion.id.desc()).limit(limit))
+    rows = db.session.scalars(
+        select(ModelVersion)
+        .where(ModelVersion.project_id == project.id)
+        .order_by(ModelVersion.id.desc())
+        .limit(limit)
+    )
     return list(reversed(list(rows)))
 
 
@@ -30,19 +34,32 @@ def get_version(project: Project, version_id: int) -> ModelVersion:
 
 
 def recent_jobs(project: Project, kind: str = "train", limit: int = 10) -> list[Job]:
-    return list(db.session.scalars(select(Job).where(Job.project_id == project.id,
-                                                     Job.kind == kind)
-                                   .order_by(Job.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(Job)
+            .where(Job.project_id == project.id, Job.kind == kind)
+            .order_by(Job.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def version_payload(version: ModelVersion, detail: bool = False) -> dict[str, Any]:
     metrics = version.metrics or {}
     payload: dict[str, Any] = {
-        "id": version.id, "status": version.status, "created_at": version.created_at.isoformat(),
-        "n_labels": version.n_labels, "estimator": version.estimator, "params": version.params,
-        "strategy": version.strategy, "error": version.error, "job_id": version.job_id,
-        "n_test": metrics.get("n_test"), "accuracy": metrics.get("accuracy"),
-        "macro_f1": metrics.get("macro_f1"), "log_loss": metrics.get("log_loss"),
+        "id": version.id,
+        "status": version.status,
+        "created_at": version.created_at.isoformat(),
+        "n_labels": version.n_labels,
+        "estimator": version.estimator,
+        "params": version.params,
+        "strategy": version.strategy,
+        "error": version.error,
+        "job_id": version.job_id,
+        "n_test": metrics.get("n_test"),
+        "accuracy": metrics.get("accuracy"),
+        "macro_f1": metrics.get("macro_f1"),
+        "log_loss": metrics.get("log_loss"),
         "baselines": version.baseline_metrics,
     }
     if detail:
@@ -51,18 +68,29 @@ def version_payload(version: ModelVersion, detail: bool = False) -> dict[str, An
 
 
 def job_payload(job: Job) -> dict[str, Any]:
-    return {"id": job.id, "kind": job.kind, "project_id": job.project_id, "status": job.status,
-            "progress": job.progress, "message": job.message, "error": job.error,
-            "result": {k: v for k, v in (job.result or {}).items() if k != "traceback"},
-            "created_at": job.created_at.isoformat(),
-            "started_at": job.started_at.isoformat() if job.started_at else None,
-            "finished_at": job.finished_at.isoformat() if job.finished_at else None}
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "project_id": job.project_id,
+        "status": job.status,
+        "progress": job.progress,
+        "message": job.message,
+        "error": job.error,
+        "result": {k: v for k, v in (job.result or {}).items() if k != "traceback"},
+        "created_at": job.created_at.isoformat(),
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }
 
 
 def curve_series(history: list[ModelVersion], metric: str) -> dict[str, list[tuple[float, float]]]:
     """(training labels, value) points per series: model, baselines, and HLP (accuracy)."""
     series: dict[str, list[tuple[float, float]]] = {
-        "model": [], "majority": [], "stratified": [], "human level": []}
+        "model": [],
+        "majority": [],
+        "stratified": [],
+        "human level": [],
+    }
     for version in history:
         metrics = version.metrics or {}
         x = version.n_labels
@@ -82,25 +110,43 @@ def curve_series(history: list[ModelVersion], metric: str) -> dict[str, list[tup
 def label_distribution(project: Project) -> list[dict[str, Any]]:
     """Final labels per label on each split (non-ambiguous items)."""
     train, test = label_counts(project, "train"), label_counts(project, "test")
-    return [{"label": name, "train": train.get(name, 0), "test": test.get(name, 0)}
-            for name in project.label_names]
+    return [
+        {"label": name, "train": train.get(name, 0), "test": test.get(name, 0)}
+        for name in project.label_names
+    ]
 
 
 def error_items(project: Project, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Error-analysis entries joined with their items (text to show, disputed flag)."""
     ids = [int(entry["item"]) for entry in entries]
-    items = {item.id: item for item in db.session.scalars(
-        select(Item).where(Item.project_id == project.id, Item.id.in_(ids)))} if ids else {}
-    shown = (project.display or {}).get("text") or list((project.model_inputs or {}).get(
-        "text", []))
+    items = (
+        {
+            item.id: item
+            for item in db.session.scalars(
+                select(Item).where(Item.project_id == project.id, Item.id.in_(ids))
+            )
+        }
+        if ids
+        else {}
+    )
+    shown = (project.display or {}).get("text") or list(
+        (project.model_inputs or {}).get("text", [])
+    )
     rows = []
     for entry in entries:
         item = items.get(int(entry["item"]))
         if item is None:
             continue
         preview = " · ".join(str(item.data.get(name, "")) for name in shown) or item.external_id
-        rows.append({**entry, "external_id": item.external_id, "preview": preview,
-                     "final_label": item.final_label, "disputed": item.disputed})
+        rows.append(
+            {
+                **entry,
+                "external_id": item.external_id,
+                "preview": preview,
+                "final_label": item.final_label,
+                "disputed": item.disputed,
+            }
+        )
     return rows
 
 

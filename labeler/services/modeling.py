@@ -48,8 +48,11 @@ def trainable_labels(counts: dict[str, int], estimator: str) -> list[str]:
 
 
 def active_job(project: Project) -> Job | None:
-    return db.session.scalar(select(Job).where(
-        Job.kind == KIND, Job.project_id == project.id, Job.status.in_(jobs.ACTIVE)))
+    return db.session.scalar(
+        select(Job).where(
+            Job.kind == KIND, Job.project_id == project.id, Job.status.in_(jobs.ACTIVE)
+        )
+    )
 
 
 def start_training(project: Project, user_id: int | None = None, reason: str = "manual") -> Job:
@@ -67,7 +70,8 @@ def start_training(project: Project, user_id: int | None = None, reason: str = "
     if len(usable) < 2:
         raise Conflict(
             f"training needs final labels of at least 2 different labels on train items "
-            f"({min_examples(project.estimator)}+ each); labels ready so far: {usable or 'none'}")
+            f"({min_examples(project.estimator)}+ each); labels ready so far: {usable or 'none'}"
+        )
     project.labels_since_training = 0
     if project.consensus_method == "dawid_skene":
         # Refresh the project-wide consensus first: the executor runs jobs in order, so
@@ -119,10 +123,14 @@ def run_training(job: Job, progress: jobs.Progress) -> dict[str, Any]:
         project = db.session.get(Project, job.project_id)
         if project is None:
             raise ValueError(f"project {job.project_id} no longer exists")
-        version = ModelVersion(project_id=project.id, job_id=job.id,
-                               estimator=project.estimator,
-                               params=dict(project.estimator_params or {}),
-                               strategy=project.sampling_strategy, status="training")
+        version = ModelVersion(
+            project_id=project.id,
+            job_id=job.id,
+            estimator=project.estimator,
+            params=dict(project.estimator_params or {}),
+            strategy=project.sampling_strategy,
+            status="training",
+        )
         db.session.add(version)
         db.session.flush()
         version_id = version.id
@@ -141,24 +149,34 @@ def _usable_train(project: Project, notes: list[str]) -> LabeledFrame:
     usable = trainable_labels(counts, project.estimator)
     left_out = sorted(set(counts) - set(usable))
     if left_out:
-        notes.append(f"left out labels with fewer than {min_examples(project.estimator)} "
-                     f"train examples: {left_out}")
+        notes.append(
+            f"left out labels with fewer than {min_examples(project.estimator)} "
+            f"train examples: {left_out}"
+        )
         keep = [label in usable for label in train.y]
-        train = LabeledFrame(train.item_ids[keep], train.X[keep].reset_index(drop=True),
-                             train.y[keep])
+        train = LabeledFrame(
+            train.item_ids[keep], train.X[keep].reset_index(drop=True), train.y[keep]
+        )
     return train
 
 
-def _train_version(project: Project, version: ModelVersion,
-                   progress: jobs.Progress) -> dict[str, Any]:
+def _train_version(
+    project: Project, version: ModelVersion, progress: jobs.Progress
+) -> dict[str, Any]:
     report = _reporter(progress)
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     notes: list[str] = []
     report(0.02, "reading final labels")
     train = _usable_train(project, notes)
-    model = training.train(train.X, train.y, model_inputs(project), project.estimator,
-                           project.estimator_params or {}, random_state=project.id)
+    model = training.train(
+        train.X,
+        train.y,
+        model_inputs(project),
+        project.estimator,
+        project.estimator_params or {},
+        random_state=project.id,
+    )
     timings["fit"] = time.perf_counter() - clock
     report(0.3, f"fitted on {len(train):,} labels; evaluating on the test split")
     clock = time.perf_counter()
@@ -181,35 +199,49 @@ def _train_version(project: Project, version: ModelVersion,
         if not passed and metrics.get("macro_f1") is None:
             # Nothing to judge by (no final-labeled test items yet): holding every version
             # back would stall the queue on random order, so the newest one serves.
-            passed, reasons = True, ["no final-labeled test items to judge by: the newest "
-                                     "version serves and ranks the queue"]
+            passed, reasons = (
+                True,
+                [
+                    "no final-labeled test items to judge by: the newest "
+                    "version serves and ranks the queue"
+                ],
+            )
         if not passed:
             version.metrics = {**version.metrics, "notes": [*version.metrics["notes"], *reasons]}
             rollout.after_training(project, version)  # audits why it waits for a person
     if not passed:
-        return {"version_id": version.id, "status": "candidate", "n_labels": len(train),
-                "reasons": reasons}
+        return {
+            "version_id": version.id,
+            "status": "candidate",
+            "n_labels": len(train),
+            "reasons": reasons,
+        }
     clock = time.perf_counter()
     ranked = _score_and_rank(project, model, train, version.id, progress)
     timings["score"] = time.perf_counter() - clock
     with _writing():
         version.metrics = {**version.metrics, "timings": timings, "queue": ranked}
-        rollout.promote(project, version, None, "automatic: " + "; ".join(reasons),
-                        automatic=True)
+        rollout.promote(project, version, None, "automatic: " + "; ".join(reasons), automatic=True)
     return {"version_id": version.id, "status": "champion", "n_labels": len(train), **ranked}
 
 
-def _evaluate(project: Project, model: training.TrainedModel, train: LabeledFrame,
-              champion: ModelVersion | None, notes: list[str]
-              ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+def _evaluate(
+    project: Project,
+    model: training.TrainedModel,
+    train: LabeledFrame,
+    champion: ModelVersion | None,
+    notes: list[str],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
     """Metrics on the test split, baselines (with the champion's score on the same
     items), and the comparison with the champion (None without a champion)."""
     test = final_labeled(project, "test")
-    metrics: dict[str, Any] = {"n_test": len(test), "n_train_labels": len(train),
-                               "top_features": training.top_features(model, 10)}
+    metrics: dict[str, Any] = {
+        "n_test": len(test),
+        "n_train_labels": len(train),
+        "top_features": training.top_features(model, 10),
+    }
     hlp_frame = hlp_annotations(project)
-    metrics["hlp"] = (evaluation.human_level_performance(hlp_frame)
-                      if len(hlp_frame) else None)
+    metrics["hlp"] = evaluation.human_level_performance(hlp_frame) if len(hlp_frame) else None
     if len(test) == 0:
         notes.append("no final-labeled test items yet: the model is not evaluated")
         metrics["learning_curve"] = {"n_train_labels": len(train)}
@@ -224,9 +256,11 @@ def _evaluate(project: Project, model: training.TrainedModel, train: LabeledFram
         except (training.ModelArtifactError, ValueError) as exc:
             notes.append(f"champion #{champion.id} could not be compared: {exc}")
         else:
-            baselines["previous"] = {"accuracy": previous["accuracy"],
-                                     "macro_f1": previous["macro_f1"],
-                                     "version_id": champion.id}
+            baselines["previous"] = {
+                "accuracy": previous["accuracy"],
+                "macro_f1": previous["macro_f1"],
+                "version_id": champion.id,
+            }
             comparison = evaluation.compare_to_previous(metrics, previous)
             metrics["comparison"] = comparison
     metrics["learning_curve"] = evaluation.learning_curve_point(len(train), metrics, baselines)
@@ -234,8 +268,9 @@ def _evaluate(project: Project, model: training.TrainedModel, train: LabeledFram
     return metrics, baselines, comparison
 
 
-def _errors(model: training.TrainedModel, train: LabeledFrame,
-            test: LabeledFrame | None) -> dict[str, list[dict[str, Any]]]:
+def _errors(
+    model: training.TrainedModel, train: LabeledFrame, test: LabeledFrame | None
+) -> dict[str, list[dict[str, Any]]]:
     """Misclassified test items; likely label errors among test and train items."""
     found: dict[str, list[dict[str, Any]]] = {"misclassified": [], "likely_label_errors": []}
     for split, frame in (("test", test), ("train", train)):
@@ -251,24 +286,32 @@ def _errors(model: training.TrainedModel, train: LabeledFrame,
     return found
 
 
-def _score_and_rank(project: Project, model: training.TrainedModel, train: LabeledFrame,
-                    version_id: int, progress: jobs.Progress) -> dict[str, Any]:
+def _score_and_rank(
+    project: Project,
+    model: training.TrainedModel,
+    train: LabeledFrame,
+    version_id: int,
+    progress: jobs.Progress,
+) -> dict[str, Any]:
     """Score the open train pool and, past cold start, write the queue ranks."""
     # Cold start counts what the model learned from: final labels of train items.
-    cold = sampling.is_cold_start(label_counts(project, "train"), project.label_names,
-                                  project.min_labels_per_class)
+    cold = sampling.is_cold_start(
+        label_counts(project, "train"), project.label_names, project.min_labels_per_class
+    )
     follows_model = not cold and project.sampling_strategy != "random"
     # With the random strategy the scores still say how unsure the model is (pages).
     strategy = project.sampling_strategy
     strategy = "least_confident" if strategy == "random" else strategy
-    pool = scoring.score_open_pool(project, model, train, strategy,
-                                   _reporter(progress, 0.45, 0.8))
-    order = (scoring.usefulness_order(project, model, pool, train, strategy)
-             if follows_model else None)
-    scoring.write_scores(pool, version_id, order,
-                         lambda f, m: progress(0.8 + 0.18 * f, m))
+    pool = scoring.score_open_pool(project, model, train, strategy, _reporter(progress, 0.45, 0.8))
+    order = (
+        scoring.usefulness_order(project, model, pool, train, strategy) if follows_model else None
+    )
+    scoring.write_scores(pool, version_id, order, lambda f, m: progress(0.8 + 0.18 * f, m))
     if follows_model:
         with _writing():
             scoring.respread_test_ranks(project)
-    return {"n_scored": int(len(pool.item_ids)), "cold_start": cold,
-            "ranked_by_model": follows_model}
+    return {
+        "n_scored": int(len(pool.item_ids)),
+        "cold_start": cold,
+        "ranked_by_model": follows_model,
+    }

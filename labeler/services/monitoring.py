@@ -47,19 +47,29 @@ MIN_LABELED_AFTER = 30
 DRIFT_KINDS = ("drift_class_mix", "drift_confidence", "accuracy_drop")
 
 
-def log_frame(project: Project, since: Any, version_id: int | None = None,
-              limit: int = MAX_LOG_ROWS) -> pd.DataFrame:
+def log_frame(
+    project: Project, since: Any, version_id: int | None = None, limit: int = MAX_LOG_ROWS
+) -> pd.DataFrame:
     """Prediction-log rows since ``since`` (newest ``limit``), oldest first."""
-    stmt = (select(PredictionLog.created_at, PredictionLog.model_version_id,
-                   PredictionLog.latency_ms, PredictionLog.predicted_label,
-                   PredictionLog.confidence)
-            .where(PredictionLog.project_id == project.id, PredictionLog.created_at >= since)
-            .order_by(PredictionLog.created_at.desc(), PredictionLog.id.desc()).limit(limit))
+    stmt = (
+        select(
+            PredictionLog.created_at,
+            PredictionLog.model_version_id,
+            PredictionLog.latency_ms,
+            PredictionLog.predicted_label,
+            PredictionLog.confidence,
+        )
+        .where(PredictionLog.project_id == project.id, PredictionLog.created_at >= since)
+        .order_by(PredictionLog.created_at.desc(), PredictionLog.id.desc())
+        .limit(limit)
+    )
     if version_id is not None:
         stmt = stmt.where(PredictionLog.model_version_id == version_id)
     rows = db.session.execute(stmt).all()
-    frame = pd.DataFrame(rows, columns=["created_at", "model_version_id", "latency_ms",
-                                        "predicted_label", "confidence"])
+    frame = pd.DataFrame(
+        rows,
+        columns=["created_at", "model_version_id", "latency_ms", "predicted_label", "confidence"],
+    )
     return frame.iloc[::-1].reset_index(drop=True)
 
 
@@ -69,9 +79,12 @@ def reference_confidences(project: Project, version: ModelVersion) -> np.ndarray
     store = current_app.extensions.setdefault("labeler.reference_confidence", {})
     if version.id in store:
         return np.asarray(store[version.id])
-    records = db.session.scalars(select(Item.data).where(
-        Item.project_id == project.id, Item.split == "test").order_by(Item.id)
-        .limit(REFERENCE_ITEMS)).all()
+    records = db.session.scalars(
+        select(Item.data)
+        .where(Item.project_id == project.id, Item.split == "test")
+        .order_by(Item.id)
+        .limit(REFERENCE_ITEMS)
+    ).all()
     if not records:
         return np.zeros(0)
     model = serving.cache().get(version)
@@ -80,26 +93,39 @@ def reference_confidences(project: Project, version: ModelVersion) -> np.ndarray
     return np.asarray(store[version.id])
 
 
-def production_accuracy(project: Project, version: ModelVersion,
-                        limit: int = 5000) -> dict[str, Any] | None:
+def production_accuracy(
+    project: Project, version: ModelVersion, limit: int = 5000
+) -> dict[str, Any] | None:
     """Accuracy of ``version`` on items whose final label arrived after it was trained,
     beside its test accuracy; None without such items."""
     since = version.created_at
     later = or_(
         exists().where(Annotation.item_id == Item.id, Annotation.updated_at > since),
-        exists().where(Adjudication.item_id == Item.id, Adjudication.created_at > since))
-    rows = db.session.execute(select(Item.data, Item.final_label).where(
-        Item.project_id == project.id, Item.final_label.is_not(None),
-        Item.ambiguous.is_(False), later).order_by(Item.id.desc()).limit(limit)).all()
+        exists().where(Adjudication.item_id == Item.id, Adjudication.created_at > since),
+    )
+    rows = db.session.execute(
+        select(Item.data, Item.final_label)
+        .where(
+            Item.project_id == project.id,
+            Item.final_label.is_not(None),
+            Item.ambiguous.is_(False),
+            later,
+        )
+        .order_by(Item.id.desc())
+        .limit(limit)
+    ).all()
     if not rows:
         return None
     model = serving.cache().get(version)
     proba = model.predict_proba(to_frame([row[0] for row in rows], model_inputs(project)))
     predicted = np.asarray(model.classes, dtype=object)[proba.argmax(axis=1)]
     truth = np.asarray([row[1] for row in rows], dtype=object)
-    return {"accuracy": float((predicted == truth).mean()), "n": len(rows),
-            "test_accuracy": (version.metrics or {}).get("accuracy"),
-            "since": since.isoformat()}
+    return {
+        "accuracy": float((predicted == truth).mean()),
+        "n": len(rows),
+        "test_accuracy": (version.metrics or {}).get("accuracy"),
+        "since": since.isoformat(),
+    }
 
 
 def _plain(value: Any) -> Any:
@@ -113,13 +139,13 @@ def _plain(value: Any) -> Any:
 
 
 def _drift_figures(project: Project, champion: ModelVersion) -> dict[str, Any]:
-    recent = log_frame(project, utcnow() - timedelta(days=3650), champion.id,
-                       RECENT_PREDICTIONS)
+    recent = log_frame(project, utcnow() - timedelta(days=3650), champion.id, RECENT_PREDICTIONS)
     found: dict[str, Any] = {"class_mix": None, "confidence": None, "n_recent": len(recent)}
     if len(recent) < MIN_PREDICTIONS:
         return found
-    mix = drift.class_mix_drift(champion.train_label_counts or {},
-                                recent["predicted_label"].tolist())
+    mix = drift.class_mix_drift(
+        champion.train_label_counts or {}, recent["predicted_label"].tolist()
+    )
     found["class_mix"] = {**mix.__dict__, "version_id": champion.id}
     try:
         reference = reference_confidences(project, champion)
@@ -139,24 +165,40 @@ def figures(project: Project, hours: int = 24, freq: str = "1h") -> dict[str, An
     for version_id, group in frame.groupby("model_version_id", sort=True):
         latency = drift.latency_percentiles(group["latency_ms"].to_numpy())
         version = db.session.get(ModelVersion, int(version_id))
-        per_version.append({"version_id": int(version_id),
-                            "status": version.status if version else None,
-                            "n": latency["n"], "p50_ms": _plain(latency["p50"]),
-                            "p95_ms": _plain(latency["p95"]),
-                            "per_minute": len(group) / (hours * 60.0),
-                            "mean_confidence": _plain(group["confidence"].mean())})
-    series = [{key: _plain(value) for key, value in row.items()}
-              for row in drift.windowed(frame, freq).to_dict("records")]
+        per_version.append(
+            {
+                "version_id": int(version_id),
+                "status": version.status if version else None,
+                "n": latency["n"],
+                "p50_ms": _plain(latency["p50"]),
+                "p95_ms": _plain(latency["p95"]),
+                "per_minute": len(group) / (hours * 60.0),
+                "mean_confidence": _plain(group["confidence"].mean()),
+            }
+        )
+    series = [
+        {key: _plain(value) for key, value in row.items()}
+        for row in drift.windowed(frame, freq).to_dict("records")
+    ]
     result: dict[str, Any] = {
-        "window_hours": hours, "n_predictions": len(frame), "versions": per_version,
-        "series": series, "champion_id": project.champion_id, "class_mix": None,
-        "confidence": None, "production_accuracy": None, "n_recent": 0,
-        "thresholds": {"psi_moderate": drift.PSI_MODERATE, "psi_major": drift.PSI_MAJOR,
-                       "latency_p95_ms": LATENCY_P95_ALERT_MS,
-                       "accuracy_drop": ACCURACY_DROP_ALERT,
-                       "min_predictions": MIN_PREDICTIONS}}
-    champion = (db.session.get(ModelVersion, project.champion_id)
-                if project.champion_id else None)
+        "window_hours": hours,
+        "n_predictions": len(frame),
+        "versions": per_version,
+        "series": series,
+        "champion_id": project.champion_id,
+        "class_mix": None,
+        "confidence": None,
+        "production_accuracy": None,
+        "n_recent": 0,
+        "thresholds": {
+            "psi_moderate": drift.PSI_MODERATE,
+            "psi_major": drift.PSI_MAJOR,
+            "latency_p95_ms": LATENCY_P95_ALERT_MS,
+            "accuracy_drop": ACCURACY_DROP_ALERT,
+            "min_predictions": MIN_PREDICTIONS,
+        },
+    }
+    champion = db.session.get(ModelVersion, project.champion_id) if project.champion_id else None
     if champion is not None:
         result.update(_drift_figures(project, champion))
         try:
@@ -171,30 +213,56 @@ def crossings(found: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     mix, confidence = found.get("class_mix"), found.get("confidence")
     if mix and mix["psi"] >= drift.PSI_MAJOR:
-        out.append({"kind": "drift_class_mix", "value": mix["psi"], "threshold": drift.PSI_MAJOR,
-                    "message": f"Predicted-class mix drifted from the training mix "
-                               f"(PSI {mix['psi']:.2f} over {mix['n']} predictions)",
-                    "detail": mix})
+        out.append(
+            {
+                "kind": "drift_class_mix",
+                "value": mix["psi"],
+                "threshold": drift.PSI_MAJOR,
+                "message": f"Predicted-class mix drifted from the training mix "
+                f"(PSI {mix['psi']:.2f} over {mix['n']} predictions)",
+                "detail": mix,
+            }
+        )
     if confidence and confidence["psi"] >= drift.PSI_MAJOR:
-        out.append({"kind": "drift_confidence", "value": confidence["psi"],
-                    "threshold": drift.PSI_MAJOR,
-                    "message": f"Confidence drifted (PSI {confidence['psi']:.2f}; mean "
-                               f"{confidence['reference_mean']:.2f} → "
-                               f"{confidence['recent_mean']:.2f})", "detail": confidence})
+        out.append(
+            {
+                "kind": "drift_confidence",
+                "value": confidence["psi"],
+                "threshold": drift.PSI_MAJOR,
+                "message": f"Confidence drifted (PSI {confidence['psi']:.2f}; mean "
+                f"{confidence['reference_mean']:.2f} → "
+                f"{confidence['recent_mean']:.2f})",
+                "detail": confidence,
+            }
+        )
     for version in found.get("versions", []):
-        if version["version_id"] == found.get("champion_id") and (
-                version["p95_ms"] or 0) > LATENCY_P95_ALERT_MS:
-            out.append({"kind": "latency", "value": version["p95_ms"],
-                        "threshold": LATENCY_P95_ALERT_MS, "detail": version,
-                        "message": f"Prediction latency p95 {version['p95_ms']:.0f} ms"})
+        if (
+            version["version_id"] == found.get("champion_id")
+            and (version["p95_ms"] or 0) > LATENCY_P95_ALERT_MS
+        ):
+            out.append(
+                {
+                    "kind": "latency",
+                    "value": version["p95_ms"],
+                    "threshold": LATENCY_P95_ALERT_MS,
+                    "detail": version,
+                    "message": f"Prediction latency p95 {version['p95_ms']:.0f} ms",
+                }
+            )
     honest = found.get("production_accuracy")
     if honest and honest["n"] >= MIN_LABELED_AFTER and honest["test_accuracy"] is not None:
         floor = honest["test_accuracy"] - ACCURACY_DROP_ALERT
         if honest["accuracy"] < floor:
-            out.append({"kind": "accuracy_drop", "value": honest["accuracy"],
-                        "threshold": floor, "detail": honest,
-                        "message": f"Accuracy on newly labeled items {honest['accuracy']:.2f} "
-                                   f"vs {honest['test_accuracy']:.2f} on the test split"})
+            out.append(
+                {
+                    "kind": "accuracy_drop",
+                    "value": honest["accuracy"],
+                    "threshold": floor,
+                    "detail": honest,
+                    "message": f"Accuracy on newly labeled items {honest['accuracy']:.2f} "
+                    f"vs {honest['test_accuracy']:.2f} on the test split",
+                }
+            )
     return out
 
 
@@ -202,14 +270,25 @@ def raise_alerts(project: Project, found: dict[str, Any]) -> list[str]:
     """Write or refresh one open alert per crossing; return the kinds newly raised."""
     new: list[str] = []
     for crossing in crossings(found):
-        open_alert = db.session.scalar(select(Alert).where(
-            Alert.project_id == project.id, Alert.kind == crossing["kind"],
-            Alert.resolved_at.is_(None)))
+        open_alert = db.session.scalar(
+            select(Alert).where(
+                Alert.project_id == project.id,
+                Alert.kind == crossing["kind"],
+                Alert.resolved_at.is_(None),
+            )
+        )
         detail = {key: _plain(value) for key, value in crossing["detail"].items()}
         if open_alert is None:
-            db.session.add(Alert(project_id=project.id, kind=crossing["kind"],
-                                 message=crossing["message"], value=crossing["value"],
-                                 threshold=crossing["threshold"], detail=detail))
+            db.session.add(
+                Alert(
+                    project_id=project.id,
+                    kind=crossing["kind"],
+                    message=crossing["message"],
+                    value=crossing["value"],
+                    threshold=crossing["threshold"],
+                    detail=detail,
+                )
+            )
             new.append(crossing["kind"])
         else:
             open_alert.message, open_alert.value = crossing["message"], crossing["value"]
@@ -218,8 +297,13 @@ def raise_alerts(project: Project, found: dict[str, Any]) -> list[str]:
 
 
 def open_alerts(project: Project) -> list[Alert]:
-    return list(db.session.scalars(select(Alert).where(
-        Alert.project_id == project.id, Alert.resolved_at.is_(None)).order_by(Alert.id)))
+    return list(
+        db.session.scalars(
+            select(Alert)
+            .where(Alert.project_id == project.id, Alert.resolved_at.is_(None))
+            .order_by(Alert.id)
+        )
+    )
 
 
 def resolve_alert(project: Project, alert_id: int, user_id: int) -> Alert:

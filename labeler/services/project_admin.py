@@ -21,8 +21,15 @@ from labeler.services.projects import recount, slug_ok
 
 CONSENSUS_METHODS = ("majority", "dawid_skene")
 CONSENSUS_FIELDS = ("annotations_per_item", "consensus_method", "dispute_threshold")
-SETTINGS = (*CONSENSUS_FIELDS, "sampling_strategy", "retrain_every", "estimator",
-            "estimator_params", "random_share", "min_labels_per_class")
+SETTINGS = (
+    *CONSENSUS_FIELDS,
+    "sampling_strategy",
+    "retrain_every",
+    "estimator",
+    "estimator_params",
+    "random_share",
+    "min_labels_per_class",
+)
 
 
 def settings_payload(project: Project) -> dict[str, Any]:
@@ -34,25 +41,31 @@ def _consensus_changes(project: Project, body: Mapping[str, Any]) -> dict[str, A
     if "annotations_per_item" in body:
         k = body["annotations_per_item"]
         if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= 50:
-            raise ServiceError("annotations per item must be a whole number from 1 to 50",
-                               {"field": "annotations_per_item"})
+            raise ServiceError(
+                "annotations per item must be a whole number from 1 to 50",
+                {"field": "annotations_per_item"},
+            )
         changes["annotations_per_item"] = k
     if "consensus_method" in body:
         if body["consensus_method"] not in CONSENSUS_METHODS:
-            raise ServiceError(f"consensus method must be one of {list(CONSENSUS_METHODS)}",
-                               {"field": "consensus_method"})
+            raise ServiceError(
+                f"consensus method must be one of {list(CONSENSUS_METHODS)}",
+                {"field": "consensus_method"},
+            )
         changes["consensus_method"] = body["consensus_method"]
     if "dispute_threshold" in body:
         value = body["dispute_threshold"]
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-            raise ServiceError("dispute threshold must be a number from 0 to 1",
-                               {"field": "dispute_threshold"})
+            raise ServiceError(
+                "dispute threshold must be a number from 0 to 1", {"field": "dispute_threshold"}
+            )
         changes["dispute_threshold"] = float(value)
     return {name: value for name, value in changes.items() if getattr(project, name) != value}
 
 
-def update_project_settings(project: Project, body: Mapping[str, Any],
-                            user_id: int | None) -> tuple[list[str], bool]:
+def update_project_settings(
+    project: Project, body: Mapping[str, Any], user_id: int | None
+) -> tuple[list[str], bool]:
     """Apply the settings in ``body``; return (fields changed, whether the Dawid-Skene
     consensus job must run). Nothing changes unless every field is valid.
 
@@ -69,8 +82,14 @@ def update_project_settings(project: Project, body: Mapping[str, Any],
     for name, value in consensus.items():
         setattr(project, name, value)
     if consensus:
-        db.session.add(AuditEvent(project_id=project.id, user_id=user_id,
-                                  action="consensus_settings", detail=consensus))
+        db.session.add(
+            AuditEvent(
+                project_id=project.id,
+                user_id=user_id,
+                action="consensus_settings",
+                detail=consensus,
+            )
+        )
         db.session.flush()
         recount(project)
         refresh_project(project)  # majority now; Dawid-Skene overwrites it in its job

@@ -58,12 +58,15 @@ def validate_labels(labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if hotkey is not None:
             hotkey = str(hotkey)
             if len(hotkey) != 1 or hotkey.lower() in RESERVED_KEYS or hotkey in keys:
-                raise ServiceError(f"label {name!r}: hotkey {hotkey!r} must be one character, "
-                                   "unused, and not s, b or ?")
+                raise ServiceError(
+                    f"label {name!r}: hotkey {hotkey!r} must be one character, "
+                    "unused, and not s, b or ?"
+                )
             keys.add(hotkey)
         names.add(name)
-        cleaned.append({"name": name, "hotkey": hotkey,
-                        "description": str(label.get("description") or "")})
+        cleaned.append(
+            {"name": name, "hotkey": hotkey, "description": str(label.get("description") or "")}
+        )
     free = (d for d in "123456789" if d not in keys)
     for label in cleaned:
         if label["hotkey"] is None:
@@ -71,9 +74,14 @@ def validate_labels(labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return cleaned
 
 
-def create_project(name: str, labels: list[dict[str, Any]], guidelines: str = "",
-                   annotations_per_item: int = 1, test_fraction: float = 0.2,
-                   **settings: Any) -> Project:
+def create_project(
+    name: str,
+    labels: list[dict[str, Any]],
+    guidelines: str = "",
+    annotations_per_item: int = 1,
+    test_fraction: float = 0.2,
+    **settings: Any,
+) -> Project:
     name = name.strip()
     if not name or len(name) > 120:
         raise ServiceError("a project name of 1-120 characters is required", {"field": "name"})
@@ -83,10 +91,16 @@ def create_project(name: str, labels: list[dict[str, Any]], guidelines: str = ""
         raise ServiceError("annotations per item must be between 1 and 50")
     if not 0.0 <= float(test_fraction) < 1.0:
         raise ServiceError("the test fraction must be at least 0 and below 1")
-    project = Project(name=name, labels=validate_labels(labels), guidelines=guidelines,
-                      annotations_per_item=int(annotations_per_item),
-                      test_fraction=float(test_fraction), model_inputs={}, display={},
-                      **settings)
+    project = Project(
+        name=name,
+        labels=validate_labels(labels),
+        guidelines=guidelines,
+        annotations_per_item=int(annotations_per_item),
+        test_fraction=float(test_fraction),
+        model_inputs={},
+        display={},
+        **settings,
+    )
     db.session.add(project)
     db.session.flush()
     return project
@@ -109,30 +123,48 @@ def register_fields(project: Project, mapping: ColumnMapping) -> None:
 
 def recount(project: Project) -> None:
     """Recompute the denormalised counters of ``project`` from its rows (after bulk writes)."""
-    counts = (select(func.count(Annotation.id)).where(Annotation.item_id == Item.id)
-              .scalar_subquery())
-    db.session.execute(update(Item).where(Item.project_id == project.id)
-                       .values(n_annotations=counts))
+    counts = (
+        select(func.count(Annotation.id)).where(Annotation.item_id == Item.id).scalar_subquery()
+    )
+    db.session.execute(
+        update(Item).where(Item.project_id == project.id).values(n_annotations=counts)
+    )
     k = project.annotations_per_item
-    db.session.execute(update(Item).where(Item.project_id == project.id).values(
-        queue_tier=case((Item.n_annotations >= k + Item.extra_annotations, TIER_DONE),
-                           (Item.n_annotations > 0, TIER_STARTED), else_=TIER_FRESH)))
+    db.session.execute(
+        update(Item)
+        .where(Item.project_id == project.id)
+        .values(
+            queue_tier=case(
+                (Item.n_annotations >= k + Item.extra_annotations, TIER_DONE),
+                (Item.n_annotations > 0, TIER_STARTED),
+                else_=TIER_FRESH,
+            )
+        )
+    )
     from labeler.services.imports import restore_tiers  # imports uses this module
 
     restore_tiers(project)  # gold keeps its own tier; linked copies never queue
-    project.n_items = db.session.scalar(
-        select(func.count(Item.id)).where(Item.project_id == project.id)) or 0
-    project.filled_slots = db.session.scalar(
-        select(func.coalesce(func.sum(
-            case((Item.n_annotations > k, k), else_=Item.n_annotations)), 0))
-        .where(Item.project_id == project.id)) or 0
+    project.n_items = (
+        db.session.scalar(select(func.count(Item.id)).where(Item.project_id == project.id)) or 0
+    )
+    project.filled_slots = (
+        db.session.scalar(
+            select(
+                func.coalesce(
+                    func.sum(case((Item.n_annotations > k, k), else_=Item.n_annotations)), 0
+                )
+            ).where(Item.project_id == project.id)
+        )
+        or 0
+    )
     db.session.flush()
 
 
 def set_member(project: Project, user: User, role: str | None) -> None:
     """Add ``user`` to ``project`` with ``role``, change the role, or remove with None."""
-    member = db.session.scalar(select(Membership).where(
-        Membership.user_id == user.id, Membership.project_id == project.id))
+    member = db.session.scalar(
+        select(Membership).where(Membership.user_id == user.id, Membership.project_id == project.id)
+    )
     if role is None:
         if member is not None:
             db.session.delete(member)

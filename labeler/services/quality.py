@@ -51,7 +51,8 @@ def content_fields(project: Project) -> list[str]:
     if texts:
         return texts
     return [*inputs.get("numeric", []), *inputs.get("categorical", [])] or list(
-        (project.display or {}).get("meta", []))
+        (project.display or {}).get("meta", [])
+    )
 
 
 def field_kinds(project: Project) -> dict[str, str]:
@@ -70,24 +71,38 @@ def sync_copies(project: Project, original: Item) -> None:
     copies share its content hash)."""
     if original.content_hash is None or original.duplicate_of is not None:
         return
-    db.session.execute(update(Item).where(
-        Item.project_id == project.id, Item.content_hash == original.content_hash,
-        Item.duplicate_of == original.id).values(
-        consensus_label=original.consensus_label,
-        consensus_confidence=original.consensus_confidence,
-        final_label=original.final_label, final_source=original.final_source,
-        disputed=False), execution_options={"synchronize_session": False})
+    db.session.execute(
+        update(Item)
+        .where(
+            Item.project_id == project.id,
+            Item.content_hash == original.content_hash,
+            Item.duplicate_of == original.id,
+        )
+        .values(
+            consensus_label=original.consensus_label,
+            consensus_confidence=original.consensus_confidence,
+            final_label=original.final_label,
+            final_source=original.final_source,
+            disputed=False,
+        ),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def sync_all_copies(project: Project) -> int:
     """Bring every linked copy in step with its original; returns how many copies there are."""
     original = Item.__table__.alias("original")
     columns = ("consensus_label", "consensus_confidence", "final_label", "final_source")
-    values = {name: select(original.c[name]).where(original.c.id == Item.duplicate_of)
-              .scalar_subquery() for name in columns}
-    result = db.session.execute(update(Item).where(
-        Item.project_id == project.id, Item.duplicate_of.is_not(None)).values(**values),
-        execution_options={"synchronize_session": False})
+    values = {
+        name: select(original.c[name]).where(original.c.id == Item.duplicate_of).scalar_subquery()
+        for name in columns
+    }
+    result = db.session.execute(
+        update(Item)
+        .where(Item.project_id == project.id, Item.duplicate_of.is_not(None))
+        .values(**values),
+        execution_options={"synchronize_session": False},
+    )
     return int(result.rowcount or 0)
 
 
@@ -109,9 +124,12 @@ def _read(project: Project, names: list[str], progress: Progress) -> _Columns:
     # The database extracts the fields (json_extract / ->>): decoding every item's JSON
     # in Python would take half the report's time.
     values = [Item.data[name].as_string() for name in names]
-    stmt = (select(Item.id, Item.external_id, Item.duplicate_of, Item.final_label, *values)
-            .where(Item.project_id == project.id).order_by(Item.id)
-            .execution_options(yield_per=CHUNK))
+    stmt = (
+        select(Item.id, Item.external_id, Item.duplicate_of, Item.final_label, *values)
+        .where(Item.project_id == project.id)
+        .order_by(Item.id)
+        .execution_options(yield_per=CHUNK)
+    )
     for rows in db.session.execute(stmt).partitions():
         for item_id, external_id, duplicate_of, final, *fields in rows:
             columns.ids.append(item_id)
@@ -125,9 +143,10 @@ def _read(project: Project, names: list[str], progress: Progress) -> _Columns:
 
 
 def _preview(columns: _Columns, position: int, fields: list[str]) -> str:
-    text = " · ".join(str(columns.fields[f][position]) for f in fields
-                      if columns.fields[f][position] is not None)
-    return text if len(text) <= PREVIEW else text[:PREVIEW - 1] + "…"
+    text = " · ".join(
+        str(columns.fields[f][position]) for f in fields if columns.fields[f][position] is not None
+    )
+    return text if len(text) <= PREVIEW else text[: PREVIEW - 1] + "…"
 
 
 def _exact(columns: _Columns, fields: list[str]) -> tuple[np.ndarray, dict[str, Any]]:
@@ -137,32 +156,57 @@ def _exact(columns: _Columns, fields: list[str]) -> tuple[np.ndarray, dict[str, 
     copies = first != np.arange(n)
     sizes = np.bincount(first, minlength=n)
     biggest = np.argsort(-sizes, kind="stable")[:SAMPLES]
-    groups = [{"size": int(sizes[i]), "text": _preview(columns, int(i), fields),
-               "external_ids": [columns.external[j] for j in np.flatnonzero(first == i)[:5]]}
-              for i in biggest if sizes[i] > 1]
-    return first, {"copies": int(copies.sum()), "groups": int((sizes > 1).sum()),
-                   "linked": columns.linked, "largest": groups}
+    groups = [
+        {
+            "size": int(sizes[i]),
+            "text": _preview(columns, int(i), fields),
+            "external_ids": [columns.external[j] for j in np.flatnonzero(first == i)[:5]],
+        }
+        for i in biggest
+        if sizes[i] > 1
+    ]
+    return first, {
+        "copies": int(copies.sum()),
+        "groups": int((sizes > 1).sum()),
+        "linked": columns.linked,
+        "largest": groups,
+    }
 
 
-def _near(columns: _Columns, fields: list[str], first: np.ndarray,
-          threshold: float) -> dict[str, Any]:
+def _near(
+    columns: _Columns, fields: list[str], first: np.ndarray, threshold: float
+) -> dict[str, Any]:
     originals = np.flatnonzero(first == np.arange(len(first)))
-    texts = [normalise(" ".join(str(columns.fields[f][i]) for f in fields
-                                if isinstance(columns.fields[f][i], str))) for i in originals]
+    texts = [
+        normalise(
+            " ".join(
+                str(columns.fields[f][i]) for f in fields if isinstance(columns.fields[f][i], str)
+            )
+        )
+        for i in originals
+    ]
     keep = [j for j, text in enumerate(texts) if text]
     found = near_duplicates([texts[j] for j in keep], threshold=threshold)
     clusters = found.clusters()
     positions = [[int(originals[keep[j]]) for j in cluster] for cluster in clusters]
-    return {"threshold": threshold, "groups": len(clusters),
-            "n_texts": int(sum(len(c) for c in clusters)),
-            "largest": [{"size": len(group), "external_ids": [columns.external[i]
-                                                              for i in group[:5]],
-                         "texts": [_preview(columns, i, fields) for i in group[:3]]}
-                        for group in positions[:SAMPLES]]}
+    return {
+        "threshold": threshold,
+        "groups": len(clusters),
+        "n_texts": int(sum(len(c) for c in clusters)),
+        "largest": [
+            {
+                "size": len(group),
+                "external_ids": [columns.external[i] for i in group[:5]],
+                "texts": [_preview(columns, i, fields) for i in group[:3]],
+            }
+            for group in positions[:SAMPLES]
+        ],
+    }
 
 
-def compute(project: Project, progress: Progress | None = None,
-            threshold: float = NEAR_THRESHOLD) -> dict[str, Any]:
+def compute(
+    project: Project, progress: Progress | None = None, threshold: float = NEAR_THRESHOLD
+) -> dict[str, Any]:
     """Every figure of the quality report, JSON-safe."""
     step = progress or (lambda fraction, message: None)
     kinds = field_kinds(project)
@@ -175,17 +219,28 @@ def compute(project: Project, progress: Progress | None = None,
     step(0.65, "near-duplicates")
     texts = [f for f in fields if kinds.get(f) in ("text", "meta")]
     near = _near(columns, texts, first, threshold) if texts and len(first) else None
-    votes = dict(db.session.execute(select(Annotation.label, func.count(Annotation.id))
-                                    .where(Annotation.project_id == project.id)
-                                    .group_by(Annotation.label)).all())
+    votes = dict(
+        db.session.execute(
+            select(Annotation.label, func.count(Annotation.id))
+            .where(Annotation.project_id == project.id)
+            .group_by(Annotation.label)
+        ).all()
+    )
     step(0.95, "gold")
-    return {"computed_at": utcnow().isoformat(timespec="seconds"),
-            "n_items": len(columns.ids), "content_fields": fields, "fields": checks,
-            "exact_duplicates": exact, "near_duplicates": near,
-            "final_labels": class_balance(columns.final),
-            "annotation_labels": balance_from_counts(votes),
-            "gold": {"n_items": gold.count_gold(project),
-                     "annotators": [row.as_dict() for row in gold.accuracy(project)]}}
+    return {
+        "computed_at": utcnow().isoformat(timespec="seconds"),
+        "n_items": len(columns.ids),
+        "content_fields": fields,
+        "fields": checks,
+        "exact_duplicates": exact,
+        "near_duplicates": near,
+        "final_labels": class_balance(columns.final),
+        "annotation_labels": balance_from_counts(votes),
+        "gold": {
+            "n_items": gold.count_gold(project),
+            "annotators": [row.as_dict() for row in gold.accuracy(project)],
+        },
+    }
 
 
 @jobs.runner(KIND)
@@ -198,15 +253,21 @@ def run_quality_job(job: Job, progress: Progress) -> dict[str, Any]:
 
 
 def latest_job(project: Project) -> Job | None:
-    return db.session.scalar(select(Job).where(
-        Job.project_id == project.id, Job.kind == KIND, Job.status == "done")
-        .order_by(Job.finished_at.desc(), Job.id.desc()).limit(1))
+    return db.session.scalar(
+        select(Job)
+        .where(Job.project_id == project.id, Job.kind == KIND, Job.status == "done")
+        .order_by(Job.finished_at.desc(), Job.id.desc())
+        .limit(1)
+    )
 
 
 def running_job(project: Project) -> Job | None:
-    return db.session.scalar(select(Job).where(
-        Job.project_id == project.id, Job.kind == KIND, Job.status.in_(jobs.ACTIVE))
-        .order_by(Job.id.desc()).limit(1))
+    return db.session.scalar(
+        select(Job)
+        .where(Job.project_id == project.id, Job.kind == KIND, Job.status.in_(jobs.ACTIVE))
+        .order_by(Job.id.desc())
+        .limit(1)
+    )
 
 
 @dataclass(frozen=True)
@@ -229,12 +290,20 @@ def card_summary(project: Project) -> dict[str, Any] | None:
     if not figures:
         return None
     exact, near = figures.get("exact_duplicates") or {}, figures.get("near_duplicates") or {}
-    return {"computed_at": figures["computed_at"], "n_items": figures["n_items"],
-            "exact_duplicate_copies": exact.get("copies"),
-            "linked_duplicates": exact.get("linked"),
-            "near_duplicate_groups": near.get("groups"),
-            "near_duplicate_threshold": near.get("threshold"),
-            "fields": {name: {key: f[key] for key in ("missing", "empty", "length_outliers",
-                                                     "unparseable") if key in f}
-                       for name, f in figures["fields"].items()},
-            "gold_items": figures["gold"]["n_items"]}
+    return {
+        "computed_at": figures["computed_at"],
+        "n_items": figures["n_items"],
+        "exact_duplicate_copies": exact.get("copies"),
+        "linked_duplicates": exact.get("linked"),
+        "near_duplicate_groups": near.get("groups"),
+        "near_duplicate_threshold": near.get("threshold"),
+        "fields": {
+            name: {
+                key: f[key]
+                for key in ("missing", "empty", "length_outliers", "unparseable")
+                if key in f
+            }
+            for name, f in figures["fields"].items()
+        },
+        "gold_items": figures["gold"]["n_items"],
+    }

@@ -67,8 +67,12 @@ def _pick_statement(project: Project, user: User, now: datetime, limit: int, exc
     target = project.annotations_per_item + Item.extra_annotations
     others_leases = (
         select(func.count(Assignment.id))
-        .where(Assignment.item_id == Item.id, Assignment.expires_at > now,
-               Assignment.skipped.is_(False), Assignment.user_id != user.id)
+        .where(
+            Assignment.item_id == Item.id,
+            Assignment.expires_at > now,
+            Assignment.skipped.is_(False),
+            Assignment.user_id != user.id,
+        )
         .scalar_subquery()
     )
     mine = or_(Assignment.skipped.is_(True), Assignment.expires_at > now)
@@ -78,8 +82,9 @@ def _pick_statement(project: Project, user: User, now: datetime, limit: int, exc
             Item.project_id == project.id,
             Item.queue_tier > TIER_DONE,
             ~exists().where(Annotation.item_id == Item.id, Annotation.user_id == user.id),
-            ~exists().where(and_(Assignment.item_id == Item.id, Assignment.user_id == user.id,
-                                 mine)),
+            ~exists().where(
+                and_(Assignment.item_id == Item.id, Assignment.user_id == user.id, mine)
+            ),
             Item.n_annotations + others_leases < target,
         )
         .order_by(Item.queue_tier, Item.queue_rank)
@@ -93,7 +98,10 @@ def _pick_statement(project: Project, user: User, now: datetime, limit: int, exc
 
 
 def next_items(
-    project: Project, user: User, n: int = 1, lease_seconds: int = 600,
+    project: Project,
+    user: User,
+    n: int = 1,
+    lease_seconds: int = 600,
     now: datetime | None = None,
 ) -> list[Item]:
     """Lease and return up to ``n`` items for ``user`` (held ones first; a reload skips nothing).
@@ -111,8 +119,11 @@ def next_items(
         for _ in range(3):  # PostgreSQL may hand back rows filled meanwhile: see _still_open
             if len(held) + len(picked) >= n:
                 break
-            batch = list(db.session.scalars(
-                _pick_statement(project, user, now, n - len(held) - len(picked), exclude)))
+            batch = list(
+                db.session.scalars(
+                    _pick_statement(project, user, now, n - len(held) - len(picked), exclude)
+                )
+            )
             open_items = _still_open(project, user, batch, now)
             picked += open_items
             exclude += [i.id for i in batch]
@@ -124,8 +135,9 @@ def next_items(
     return items
 
 
-def _pick_gold(project: Project, user: User, now: datetime, slots: int,
-               exclude: list[int]) -> list[Item]:
+def _pick_gold(
+    project: Project, user: User, now: datetime, slots: int, exclude: list[int]
+) -> list[Item]:
     """Gold items for the slots that draw "gold first" (a second indexed walk)."""
     found: list[Item] = []
     for _ in range(slots):
@@ -148,13 +160,24 @@ def _still_open(project: Project, user: User, items: list[Item], now: datetime) 
     """
     if not items or db.engine.dialect.name != "postgresql":
         return items
-    leases = dict(db.session.execute(
-        select(Assignment.item_id, func.count(Assignment.id))
-        .where(Assignment.item_id.in_([i.id for i in items]), Assignment.expires_at > now,
-               Assignment.skipped.is_(False), Assignment.user_id != user.id)
-        .group_by(Assignment.item_id)).all())
-    return [item for item in items if item.n_annotations + leases.get(item.id, 0)
-            < project.annotations_per_item + item.extra_annotations]
+    leases = dict(
+        db.session.execute(
+            select(Assignment.item_id, func.count(Assignment.id))
+            .where(
+                Assignment.item_id.in_([i.id for i in items]),
+                Assignment.expires_at > now,
+                Assignment.skipped.is_(False),
+                Assignment.user_id != user.id,
+            )
+            .group_by(Assignment.item_id)
+        ).all()
+    )
+    return [
+        item
+        for item in items
+        if item.n_annotations + leases.get(item.id, 0)
+        < project.annotations_per_item + item.extra_annotations
+    ]
 
 
 def _lease(project: Project, user: User, item: Item, expires: datetime) -> None:
@@ -162,21 +185,35 @@ def _lease(project: Project, user: User, item: Item, expires: datetime) -> None:
         select(Assignment).where(Assignment.item_id == item.id, Assignment.user_id == user.id)
     )
     if lease is None:
-        db.session.add(Assignment(item_id=item.id, user_id=user.id, project_id=project.id,
-                                  expires_at=expires))
+        db.session.add(
+            Assignment(item_id=item.id, user_id=user.id, project_id=project.id, expires_at=expires)
+        )
     else:
         lease.expires_at, lease.skipped = expires, False
     db.session.flush()
 
 
 def holds_live_lease(item: Item, user: User, now: datetime) -> bool:
-    return bool(db.session.scalar(select(exists().where(
-        Assignment.item_id == item.id, Assignment.user_id == user.id,
-        Assignment.expires_at > now, Assignment.skipped.is_(False)))))
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(
+                    Assignment.item_id == item.id,
+                    Assignment.user_id == user.id,
+                    Assignment.expires_at > now,
+                    Assignment.skipped.is_(False),
+                )
+            )
+        )
+    )
 
 
 def submit(
-    project: Project, user: User, item: Item, label: str, seconds: float | None = None,
+    project: Project,
+    user: User,
+    item: Item,
+    label: str,
+    seconds: float | None = None,
     now: datetime | None = None,
 ) -> SubmitResult:
     """Record ``user``'s label for ``item``; resubmitting is safe, changing keeps history."""
@@ -184,8 +221,10 @@ def submit(
     if item.project_id != project.id:
         raise NotFound(f"item {item.id} is not in project {project.name!r}")
     if label not in project.label_names:
-        raise ServiceError(f"label {label!r} is not in the label set",
-                           {"field": "label", "allowed": project.label_names})
+        raise ServiceError(
+            f"label {label!r} is not in the label set",
+            {"field": "label", "allowed": project.label_names},
+        )
     seconds = None if seconds is None else min(max(float(seconds), 0.0), MAX_SECONDS)
     existing = db.session.scalar(
         select(Annotation).where(Annotation.item_id == item.id, Annotation.user_id == user.id)
@@ -198,17 +237,26 @@ def submit(
         return result
     target = item_target(project, item)
     # Every annotator may answer a gold item: it is never "full".
-    if not item.is_gold and item.n_annotations >= target and \
-            not holds_live_lease(item, user, now):
-        raise Conflict("this item already has all the labels it needs; "
-                       "your lease had expired, so your label was not recorded")
-    annotation = Annotation(item_id=item.id, user_id=user.id, project_id=project.id,
-                            label=label, seconds=seconds, created_at=now, updated_at=now,
-                            guideline_version=project.guideline_version)
+    if not item.is_gold and item.n_annotations >= target and not holds_live_lease(item, user, now):
+        raise Conflict(
+            "this item already has all the labels it needs; "
+            "your lease had expired, so your label was not recorded"
+        )
+    annotation = Annotation(
+        item_id=item.id,
+        user_id=user.id,
+        project_id=project.id,
+        label=label,
+        seconds=seconds,
+        created_at=now,
+        updated_at=now,
+        guideline_version=project.guideline_version,
+    )
     db.session.add(annotation)
     _count_new_annotation(project, item, target)
-    db.session.execute(delete(Assignment).where(
-        Assignment.item_id == item.id, Assignment.user_id == user.id))
+    db.session.execute(
+        delete(Assignment).where(Assignment.item_id == item.id, Assignment.user_id == user.id)
+    )
     db.session.flush()
     _after_vote(project, user, item)
     return SubmitResult(annotation, "created")
@@ -222,13 +270,20 @@ def _after_vote(project: Project, user: User, item: Item) -> None:
         gold.check_annotator(project, user)
 
 
-def _change(annotation: Annotation, label: str, seconds: float | None,
-            now: datetime) -> SubmitResult:
+def _change(
+    annotation: Annotation, label: str, seconds: float | None, now: datetime
+) -> SubmitResult:
     if annotation.label == label:
         return SubmitResult(annotation, "unchanged")
-    db.session.add(AnnotationRevision(annotation_id=annotation.id, label=annotation.label,
-                                      seconds=annotation.seconds,
-                                      labeled_at=annotation.updated_at, replaced_at=now))
+    db.session.add(
+        AnnotationRevision(
+            annotation_id=annotation.id,
+            label=annotation.label,
+            seconds=annotation.seconds,
+            labeled_at=annotation.updated_at,
+            replaced_at=now,
+        )
+    )
     annotation.label, annotation.seconds, annotation.updated_at = label, seconds, now
     db.session.flush()
     return SubmitResult(annotation, "changed")
@@ -236,13 +291,18 @@ def _change(annotation: Annotation, label: str, seconds: float | None,
 
 def _count_new_annotation(project: Project, item: Item, target: int) -> None:
     n = item.n_annotations + 1
-    tier = (gold.TIER_GOLD if item.is_gold else TIER_DONE if n >= target
-            else TIER_STARTED)
-    db.session.execute(update(Item).where(Item.id == item.id).values(
-        n_annotations=Item.n_annotations + 1, queue_tier=tier))
+    tier = gold.TIER_GOLD if item.is_gold else TIER_DONE if n >= target else TIER_STARTED
+    db.session.execute(
+        update(Item)
+        .where(Item.id == item.id)
+        .values(n_annotations=Item.n_annotations + 1, queue_tier=tier)
+    )
     if n <= project.annotations_per_item:
-        db.session.execute(update(Project).where(Project.id == project.id).values(
-            filled_slots=Project.filled_slots + 1))
+        db.session.execute(
+            update(Project)
+            .where(Project.id == project.id)
+            .values(filled_slots=Project.filled_slots + 1)
+        )
     db.session.refresh(item)
 
 
@@ -253,8 +313,15 @@ def skip(project: Project, user: User, item: Item, now: datetime | None = None) 
         select(Assignment).where(Assignment.item_id == item.id, Assignment.user_id == user.id)
     )
     if lease is None:
-        db.session.add(Assignment(item_id=item.id, user_id=user.id, project_id=project.id,
-                                  expires_at=now, skipped=True))
+        db.session.add(
+            Assignment(
+                item_id=item.id,
+                user_id=user.id,
+                project_id=project.id,
+                expires_at=now,
+                skipped=True,
+            )
+        )
     else:
         lease.expires_at, lease.skipped = now, True
     db.session.flush()
@@ -268,11 +335,16 @@ def my_annotation(item: Item, user: User) -> Annotation | None:
 
 def labeled_since(project: Project, user: User, since: datetime) -> int:
     """How many items ``user`` labeled in ``project`` since ``since`` (this session)."""
-    return db.session.scalar(
-        select(func.count(Annotation.id)).where(
-            Annotation.user_id == user.id, Annotation.project_id == project.id,
-            Annotation.created_at >= since)
-    ) or 0
+    return (
+        db.session.scalar(
+            select(func.count(Annotation.id)).where(
+                Annotation.user_id == user.id,
+                Annotation.project_id == project.id,
+                Annotation.created_at >= since,
+            )
+        )
+        or 0
+    )
 
 
 def get_item(project: Project, item_id: int) -> Item:

@@ -61,10 +61,14 @@ class Vote:
 
 def disputed_queue(project: Project, after: int = 0, limit: int = 50) -> QueuePage:
     """Disputed items with id > ``after`` (keyset pagination), and their vote counts."""
-    items = list(db.session.scalars(
-        select(Item).where(Item.project_id == project.id, Item.disputed.is_(True),
-                           Item.id > after)
-        .order_by(Item.id).limit(limit + 1)))
+    items = list(
+        db.session.scalars(
+            select(Item)
+            .where(Item.project_id == project.id, Item.disputed.is_(True), Item.id > after)
+            .order_by(Item.id)
+            .limit(limit + 1)
+        )
+    )
     more = len(items) > limit
     items = items[:limit]
     votes: dict[int, Counter[str]] = {item.id: Counter() for item in items}
@@ -72,46 +76,67 @@ def disputed_queue(project: Project, after: int = 0, limit: int = 50) -> QueuePa
         rows = db.session.execute(
             select(Annotation.item_id, Annotation.label, func.count())
             .where(Annotation.item_id.in_([item.id for item in items]))
-            .group_by(Annotation.item_id, Annotation.label))
+            .group_by(Annotation.item_id, Annotation.label)
+        )
         for item_id, label, count in rows:
             votes[item_id][label] = count
-    return QueuePage(items, votes, items[-1].id if more else None,
-                     count_disputed(project))
+    return QueuePage(items, votes, items[-1].id if more else None, count_disputed(project))
 
 
 def count_disputed(project: Project) -> int:
     """How many items wait for a reviewer (an index-only count on ix_item_review)."""
-    return db.session.scalar(select(func.count()).select_from(Item).where(
-        Item.project_id == project.id, Item.disputed.is_(True))) or 0
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Item)
+            .where(Item.project_id == project.id, Item.disputed.is_(True))
+        )
+        or 0
+    )
 
 
 def next_disputed(project: Project, after: int) -> Item | None:
     """The disputed item after ``after``, wrapping to the first: the reviewer's next stop."""
     base = select(Item).where(Item.project_id == project.id, Item.disputed.is_(True))
-    return (db.session.scalar(base.where(Item.id > after).order_by(Item.id).limit(1))
-            or db.session.scalar(base.where(Item.id != after).order_by(Item.id).limit(1)))
+    return db.session.scalar(
+        base.where(Item.id > after).order_by(Item.id).limit(1)
+    ) or db.session.scalar(base.where(Item.id != after).order_by(Item.id).limit(1))
 
 
 def item_votes(project: Project, item: Item) -> list[Vote]:
     """Each annotator's label on ``item`` with that annotator's estimated reliability."""
     rows = db.session.execute(
-        select(Annotation, User.username).join(User, User.id == Annotation.user_id)
-        .where(Annotation.item_id == item.id).order_by(Annotation.created_at, Annotation.id)
+        select(Annotation, User.username)
+        .join(User, User.id == Annotation.user_id)
+        .where(Annotation.item_id == item.id)
+        .order_by(Annotation.created_at, Annotation.id)
     ).all()
     reliability = annotator_reliability(project)
-    return [Vote(username, a.user_id, a.label, a.seconds, a.updated_at,
-                 reliability.get(a.user_id)) for a, username in rows]
+    return [
+        Vote(username, a.user_id, a.label, a.seconds, a.updated_at, reliability.get(a.user_id))
+        for a, username in rows
+    ]
 
 
 def history(item: Item) -> list[Adjudication]:
     """Earlier decisions on ``item``, newest first (the audit trail)."""
-    return list(db.session.scalars(
-        select(Adjudication).where(Adjudication.item_id == item.id)
-        .order_by(Adjudication.created_at.desc(), Adjudication.id.desc())))
+    return list(
+        db.session.scalars(
+            select(Adjudication)
+            .where(Adjudication.item_id == item.id)
+            .order_by(Adjudication.created_at.desc(), Adjudication.id.desc())
+        )
+    )
 
 
-def decide(project: Project, item: Item, reviewer: User, action: str,
-           label: str | None = None, note: str = "") -> Adjudication:
+def decide(
+    project: Project,
+    item: Item,
+    reviewer: User,
+    action: str,
+    label: str | None = None,
+    note: str = "",
+) -> Adjudication:
     """Apply a reviewer's decision to ``item`` and record it.
 
     - ``resolve``: ``label`` becomes the final label (source ``adjudicated``);
@@ -121,22 +146,33 @@ def decide(project: Project, item: Item, reviewer: User, action: str,
     """
     action, note = (action or "").strip(), (note or "").strip()
     if action not in ACTIONS:
-        raise InvalidDecision(f"action must be one of {', '.join(ACTIONS)}",
-                              {"field": "action", "allowed": list(ACTIONS)})
+        raise InvalidDecision(
+            f"action must be one of {', '.join(ACTIONS)}",
+            {"field": "action", "allowed": list(ACTIONS)},
+        )
     if item.project_id != project.id:
         raise InvalidDecision(f"item {item.id} is not in project {project.name!r}")
     if len(note) > MAX_NOTE:
         raise InvalidDecision(f"the note is limited to {MAX_NOTE} characters", {"field": "note"})
     if action == "resolve":
         if label not in project.label_names:
-            raise InvalidDecision(f"label {label!r} is not in the label set",
-                                  {"field": "label", "allowed": project.label_names})
+            raise InvalidDecision(
+                f"label {label!r} is not in the label set",
+                {"field": "label", "allowed": project.label_names},
+            )
         _resolve(project, item, label)
     else:
         label = None
         (_send_back if action == "send_back" else _mark_ambiguous)(project, item)
-    decision = Adjudication(item_id=item.id, project_id=project.id, reviewer_id=reviewer.id,
-                            action=action, label=label, note=note, created_at=utcnow())
+    decision = Adjudication(
+        item_id=item.id,
+        project_id=project.id,
+        reviewer_id=reviewer.id,
+        action=action,
+        label=label,
+        note=note,
+        created_at=utcnow(),
+    )
     db.session.add(decision)
     db.session.flush()
     sync_copies(project, item)  # linked duplicates follow their original
@@ -153,8 +189,13 @@ def _resolve(project: Project, item: Item, label: str) -> None:
 def _send_back(project: Project, item: Item) -> None:
     item.extra_annotations += 1
     target = item_target(project, item)
-    item.queue_tier = (TIER_DONE if item.n_annotations >= target
-                       else TIER_STARTED if item.n_annotations > 0 else TIER_FRESH)
+    item.queue_tier = (
+        TIER_DONE
+        if item.n_annotations >= target
+        else TIER_STARTED
+        if item.n_annotations > 0
+        else TIER_FRESH
+    )
     # The latest decision wins: an earlier adjudication no longer holds the label,
     # the next vote settles it (or brings it back here).
     item.final_label = item.final_source = None
@@ -181,6 +222,7 @@ def model_opinion(project: Project, item: Item) -> dict[str, Any] | None:
         probabilities = model.predict_proba(frame)[0]
     except (ServiceError, ModelArtifactError, ValueError, KeyError) as exc:
         return {"error": str(getattr(exc, "message", exc))}
-    ranked = sorted(zip(model.classes, probabilities.tolist(), strict=True),
-                    key=lambda pair: -pair[1])
+    ranked = sorted(
+        zip(model.classes, probabilities.tolist(), strict=True), key=lambda pair: -pair[1]
+    )
     return {"label": ranked[0][0], "probabilities": ranked[:5], "version_id": version.id}

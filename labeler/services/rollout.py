@@ -25,10 +25,16 @@ from labeler.training import ModelArtifactError
 SERVABLE = ("candidate", "challenger", "retired")
 
 
-def _audit(project: Project, user_id: int | None, action: str, reason: str,
-           **detail: Any) -> AuditEvent:
-    event = AuditEvent(project_id=project.id, user_id=user_id, action=action,
-                       detail=detail, reason=reason.strip()[:2000])
+def _audit(
+    project: Project, user_id: int | None, action: str, reason: str, **detail: Any
+) -> AuditEvent:
+    event = AuditEvent(
+        project_id=project.id,
+        user_id=user_id,
+        action=action,
+        detail=detail,
+        reason=reason.strip()[:2000],
+    )
     db.session.add(event)
     return event
 
@@ -38,18 +44,22 @@ def _warm(version: ModelVersion) -> None:
     try:
         serving.cache().get(version)
     except ModelArtifactError as exc:
-        raise Conflict(f"model #{version.id} cannot serve: {exc.reason}",
-                       {"artifact": exc.path}) from exc
+        raise Conflict(
+            f"model #{version.id} cannot serve: {exc.reason}", {"artifact": exc.path}
+        ) from exc
 
 
 def _check_servable(version: ModelVersion, action: str) -> None:
     if version.status not in SERVABLE:
-        raise Conflict(f"cannot {action} model #{version.id}: it is {version.status}",
-                       {"allowed_from": list(SERVABLE)})
+        raise Conflict(
+            f"cannot {action} model #{version.id}: it is {version.status}",
+            {"allowed_from": list(SERVABLE)},
+        )
 
 
-def make_challenger(project: Project, version: ModelVersion, share: float,
-                    user_id: int | None, reason: str = "") -> AuditEvent:
+def make_challenger(
+    project: Project, version: ModelVersion, share: float, user_id: int | None, reason: str = ""
+) -> AuditEvent:
     """Serve ``share`` (0 < share <= 1) of prediction requests from ``version``.
 
     A previous challenger goes back to candidate: one canary at a time.
@@ -62,14 +72,26 @@ def make_challenger(project: Project, version: ModelVersion, share: float,
     if previous is not None and previous.id != version.id:
         previous.status, previous.traffic_share = "candidate", 0.0
     version.status, version.traffic_share = "challenger", float(share)
-    return _audit(project, user_id, "make_challenger", reason, version_id=version.id,
-                  share=float(share),
-                  replaced_challenger_id=previous.id if previous is not None
-                  and previous.id != version.id else None)
+    return _audit(
+        project,
+        user_id,
+        "make_challenger",
+        reason,
+        version_id=version.id,
+        share=float(share),
+        replaced_challenger_id=previous.id
+        if previous is not None and previous.id != version.id
+        else None,
+    )
 
 
-def promote(project: Project, version: ModelVersion, user_id: int | None, reason: str = "",
-            automatic: bool = False) -> AuditEvent:
+def promote(
+    project: Project,
+    version: ModelVersion,
+    user_id: int | None,
+    reason: str = "",
+    automatic: bool = False,
+) -> AuditEvent:
     """Make ``version`` the champion; the old champion is retired (rollback restores it)."""
     _check_servable(version, "promote")
     _warm(version)
@@ -78,16 +100,24 @@ def promote(project: Project, version: ModelVersion, user_id: int | None, reason
         old.status, old.traffic_share = "retired", 0.0
     version.status, version.traffic_share = "champion", 0.0
     project.champion_id = version.id
-    return _audit(project, user_id, "promote", reason, version_id=version.id,
-                  previous_champion_id=old.id if old is not None else None,
-                  automatic=automatic)
+    return _audit(
+        project,
+        user_id,
+        "promote",
+        reason,
+        version_id=version.id,
+        previous_champion_id=old.id if old is not None else None,
+        automatic=automatic,
+    )
 
 
 def previous_champion(project: Project, version: ModelVersion) -> ModelVersion | None:
     """The champion ``version`` replaced, from the audit trail of promotions."""
-    events = db.session.scalars(select(AuditEvent).where(
-        AuditEvent.project_id == project.id,
-        AuditEvent.action.in_(("promote", "rollback"))).order_by(AuditEvent.id.desc()))
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.project_id == project.id, AuditEvent.action.in_(("promote", "rollback")))
+        .order_by(AuditEvent.id.desc())
+    )
     for event in events:
         if (event.detail or {}).get("version_id") == version.id:
             previous_id = (event.detail or {}).get("previous_champion_id")
@@ -98,8 +128,9 @@ def previous_champion(project: Project, version: ModelVersion) -> ModelVersion |
     return None
 
 
-def rollback(project: Project, version: ModelVersion | None, user_id: int | None,
-             reason: str = "") -> AuditEvent:
+def rollback(
+    project: Project, version: ModelVersion | None, user_id: int | None, reason: str = ""
+) -> AuditEvent:
     """Undo ``version`` (default: the champion).
 
     A challenger stops taking traffic and is retired. A champion is replaced by the
@@ -109,29 +140,42 @@ def rollback(project: Project, version: ModelVersion | None, user_id: int | None
         version = serving.champion(project)
     if version.status == "challenger":
         version.status, version.traffic_share = "retired", 0.0
-        return _audit(project, user_id, "rollback", reason, version_id=version.id,
-                      was="challenger")
+        return _audit(project, user_id, "rollback", reason, version_id=version.id, was="challenger")
     if version.status != "champion" or project.champion_id != version.id:
-        raise Conflict(f"model #{version.id} is {version.status}: only the champion or a "
-                       "challenger can be rolled back")
+        raise Conflict(
+            f"model #{version.id} is {version.status}: only the champion or a "
+            "challenger can be rolled back"
+        )
     previous = previous_champion(project, version)
     if previous is None or previous.status == "failed":
-        raise Conflict(f"model #{version.id} replaced no earlier champion to go back to",
-                       "promote another version instead")
+        raise Conflict(
+            f"model #{version.id} replaced no earlier champion to go back to",
+            "promote another version instead",
+        )
     _warm(previous)
     version.status, version.traffic_share = "retired", 0.0
     previous.status, previous.traffic_share = "champion", 0.0
     project.champion_id = previous.id
-    return _audit(project, user_id, "rollback", reason, version_id=previous.id,
-                  previous_champion_id=version.id, rolled_back_id=version.id, was="champion")
+    return _audit(
+        project,
+        user_id,
+        "rollback",
+        reason,
+        version_id=previous.id,
+        previous_champion_id=version.id,
+        rolled_back_id=version.id,
+        was="champion",
+    )
 
 
-def retire(project: Project, version: ModelVersion, user_id: int | None,
-           reason: str = "") -> AuditEvent:
+def retire(
+    project: Project, version: ModelVersion, user_id: int | None, reason: str = ""
+) -> AuditEvent:
     """Take a candidate or challenger out of consideration (the champion cannot be)."""
     if version.status == "champion":
-        raise Conflict(f"model #{version.id} is the champion: promote another version or "
-                       "roll back first")
+        raise Conflict(
+            f"model #{version.id} is the champion: promote another version or roll back first"
+        )
     if version.status not in SERVABLE:
         raise Conflict(f"cannot retire model #{version.id}: it is {version.status}")
     version.status, version.traffic_share = "retired", 0.0
@@ -143,8 +187,9 @@ def promotion_margin() -> float:
     return float(current_app.config.get("PROMOTION_MARGIN", 0.0))
 
 
-def policy_verdict(version: ModelVersion, champion: ModelVersion | None,
-                   margin: float) -> tuple[bool, list[str]]:
+def policy_verdict(
+    version: ModelVersion, champion: ModelVersion | None, margin: float
+) -> tuple[bool, list[str]]:
     """Whether ``version`` may be promoted without a person, and why (or why not).
 
     It must have a test-split macro-F1 that beats the majority and stratified
@@ -155,13 +200,16 @@ def policy_verdict(version: ModelVersion, champion: ModelVersion | None,
     score = metrics.get("macro_f1")
     if score is None:
         return False, ["no test-split score: waits for a person"]
-    rivals: dict[str, Any] = {name: (baselines.get(name) or {}).get("macro_f1")
-                              for name in ("majority", "stratified")}
+    rivals: dict[str, Any] = {
+        name: (baselines.get(name) or {}).get("macro_f1") for name in ("majority", "stratified")
+    }
     if champion is not None and champion.id != version.id:
-        same_items = (baselines.get("previous") or {})
-        rivals[f"champion #{champion.id}"] = (same_items.get("macro_f1")
-                                              if same_items.get("version_id") == champion.id
-                                              else (champion.metrics or {}).get("macro_f1"))
+        same_items = baselines.get("previous") or {}
+        rivals[f"champion #{champion.id}"] = (
+            same_items.get("macro_f1")
+            if same_items.get("version_id") == champion.id
+            else (champion.metrics or {}).get("macro_f1")
+        )
     reasons, passed = [], True
     for name, rival in rivals.items():
         if rival is None:
@@ -169,8 +217,9 @@ def policy_verdict(version: ModelVersion, champion: ModelVersion | None,
             reasons.append(f"{name}: no score to compare with")
         elif float(score) < float(rival) + margin:
             passed = False
-            reasons.append(f"macro-F1 {score:.3f} does not beat {name} ({rival:.3f}) "
-                           f"by {margin:.3f}")
+            reasons.append(
+                f"macro-F1 {score:.3f} does not beat {name} ({rival:.3f}) by {margin:.3f}"
+            )
         else:
             reasons.append(f"macro-F1 {score:.3f} beats {name} ({rival:.3f}) by {margin:.3f}")
     return passed, reasons
@@ -185,8 +234,7 @@ def after_training(project: Project, version: ModelVersion) -> dict[str, Any]:
     """
     if version.status == "champion":
         return {"promoted": False, "reasons": ["already the champion"]}
-    champion = (db.session.get(ModelVersion, project.champion_id)
-                if project.champion_id else None)
+    champion = db.session.get(ModelVersion, project.champion_id) if project.champion_id else None
     passed, reasons = policy_verdict(version, champion, promotion_margin())
     if version.status == "training":
         version.status = "candidate"
@@ -203,8 +251,16 @@ def after_training(project: Project, version: ModelVersion) -> dict[str, Any]:
 
 def history(project: Project, limit: int = 50) -> list[AuditEvent]:
     """The project's rollout audit trail, newest first."""
-    return list(db.session.scalars(select(AuditEvent).where(
-        AuditEvent.project_id == project.id,
-        AuditEvent.action.in_(("make_challenger", "promote", "rollback", "retire",
-                               "promotion_waits")))
-        .order_by(AuditEvent.id.desc()).limit(limit)))
+    return list(
+        db.session.scalars(
+            select(AuditEvent)
+            .where(
+                AuditEvent.project_id == project.id,
+                AuditEvent.action.in_(
+                    ("make_challenger", "promote", "rollback", "retire", "promotion_waits")
+                ),
+            )
+            .order_by(AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )

@@ -45,9 +45,14 @@ class PoolScores:
     X: pd.DataFrame | None = None  # kept only when a strategy needs the rows again
 
 
-def score_open_pool(project: Project, model: TrainedModel, train: LabeledFrame,
-                    strategy: str, progress: Progress,
-                    batch_size: int = WRITE_BATCH) -> PoolScores:
+def score_open_pool(
+    project: Project,
+    model: TrainedModel,
+    train: LabeledFrame,
+    strategy: str,
+    progress: Progress,
+    batch_size: int = WRITE_BATCH,
+) -> PoolScores:
     """Read the open train items in batches and score them with ``strategy``.
 
     ``committee`` bags its committee once over the whole pool (a committee per batch
@@ -72,13 +77,17 @@ def score_open_pool(project: Project, model: TrainedModel, train: LabeledFrame,
     if not whole:
         return PoolScores(item_ids, np.concatenate(scores) if scores else np.zeros(0))
     X_all = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    values = (sampling.score_pool(model, X_all, strategy, X_train=train.X, y_train=train.y)
-              if len(X_all) else np.zeros(0))
+    values = (
+        sampling.score_pool(model, X_all, strategy, X_train=train.X, y_train=train.y)
+        if len(X_all)
+        else np.zeros(0)
+    )
     return PoolScores(item_ids, values, X_all if strategy == "batch_diverse" else None)
 
 
-def usefulness_order(project: Project, model: TrainedModel, pool: PoolScores,
-                     train: LabeledFrame, strategy: str) -> np.ndarray:
+def usefulness_order(
+    project: Project, model: TrainedModel, pool: PoolScores, train: LabeledFrame, strategy: str
+) -> np.ndarray:
     """Positions into ``pool`` in the order the queue should ask them (most useful first).
 
     A random share of the queue stays random (``project.random_share``). With
@@ -88,21 +97,22 @@ def usefulness_order(project: Project, model: TrainedModel, pool: PoolScores,
     n = len(pool.scores)
     if n == 0:
         return np.zeros(0, dtype=int)
-    mixed = sampling.mix_random_share(pool.scores, project.random_share,
-                                      random_state=project.id)
+    mixed = sampling.mix_random_share(pool.scores, project.random_share, random_state=project.id)
     order = np.argsort(-mixed, kind="stable")
     if strategy != "batch_diverse" or pool.X is None:
         return order
     batch = min(max(project.retrain_every, DIVERSE_BATCH_MIN), n)
     candidates = np.argsort(-pool.scores, kind="stable")[: batch * DIVERSE_CANDIDATES]
-    picked = candidates[sampling.select_batch(model, pool.X.iloc[candidates], batch,
-                                              X_labeled=train.X)]
+    picked = candidates[
+        sampling.select_batch(model, pool.X.iloc[candidates], batch, X_labeled=train.X)
+    ]
     rest = order[~np.isin(order, picked)]
     return np.concatenate([picked, rest])
 
 
-def write_scores(pool: PoolScores, version_id: int, order: np.ndarray | None,
-                 progress: Progress) -> None:
+def write_scores(
+    pool: PoolScores, version_id: int, order: np.ndarray | None, progress: Progress
+) -> None:
     """Store each open item's score and version; with ``order``, its rank too.
 
     Writes go in batches, each its own write transaction committed by ``progress``
@@ -121,10 +131,15 @@ def write_scores(pool: PoolScores, version_id: int, order: np.ndarray | None,
     for start in range(0, n, WRITE_BATCH):
         begin_write()  # a write transaction from the start (SQLite), committed by progress
         stop = min(start + WRITE_BATCH, n)
-        rows = [{"item_id": int(pool.item_ids[i]), "new_score": float(pool.scores[i]),
-                 "version": version_id, **({"rank": float(ranks[i])} if ranks is not None
-                                           else {})}
-                for i in range(start, stop)]
+        rows = [
+            {
+                "item_id": int(pool.item_ids[i]),
+                "new_score": float(pool.scores[i]),
+                "version": version_id,
+                **({"rank": float(ranks[i])} if ranks is not None else {}),
+            }
+            for i in range(start, stop)
+        ]
         db.session.execute(stmt, rows)
         progress(stop / n, f"wrote scores of {stop:,} of {n:,} items")
 
@@ -138,10 +153,14 @@ def respread_test_ranks(project: Project) -> None:
     UPDATE ... FROM with a window function (SQLite >= 3.33, PostgreSQL).
     """
     position = func.row_number().over(order_by=(Item.queue_rank, Item.id))
-    ranked = (select(Item.id.label("item_id"), position.label("position"),
-                     func.count().over().label("n"))
-              .where(*pool_filter(project, "test")).subquery())
+    ranked = (
+        select(Item.id.label("item_id"), position.label("position"), func.count().over().label("n"))
+        .where(*pool_filter(project, "test"))
+        .subquery()
+    )
     db.session.execute(
-        update(Item).where(Item.id == ranked.c.item_id)
+        update(Item)
+        .where(Item.id == ranked.c.item_id)
         .values(queue_rank=(ranked.c.position - 0.5) / ranked.c.n)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )

@@ -109,18 +109,25 @@ def champion(project: Project) -> ModelVersion:
     """The serving champion; Conflict (409) when the project has none."""
     version = db.session.get(ModelVersion, project.champion_id) if project.champion_id else None
     if version is None:
-        raise Conflict("no champion model: this project has no trained model serving yet",
-                       "train a model (POST .../train) or promote a version first")
+        raise Conflict(
+            "no champion model: this project has no trained model serving yet",
+            "train a model (POST .../train) or promote a version first",
+        )
     return version
 
 
 def challenger(project: Project) -> ModelVersion | None:
     """The challenger taking a canary share of traffic, if any."""
     return db.session.scalar(
-        select(ModelVersion).where(ModelVersion.project_id == project.id,
-                                   ModelVersion.status == "challenger",
-                                   ModelVersion.traffic_share > 0)
-        .order_by(ModelVersion.id.desc()).limit(1))
+        select(ModelVersion)
+        .where(
+            ModelVersion.project_id == project.id,
+            ModelVersion.status == "challenger",
+            ModelVersion.traffic_share > 0,
+        )
+        .order_by(ModelVersion.id.desc())
+        .limit(1)
+    )
 
 
 @dataclass
@@ -141,15 +148,20 @@ class Served:
     def rows(self) -> list[dict[str, Any]]:
         """JSON rows: label, confidence, probabilities by class, model_version_id."""
         per_row = self.probabilities.tolist()
-        return [{"label": label, "confidence": confidence,
-                 "probabilities": dict(zip(self.classes, row, strict=True)),
-                 "model_version_id": self.version_id}
-                for label, confidence, row in zip(self.labels, self.confidences, per_row,
-                                                  strict=True)]
+        return [
+            {
+                "label": label,
+                "confidence": confidence,
+                "probabilities": dict(zip(self.classes, row, strict=True)),
+                "model_version_id": self.version_id,
+            }
+            for label, confidence, row in zip(self.labels, self.confidences, per_row, strict=True)
+        ]
 
 
-def _model_for(project: Project, request_id: str | None) -> tuple[ModelVersion, TrainedModel,
-                                                                  bool, list[str]]:
+def _model_for(
+    project: Project, request_id: str | None
+) -> tuple[ModelVersion, TrainedModel, bool, list[str]]:
     """Route the request; fall back to the champion, then to the last champion served."""
     models, notes = cache(), []
     chosen = champion(project)
@@ -169,11 +181,16 @@ def _model_for(project: Project, request_id: str | None) -> tuple[ModelVersion, 
         if stale is not None:
             return chosen, stale, True, [f"served from memory: {exc}"]
         if previous is None:
-            raise ServingUnavailable(f"the champion model #{chosen.id} cannot be loaded",
-                                     str(exc)) from exc
+            raise ServingUnavailable(
+                f"the champion model #{chosen.id} cannot be loaded", str(exc)
+            ) from exc
         fallback = db.session.get(ModelVersion, previous[0])
-        return fallback or chosen, previous[1], True, [f"champion #{chosen.id}: {exc}; "
-                                                       f"served by #{previous[0]}"]
+        return (
+            fallback or chosen,
+            previous[1],
+            True,
+            [f"champion #{chosen.id}: {exc}; served by #{previous[0]}"],
+        )
     models.last_champion[project.id] = (chosen.id, model)
     return chosen, model, False, notes
 
@@ -188,8 +205,7 @@ def predict(project: Project, frame: pd.DataFrame, request_id: str | None = None
     labels = [classes[i] for i in best]
     confidences = probabilities[np.arange(len(best)), best].tolist()
     latency = (time.perf_counter() - started) * 1000.0
-    return Served(version.id, classes, labels, confidences, probabilities, latency, fallback,
-                  notes)
+    return Served(version.id, classes, labels, confidences, probabilities, latency, fallback, notes)
 
 
 def check_rows(project: Project, rows: Sequence[Any]) -> pd.DataFrame:
@@ -206,8 +222,11 @@ def check_rows(project: Project, rows: Sequence[Any]) -> pd.DataFrame:
     if not inputs.fields:
         raise Conflict("the project has no model inputs, so there is nothing to predict from")
     problems: list[str] = []
-    kinds = {**{n: "text" for n in inputs.text}, **{n: "numeric" for n in inputs.numeric},
-             **{n: "categorical" for n in inputs.categorical}}
+    kinds = {
+        **{n: "text" for n in inputs.text},
+        **{n: "numeric" for n in inputs.numeric},
+        **{n: "categorical" for n in inputs.categorical},
+    }
     for index, row in enumerate(rows):
         if not isinstance(row, Mapping):
             problems.append(f"item {index}: expected an object of fields")
@@ -216,19 +235,26 @@ def check_rows(project: Project, rows: Sequence[Any]) -> pd.DataFrame:
             if name not in row:
                 problems.append(f"item {index}: missing field {name!r} ({kind})")
             elif not _fits(kind, row[name]):
-                problems.append(f"item {index}: field {name!r} must be {_WANTED[kind]}, "
-                                f"got {type(row[name]).__name__}")
+                problems.append(
+                    f"item {index}: field {name!r} must be {_WANTED[kind]}, "
+                    f"got {type(row[name]).__name__}"
+                )
         if len(problems) >= 20:
             break
     if problems:
-        raise ServiceError("some items cannot be predicted", {"problems": problems[:20],
-                                                             "fields": kinds})
-    return pd.DataFrame([[row[name] for name in inputs.fields] for row in rows],
-                        columns=list(inputs.fields))
+        raise ServiceError(
+            "some items cannot be predicted", {"problems": problems[:20], "fields": kinds}
+        )
+    return pd.DataFrame(
+        [[row[name] for name in inputs.fields] for row in rows], columns=list(inputs.fields)
+    )
 
 
-_WANTED = {"text": "a string", "numeric": "a number or null",
-           "categorical": "a string, number, boolean or null"}
+_WANTED = {
+    "text": "a string",
+    "numeric": "a number or null",
+    "categorical": "a string, number, boolean or null",
+}
 
 
 def _fits(kind: str, value: Any) -> bool:
@@ -255,9 +281,17 @@ def log_predictions(project_id: int, served: Served) -> int:
     if rate < 1.0:
         picked = [i for i in picked if random.random() < rate]  # type: ignore[assignment]
     now = utcnow()
-    rows = [{"project_id": project_id, "model_version_id": served.version_id,
-             "latency_ms": served.latency_ms, "predicted_label": served.labels[i],
-             "confidence": served.confidences[i], "created_at": now} for i in picked]
+    rows = [
+        {
+            "project_id": project_id,
+            "model_version_id": served.version_id,
+            "latency_ms": served.latency_ms,
+            "predicted_label": served.labels[i],
+            "confidence": served.confidences[i],
+            "created_at": now,
+        }
+        for i in picked
+    ]
     if not rows:
         return 0
     begin_write()
@@ -269,6 +303,9 @@ def purge_old_logs(project_id: int) -> int:
     """Delete log rows older than LABELER_PREDICTION_LOG_DAYS; return how many went."""
     days = float(current_app.config.get("PREDICTION_LOG_DAYS", 30))
     cutoff = utcnow() - timedelta(days=days)
-    result = db.session.execute(delete(PredictionLog).where(
-        PredictionLog.project_id == project_id, PredictionLog.created_at < cutoff))
+    result = db.session.execute(
+        delete(PredictionLog).where(
+            PredictionLog.project_id == project_id, PredictionLog.created_at < cutoff
+        )
+    )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -87,12 +87,19 @@ def read_confusions(path: Path, labels: Sequence[str]) -> list[np.ndarray]:
     return result
 
 
-def make_annotators(n: int, labels: Sequence[str], seed: int,
-                    accuracies: Sequence[float] = (0.9,),
-                    confusions: Sequence[np.ndarray] | None = None,
-                    prefix: str = "sim") -> list[SimulatedAnnotator]:
+def make_annotators(
+    n: int,
+    labels: Sequence[str],
+    seed: int,
+    accuracies: Sequence[float] = (0.9,),
+    confusions: Sequence[np.ndarray] | None = None,
+    prefix: str = "sim",
+) -> list[SimulatedAnnotator]:
     """``n`` annotators; accuracies (or confusion matrices) are recycled in order."""
-    matrices = list(confusions) if confusions else [
-        uniform_confusion(labels, a) for a in accuracies]
-    return [SimulatedAnnotator(f"{prefix}-a{i + 1}", list(labels), matrices[i % len(matrices)],
-                               seed, i) for i in range(n)]
+    matrices = (
+        list(confusions) if confusions else [uniform_confusion(labels, a) for a in accuracies]
+    )
+    return [
+        SimulatedAnnotator(f"{prefix}-a{i + 1}", list(labels), matrices[i % len(matrices)], seed, i)
+        for i in range(n)
+    ]

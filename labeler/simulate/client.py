@@ -30,8 +30,14 @@ class ApiError(Exception):
 class Client:
     """One bearer token's view of the API at ``server`` (e.g. ``http://127.0.0.1:5000``)."""
 
-    def __init__(self, server: str, token: str, retries: int = 5, backoff: float = 0.25,
-                 timeout: float = 300.0) -> None:
+    def __init__(
+        self,
+        server: str,
+        token: str,
+        retries: int = 5,
+        backoff: float = 0.25,
+        timeout: float = 300.0,
+    ) -> None:
         self.base = server.rstrip("/") + "/api/v1"
         self.server, self.token = server, token
         self.retries, self.backoff, self.timeout = retries, backoff, timeout
@@ -69,8 +75,9 @@ class Client:
         return self.request("GET", path, params=params or None).json()
 
     def post(self, path: str, body: Any = None, **params: Any) -> Any:
-        return self.request("POST", path, json=body if body is not None else {},
-                            params=params or None).json()
+        return self.request(
+            "POST", path, json=body if body is not None else {}, params=params or None
+        ).json()
 
     def patch(self, path: str, body: Any) -> Any:
         return self.request("PATCH", path, json=body).json()
@@ -92,13 +99,13 @@ class Client:
 
     def export_items(self, project_id: int) -> list[dict[str, Any]]:
         """The item view of the export (final label, how it was decided, split)."""
-        text = self.request("GET", f"/projects/{project_id}/export",
-                            params={"view": "items", "format": "jsonl"}).text
+        text = self.request(
+            "GET", f"/projects/{project_id}/export", params={"view": "items", "format": "jsonl"}
+        ).text
         # split on newlines only: str.splitlines also breaks at U+2028 and friends inside texts
         return [json.loads(line) for line in text.split("\n") if line.strip()]
 
-    def wait_for_job(self, job_id: int, poll: float = 0.2, limit: float = 3600.0
-                     ) -> dict[str, Any]:
+    def wait_for_job(self, job_id: int, poll: float = 0.2, limit: float = 3600.0) -> dict[str, Any]:
         """Poll a job until it is done or failed; return its last state."""
         deadline = time.monotonic() + limit
         while True:

@@ -31,9 +31,14 @@ def _subsample(frame: pd.DataFrame, max_items: int | None, seed: int) -> pd.Data
     return frame
 
 
-def from_csv(path: str | Path, text_column: str, label_column: str,
-             only_labels: list[str] | None = None, max_items: int | None = None,
-             seed: int = 0) -> Dataset:
+def from_csv(
+    path: str | Path,
+    text_column: str,
+    label_column: str,
+    only_labels: list[str] | None = None,
+    max_items: int | None = None,
+    seed: int = 0,
+) -> Dataset:
     """Rows with an empty text or label are dropped; labels become strings."""
     path = Path(path)
     raw = pd.read_csv(path, usecols=[text_column, label_column], dtype={label_column: str})
@@ -47,8 +52,7 @@ def from_csv(path: str | Path, text_column: str, label_column: str,
     truth = dict(zip(ids, raw[label_column].astype(str), strict=True))
     labels = only_labels or sorted(set(truth.values()))
     name = path.name.split(".")[0]
-    return Dataset(name, frame, truth, labels, {"id": "id", "text": ["text"]},
-                   {"text": ["text"]})
+    return Dataset(name, frame, truth, labels, {"id": "id", "text": ["text"]}, {"text": ["text"]})
 
 
 def digits(max_items: int | None = None, seed: int = 0) -> Dataset:
@@ -63,6 +67,11 @@ def digits(max_items: int | None = None, seed: int = 0) -> Dataset:
     frame = _subsample(frame, max_items, seed)
     truth = dict(zip(frame["id"], target[frame.index], strict=True))
     labels = [str(d) for d in range(10)]
-    return Dataset("digits", frame.reset_index(drop=True), truth, labels,
-                   {"id": "id", "numeric": fields}, {"numeric": fields})
-
+    return Dataset(
+        "digits",
+        frame.reset_index(drop=True),
+        truth,
+        labels,
+        {"id": "id", "numeric": fields},
+        {"numeric": fields},
+    )

@@ -89,13 +89,21 @@ class Result:
 
 
 class Simulation:
-    def __init__(self, admin: Client, data: Dataset, annotators: list[SimulatedAnnotator],
-                 settings: Settings, progress: Progress | None = None,
-                 name: str | None = None) -> None:
+    def __init__(
+        self,
+        admin: Client,
+        data: Dataset,
+        annotators: list[SimulatedAnnotator],
+        settings: Settings,
+        progress: Progress | None = None,
+        name: str | None = None,
+    ) -> None:
         self.admin, self.data, self.crowd, self.settings = admin, data, annotators, settings
         self.progress = progress or (lambda n, message: None)
-        self.name = name or f"sim {data.name} {settings.strategy} seed {settings.seed} " \
-                            f"{uuid.uuid4().hex[:6]}"
+        self.name = (
+            name
+            or f"sim {data.name} {settings.strategy} seed {settings.seed} {uuid.uuid4().hex[:6]}"
+        )
         self.clients: dict[str, Client] = {}
         self.started = time.monotonic()
         self.project_id = 0
@@ -107,13 +115,21 @@ class Simulation:
         s = self.settings
         if s.annotations_per_item > len(self.crowd):
             raise ValueError(f"k={s.annotations_per_item} needs at least that many annotators")
-        project = self.admin.post("/projects", {
-            "name": self.name, "labels": [{"name": label} for label in self.data.labels],
-            "guidelines": f"Simulated labeling of {self.data.name}.",
-            "annotations_per_item": s.annotations_per_item, "test_fraction": s.test_fraction})
+        project = self.admin.post(
+            "/projects",
+            {
+                "name": self.name,
+                "labels": [{"name": label} for label in self.data.labels],
+                "guidelines": f"Simulated labeling of {self.data.name}.",
+                "annotations_per_item": s.annotations_per_item,
+                "test_fraction": s.test_fraction,
+            },
+        )
         self.project_id = project["id"]
-        settings: dict[str, Any] = {"sampling_strategy": s.strategy,
-                                    "retrain_every": s.retrain_every}
+        settings: dict[str, Any] = {
+            "sampling_strategy": s.strategy,
+            "retrain_every": s.retrain_every,
+        }
         for name in ("estimator", "min_labels_per_class", "random_share"):
             if getattr(s, name) is not None:
                 settings[name] = getattr(s, name)
@@ -126,8 +142,9 @@ class Simulation:
     def _enrol(self, annotator: SimulatedAnnotator) -> None:
         username = f"{annotator.name}-p{self.project_id}"
         user = self.admin.post("/users", {"username": username, "role": "annotator"})
-        self.admin.post(f"/projects/{self.project_id}/members",
-                        {"user_id": user["id"], "role": "annotator"})
+        self.admin.post(
+            f"/projects/{self.project_id}/members", {"user_id": user["id"], "role": "annotator"}
+        )
         token = self.admin.post(f"/users/{user['id']}/tokens", {"name": "simulate", "days": 2})
         annotator.user_id, annotator.token = user["id"], token["token"]
         self.clients[annotator.name] = self.admin.as_user(token["token"])
@@ -135,8 +152,10 @@ class Simulation:
     def _import(self, chunk: int = 2000) -> None:
         rows = [{**row, "id": self.salted(row["id"])} for row in self.data.rows()]
         for start in range(0, len(rows), chunk):
-            self.admin.post(f"/projects/{self.project_id}/items",
-                            {"mapping": self.data.mapping, "items": rows[start:start + chunk]})
+            self.admin.post(
+                f"/projects/{self.project_id}/items",
+                {"mapping": self.data.mapping, "items": rows[start : start + chunk]},
+            )
 
     def salted(self, external_id: str) -> str:
         """Ids carry the seed: the server's split and cold-start order hash the id, so
@@ -154,7 +173,8 @@ class Simulation:
         try:
             self.clients[annotator.name].post(
                 f"/projects/{self.project_id}/items/{item['id']}/annotation",
-                {"label": label, "seconds": 1.0})
+                {"label": label, "seconds": 1.0},
+            )
         except ApiError as exc:
             if exc.status != 409:
                 raise
@@ -180,11 +200,12 @@ class Simulation:
                 break
             for annotator in active:
                 client = self.clients[annotator.name]
-                items = client.get(f"/projects/{self.project_id}/next",
-                                   n=self.settings.batch)["items"]
+                items = client.get(f"/projects/{self.project_id}/next", n=self.settings.batch)[
+                    "items"
+                ]
                 if not items:
                     annotator.exhausted = True
-                for item in items[:target - done]:
+                for item in items[: target - done]:
                     added = self._submit(annotator, item)
                     done += added
                     self.progress(added, "labeling")
@@ -231,8 +252,11 @@ class Simulation:
 
     def measure(self, result: Result, versions: list[dict[str, Any]], annotations: int) -> None:
         """A checkpoint for each new, evaluated version."""
-        new = [v for v in versions if v["id"] not in self.seen_versions
-               and v["status"] not in ("training", "failed")]
+        new = [
+            v
+            for v in versions
+            if v["id"] not in self.seen_versions and v["status"] not in ("training", "failed")
+        ]
         for version in versions:
             if version["status"] == "failed" and version["id"] not in self.seen_versions:
                 result.notes.append(f"version {version['id']} failed: {version['error']}")
@@ -243,12 +267,24 @@ class Simulation:
         consensus = self.consensus_accuracy()
         figures = self.agreement() if self.settings.annotations_per_item > 1 else {}
         for version in new:
-            result.checkpoints.append(Checkpoint(
-                version["id"], version["status"], version["n_labels"], annotations,
-                version.get("n_test"), version.get("accuracy"), version.get("macro_f1"),
-                consensus["accuracy"], consensus["n_final"], consensus["n_disputed"],
-                _value(figures, "alpha"), _value(figures, "fleiss"), _value(figures, "percent"),
-                round(time.monotonic() - self.started, 2)))
+            result.checkpoints.append(
+                Checkpoint(
+                    version["id"],
+                    version["status"],
+                    version["n_labels"],
+                    annotations,
+                    version.get("n_test"),
+                    version.get("accuracy"),
+                    version.get("macro_f1"),
+                    consensus["accuracy"],
+                    consensus["n_final"],
+                    consensus["n_disputed"],
+                    _value(figures, "alpha"),
+                    _value(figures, "fleiss"),
+                    _value(figures, "percent"),
+                    round(time.monotonic() - self.started, 2),
+                )
+            )
 
     def consensus_accuracy(self) -> dict[str, Any]:
         """Final labels (from the export) against the truth, over items that have one."""
@@ -256,11 +292,14 @@ class Simulation:
         final = [(r["external_id"], r["final_label"]) for r in rows if r.get("final_label")]
         right = sum(self.truth(i) == str(label) for i, label in final)
         labeled = sum(1 for r in rows if r.get("n_annotations"))
-        return {"accuracy": right / len(final) if final else None, "n_final": len(final),
-                "n_disputed": labeled - len(final),
-                # undecided items count as misses: the share of labeled items made right
-                "accuracy_of_labeled": right / labeled if labeled else None,
-                "by": sorted({str(r.get("decided_by")) for r in rows if r.get("final_label")})}
+        return {
+            "accuracy": right / len(final) if final else None,
+            "n_final": len(final),
+            "n_disputed": labeled - len(final),
+            # undecided items count as misses: the share of labeled items made right
+            "accuracy_of_labeled": right / labeled if labeled else None,
+            "by": sorted({str(r.get("decided_by")) for r in rows if r.get("final_label")}),
+        }
 
     def agreement(self) -> dict[str, Any]:
         figures = self.admin.get(f"/projects/{self.project_id}/agreement")["figures"]
@@ -273,8 +312,9 @@ class Simulation:
         for attempt in range(3):  # a failed job (e.g. a busy SQLite) is tried again
             if attempt:
                 self.admin.patch(f"/projects/{self.project_id}", {"consensus_method": "majority"})
-            answer = self.admin.patch(f"/projects/{self.project_id}",
-                                      {"consensus_method": "dawid_skene"})
+            answer = self.admin.patch(
+                f"/projects/{self.project_id}", {"consensus_method": "dawid_skene"}
+            )
             done = {"status": "done"}
             for job in answer["jobs"]:
                 done = self.admin.wait_for_job(job["id"], poll=2.0)
@@ -295,20 +335,32 @@ def _value(figures: dict[str, Any], name: str) -> float | None:
     return figure.get("value")
 
 
-def annotator_table(crowd: list[SimulatedAnnotator], figures: dict[str, Any]
-                    ) -> list[dict[str, Any]]:
+def annotator_table(
+    crowd: list[SimulatedAnnotator], figures: dict[str, Any]
+) -> list[dict[str, Any]]:
     """True (configured and observed) vs estimated accuracy, per annotator."""
     estimated = {row["user_id"]: row for row in figures.get("annotators", [])}
-    return [{"annotator": a.name, "user_id": a.user_id, "labels": a.answered,
-             "configured_accuracy": round(a.accuracy, 4),
-             "observed_accuracy": a.observed_accuracy(),
-             "dawid_skene": estimated.get(a.user_id, {}).get("dawid_skene"),
-             "leave_one_out": estimated.get(a.user_id, {}).get("leave_one_out")}
-            for a in crowd]
+    return [
+        {
+            "annotator": a.name,
+            "user_id": a.user_id,
+            "labels": a.answered,
+            "configured_accuracy": round(a.accuracy, 4),
+            "observed_accuracy": a.observed_accuracy(),
+            "dawid_skene": estimated.get(a.user_id, {}).get("dawid_skene"),
+            "leave_one_out": estimated.get(a.user_id, {}).get("leave_one_out"),
+        }
+        for a in crowd
+    ]
 
 
-def simulate(admin: Client, data: Dataset, crowd: list[SimulatedAnnotator],
-             settings: Settings, progress: Progress | None = None) -> Result:
+def simulate(
+    admin: Client,
+    data: Dataset,
+    crowd: list[SimulatedAnnotator],
+    settings: Settings,
+    progress: Progress | None = None,
+) -> Result:
     """Run one simulation to its budget (or until the pool runs out); see the module doc."""
     sim = Simulation(admin, data, crowd, settings, progress)
     result = sim.setup()

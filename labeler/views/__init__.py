@@ -16,21 +16,43 @@ def render_markdown(text: str | None) -> Markup:
 
 
 def init_app(app: Flask) -> None:
-    from labeler.views import (admin, annotate, apidocs, auth_views, export, importing,
-                               projects)
-    from labeler.views import agreement, review
+    from labeler.views import (
+        admin,
+        agreement,
+        annotate,
+        apidocs,
+        auth_views,
+        export,
+        importing,
+        projects,
+        review,
+    )
     from labeler.views import models as model_pages
 
     app.jinja_env.filters["markdown"] = render_markdown
-    for module in (auth_views, projects, annotate, admin, importing, export, apidocs,
-                   review, agreement):
+    for module in (
+        auth_views,
+        projects,
+        annotate,
+        admin,
+        importing,
+        export,
+        apidocs,
+        review,
+        agreement,
+    ):
         app.register_blueprint(module.bp)
     app.register_blueprint(model_pages.bp)
     app.register_blueprint(__import__("labeler.views.quality", fromlist=["bp"]).bp)
     app.register_blueprint(__import__("labeler.views.monitoring", fromlist=["bp"]).bp)
 
-    for code, title in ((400, "Bad request"), (403, "Not allowed"), (404, "Not found"),
-                        (405, "Method not allowed"), (413, "File too large")):
+    for code, title in (
+        (400, "Bad request"),
+        (403, "Not allowed"),
+        (404, "Not found"),
+        (405, "Method not allowed"),
+        (413, "File too large"),
+    ):
         app.register_error_handler(code, _error_page(code, title))
 
 
@@ -44,6 +66,10 @@ def _error_page(code: int, title: str):
         headers = {"Allow": ", ".join(sorted(allowed))} if allowed else {}
         if request.path.startswith("/api/"):
             return jsonify({"error": title.lower(), "detail": description}), code, headers
-        return render_template("error.html", code=code, title=title,
-                               description=description), code, headers
+        return (
+            render_template("error.html", code=code, title=title, description=description),
+            code,
+            headers,
+        )
+
     return handler

@@ -90,10 +90,12 @@ def new_project():
     if request.method == "POST":
         try:
             project = create_project(
-                form.get("name", ""), parse_labels(form.get("labels", "")),
+                form.get("name", ""),
+                parse_labels(form.get("labels", "")),
                 guidelines=form.get("guidelines", ""),
                 annotations_per_item=_int(form.get("annotations_per_item"), "annotations per item"),
-                test_fraction=_float(form.get("test_fraction"), "test fraction"))
+                test_fraction=_float(form.get("test_fraction"), "test fraction"),
+            )
         except ServiceError as exc:
             flash(exc.message, "error")
         else:
@@ -126,11 +128,11 @@ def settings(project_id: int):
         db.session.commit()
         flash("Guidelines saved.", "info")
         return redirect(url_for("admin.settings", project_id=project.id))
-    users = db.session.scalars(select(User).where(User.active.is_(True))
-                               .order_by(User.username))
+    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.username))
     members = {m.user_id: m.role for m in project.memberships}
-    return render_template("admin/settings.html", project=project, users=list(users),
-                           members=members)
+    return render_template(
+        "admin/settings.html", project=project, users=list(users), members=members
+    )
 
 
 @bp.route("/projects/<int:project_id>/members", methods=["POST"])
@@ -162,8 +164,9 @@ def delete_project(project_id: int):
     name = project.name
     item_ids = select(Item.id).where(Item.project_id == project.id)
     annotation_ids = select(Annotation.id).where(Annotation.project_id == project.id)
-    db.session.execute(delete(AnnotationRevision).where(
-        AnnotationRevision.annotation_id.in_(annotation_ids)))
+    db.session.execute(
+        delete(AnnotationRevision).where(AnnotationRevision.annotation_id.in_(annotation_ids))
+    )
     db.session.execute(delete(Annotation).where(Annotation.project_id == project.id))
     db.session.execute(delete(Assignment).where(Assignment.item_id.in_(item_ids)))
     db.session.execute(delete(Item).where(Item.project_id == project.id))
@@ -172,4 +175,3 @@ def delete_project(project_id: int):
     db.session.commit()
     flash(f"Project {name} deleted.", "info")
     return redirect(url_for("projects.index"))
-

@@ -31,17 +31,35 @@ def charts(figures: dict[str, Any]) -> dict[str, Markup]:
     pairwise, confusion = figures["pairwise"], figures["confusion"]
     people = figures["annotators"][:40]
     return {
-        "per_label": bars_svg(alphas, [row["label"] for row in per_label], vmin=low, vmax=1.0,
-                              title="alpha per label (one vs rest)",
-                              marks={"0.667": 0.667, "0.8": 0.8}),
-        "pairwise": heatmap_svg(pairwise["matrix"], pairwise["annotators"],
-                                pairwise["annotators"], vmin=0.0, vmax=1.0,
-                                title="Cohen's kappa per annotator pair"),
-        "confusion": heatmap_svg(confusion["matrix"], confusion["labels"], confusion["labels"],
-                                 value_format="{:.0%}", title="when one says (row), another says"),
-        "annotators": bars_svg([p["dawid_skene"] for p in people],
-                               [p["annotator"] for p in people],
-                               title="estimated accuracy (Dawid-Skene)", value_format="{:.0%}"),
+        "per_label": bars_svg(
+            alphas,
+            [row["label"] for row in per_label],
+            vmin=low,
+            vmax=1.0,
+            title="alpha per label (one vs rest)",
+            marks={"0.667": 0.667, "0.8": 0.8},
+        ),
+        "pairwise": heatmap_svg(
+            pairwise["matrix"],
+            pairwise["annotators"],
+            pairwise["annotators"],
+            vmin=0.0,
+            vmax=1.0,
+            title="Cohen's kappa per annotator pair",
+        ),
+        "confusion": heatmap_svg(
+            confusion["matrix"],
+            confusion["labels"],
+            confusion["labels"],
+            value_format="{:.0%}",
+            title="when one says (row), another says",
+        ),
+        "annotators": bars_svg(
+            [p["dawid_skene"] for p in people],
+            [p["annotator"] for p in people],
+            title="estimated accuracy (Dawid-Skene)",
+            value_format="{:.0%}",
+        ),
     }
 
 
@@ -55,10 +73,16 @@ def page(project_id: int):
     if report.job is not None and report.job.finished_at is not None:
         age = int((utcnow() - report.job.finished_at).total_seconds())
     return render_template(
-        "agreement/page.html", project=project, role=project_role(current_user, project),
-        report=report, figures=report.figures, running=running, age=age,
+        "agreement/page.html",
+        project=project,
+        role=project_role(current_user, project),
+        report=report,
+        figures=report.figures,
+        running=running,
+        age=age,
         charts=charts(report.figures) if report.figures else None,
-        inline_limit=agreement_report.INLINE_LIMIT)
+        inline_limit=agreement_report.INLINE_LIMIT,
+    )
 
 
 @bp.post("/projects/<int:project_id>/agreement/recompute")
@@ -70,6 +94,10 @@ def recompute(project_id: int):
     jobs.start("agreement", project_id, user_id=user_id)
     if method == "dawid_skene":
         jobs.start("consensus", project_id, user_id=user_id)
-    flash("Recomputing agreement" + (" and Dawid–Skene consensus" if method == "dawid_skene"
-                                     else "") + ".", "info")
+    flash(
+        "Recomputing agreement"
+        + (" and Dawid–Skene consensus" if method == "dawid_skene" else "")
+        + ".",
+        "info",
+    )
     return redirect(url_for("agreement.page", project_id=project_id))

@@ -28,12 +28,23 @@ def page():
             responses = []
             for status, response in op.get("responses", {}).items():
                 content = (response.get("content") or {}).get("application/json", {})
-                responses.append((status, response.get("description", ""),
-                                  _ref_name(content.get("schema"))))
-            operations.append({"method": method.upper(), "path": path,
-                               "summary": op.get("summary", ""),
-                               "description": op.get("description", ""),
-                               "parameters": op.get("parameters", []),
-                               "body": _ref_name(body.get("schema")), "responses": responses})
-    return render_template("apidocs.html", spec=spec, operations=operations,
-                           schemas=spec.get("components", {}).get("schemas", {}))
+                responses.append(
+                    (status, response.get("description", ""), _ref_name(content.get("schema")))
+                )
+            operations.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "summary": op.get("summary", ""),
+                    "description": op.get("description", ""),
+                    "parameters": op.get("parameters", []),
+                    "body": _ref_name(body.get("schema")),
+                    "responses": responses,
+                }
+            )
+    return render_template(
+        "apidocs.html",
+        spec=spec,
+        operations=operations,
+        schemas=spec.get("components", {}).get("schemas", {}),
+    )

@@ -24,8 +24,9 @@ class LoginForm(FlaskForm):
 
 class TokenForm(FlaskForm):
     name = StringField("Name", validators=[Optional(), Length(max=80)])
-    days = IntegerField("Valid for (days)", default=90,
-                        validators=[Optional(), NumberRange(min=1, max=3650)])
+    days = IntegerField(
+        "Valid for (days)", default=90, validators=[Optional(), NumberRange(min=1, max=3650)]
+    )
 
 
 def _safe_next(target: str | None) -> str:
@@ -42,8 +43,11 @@ def login():
         wait = login_guard.blocked_for(form.username.data, address)
         if wait is not None:
             minutes = max(1, round(wait.total_seconds() / 60))
-            flash(f"Too many failed logins for this account or address. Try again in "
-                  f"{minutes} minute{'s' if minutes != 1 else ''}.", "error")
+            flash(
+                f"Too many failed logins for this account or address. Try again in "
+                f"{minutes} minute{'s' if minutes != 1 else ''}.",
+                "error",
+            )
             return render_template("login.html", form=form), 429
         user = db.session.scalar(select(User).where(User.username == form.username.data))
         if user is None or not user.active or not user.check_password(form.password.data):
@@ -73,10 +77,12 @@ def tokens():
     if form.validate_on_submit():
         _, secret = create_token(current_user, form.name.data or "", form.days.data)
         db.session.commit()
-    rows = db.session.scalars(select(ApiToken).where(ApiToken.user_id == current_user.id)
-                              .order_by(ApiToken.created_at.desc()))
-    return render_template("tokens.html", form=form, tokens=list(rows), secret=secret,
-                           now=utcnow())
+    rows = db.session.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == current_user.id)
+        .order_by(ApiToken.created_at.desc())
+    )
+    return render_template("tokens.html", form=form, tokens=list(rows), secret=secret, now=utcnow())
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])

@@ -47,13 +47,19 @@ def stream_export(project: Project, args: dict, secret: str) -> Response:
     if fmt == "parquet":
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / name
-            write_export(project, {"view": view, "format": fmt, "filters": dict(args),
-                                   "pseudonymize": pseudonymize}, path)
+            write_export(
+                project,
+                {"view": view, "format": fmt, "filters": dict(args), "pseudonymize": pseudonymize},
+                path,
+            )
             data = path.read_bytes()
         return Response(data, mimetype=MEDIA_TYPES[fmt], headers=headers)
     chunks = csv_chunks(rows, columns) if fmt == "csv" else jsonl_chunks(rows)
-    return Response(stream_with_context(c.encode("utf-8") for c in chunks),
-                    mimetype=MEDIA_TYPES[fmt], headers=headers)
+    return Response(
+        stream_with_context(c.encode("utf-8") for c in chunks),
+        mimetype=MEDIA_TYPES[fmt],
+        headers=headers,
+    )
 
 
 def _slug(name: str) -> str:
@@ -64,11 +70,13 @@ def _slug(name: str) -> str:
 @login_required
 def page(project_id: int):
     project = load_project(project_id, "reviewer")
-    recent = db.session.scalars(select(Job).where(Job.project_id == project.id,
-                                                  Job.kind == "export")
-                                .order_by(Job.id.desc()).limit(10))
-    return render_template("export/page.html", project=project, jobs=list(recent),
-                           formats=FORMATS)
+    recent = db.session.scalars(
+        select(Job)
+        .where(Job.project_id == project.id, Job.kind == "export")
+        .order_by(Job.id.desc())
+        .limit(10)
+    )
+    return render_template("export/page.html", project=project, jobs=list(recent), formats=FORMATS)
 
 
 @bp.route("/projects/<int:project_id>/export/download")
@@ -87,8 +95,11 @@ def download(project_id: int):
 def start_job(project_id: int):
     project = load_project(project_id, "reviewer")
     form = request.form.to_dict()
-    params = {"view": form.pop("view", "items"), "format": form.pop("format", "csv"),
-              "pseudonymize": form.pop("pseudonymize", "") == "on"}
+    params = {
+        "view": form.pop("view", "items"),
+        "format": form.pop("format", "csv"),
+        "pseudonymize": form.pop("pseudonymize", "") == "on",
+    }
     form.pop("csrf_token", None)
     try:
         parse_filter(form)
@@ -108,8 +119,7 @@ def start_job(project_id: int):
 def file(project_id: int, job_id: int):
     project = load_project(project_id, "reviewer")
     job = db.session.get(Job, job_id)
-    if job is None or job.project_id != project.id or job.kind != "export" or \
-            job.status != "done":
+    if job is None or job.project_id != project.id or job.kind != "export" or job.status != "done":
         abort(404)
     path = export_path(job)
     if not path.exists():
@@ -121,6 +131,8 @@ def file(project_id: int, job_id: int):
 @login_required
 def card(project_id: int):
     project = load_project(project_id, "reviewer")
-    return Response(card_markdown(dataset_card(project)), mimetype="text/markdown",
-                    headers={"Content-Disposition":
-                             f'attachment; filename="{_slug(project.name)}-card.md"'})
+    return Response(
+        card_markdown(dataset_card(project)),
+        mimetype="text/markdown",
+        headers={"Content-Disposition": f'attachment; filename="{_slug(project.name)}-card.md"'},
+    )

@@ -34,14 +34,22 @@ def _confusion(version: ModelVersion | None) -> Markup | None:
     if not matrix or not labels:
         return None
     biggest = max((max(row) for row in matrix), default=1) or 1
-    return heatmap_svg(matrix, labels, labels, "{:.0f}", 0, biggest,
-                       "Confusion matrix (rows: final label, columns: predicted)")
+    return heatmap_svg(
+        matrix,
+        labels,
+        labels,
+        "{:.0f}",
+        0,
+        biggest,
+        "Confusion matrix (rows: final label, columns: predicted)",
+    )
 
 
 def _charts(history: list[ModelVersion]) -> dict[str, Markup]:
-    return {metric: line_chart_svg(reports.curve_series(history, metric), title=title,
-                                   y_label=title)
-            for metric, title in (("accuracy", "Accuracy"), ("macro_f1", "Macro-F1"))}
+    return {
+        metric: line_chart_svg(reports.curve_series(history, metric), title=title, y_label=title)
+        for metric, title in (("accuracy", "Accuracy"), ("macro_f1", "Macro-F1"))
+    }
 
 
 @bp.route("/projects/<int:project_id>/model")
@@ -51,11 +59,17 @@ def progress(project_id: int):
     history = reports.versions(project)
     shown = _latest_evaluated(history)
     return render_template(
-        "models/progress.html", project=project, role=project_role(current_user, project),
-        history=history, shown=shown, charts=_charts(history), confusion=_confusion(shown),
-        jobs=reports.recent_jobs(project), distribution=reports.label_distribution(project),
-        champion=db.session.get(ModelVersion, project.champion_id) if project.champion_id
-        else None)
+        "models/progress.html",
+        project=project,
+        role=project_role(current_user, project),
+        history=history,
+        shown=shown,
+        charts=_charts(history),
+        confusion=_confusion(shown),
+        jobs=reports.recent_jobs(project),
+        distribution=reports.label_distribution(project),
+        champion=db.session.get(ModelVersion, project.champion_id) if project.champion_id else None,
+    )
 
 
 @bp.route("/projects/<int:project_id>/model/errors")
@@ -66,10 +80,13 @@ def errors(project_id: int):
     version = _latest_evaluated(history)
     found: dict[str, Any] = ((version.metrics or {}).get("errors") or {}) if version else {}
     return render_template(
-        "models/errors.html", project=project, role=project_role(current_user, project),
+        "models/errors.html",
+        project=project,
+        role=project_role(current_user, project),
         version=version,
         misclassified=reports.error_items(project, found.get("misclassified", [])),
-        likely=reports.error_items(project, found.get("likely_label_errors", [])))
+        likely=reports.error_items(project, found.get("likely_label_errors", [])),
+    )
 
 
 @bp.route("/projects/<int:project_id>/model/train", methods=["POST"])
@@ -121,6 +138,11 @@ def settings(project_id: int):
 
 def _settings_page(project: Project, form: Any) -> str:
     return render_template(
-        "models/settings.html", project=project, role="admin", form=form,
-        strategies=sampling.STRATEGIES, estimators=training.ESTIMATORS,
-        locked=model_settings.labeling_started(project))
+        "models/settings.html",
+        project=project,
+        role="admin",
+        form=form,
+        strategies=sampling.STRATEGIES,
+        estimators=training.ESTIMATORS,
+        locked=model_settings.labeling_started(project),
+    )

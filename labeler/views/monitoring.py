@@ -55,10 +55,10 @@ def _charts(found: dict[str, Any]) -> dict[str, Markup]:
     busiest = max((row["per_minute"] for row in series), default=1.0) * 1.1 or 1.0
     x_label = "hours since the window started"
     return {
-        "latency": line_chart_svg(latency, "Latency (ms) per version", x_label, "ms",
-                                  (0.0, top)),
-        "throughput": line_chart_svg(throughput, "Predictions a minute", x_label,
-                                     "per minute", (0.0, busiest)),
+        "latency": line_chart_svg(latency, "Latency (ms) per version", x_label, "ms", (0.0, top)),
+        "throughput": line_chart_svg(
+            throughput, "Predictions a minute", x_label, "per minute", (0.0, busiest)
+        ),
         "confidence": line_chart_svg(confidence, "Mean confidence", x_label, "confidence"),
     }
 
@@ -73,9 +73,16 @@ def page(project_id: int):
     ids = {event.user_id for event in history if event.user_id}
     names = dict(db.session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
     return render_template(
-        "monitoring/page.html", project=project, role=project_role(current_user, project),
-        found=found, charts=_charts(found), versions=reports.versions(project),
-        history=history, names=names, alerts=monitoring.open_alerts(project))
+        "monitoring/page.html",
+        project=project,
+        role=project_role(current_user, project),
+        found=found,
+        charts=_charts(found),
+        versions=reports.versions(project),
+        history=history,
+        names=names,
+        alerts=monitoring.open_alerts(project),
+    )
 
 
 def _act(project_id: int, version_id: int, action: str):
@@ -103,29 +110,29 @@ def _act(project_id: int, version_id: int, action: str):
     return redirect(url_for("monitoring.page", project_id=project_id))
 
 
-@bp.route("/projects/<int:project_id>/monitoring/models/<int:version_id>/challenger",
-          methods=["POST"])
+@bp.route(
+    "/projects/<int:project_id>/monitoring/models/<int:version_id>/challenger", methods=["POST"]
+)
 @login_required
 def challenger(project_id: int, version_id: int):
     return _act(project_id, version_id, "challenger")
 
 
-@bp.route("/projects/<int:project_id>/monitoring/models/<int:version_id>/promote",
-          methods=["POST"])
+@bp.route("/projects/<int:project_id>/monitoring/models/<int:version_id>/promote", methods=["POST"])
 @login_required
 def promote(project_id: int, version_id: int):
     return _act(project_id, version_id, "promote")
 
 
-@bp.route("/projects/<int:project_id>/monitoring/models/<int:version_id>/rollback",
-          methods=["POST"])
+@bp.route(
+    "/projects/<int:project_id>/monitoring/models/<int:version_id>/rollback", methods=["POST"]
+)
 @login_required
 def rollback(project_id: int, version_id: int):
     return _act(project_id, version_id, "rollback")
 
 
-@bp.route("/projects/<int:project_id>/monitoring/models/<int:version_id>/retire",
-          methods=["POST"])
+@bp.route("/projects/<int:project_id>/monitoring/models/<int:version_id>/retire", methods=["POST"])
 @login_required
 def retire(project_id: int, version_id: int):
     return _act(project_id, version_id, "retire")
@@ -145,8 +152,9 @@ def check(project_id: int):
 def resolve_alert(project_id: int):
     project = load_project(project_id, "reviewer")
     try:
-        alert = monitoring.resolve_alert(project, request.form.get("alert_id", 0, type=int),
-                                         current_user.id)
+        alert = monitoring.resolve_alert(
+            project, request.form.get("alert_id", 0, type=int), current_user.id
+        )
     except ServiceError as exc:
         flash(exc.message, "error")
     else:

@@ -29,19 +29,31 @@ def index():
 def show(project_id: int):
     project = load_project(project_id)
     role = project_role(current_user, project)
-    mine = db.session.scalar(select(func.count(Annotation.id)).where(
-        Annotation.project_id == project.id, Annotation.user_id == current_user.id)) or 0
+    mine = (
+        db.session.scalar(
+            select(func.count(Annotation.id)).where(
+                Annotation.project_id == project.id, Annotation.user_id == current_user.id
+            )
+        )
+        or 0
+    )
     members = []
     if role in ("admin", "reviewer"):
         members = db.session.execute(
-            select(User.username, Membership.role,
-                   select(func.count(Annotation.id)).where(
-                       Annotation.project_id == project.id,
-                       Annotation.user_id == User.id).scalar_subquery())
+            select(
+                User.username,
+                Membership.role,
+                select(func.count(Annotation.id))
+                .where(Annotation.project_id == project.id, Annotation.user_id == User.id)
+                .scalar_subquery(),
+            )
             .join(Membership, Membership.user_id == User.id)
-            .where(Membership.project_id == project.id).order_by(User.username)).all()
-    return render_template("projects/show.html", project=project, role=role, mine=mine,
-                           members=members)
+            .where(Membership.project_id == project.id)
+            .order_by(User.username)
+        ).all()
+    return render_template(
+        "projects/show.html", project=project, role=role, mine=mine, members=members
+    )
 
 
 @bp.route("/projects/<int:project_id>/items/<int:item_id>/image")
@@ -54,8 +66,12 @@ def image(project_id: int, item_id: int):
         abort(404)
     grid = (project.display or {}).get("pixel_grid")
     if grid:
-        png = pixel_grid_png([item.data.get(f) for f in grid["fields"]], grid["width"],
-                             grid["height"], grid.get("max", 255.0))
+        png = pixel_grid_png(
+            [item.data.get(f) for f in grid["fields"]],
+            grid["width"],
+            grid["height"],
+            grid.get("max", 255.0),
+        )
         response = send_file(io.BytesIO(png), mimetype="image/png", max_age=3600)
         return response
     field = (project.display or {}).get("image")

@@ -28,17 +28,23 @@ def _require_login():
 
 
 def _page(template: str, project, **context):
-    return render_template(f"quality/{template}", project=project,
-                           role=project_role(current_user, project), **context)
+    return render_template(
+        f"quality/{template}", project=project, role=project_role(current_user, project), **context
+    )
 
 
 @bp.get("/projects/<int:project_id>/quality")
 def report(project_id: int):
     project = load_project(project_id, "reviewer")
     result = quality_service.page_report(project)
-    return _page("report.html", project, figures=result.figures, job=result.job,
-                 running=quality_service.running_job(project),
-                 inline_limit=quality_service.INLINE_LIMIT)
+    return _page(
+        "report.html",
+        project,
+        figures=result.figures,
+        job=result.job,
+        running=quality_service.running_job(project),
+        inline_limit=quality_service.INLINE_LIMIT,
+    )
 
 
 @bp.post("/projects/<int:project_id>/quality/run")
@@ -52,16 +58,22 @@ def run(project_id: int):
 @bp.get("/projects/<int:project_id>/gold")
 def gold_page(project_id: int):
     project = load_project(project_id, "reviewer")
-    return _page("gold.html", project, items=gold.gold_items(project),
-                 n_gold=gold.count_gold(project), figures=gold.accuracy(project))
+    return _page(
+        "gold.html",
+        project,
+        items=gold.gold_items(project),
+        n_gold=gold.count_gold(project),
+        figures=gold.accuracy(project),
+    )
 
 
 @bp.post("/projects/<int:project_id>/gold/mark")
 def mark_gold(project_id: int):
     project = load_project(project_id, "admin")
     external_id = request.form.get("external_id", "").strip()
-    item = db.session.scalar(select(Item).where(Item.project_id == project.id,
-                                                Item.external_id == external_id))
+    item = db.session.scalar(
+        select(Item).where(Item.project_id == project.id, Item.external_id == external_id)
+    )
     try:
         if item is None:
             raise ServiceError(f"no item with id {external_id!r} in this project")
@@ -118,20 +130,28 @@ def labelset_page(project_id: int):
         flash("Choose rename, merge, split or delete.", "error")
         return redirect(url_for("quality.labelset_page", project_id=project_id))
     if request.form.get("confirm") != "yes":
-        return _page("labelset.html", project, usage=usage, pending={
-            "action": action, "body": body, "affected": _affected(action, body, usage)})
+        return _page(
+            "labelset.html",
+            project,
+            usage=usage,
+            pending={"action": action, "body": body, "affected": _affected(action, body, usage)},
+        )
     try:
-        detail = labelset.change(project, current_user, action, body,
-                                 reason=request.form.get("reason", ""))
+        detail = labelset.change(
+            project, current_user, action, body, reason=request.form.get("reason", "")
+        )
     except ServiceError as exc:
         db.session.rollback()
         flash(exc.message, "error")
         return redirect(url_for("quality.labelset_page", project_id=project_id))
     db.session.commit()
     started = labelset.after_change(project, current_user.id)
-    flash(f"Label set changed ({action}); {detail.get('annotations_moved', 0)} annotations "
-          f"moved{', ' + str(detail['discarded']) + ' deleted' if detail.get('discarded') else ''}"
-          f". Started: {', '.join(started) or 'nothing'}.", "info")
+    flash(
+        f"Label set changed ({action}); {detail.get('annotations_moved', 0)} annotations "
+        f"moved{', ' + str(detail['discarded']) + ' deleted' if detail.get('discarded') else ''}"
+        f". Started: {', '.join(started) or 'nothing'}.",
+        "info",
+    )
     return redirect(url_for("quality.labelset_page", project_id=project_id))
 
 
@@ -140,8 +160,11 @@ def _labelset_body() -> tuple[str, dict]:
     action = form.get("action", "")
     names = [n.strip() for n in form.get("labels", "").split(",") if n.strip()]
     into = [n.strip() for n in form.get("into", "").split(",") if n.strip()]
-    body = {"label": form.get("label", ""), "to": form.get("to", ""),
-            "annotations_to": form.get("annotations_to", "") or None}
+    body = {
+        "label": form.get("label", ""),
+        "to": form.get("to", ""),
+        "annotations_to": form.get("annotations_to", "") or None,
+    }
     if action == "merge":
         body = {"labels": names, "into": form.get("into", "")}
     elif action == "split":
@@ -163,5 +186,9 @@ def annotators(project_id: int):
 @bp.get("/projects/<int:project_id>/guidelines/versions")
 def guideline_versions(project_id: int):
     project = load_project(project_id, "reviewer")
-    return _page("guidelines.html", project, versions=guidelines.versions(project),
-                 rows=guidelines.agreement_by_version(project))
+    return _page(
+        "guidelines.html",
+        project,
+        versions=guidelines.versions(project),
+        rows=guidelines.agreement_by_version(project),
+    )

@@ -21,8 +21,11 @@ from labeler.views.common import load_project
 
 bp = Blueprint("review", __name__)
 
-DONE_MESSAGES = {"resolve": "Resolved as {label}.", "send_back": "Sent back for one more label.",
-                 "ambiguous": "Marked ambiguous."}
+DONE_MESSAGES = {
+    "resolve": "Resolved as {label}.",
+    "send_back": "Sent back for one more label.",
+    "ambiguous": "Marked ambiguous.",
+}
 
 
 @bp.route("/projects/<int:project_id>/review")
@@ -31,8 +34,13 @@ def queue(project_id: int):
     project = load_project(project_id, need="reviewer")
     after = request.args.get("after", 0, type=int)
     page = review.disputed_queue(project, after=max(after, 0))
-    return render_template("review/queue.html", project=project, page=page, after=after,
-                           role=project_role(current_user, project))
+    return render_template(
+        "review/queue.html",
+        project=project,
+        page=page,
+        after=after,
+        role=project_role(current_user, project),
+    )
 
 
 @bp.route("/projects/<int:project_id>/review/<int:item_id>")
@@ -44,11 +52,17 @@ def item(project_id: int, item_id: int):
     except ServiceError:
         abort(404)
     return render_template(
-        "review/item.html", project=project, item=found, shown=item_payload(project, found),
-        votes=review.item_votes(project, found), history=review.history(found),
+        "review/item.html",
+        project=project,
+        item=found,
+        shown=item_payload(project, found),
+        votes=review.item_votes(project, found),
+        history=review.history(found),
         opinion=review.model_opinion(project, found),
-        target=item_target(project, found), waiting=review.count_disputed(project),
-        role=project_role(current_user, project))
+        target=item_target(project, found),
+        waiting=review.count_disputed(project),
+        role=project_role(current_user, project),
+    )
 
 
 @bp.post("/projects/<int:project_id>/review/<int:item_id>/decide")
@@ -61,8 +75,7 @@ def decide(project_id: int, item_id: int):
     action = request.form.get("action") or ("resolve" if label else "")
     try:
         found = queue_service.get_item(project, item_id)
-        review.decide(project, found, current_user, action, label,
-                      request.form.get("note", ""))
+        review.decide(project, found, current_user, action, label, request.form.get("note", ""))
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "error")

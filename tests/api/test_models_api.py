@@ -12,16 +12,25 @@ from labeler.services.imports import ColumnMapping, import_rows
 from labeler.services.projects import create_project, set_member
 from tests.conftest import bearer, user
 
-SPAM = ["win a free prize now", "cheap loans click here", "claim your free cash reward",
-        "urgent you won a holiday call now"]
-HAM = ["see you at lunch tomorrow", "can you pick up the kids", "meeting moved to three",
-       "thanks for dinner last night"]
+SPAM = [
+    "win a free prize now",
+    "cheap loans click here",
+    "claim your free cash reward",
+    "urgent you won a holiday call now",
+]
+HAM = [
+    "see you at lunch tomorrow",
+    "can you pick up the kids",
+    "meeting moved to three",
+    "thanks for dinner last night",
+]
 
 
 def text_project(n_items: int = 80, **settings) -> Project:
     """Spam/ham texts that a bag of words separates; every 4th item is a test item."""
-    project = create_project("Texts", [{"name": "ham"}, {"name": "spam"}], test_fraction=0.3,
-                             **settings)
+    project = create_project(
+        "Texts", [{"name": "ham"}, {"name": "spam"}], test_fraction=0.3, **settings
+    )
     rows = []
     for i in range(n_items):
         source = SPAM if i % 3 == 0 else HAM
@@ -57,24 +66,22 @@ def trained(app) -> int:
 
 
 def test_train_models_and_job_over_the_api(app, client, tokens, trained):
-    response = client.post(f"/api/v1/projects/{trained}/train",
-                           headers=bearer(tokens["rita"]))
+    response = client.post(f"/api/v1/projects/{trained}/train", headers=bearer(tokens["rita"]))
     assert response.status_code == 202, response.json
     job = response.json
     assert job["status"] == "done" and job["result"]["status"] == "champion"
     status = client.get(f"/api/v1/jobs/{job['id']}", headers=bearer(tokens["alice"])).json
     assert status["progress"] == 1.0 and "traceback" not in status["result"]
 
-    listing = client.get(f"/api/v1/projects/{trained}/models",
-                         headers=bearer(tokens["alice"])).json
+    listing = client.get(f"/api/v1/projects/{trained}/models", headers=bearer(tokens["alice"])).json
     (version,) = listing["models"]
     assert listing["champion_id"] == version["id"] and version["status"] == "champion"
     assert version["accuracy"] > version["baselines"]["majority"]["accuracy"]
-    detail = client.get(f"/api/v1/projects/{trained}/models/{version['id']}",
-                        headers=bearer(tokens["alice"])).json
+    detail = client.get(
+        f"/api/v1/projects/{trained}/models/{version['id']}", headers=bearer(tokens["alice"])
+    ).json
     metrics = detail["metrics"]
-    assert len(metrics["confusion_matrix"]) == 2 and set(metrics["per_class"]) == {"ham",
-                                                                                   "spam"}
+    assert len(metrics["confusion_matrix"]) == 2 and set(metrics["per_class"]) == {"ham", "spam"}
     assert metrics["learning_curve"]["n_train_labels"] == version["n_labels"]
     assert metrics["top_features"]["spam"]
     assert detail["train_label_counts"]["spam"] > 0
@@ -94,8 +101,9 @@ def test_train_api_refuses_annotators_strangers_and_too_few_labels(app, client, 
 
 def test_job_of_another_project_is_hidden(app, client, tokens, trained):
     job = client.post(f"/api/v1/projects/{trained}/train", headers=bearer(tokens["rita"])).json
-    assert client.get(f"/api/v1/jobs/{job['id']}", headers=bearer(tokens["carol"])
-                      ).status_code == 404
+    assert (
+        client.get(f"/api/v1/jobs/{job['id']}", headers=bearer(tokens["carol"])).status_code == 404
+    )
 
 
 def test_committee_strategy_trains_with_a_real_model(app, client, tokens):
@@ -144,8 +152,10 @@ def test_error_analysis_lists_mislabeled_items_and_sends_them_to_review(app, cli
         flagged = {db.session.get(Item, e["item"]).external_id for e in likely}
         assert flagged & wrong
         target = likely[0]["item"]
-    response = auth.post(f"/projects/{project_id}/items/{target}/send-to-review",
-                         {"next": f"/projects/{project_id}/model/errors"})
+    response = auth.post(
+        f"/projects/{project_id}/items/{target}/send-to-review",
+        {"next": f"/projects/{project_id}/model/errors"},
+    )
     assert response.status_code == 302
     with app.app_context():
         assert db.session.get(Item, target).disputed is True
@@ -157,14 +167,23 @@ def test_model_settings_validate_and_lock_the_test_fraction(app, client, auth):
         db.session.commit()
     auth.login("admin")
     url = f"/projects/{project_id}/model/settings"
-    good = {"sampling_strategy": "entropy", "retrain_every": "25", "estimator": "sgd",
-            "estimator_params": '{"alpha": 0.001}', "random_share": "0.2",
-            "min_labels_per_class": "3", "test_fraction": "0.5"}
+    good = {
+        "sampling_strategy": "entropy",
+        "retrain_every": "25",
+        "estimator": "sgd",
+        "estimator_params": '{"alpha": 0.001}',
+        "random_share": "0.2",
+        "min_labels_per_class": "3",
+        "test_fraction": "0.5",
+    }
     assert auth.post(url, good).status_code == 302
     with app.app_context():
         project = db.session.get(Project, project_id)
         assert (project.sampling_strategy, project.retrain_every, project.estimator) == (
-            "entropy", 25, "sgd")
+            "entropy",
+            25,
+            "sgd",
+        )
         assert project.estimator_params == {"alpha": 0.001}
         n_test = db.session.scalar(select(db.func.count(Item.id)).where(Item.split == "test"))
         assert 25 <= n_test <= 55  # items moved to the new split share
@@ -177,4 +196,5 @@ def test_model_settings_validate_and_lock_the_test_fraction(app, client, auth):
         label_all(db.session.get(Project, project_id), 1)
     locked = auth.post(url, {**good, "test_fraction": "0.1"})
     assert locked.status_code == 422 and "fixed once labeling has started" in locked.get_data(
-        as_text=True)
+        as_text=True
+    )

@@ -38,8 +38,11 @@ def api_schema(live_api):
 
 def test_the_document_describes_every_api_route(app, client):
     spec = client.get("/api/v1/openapi.json").json
-    documented = {(path.replace("{", "<").replace("}", ">"), method.upper())
-                  for path, ops in spec["paths"].items() for method in ops}
+    documented = {
+        (path.replace("{", "<").replace("}", ">"), method.upper())
+        for path, ops in spec["paths"].items()
+        for method in ops
+    }
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("api."):
             path = str(rule).replace("<int:", "<")
@@ -55,8 +58,12 @@ def test_the_docs_page_renders_offline(client):
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 @schema.parametrize()

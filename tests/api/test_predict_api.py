@@ -32,30 +32,44 @@ def served(app):
 
 
 def _predict(client, token, project_id, body, headers=None):
-    return client.post(f"/api/v1/projects/{project_id}/predict", json=body,
-                       headers={**bearer(token), **(headers or {})})
+    return client.post(
+        f"/api/v1/projects/{project_id}/predict",
+        json=body,
+        headers={**bearer(token), **(headers or {})},
+    )
 
 
 def test_one_item_and_a_batch(client, tokens, served):
-    one = _predict(client, tokens["alice"], served["project"],
-                   {"item": {"text": "URGENT! You won a FREE prize, call 09061701461"}})
+    one = _predict(
+        client,
+        tokens["alice"],
+        served["project"],
+        {"item": {"text": "URGENT! You won a FREE prize, call 09061701461"}},
+    )
     assert one.status_code == 200, one.json
     assert one.json["label"] == "spam" and one.json["model_version_id"] == served["champion"]
     assert one.json["probabilities"]["spam"] == pytest.approx(one.json["confidence"])
-    batch = _predict(client, tokens["rita"], served["project"],
-                     {"items": [{"text": "ok see you soon", "extra": 1}, {"text": "hi"}]})
+    batch = _predict(
+        client,
+        tokens["rita"],
+        served["project"],
+        {"items": [{"text": "ok see you soon", "extra": 1}, {"text": "hi"}]},
+    )
     assert batch.status_code == 200
     assert [row["label"] for row in batch.json["predictions"]] == ["ham", "ham"]
 
 
-@pytest.mark.parametrize(("body", "needle"), [
-    ({"items": []}, "the batch is empty"),
-    ({"items": [{"text": "a"}] * 6}, "at most 5"),
-    ({"item": {"txt": "a"}}, "missing field 'text'"),
-    ({"item": {"text": ["a"]}}, "must be a string"),
-    ({"item": "text"}, "item must be an object"),
-    ({}, "send {"),
-])
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"items": []}, "the batch is empty"),
+        ({"items": [{"text": "a"}] * 6}, "at most 5"),
+        ({"item": {"txt": "a"}}, "missing field 'text'"),
+        ({"item": {"text": ["a"]}}, "must be a string"),
+        ({"item": "text"}, "item must be an object"),
+        ({}, "send {"),
+    ],
+)
 def test_bad_input_is_a_422_that_says_what_is_wrong(app, client, tokens, served, body, needle):
     app.config["PREDICT_BATCH_MAX"] = 5
     response = _predict(client, tokens["alice"], served["project"], body)
@@ -70,40 +84,59 @@ def test_no_champion_is_a_409_and_outsiders_get_a_404(app, client, tokens):
         project_id = project.id
     response = _predict(client, tokens["alice"], project_id, {"item": {"text": "hi"}})
     assert response.status_code == 409 and "no champion" in response.json["error"]
-    assert _predict(client, tokens["carol"], project_id, {"item": {"text": "x"}}).status_code \
-        == 404
+    assert _predict(client, tokens["carol"], project_id, {"item": {"text": "x"}}).status_code == 404
 
 
 def test_canary_split_within_tolerance(client, tokens, served):
     url = f"/api/v1/projects/{served['project']}/models/{served['candidate']}/challenger"
-    made = client.post(url, json={"share": 0.25, "reason": "canary"},
-                       headers=bearer(tokens["admin"]))
+    made = client.post(
+        url, json={"share": 0.25, "reason": "canary"}, headers=bearer(tokens["admin"])
+    )
     assert made.status_code == 200 and made.json["status"] == "challenger"
-    answered = [_predict(client, tokens["alice"], served["project"],
-                         {"item": {"text": "hello"}, "request_id": f"r{i}"}).json
-                ["model_version_id"] for i in range(600)]
+    answered = [
+        _predict(
+            client,
+            tokens["alice"],
+            served["project"],
+            {"item": {"text": "hello"}, "request_id": f"r{i}"},
+        ).json["model_version_id"]
+        for i in range(600)
+    ]
     share = answered.count(served["candidate"]) / len(answered)
     assert share == pytest.approx(0.25, abs=0.05)
-    again = _predict(client, tokens["alice"], served["project"],
-                     {"item": {"text": "hello"}}, {"X-Request-ID": "r7"}).json
+    again = _predict(
+        client,
+        tokens["alice"],
+        served["project"],
+        {"item": {"text": "hello"}},
+        {"X-Request-ID": "r7"},
+    ).json
     assert again["model_version_id"] == answered[7], "the same request id, the same version"
 
 
-def test_rollout_needs_an_admin_and_rollback_restores_the_answers_exactly(client, tokens,
-                                                                          served, app):
+def test_rollout_needs_an_admin_and_rollback_restores_the_answers_exactly(
+    client, tokens, served, app
+):
     texts = [{"text": t} for t in sms()["text"].iloc[2000:2200]]
     base = f"/api/v1/projects/{served['project']}/models"
     before = _predict(client, tokens["alice"], served["project"], {"items": texts}).json
-    denied = client.post(f"{base}/{served['candidate']}/promote", json={},
-                         headers=bearer(tokens["rita"]))
+    denied = client.post(
+        f"{base}/{served['candidate']}/promote", json={}, headers=bearer(tokens["rita"])
+    )
     assert denied.status_code == 403
-    promoted = client.post(f"{base}/{served['candidate']}/promote", json={"reason": "NB wins"},
-                           headers=bearer(tokens["admin"]))
+    promoted = client.post(
+        f"{base}/{served['candidate']}/promote",
+        json={"reason": "NB wins"},
+        headers=bearer(tokens["admin"]),
+    )
     assert promoted.json["champion_id"] == served["candidate"]
     during = _predict(client, tokens["alice"], served["project"], {"items": texts}).json
     assert during["model_version_id"] == served["candidate"] and during != before
-    back = client.post(f"{base}/{served['candidate']}/rollback", json={"reason": "oops"},
-                       headers=bearer(tokens["admin"]))
+    back = client.post(
+        f"{base}/{served['candidate']}/rollback",
+        json={"reason": "oops"},
+        headers=bearer(tokens["admin"]),
+    )
     assert back.status_code == 200 and back.json["champion_id"] == served["champion"]
     after = _predict(client, tokens["alice"], served["project"], {"items": texts}).json
     assert after == before
@@ -112,8 +145,7 @@ def test_rollout_needs_an_admin_and_rollback_restores_the_answers_exactly(client
     assert reasons == ["NB wins", "oops"]
 
 
-def test_a_corrupt_artifact_is_refused_and_the_champion_keeps_serving(client, tokens, served,
-                                                                      app):
+def test_a_corrupt_artifact_is_refused_and_the_champion_keeps_serving(client, tokens, served, app):
     with app.app_context():
         from labeler.models import ModelVersion
 
@@ -121,7 +153,9 @@ def test_a_corrupt_artifact_is_refused_and_the_champion_keeps_serving(client, to
     path.write_bytes(b"PK\x03\x04 broken")
     response = client.post(
         f"/api/v1/projects/{served['project']}/models/{served['candidate']}/promote",
-        json={}, headers=bearer(tokens["admin"]))
+        json={},
+        headers=bearer(tokens["admin"]),
+    )
     assert response.status_code == 409
     assert "cannot serve: not a readable skops artifact" in response.json["error"]
     answer = _predict(client, tokens["alice"], served["project"], {"item": {"text": "hi"}})
@@ -130,17 +164,18 @@ def test_a_corrupt_artifact_is_refused_and_the_champion_keeps_serving(client, to
 
 def _stream(client, token, project_id, texts):
     for start in range(0, len(texts), 50):
-        response = _predict(client, token, project_id,
-                            {"items": [{"text": t} for t in texts[start:start + 50]]})
+        response = _predict(
+            client, token, project_id, {"items": [{"text": t} for t in texts[start : start + 50]]}
+        )
         assert response.status_code == 200
 
 
 def _check(client, tokens, project_id, auth):
     auth.login("rita")
-    client.post(f"/projects/{project_id}/monitoring/check",
-                data={"csrf_token": auth.csrf()})
-    return client.get(f"/api/v1/projects/{project_id}/monitoring",
-                      headers=bearer(tokens["rita"])).json
+    client.post(f"/projects/{project_id}/monitoring/check", data={"csrf_token": auth.csrf()})
+    return client.get(
+        f"/api/v1/projects/{project_id}/monitoring", headers=bearer(tokens["rita"])
+    ).json
 
 
 def test_an_unshifted_stream_raises_no_alert(client, tokens, served, auth):
@@ -152,16 +187,20 @@ def test_an_unshifted_stream_raises_no_alert(client, tokens, served, auth):
 
 
 @pytest.mark.parametrize("shift", ["movie reviews", "spam only"])
-def test_a_shifted_stream_raises_an_alert_shown_on_the_project_page(app, client, tokens, served,
-                                                                    auth, shift):
+def test_a_shifted_stream_raises_an_alert_shown_on_the_project_page(
+    app, client, tokens, served, auth, shift
+):
     with app.app_context():
         from labeler.models import Project
 
         db.session.get(Project, served["project"]).auto_retrain_on_drift = True
         db.session.commit()
     frame = sms()
-    texts = (movie_snippets()[:400] if shift == "movie reviews"
-             else frame[frame["label"] == "spam"]["text"].iloc[-300:].tolist())
+    texts = (
+        movie_snippets()[:400]
+        if shift == "movie reviews"
+        else frame[frame["label"] == "spam"]["text"].iloc[-300:].tolist()
+    )
     _stream(client, tokens["alice"], served["project"], texts)
     figures = _check(client, tokens, served["project"], auth)
     assert figures["class_mix"]["level"] == "major"
@@ -172,11 +211,14 @@ def test_a_shifted_stream_raises_an_alert_shown_on_the_project_page(app, client,
     with app.app_context():
         monitor = db.session.scalars(select(Job).where(Job.kind == "monitor")).one()
         assert monitor.status == "done", monitor.error
-        assert monitor.result["new_alerts"] and (monitor.result["retrain_job"]
-                                                 or monitor.result["retrain_error"])
+        assert monitor.result["new_alerts"] and (
+            monitor.result["retrain_job"] or monitor.result["retrain_error"]
+        )
         alert_id = db.session.scalars(select(Alert.id)).first()
-    client.post(f"/projects/{served['project']}/alerts/resolve",
-                data={"csrf_token": auth.csrf(), "alert_id": alert_id})
+    client.post(
+        f"/projects/{served['project']}/alerts/resolve",
+        data={"csrf_token": auth.csrf(), "alert_id": alert_id},
+    )
     with app.app_context():
         assert db.session.get(Alert, alert_id).resolved_at is not None
 
@@ -195,8 +237,10 @@ def test_switching_champions_under_concurrent_requests_fails_none(live, tokens, 
             session.headers.update(bearer(tokens["alice"]))
             i = 0
             while not stop.is_set() or i < 10:
-                response = session.post(f"{live}/api/v1/projects/{served['project']}/predict",
-                                        json={"item": {"text": f"message {n}-{i}"}})
+                response = session.post(
+                    f"{live}/api/v1/projects/{served['project']}/predict",
+                    json={"item": {"text": f"message {n}-{i}"}},
+                )
                 i += 1
                 if response.status_code != 200:
                     failures.append((response.status_code, response.text))
@@ -213,8 +257,9 @@ def test_switching_champions_under_concurrent_requests_fails_none(live, tokens, 
             admin.headers.update(bearer(tokens["admin"]))
             for round_ in range(6):
                 action = "promote" if round_ % 2 == 0 else "rollback"
-                response = admin.post(f"{base}/{served['candidate']}/{action}",
-                                      json={"reason": f"switch {round_}"})
+                response = admin.post(
+                    f"{base}/{served['candidate']}/{action}", json={"reason": f"switch {round_}"}
+                )
                 switches.append((response.status_code, response.text))
     finally:
         stop.set()

@@ -40,8 +40,9 @@ def test_gold_marking_and_figures(app, client, project, tokens):
     assert response.status_code == 200, response.json
     assert response.json["items"][0]["gold_label"] == "spam"
     assert response.json["gold_rate"] == 0.1
-    bad = client.post(url, json={"mark": [{"item": ids[0], "label": "eggs"}]},
-                      headers=bearer(tokens["admin"]))
+    bad = client.post(
+        url, json={"mark": [{"item": ids[0], "label": "eggs"}]}, headers=bearer(tokens["admin"])
+    )
     assert bad.status_code == 422 and bad.json["detail"]["field"] == "label"
     response = client.post(url, json={"unmark": [ids[0]]}, headers=bearer(tokens["admin"]))
     assert response.json["items"] == []
@@ -51,12 +52,20 @@ def test_gold_marking_and_figures(app, client, project, tokens):
 def test_label_merge_over_the_api_keeps_every_annotation(app, client, project, tokens):
     _vote(app, project, [("alice", "ham"), ("bob", "spam"), ("dave", "ham")])
     url = f"/api/v1/projects/{project}/labelset"
-    refused = client.post(url, json={"action": "delete", "label": "spam"},
-                          headers=bearer(tokens["admin"]))
+    refused = client.post(
+        url, json={"action": "delete", "label": "spam"}, headers=bearer(tokens["admin"])
+    )
     assert refused.status_code == 409 and refused.json["detail"]["annotations"] == 1
-    response = client.post(url, json={"action": "merge", "labels": ["ham", "spam"],
-                                      "into": "message", "reason": "one class"},
-                           headers=bearer(tokens["admin"]))
+    response = client.post(
+        url,
+        json={
+            "action": "merge",
+            "labels": ["ham", "spam"],
+            "into": "message",
+            "reason": "one class",
+        },
+        headers=bearer(tokens["admin"]),
+    )
     assert response.status_code == 200, response.json
     assert response.json["labels"] == ["message"]
     assert response.json["detail"]["annotations_moved"] == 3
@@ -68,14 +77,16 @@ def test_label_merge_over_the_api_keeps_every_annotation(app, client, project, t
 
 def test_weekly_annotators_and_guideline_versions(app, client, project, tokens, auth):
     _vote(app, project, [("alice", "ham"), ("bob", "ham")])
-    rows = client.get(f"/api/v1/projects/{project}/annotators/weekly",
-                      headers=bearer(tokens["rita"])).json["rows"]
+    rows = client.get(
+        f"/api/v1/projects/{project}/annotators/weekly", headers=bearer(tokens["rita"])
+    ).json["rows"]
     assert {r["annotator"] for r in rows} == {"alice", "bob"}
     assert all(r["median_seconds"] == 4.0 and r["flags"] == [] for r in rows)
     auth.login("admin")
     auth.post(f"/projects/{project}/settings", {"guidelines": "Spam: v2."})
-    body = client.get(f"/api/v1/projects/{project}/guidelines/versions",
-                      headers=bearer(tokens["rita"])).json
+    body = client.get(
+        f"/api/v1/projects/{project}/guidelines/versions", headers=bearer(tokens["rita"])
+    ).json
     assert body["current"] == 2 and [v["version"] for v in body["versions"]] == [2, 1]
     assert body["agreement"][0]["version"] == 1
 

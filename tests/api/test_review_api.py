@@ -36,30 +36,39 @@ def test_the_review_queue_lists_disputed_items_with_votes(client, tokens, tied):
 
 def test_a_decision_resolves_the_item(client, tokens, tied, app):
     project_id, item_id = tied
-    response = client.post(f"/api/v1/projects/{project_id}/items/{item_id}/review",
-                           json={"action": "resolve", "label": "spam", "note": "a shop link"},
-                           headers=bearer(tokens["rita"]))
+    response = client.post(
+        f"/api/v1/projects/{project_id}/items/{item_id}/review",
+        json={"action": "resolve", "label": "spam", "note": "a shop link"},
+        headers=bearer(tokens["rita"]),
+    )
     assert response.status_code == 201, response.json
     assert response.json["final_label"] == "spam"
     assert response.json["decision"]["reviewer"] == "rita"
-    queue_now = client.get(f"/api/v1/projects/{project_id}/review",
-                           headers=bearer(tokens["admin"])).json
+    queue_now = client.get(
+        f"/api/v1/projects/{project_id}/review", headers=bearer(tokens["admin"])
+    ).json
     assert queue_now["total"] == 0
     with app.app_context():
         item = db.session.get(Item, item_id)
         assert (item.final_label, item.final_source) == ("spam", "adjudicated")
 
 
-@pytest.mark.parametrize(("body", "status"), [
-    ({"action": "resolve", "label": "eggs"}, 422),
-    ({"action": "explode"}, 422),
-    ({"action": "resolve", "label": 3}, 422),
-    ([], 422),
-])
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"action": "resolve", "label": "eggs"}, 422),
+        ({"action": "explode"}, 422),
+        ({"action": "resolve", "label": 3}, 422),
+        ([], 422),
+    ],
+)
 def test_bad_decisions_get_json_errors(client, tokens, tied, body, status):
     project_id, item_id = tied
-    response = client.post(f"/api/v1/projects/{project_id}/items/{item_id}/review", json=body,
-                           headers=bearer(tokens["rita"]))
+    response = client.post(
+        f"/api/v1/projects/{project_id}/items/{item_id}/review",
+        json=body,
+        headers=bearer(tokens["rita"]),
+    )
     assert response.status_code == status and response.json["error"]
 
 
@@ -69,15 +78,19 @@ def test_deciding_on_another_projects_item_is_404(client, tokens, tied, app):
         other = make_project("Other", n_items=2)
         db.session.commit()
         foreign = db.session.scalars(select(Item.id).where(Item.project_id == other.id)).first()
-    response = client.post(f"/api/v1/projects/{project_id}/items/{foreign}/review",
-                           json={"action": "ambiguous"}, headers=bearer(tokens["rita"]))
+    response = client.post(
+        f"/api/v1/projects/{project_id}/items/{foreign}/review",
+        json={"action": "ambiguous"},
+        headers=bearer(tokens["rita"]),
+    )
     assert response.status_code == 404
 
 
 def test_agreement_figures_are_served(client, tokens, tied):
     project_id, _ = tied
-    response = client.get(f"/api/v1/projects/{project_id}/agreement",
-                          headers=bearer(tokens["rita"]))
+    response = client.get(
+        f"/api/v1/projects/{project_id}/agreement", headers=bearer(tokens["rita"])
+    )
     assert response.status_code == 200
     figures = response.json["figures"]
     assert figures["n_annotations"] == 2 and figures["percent"]["value"] == 0.0
@@ -88,17 +101,25 @@ def test_agreement_figures_are_served(client, tokens, tied):
 def test_annotators_never_see_votes_or_agreement(client, tokens, tied, auth, who):
     """Annotators of the project get 403 everywhere others' labels would show."""
     project_id, item_id = tied
-    api = [("GET", f"/api/v1/projects/{project_id}/review", None),
-           ("GET", f"/api/v1/projects/{project_id}/agreement", None),
-           ("POST", f"/api/v1/projects/{project_id}/items/{item_id}/review",
-            {"action": "resolve", "label": "ham"})]
+    api = [
+        ("GET", f"/api/v1/projects/{project_id}/review", None),
+        ("GET", f"/api/v1/projects/{project_id}/agreement", None),
+        (
+            "POST",
+            f"/api/v1/projects/{project_id}/items/{item_id}/review",
+            {"action": "resolve", "label": "ham"},
+        ),
+    ]
     for method, url, body in api:
         response = client.open(url, method=method, json=body, headers=bearer(tokens[who]))
         assert response.status_code == 403, (url, response.status_code)
         assert "spam" not in response.get_data(as_text=True)
     auth.login(who)
-    pages = [f"/projects/{project_id}/review", f"/projects/{project_id}/review/{item_id}",
-             f"/projects/{project_id}/agreement"]
+    pages = [
+        f"/projects/{project_id}/review",
+        f"/projects/{project_id}/review/{item_id}",
+        f"/projects/{project_id}/agreement",
+    ]
     for url in pages:
         response = client.get(url)
         assert response.status_code == 403, url
@@ -111,8 +132,12 @@ def test_annotators_never_see_votes_or_agreement(client, tokens, tied, auth, who
 
 def test_outsiders_get_404(client, tokens, tied, auth):
     project_id, item_id = tied
-    assert client.get(f"/api/v1/projects/{project_id}/review",
-                      headers=bearer(tokens["carol"])).status_code == 404
+    assert (
+        client.get(
+            f"/api/v1/projects/{project_id}/review", headers=bearer(tokens["carol"])
+        ).status_code
+        == 404
+    )
     auth.login("carol")
     assert client.get(f"/projects/{project_id}/agreement").status_code == 404
 
@@ -125,8 +150,10 @@ def test_review_pages_show_votes_and_record_a_decision(client, auth, tied, app):
     page = client.get(f"/projects/{project_id}/review/{item_id}").get_data(as_text=True)
     assert "alice" in page and "bob" in page and "unwanted" in page  # votes and guidelines
     assert 'style="' not in page and "<script>" not in page
-    response = auth.post(f"/projects/{project_id}/review/{item_id}/decide",
-                         {"action": "send_back", "note": "unclear"})
+    response = auth.post(
+        f"/projects/{project_id}/review/{item_id}/decide",
+        {"action": "send_back", "note": "unclear"},
+    )
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/projects/{project_id}/review")
     with app.app_context():

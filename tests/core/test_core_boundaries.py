@@ -11,15 +11,36 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CORE = ["agreement", "consensus", "sampling", "training", "evaluation", "drift", "quality",
-        "near_duplicates", "annotator_trends"]
-FORBIDDEN = ("flask", "sqlalchemy", "flask_sqlalchemy", "werkzeug", "labeler.models",
-             "labeler.extensions", "labeler.services", "labeler.views", "labeler.api")
+CORE = [
+    "agreement",
+    "consensus",
+    "sampling",
+    "training",
+    "evaluation",
+    "drift",
+    "quality",
+    "near_duplicates",
+    "annotator_trends",
+]
+FORBIDDEN = (
+    "flask",
+    "sqlalchemy",
+    "flask_sqlalchemy",
+    "werkzeug",
+    "labeler.models",
+    "labeler.extensions",
+    "labeler.services",
+    "labeler.views",
+    "labeler.api",
+)
 
 
 def _core_files() -> list[Path]:
-    return [ROOT / "labeler" / f"{name}.py" for name in CORE
-            if (ROOT / "labeler" / f"{name}.py").exists()]
+    return [
+        ROOT / "labeler" / f"{name}.py"
+        for name in CORE
+        if (ROOT / "labeler" / f"{name}.py").exists()
+    ]
 
 
 def _imports(path: Path) -> set[str]:
@@ -34,17 +55,27 @@ def _imports(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("path", _core_files(), ids=lambda p: p.stem)
 def test_core_modules_import_no_web_or_database_code(path):
-    bad = {name for name in _imports(path)
-           if any(name == f or name.startswith(f + ".") for f in FORBIDDEN)}
+    bad = {
+        name
+        for name in _imports(path)
+        if any(name == f or name.startswith(f + ".") for f in FORBIDDEN)
+    }
     assert not bad, f"{path.name} imports {sorted(bad)}"
 
 
 def test_the_core_passes_mypy_strict():
-    if shutil.which("mypy") is None and subprocess.run(
-            [sys.executable, "-m", "mypy", "--version"], capture_output=True).returncode:
+    if (
+        shutil.which("mypy") is None
+        and subprocess.run(
+            [sys.executable, "-m", "mypy", "--version"], capture_output=True
+        ).returncode
+    ):
         pytest.fail("mypy is missing: pip install -e '.[dev]'")
     files = [str(p) for p in _core_files()]
-    result = subprocess.run([sys.executable, "-m", "mypy", "--strict",
-                             "--follow-imports=silent", *files],
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent", *files],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert result.returncode == 0, result.stdout[-3000:]

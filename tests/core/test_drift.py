@@ -34,8 +34,9 @@ def test_psi_is_finite_with_an_empty_bin_and_refuses_bad_input():
         drift.population_stability_index([1, -2], [1, 2])
 
 
-@pytest.mark.parametrize(("psi", "level"), [(0.0, "stable"), (0.09, "stable"),
-                                            (0.1, "moderate"), (0.25, "major")])
+@pytest.mark.parametrize(
+    ("psi", "level"), [(0.0, "stable"), (0.09, "stable"), (0.1, "moderate"), (0.25, "major")]
+)
 def test_levels_follow_the_usual_thresholds(psi, level):
     assert drift.psi_level(psi) == level
 
@@ -70,14 +71,26 @@ def test_latency_percentiles():
 
 
 def test_windows_per_version():
-    frame = pd.DataFrame({
-        "created_at": pd.to_datetime(["2024-01-01 10:05", "2024-01-01 10:50",
-                                      "2024-01-01 11:10", "2024-01-01 10:20"]),
-        "model_version_id": [1, 1, 1, 2], "latency_ms": [2.0, 4.0, 8.0, 3.0],
-        "confidence": [0.9, 0.7, 0.6, 0.5]})
+    frame = pd.DataFrame(
+        {
+            "created_at": pd.to_datetime(
+                ["2024-01-01 10:05", "2024-01-01 10:50", "2024-01-01 11:10", "2024-01-01 10:20"]
+            ),
+            "model_version_id": [1, 1, 1, 2],
+            "latency_ms": [2.0, 4.0, 8.0, 3.0],
+            "confidence": [0.9, 0.7, 0.6, 0.5],
+        }
+    )
     out = drift.windowed(frame, "1h")
-    assert list(out.columns) == ["window", "model_version_id", "n", "per_minute", "p50_ms",
-                                 "p95_ms", "mean_confidence"]
+    assert list(out.columns) == [
+        "window",
+        "model_version_id",
+        "n",
+        "per_minute",
+        "p50_ms",
+        "p95_ms",
+        "mean_confidence",
+    ]
     first = out.iloc[0]
     assert first["model_version_id"] == 1 and first["n"] == 2 and first["p50_ms"] == 3.0
     assert first["per_minute"] == pytest.approx(2 / 60)

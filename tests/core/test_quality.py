@@ -49,8 +49,14 @@ def test_every_repeated_sms_is_found():
 
 def test_near_duplicates_find_small_edits_and_leave_different_texts_alone():
     base = "free entry in a weekly competition to win cup final tickets, text now"
-    texts = [base, base.replace("weekly", "wkly"), "see you at the cinema tonight",
-             base + "!!", "completely unrelated message about lunch plans", ""]
+    texts = [
+        base,
+        base.replace("weekly", "wkly"),
+        "see you at the cinema tonight",
+        base + "!!",
+        "completely unrelated message about lunch plans",
+        "",
+    ]
     found = near_duplicates(texts, threshold=0.7)
     assert found.group.tolist()[:5] == [0, 0, 2, 0, 4]
     assert found.clusters() == [[0, 1, 3]]
@@ -58,12 +64,13 @@ def test_near_duplicates_find_small_edits_and_leave_different_texts_alone():
 
 
 def test_near_duplicates_on_sms_pairs_are_really_similar():
-    texts = list(dict.fromkeys(normalise(t) for t in
-                               pd.read_csv(DATA / "sms-spam.csv")["text"].astype(str)))
+    texts = list(
+        dict.fromkeys(normalise(t) for t in pd.read_csv(DATA / "sms-spam.csv")["text"].astype(str))
+    )
     found = near_duplicates(texts, threshold=0.8)
     assert len(found.clusters()) > 20
     for a, b in found.pairs[:50]:
-        shingles = [{t[i:i + 5] for i in range(len(t) - 4)} for t in (texts[a], texts[b])]
+        shingles = [{t[i : i + 5] for i in range(len(t) - 4)} for t in (texts[a], texts[b])]
         jaccard = len(shingles[0] & shingles[1]) / len(shingles[0] | shingles[1])
         assert jaccard > 0.6  # the estimate is within sampling error of the truth
 
@@ -88,13 +95,20 @@ def test_class_balance_and_wilson_interval():
 
 
 def _votes(rows):
-    return pd.DataFrame(rows, columns=["item", "annotator", "label", "seconds", "created_at",
-                                       "gold_label"])
+    return pd.DataFrame(
+        rows, columns=["item", "annotator", "label", "seconds", "created_at", "gold_label"]
+    )
 
 
 def test_agreement_with_others_is_the_share_of_other_votes_that_match():
-    votes = _votes([(1, "a", "x", 1, None, None), (1, "b", "x", 1, None, None),
-                    (1, "c", "y", 1, None, None), (2, "a", "x", 1, None, None)])
+    votes = _votes(
+        [
+            (1, "a", "x", 1, None, None),
+            (1, "b", "x", 1, None, None),
+            (1, "c", "y", 1, None, None),
+            (2, "a", "x", 1, None, None),
+        ]
+    )
     shares = agreement_with_others(votes).tolist()
     assert shares[:3] == [0.5, 0.5, 0.0] and np.isnan(shares[3])
 
@@ -108,8 +122,16 @@ def test_weekly_stats_flag_fast_labeling_and_falling_agreement():
             rows.append((item, "steady", "x", 10.0, when, None))
             # "drifting" agrees in weeks 0-1, then disagrees; labels in 0.5 s in week 2
             late = week == 2
-            rows.append((item, "drifting", "y" if late else "x", 0.5 if late else 9.0,
-                         when, "x" if i == 0 else None))
+            rows.append(
+                (
+                    item,
+                    "drifting",
+                    "y" if late else "x",
+                    0.5 if late else 9.0,
+                    when,
+                    "x" if i == 0 else None,
+                )
+            )
     table = weekly_stats(_votes(rows))
     drifting = table[table["annotator"] == "drifting"].reset_index(drop=True)
     assert drifting["n_items"].tolist() == [12, 12, 12]

@@ -52,9 +52,13 @@ def test_label_five_items_by_keyboard_then_change_one(page, app, project):
 
     with app.app_context():
         alice = db.session.scalar(select(User).where(User.username == "alice"))
-        stored = dict(db.session.execute(
-            select(Item.external_id, Annotation.label).join(Annotation.item)
-            .where(Annotation.user_id == alice.id)).all())
+        stored = dict(
+            db.session.execute(
+                select(Item.external_id, Annotation.label)
+                .join(Annotation.item)
+                .where(Annotation.user_id == alice.id)
+            ).all()
+        )
         assert stored == chosen
         history = db.session.scalars(select(AnnotationRevision)).all()
         assert [h.label for h in history] == ["spam"]
@@ -66,13 +70,15 @@ def test_item_text_with_markup_shows_as_text(page, app, project):
     from labeler.models import Project
     from labeler.services.imports import ColumnMapping, import_rows
 
-    payload = ('<img src=x onerror="document.title=\'pwned\'">'
-               '<script>document.title="pwned"</script>')
+    payload = (
+        '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'
+    )
     with app.app_context():
         proj = db.session.get(Project, project)
         db.session.execute(db.delete(Item))
-        import_rows(proj, [(1, {"id": "evil", "text": payload})],
-                    ColumnMapping(id="id", text=("text",)))
+        import_rows(
+            proj, [(1, {"id": "evil", "text": payload})], ColumnMapping(id="id", text=("text",))
+        )
         db.session.commit()
     login(page, "alice", PASSWORDS["alice"])
     page.goto(f"/projects/{project}/annotate")

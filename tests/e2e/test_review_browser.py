@@ -46,11 +46,17 @@ def test_reviewer_resolves_a_disagreement_with_a_note(page, app, disputed):
 
     with app.app_context():
         item = db.session.get(Item, item_id)
-        assert (item.final_label, item.final_source, item.disputed) == ("spam", "adjudicated",
-                                                                        False)
+        assert (item.final_label, item.final_source, item.disputed) == (
+            "spam",
+            "adjudicated",
+            False,
+        )
         decision = db.session.scalars(select(Adjudication)).one()
         assert (decision.action, decision.label, decision.reviewer.username) == (
-            "resolve", "spam", "rita")
+            "resolve",
+            "spam",
+            "rita",
+        )
         assert decision.note == "mentions a prize: spam by the guidelines"
 
     page.goto(f"/projects/{project_id}/review/{item_id}")

@@ -23,13 +23,18 @@ N_ITEMS = 60
 def _sms_project() -> tuple[int, dict[str, str]]:
     """Thirty spam and thirty ham messages: a balanced set, so the majority scores 1/2."""
     sms = pd.read_csv(DATA / "sms-spam.csv")
-    frame = pd.concat([sms[sms["spam"] == 1].head(N_ITEMS // 2),
-                       sms[sms["spam"] == 0].head(N_ITEMS // 2)])
+    frame = pd.concat(
+        [sms[sms["spam"] == 1].head(N_ITEMS // 2), sms[sms["spam"] == 0].head(N_ITEMS // 2)]
+    )
     frame = frame.assign(id=[f"sms{i}" for i in range(len(frame))])[["id", "text", "spam"]]
-    project = create_project("SMS loop", [{"name": "ham", "hotkey": "1"},
-                                          {"name": "spam", "hotkey": "2"}],
-                             test_fraction=0.3, retrain_every=20, min_labels_per_class=2,
-                             sampling_strategy="margin")
+    project = create_project(
+        "SMS loop",
+        [{"name": "ham", "hotkey": "1"}, {"name": "spam", "hotkey": "2"}],
+        test_fraction=0.3,
+        retrain_every=20,
+        min_labels_per_class=2,
+        sampling_strategy="margin",
+    )
     import_frame(project, frame[["id", "text"]], ColumnMapping(id="id", text=("text",)))
     set_member(project, user("alice"), "annotator")
     truth = {row.id: "spam" if row.spam else "ham" for row in frame.itertuples()}
@@ -54,8 +59,7 @@ def test_labeling_triggers_training_and_the_model_page_shows_it(page, app):
         jobs = db.session.scalars(select(Job).order_by(Job.id)).all()
         assert [job.params["reason"] for job in jobs] == ["automatic"] * 3
         assert all(job.status == "done" for job in jobs), [job.error for job in jobs]
-        newest = db.session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())
-                                    ).first()
+        newest = db.session.scalars(select(ModelVersion).order_by(ModelVersion.id.desc())).first()
         accuracy = newest.metrics["accuracy"]
         majority = newest.baseline_metrics["majority"]["accuracy"]
         assert accuracy > majority

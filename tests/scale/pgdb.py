@@ -23,8 +23,9 @@ def _admin_execute(statement: str) -> None:
     import psycopg
 
     server = make_url(SERVER_URL).set(drivername="postgresql")
-    with psycopg.connect(server.render_as_string(hide_password=False),
-                         autocommit=True) as connection:
+    with psycopg.connect(
+        server.render_as_string(hide_password=False), autocommit=True
+    ) as connection:
         connection.execute(statement)
 
 
@@ -38,8 +39,9 @@ def database_url() -> str | None:
         _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         _admin_execute(f'CREATE DATABASE "{name}"')
         atexit.register(_admin_execute, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        _database_url = make_url(SERVER_URL).set(database=name).render_as_string(
-            hide_password=False)
+        _database_url = (
+            make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
+        )
         _migrate(_database_url)
     return _database_url
 
@@ -49,8 +51,9 @@ def _migrate(url: str) -> None:
     from labeler.cli import apply_migrations
     from labeler.extensions import db
 
-    app = create_app({"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": url,
-                      "JOB_EXECUTOR": "inline"})
+    app = create_app(
+        {"TESTING": True, "SECRET_KEY": "test", "DATABASE_URL": url, "JOB_EXECUTOR": "inline"}
+    )
     with app.app_context():
         apply_migrations()
         db.engine.dispose()
@@ -65,9 +68,13 @@ def reset() -> None:
 
     plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(plain, autocommit=True) as connection:
-        tables = [row[0] for row in connection.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-            "AND tablename <> 'alembic_version'")]
+        tables = [
+            row[0]
+            for row in connection.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+                "AND tablename <> 'alembic_version'"
+            )
+        ]
         if tables:
             # A connection left in a transaction by the previous test would block TRUNCATE:
             # fail with a clear error instead of hanging.

@@ -19,8 +19,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-CLI = [sys.executable, "-c", "import sys; from labeler.cli import main; sys.argv[0] = 'labeler'; "
-       "main()"]
+CLI = [
+    sys.executable,
+    "-c",
+    "import sys; from labeler.cli import main; sys.argv[0] = 'labeler'; main()",
+]
 
 
 def free_port() -> int:
@@ -64,21 +67,44 @@ class Postgres:
         self.port = free_port()
         if os.geteuid() == 0:
             shutil.chown(self.folder, "postgres")
-        subprocess.run(_as_postgres(["initdb", "-D", str(self.data), "-U", "postgres",
-                                     "-A", "trust", "--no-sync"]),
-                       check=True, capture_output=True)
+        subprocess.run(
+            _as_postgres(
+                ["initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync"]
+            ),
+            check=True,
+            capture_output=True,
+        )
         self.start()
 
     def start(self) -> None:
-        options = (f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c full_page_writes=off -c max_connections=200")
-        subprocess.run(_as_postgres(["pg_ctl", "-D", str(self.data), "-o", options, "-l",
-                                     str(self.folder / "log"), "-w", "start"]),
-                       check=True, capture_output=True)
+        options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c full_page_writes=off -c max_connections=200"
+        )
+        subprocess.run(
+            _as_postgres(
+                [
+                    "pg_ctl",
+                    "-D",
+                    str(self.data),
+                    "-o",
+                    options,
+                    "-l",
+                    str(self.folder / "log"),
+                    "-w",
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
 
     def stop(self) -> None:
-        subprocess.run(_as_postgres(["pg_ctl", "-D", str(self.data), "-m", "immediate", "-w",
-                                     "stop"]), check=False, capture_output=True)
+        subprocess.run(
+            _as_postgres(["pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop"]),
+            check=False,
+            capture_output=True,
+        )
 
     def remove(self) -> None:
         self.stop()
@@ -90,8 +116,9 @@ class Postgres:
     def create_database(self, name: str) -> str:
         import psycopg
 
-        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{self.port}/postgres",
-                             autocommit=True) as connection:
+        with psycopg.connect(
+            f"postgresql://postgres@127.0.0.1:{self.port}/postgres", autocommit=True
+        ) as connection:
             connection.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
@@ -113,9 +140,22 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.folder)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                self.binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         wait_for_port(self.port)
 
     def stop(self) -> None:
@@ -128,12 +168,14 @@ class RedisServer:
 def labeler_env(app, **extra: str) -> dict[str, str]:
     """Environment for a child process that serves/works on ``app``'s database."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("LABELER_")}
-    env.update({
-        "LABELER_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "LABELER_SECRET_KEY": app.config["SECRET_KEY"],
-        "LABELER_INSTANCE_PATH": app.instance_path,
-        "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
-    })
+    env.update(
+        {
+            "LABELER_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "LABELER_SECRET_KEY": app.config["SECRET_KEY"],
+            "LABELER_INSTANCE_PATH": app.instance_path,
+            "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
+        }
+    )
     env.update(extra)
     return env
 
@@ -141,8 +183,14 @@ def labeler_env(app, **extra: str) -> dict[str, str]:
 def start_worker(env: dict[str, str], *args: str, log: Path) -> subprocess.Popen:
     """``labeler worker`` in its own process group (so a test can kill the whole group)."""
     with log.open("ab") as out:
-        return subprocess.Popen([*CLI, "worker", *args], env=env, cwd=REPO, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            [*CLI, "worker", *args],
+            env=env,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def stop_group(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> None:

@@ -21,8 +21,9 @@ def echo(job, progress):
 
 @jobs.runner("test-slow-train")
 def slow_train(job, progress):
-    version = ModelVersion(project_id=job.project_id, n_labels=0, strategy="test",
-                           status="training", job_id=job.id)
+    version = ModelVersion(
+        project_id=job.project_id, n_labels=0, strategy="test", status="training", job_id=job.id
+    )
     db.session.add(version)
     db.session.commit()
     progress(0.1, f"pid={os.getpid()}")

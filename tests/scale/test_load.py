@@ -28,8 +28,17 @@ def _check(result) -> None:
 
 def test_50_annotators_on_sqlite(tmp_path):
     url = f"sqlite:///{tmp_path / 'labeler.sqlite'}"
-    _check(run_load(url, tmp_path, workers=1, clients=50, seconds=SECONDS,
-                    name="SQLite, 1 process", n_items=5000))
+    _check(
+        run_load(
+            url,
+            tmp_path,
+            workers=1,
+            clients=50,
+            seconds=SECONDS,
+            name="SQLite, 1 process",
+            n_items=5000,
+        )
+    )
 
 
 @pytest.mark.postgres
@@ -39,7 +48,16 @@ def test_50_annotators_on_postgres_with_4_workers(tmp_path):
         pytest.skip("set LABELER_TEST_DATABASE_URL to a PostgreSQL server (.ci/run does)")
     url, drop = create_postgres_database(server)
     try:
-        _check(run_load(url, tmp_path, workers=4, clients=50, seconds=SECONDS,
-                        name="PostgreSQL, 4 workers", n_items=5000))
+        _check(
+            run_load(
+                url,
+                tmp_path,
+                workers=4,
+                clients=50,
+                seconds=SECONDS,
+                name="PostgreSQL, 4 workers",
+                n_items=5000,
+            )
+        )
     finally:
         drop()

@@ -68,8 +68,12 @@ def test_postgres_restarting_gives_503_then_recovers(postgres, tmp_path):
 
     postgres.stop()
     _assert_503(projects(), json=True)
-    _assert_503(client.post("/login", data={"username": "admin", "csrf_token": csrf,
-                                            "password": PASSWORDS["admin"]}), json=False)
+    _assert_503(
+        client.post(
+            "/login", data={"username": "admin", "csrf_token": csrf, "password": PASSWORDS["admin"]}
+        ),
+        json=False,
+    )
 
     postgres.start()
     response = _eventually_ok(projects)
@@ -86,8 +90,9 @@ def redis_server(tmp_path):
     server.stop()
 
 
-def test_redis_away_gives_503_and_no_stuck_job_then_recovers(app, project, tokens, tmp_path,
-                                                              redis_server):
+def test_redis_away_gives_503_and_no_stuck_job_then_recovers(
+    app, project, tokens, tmp_path, redis_server
+):
     rq_app = make_app(tmp_path, JOB_EXECUTOR="rq", REDIS_URL=redis_server.url)
     client = rq_app.test_client()
     url = f"/api/v1/projects/{project}/export/jobs?format=csv"

@@ -53,8 +53,12 @@ def rq_app(app, tmp_path, redis_server):
 
 @pytest.fixture
 def worker_env(rq_app, redis_server):
-    return labeler_env(rq_app, LABELER_JOB_EXECUTOR="rq", LABELER_REDIS_URL=redis_server.url,
-                       LABELER_WORKER_IMPORTS="tests.scale.slow_jobs")
+    return labeler_env(
+        rq_app,
+        LABELER_JOB_EXECUTOR="rq",
+        LABELER_REDIS_URL=redis_server.url,
+        LABELER_WORKER_IMPORTS="tests.scale.slow_jobs",
+    )
 
 
 def job_row(app, job_id: int) -> Job:
@@ -66,8 +70,7 @@ def job_row(app, job_id: int) -> Job:
 
 def test_a_worker_process_runs_queued_jobs(rq_app, worker_env, tmp_path):
     with rq_app.app_context():
-        job_ids = [jobs.start("test-echo", params={"value": n}, unique=False).id
-                   for n in range(3)]
+        job_ids = [jobs.start("test-echo", params={"value": n}, unique=False).id for n in range(3)]
     worker = start_worker(worker_env, "--burst", log=tmp_path / "worker.log")
     assert worker.wait(60) == 0, (tmp_path / "worker.log").read_text()
     for n, job_id in enumerate(job_ids):
@@ -80,10 +83,14 @@ def test_several_workers_share_the_queue(rq_app, worker_env, tmp_path):
     worker = start_worker(worker_env, "--count", "2", log=tmp_path / "workers.log")
     try:
         with rq_app.app_context():
-            job_ids = [jobs.start("test-echo", params={"value": n}, unique=False).id
-                       for n in range(6)]
-        wait_until(lambda: all(job_row(rq_app, i).status == "done" for i in job_ids),
-                   timeout=90, what="six jobs done by two workers")
+            job_ids = [
+                jobs.start("test-echo", params={"value": n}, unique=False).id for n in range(6)
+            ]
+        wait_until(
+            lambda: all(job_row(rq_app, i).status == "done" for i in job_ids),
+            timeout=90,
+            what="six jobs done by two workers",
+        )
     finally:
         stop_group(worker)
     log = (tmp_path / "workers.log").read_text()
@@ -105,10 +112,10 @@ def _champion_project(app) -> tuple[int, int]:
 def _start_slow_training(app, project_id: int) -> tuple[int, int]:
     """Start the slow job; return its id and the pid of the process running it."""
     with app.app_context():
-        job_id = jobs.start("test-slow-train", project_id=project_id,
-                            params={"seconds": 120}).id
-    message = wait_until(lambda: job_row(app, job_id).message, timeout=60,
-                         what="the job to start in a worker")
+        job_id = jobs.start("test-slow-train", project_id=project_id, params={"seconds": 120}).id
+    message = wait_until(
+        lambda: job_row(app, job_id).message, timeout=60, what="the job to start in a worker"
+    )
     return job_id, int(re.fullmatch(r"pid=(\d+)", message).group(1))
 
 
@@ -122,27 +129,35 @@ def _assert_champion_kept(app, project_id: int, champion_id: int, job_id: int) -
 
 
 def test_a_work_horse_killed_mid_training_fails_the_job_and_the_champion_stays(
-        rq_app, worker_env, tmp_path):
+    rq_app, worker_env, tmp_path
+):
     project_id, champion_id = _champion_project(rq_app)
     worker = start_worker(worker_env, log=tmp_path / "worker.log")
     try:
         job_id, horse = _start_slow_training(rq_app, project_id)
         os.kill(horse, signal.SIGKILL)
-        job = wait_until(lambda: (j := job_row(rq_app, job_id)).status == "failed" and j,
-                         timeout=30, what="the job to be marked failed")
+        job = wait_until(
+            lambda: (j := job_row(rq_app, job_id)).status == "failed" and j,
+            timeout=30,
+            what="the job to be marked failed",
+        )
         assert "killed by signal 9" in job.error and job.finished_at is not None
         _assert_champion_kept(rq_app, project_id, champion_id, job_id)
         # The worker itself survived and takes the next job.
         with rq_app.app_context():
             next_id = jobs.start("test-echo", params={"value": "after"}).id
-        wait_until(lambda: job_row(rq_app, next_id).status == "done", timeout=30,
-                   what="the worker to run the next job")
+        wait_until(
+            lambda: job_row(rq_app, next_id).status == "done",
+            timeout=30,
+            what="the worker to run the next job",
+        )
     finally:
         stop_group(worker)
 
 
 def test_a_whole_worker_killed_mid_training_is_failed_by_maintenance(
-        rq_app, worker_env, tmp_path, monkeypatch):
+    rq_app, worker_env, tmp_path, monkeypatch
+):
     from redis import Redis
     from rq.registry import StartedJobRegistry
 

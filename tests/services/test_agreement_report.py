@@ -20,10 +20,14 @@ from tests.conftest import user
 
 # item -> labels by annotators a1..a4 (None: not rated)
 VOTES = {
-    "i1": ["pos", "pos", "pos", "neg"], "i2": ["neg", "neg", "neu", None],
-    "i3": ["neu", "neu", "neu", "neu"], "i4": ["pos", "neu", "pos", "pos"],
-    "i5": ["neg", "neg", None, "neg"], "i6": ["pos", "neg", "pos", "neu"],
-    "i7": ["neu", None, "neu", "neg"], "i8": ["pos", "pos", "pos", "pos"],
+    "i1": ["pos", "pos", "pos", "neg"],
+    "i2": ["neg", "neg", "neu", None],
+    "i3": ["neu", "neu", "neu", "neu"],
+    "i4": ["pos", "neu", "pos", "pos"],
+    "i5": ["neg", "neg", None, "neg"],
+    "i6": ["pos", "neg", "pos", "neu"],
+    "i7": ["neu", None, "neu", "neg"],
+    "i8": ["pos", "pos", "pos", "pos"],
 }
 
 
@@ -33,22 +37,42 @@ def _rows():
         for position, label in enumerate(labels, start=1):
             if label is not None:
                 line += 1
-                yield line, {"id": item, "text": f"tweet {item}", "label": label,
-                             "annotator": f"a{position}"}
+                yield (
+                    line,
+                    {
+                        "id": item,
+                        "text": f"tweet {item}",
+                        "label": label,
+                        "annotator": f"a{position}",
+                    },
+                )
 
 
 def _project(name="Votes", **settings) -> Project:
-    project = create_project(name, [{"name": "neg"}, {"name": "neu"}, {"name": "pos"}],
-                             annotations_per_item=3, **settings)
-    import_rows(project, _rows(), ColumnMapping(id="id", text=("text",), label="label",
-                                                annotator="annotator"))
+    project = create_project(
+        name,
+        [{"name": "neg"}, {"name": "neu"}, {"name": "pos"}],
+        annotations_per_item=3,
+        **settings,
+    )
+    import_rows(
+        project,
+        _rows(),
+        ColumnMapping(id="id", text=("text",), label="label", annotator="annotator"),
+    )
     return project
 
 
 def _long() -> pd.DataFrame:
-    return pd.DataFrame([(item, f"a{i}", label) for item, labels in VOTES.items()
-                         for i, label in enumerate(labels, start=1) if label is not None],
-                        columns=["item", "annotator", "label"])
+    return pd.DataFrame(
+        [
+            (item, f"a{i}", label)
+            for item, labels in VOTES.items()
+            for i, label in enumerate(labels, start=1)
+            if label is not None
+        ],
+        columns=["item", "annotator", "label"],
+    )
 
 
 def test_figures_equal_the_core_on_the_same_votes(app):
@@ -63,7 +87,8 @@ def test_figures_equal_the_core_on_the_same_votes(app):
         assert figures["alpha"]["ci_low"] == pytest.approx(alpha.ci_low)
         assert figures["fleiss"]["value"] == pytest.approx(agreement.fleiss_kappa(frame).value)
         assert figures["percent"]["value"] == pytest.approx(
-            agreement.percent_agreement(frame).value)
+            agreement.percent_agreement(frame).value
+        )
         assert (figures["n_items"], figures["n_annotations"], figures["n_annotators"]) == (8, 29, 4)
         loo = agreement.leave_one_out_accuracy(frame).set_index("annotator")["accuracy"]
         ds = dawid_skene(frame).annotator_accuracy
@@ -83,12 +108,15 @@ def test_figures_equal_the_core_on_the_same_votes(app):
 def test_label_confusion_counts_pairs_within_items(app):
     with app.app_context():
         project = create_project("Tiny", [{"name": "x"}, {"name": "y"}])
-        rows = [(1, {"id": "u", "t": "u", "label": "x", "annotator": "p"}),
-                (2, {"id": "u", "t": "u", "label": "y", "annotator": "q"}),
-                (3, {"id": "v", "t": "v", "label": "x", "annotator": "p"}),
-                (4, {"id": "v", "t": "v", "label": "x", "annotator": "q"})]
-        import_rows(project, rows, ColumnMapping(id="id", text=("t",), label="label",
-                                                 annotator="annotator"))
+        rows = [
+            (1, {"id": "u", "t": "u", "label": "x", "annotator": "p"}),
+            (2, {"id": "u", "t": "u", "label": "y", "annotator": "q"}),
+            (3, {"id": "v", "t": "v", "label": "x", "annotator": "p"}),
+            (4, {"id": "v", "t": "v", "label": "x", "annotator": "q"}),
+        ]
+        import_rows(
+            project, rows, ColumnMapping(id="id", text=("t",), label="label", annotator="annotator")
+        )
         confusion = agreement_report.compute(project)["confusion"]
         # pairs (x,y),(y,x) on u; (x,x) twice on v: x->x 2/3, x->y 1/3, y->x 1
         assert confusion["counts"] == [[2.0, 1.0], [1.0, 0.0]]
@@ -154,11 +182,16 @@ def test_the_consensus_job_never_overrides_a_reviewer(app):
         apply_dawid_skene(project, commit_batches=False)
         db.session.expire_all()
         first, second = db.session.get(Item, first.id), db.session.get(Item, second.id)
-        assert (first.final_label, first.final_source, first.disputed) == ("neu", "adjudicated",
-                                                                           False)
+        assert (first.final_label, first.final_source, first.disputed) == (
+            "neu",
+            "adjudicated",
+            False,
+        )
         assert second.ambiguous and not second.disputed
-        assert db.session.scalar(select(Adjudication.note).where(
-            Adjudication.item_id == first.id)) == "my call"
+        assert (
+            db.session.scalar(select(Adjudication.note).where(Adjudication.item_id == first.id))
+            == "my call"
+        )
 
 
 def test_the_consensus_job_skips_majority_projects(app):

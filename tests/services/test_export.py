@@ -65,13 +65,13 @@ def test_filters_and_pseudonyms(app):
         project = _labeled(app)
         final = _export(project, "items", "jsonl", final_only="true")
         assert len(final.splitlines()) == 2
-        named = [json.loads(line) for line in _export(project, "annotations", "jsonl")
-                 .splitlines()]
+        named = [json.loads(line) for line in _export(project, "annotations", "jsonl").splitlines()]
         assert sorted(r["annotator"] for r in named) == ["alice", "bob"]
         rows, _ = export_rows(project, "annotations", parse_filter({}), True, "secret")
         hidden = sorted(r["annotator"] for r in rows)
-        assert hidden == sorted([pseudonym(user("alice").id, "secret"),
-                                 pseudonym(user("bob").id, "secret")])
+        assert hidden == sorted(
+            [pseudonym(user("alice").id, "secret"), pseudonym(user("bob").id, "secret")]
+        )
         assert "alice" not in "".join(hidden)
         with pytest.raises(ServiceError, match="min_confidence must be a number"):
             parse_filter({"min_confidence": "high"})
@@ -79,35 +79,55 @@ def test_filters_and_pseudonyms(app):
             parse_filter({"split": "dev"})
 
 
-TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
-               max_size=300)
+TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=300
+)
 
 
-@settings(max_examples=40, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(texts=st.lists(TEXT, min_size=1, max_size=8),
-       numbers=st.lists(st.one_of(st.none(), st.integers(-10**6, 10**6)), min_size=8,
-                        max_size=8),
-       fmt=st.sampled_from(["csv", "jsonl"]))
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    texts=st.lists(TEXT, min_size=1, max_size=8),
+    numbers=st.lists(st.one_of(st.none(), st.integers(-(10**6), 10**6)), min_size=8, max_size=8),
+    fmt=st.sampled_from(["csv", "jsonl"]),
+)
 def test_export_then_import_round_trips_exactly(app, texts, numbers, fmt):
     with app.app_context():
         db.session.execute(db.delete(Item))
         db.session.execute(db.delete(Project))
         labels = [{"name": "pos"}, {"name": "neg"}]
         source = create_project("Source", labels)
-        rows = [(i + 1, {"id": f"{string.ascii_letters[i]}-{i}", "text": text,
-                         "n": numbers[i], "label": ["pos", "neg"][i % 2]})
-                for i, text in enumerate(texts)]
+        rows = [
+            (
+                i + 1,
+                {
+                    "id": f"{string.ascii_letters[i]}-{i}",
+                    "text": text,
+                    "n": numbers[i],
+                    "label": ["pos", "neg"][i % 2],
+                },
+            )
+            for i, text in enumerate(texts)
+        ]
         mapping = ColumnMapping(id="id", text=("text",), numeric=("n",), label="label")
         import_rows(source, rows, mapping)
         body = _export(source, "items", fmt).encode("utf-8")
         target = create_project("Target", labels)
-        back = ColumnMapping(id="external_id", text=("text",), numeric=("n",),
-                             label="final_label", unescape_formulas=True)
+        back = ColumnMapping(
+            id="external_id",
+            text=("text",),
+            numeric=("n",),
+            label="final_label",
+            unescape_formulas=True,
+        )
         import_file(target, io.BytesIO(body), fmt, back)
+
         def snapshot(project):
             items = db.session.scalars(select(Item).where(Item.project_id == project.id))
-            return sorted((i.external_id, i.data["text"], i.data["n"], i.final_label)
-                          for i in items)
+            return sorted(
+                (i.external_id, i.data["text"], i.data["n"], i.final_label) for i in items
+            )
+
         assert snapshot(target) == snapshot(source)
         db.session.rollback()

@@ -14,8 +14,9 @@ from tests.conftest import make_project, sqlite_only, user
 
 
 def _items(project):
-    return list(db.session.scalars(select(Item).where(Item.project_id == project.id)
-                                   .order_by(Item.id)))
+    return list(
+        db.session.scalars(select(Item).where(Item.project_id == project.id).order_by(Item.id))
+    )
 
 
 def test_gold_is_mixed_in_at_the_project_rate(app):
@@ -45,12 +46,16 @@ def test_gold_pick_walks_the_queue_index_and_gold_is_never_full(app):
             assert picked.id == item.id
             queue.submit(project, user(name), picked, "spam")
         assert item.n_annotations == 3 and item.queue_tier == gold.TIER_GOLD
-        stmt = select(Item).where(Item.project_id == project.id,
-                                  Item.queue_tier == gold.TIER_GOLD).order_by(
-            Item.queue_tier, Item.queue_rank).limit(1)
+        stmt = (
+            select(Item)
+            .where(Item.project_id == project.id, Item.queue_tier == gold.TIER_GOLD)
+            .order_by(Item.queue_tier, Item.queue_rank)
+            .limit(1)
+        )
         sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
-        plan = " ".join(str(r[-1]) for r in db.session.execute(db.text("EXPLAIN QUERY PLAN "
-                                                                          + sql)))
+        plan = " ".join(
+            str(r[-1]) for r in db.session.execute(db.text("EXPLAIN QUERY PLAN " + sql))
+        )
         assert "ix_item_queue" in plan and "TEMP B-TREE" not in plan
 
 
@@ -118,8 +123,10 @@ def test_the_api_never_tells_an_annotator_an_item_is_gold(app, client, tokens):
         db.session.commit()
         project_id = project.id
     gold._draw.seed(1)
-    response = client.get(f"/api/v1/projects/{project_id}/next",
-                          headers={"Authorization": f"Bearer {tokens['alice']}"})
+    response = client.get(
+        f"/api/v1/projects/{project_id}/next",
+        headers={"Authorization": f"Bearer {tokens['alice']}"},
+    )
     text = response.get_data(as_text=True)
     assert response.status_code == 200 and "gold" not in text.lower()
     with app.app_context():

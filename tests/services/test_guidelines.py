@@ -17,8 +17,7 @@ def test_each_change_is_a_version_and_submits_record_it(app):
         version = guidelines.update(project, "Spam: any unsolicited offer.", user("admin"))
         assert version.version == 2 and project.guideline_version == 2
         stored = {v.version: v.text for v in db.session.scalars(select(GuidelineVersion))}
-        assert stored == {1: "Spam is **unwanted** advertising.",
-                          2: "Spam: any unsolicited offer."}
+        assert stored == {1: "Spam is **unwanted** advertising.", 2: "Spam: any unsolicited offer."}
         item = queue.next_items(project, user("alice"))[0]
         queue.submit(project, user("alice"), item, "spam")
         guidelines.update(project, "Spam: any unsolicited offer, also from friends.", None)

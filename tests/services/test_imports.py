@@ -56,14 +56,20 @@ def test_reimport_is_idempotent_and_reports_updates(empty):
     assert _count() == 3
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ("", "the file is empty"),
-    ("id,text\n", "no rows"),
-    ("id,body\n1,a\n", "line 1: missing column 'text' (the file has: id, body)"),
-    ("id,text\n1,a\n2,b\n1,c\n", "line 4, column 'id': duplicate id '1' (first seen on line 2)"),
-    ("id,text\n1,a,extra\n", "line 2: 3 values, but the header has 2 columns"),
-    ("id,text\n,a\n", "line 2, column 'id': the id is empty"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("", "the file is empty"),
+        ("id,text\n", "no rows"),
+        ("id,body\n1,a\n", "line 1: missing column 'text' (the file has: id, body)"),
+        (
+            "id,text\n1,a\n2,b\n1,c\n",
+            "line 4, column 'id': duplicate id '1' (first seen on line 2)",
+        ),
+        ("id,text\n1,a,extra\n", "line 2: 3 values, but the header has 2 columns"),
+        ("id,text\n,a\n", "line 2, column 'id': the id is empty"),
+    ],
+)
 def test_bad_csv_names_the_line_and_changes_nothing(empty, body, message):
     import_file(empty, _csv("id,text\nkeep,me\n"), "csv", TEXT)
     db.session.commit()
@@ -115,8 +121,11 @@ def test_existing_labels_come_in_with_their_annotators(empty):
     body = "id,text,label,who\n1,a,spam,ann\n1,a,spam,ben\n2,b,ham,ann\n3,c,,ann\n"
     report = import_file(empty, _csv(body), "csv", mapping)
     assert (report.added, report.annotations_added) == (3, 3)
-    votes = db.session.execute(select(Item.external_id, User.username, Annotation.label)
-                               .join(Annotation.item).join(Annotation.user)).all()
+    votes = db.session.execute(
+        select(Item.external_id, User.username, Annotation.label)
+        .join(Annotation.item)
+        .join(Annotation.user)
+    ).all()
     assert sorted(votes) == [("1", "ann", "spam"), ("1", "ben", "spam"), ("2", "ann", "ham")]
     assert not db.session.scalar(select(User).where(User.username == "ann")).active
     counts = {i.external_id: i.n_annotations for i in db.session.scalars(select(Item))}
@@ -149,8 +158,9 @@ def test_split_is_a_seeded_hash_of_the_id(empty):
     frame = pd.DataFrame({"id": [f"x{i}" for i in range(2000)], "text": "t"})
     import_frame(empty, frame, TEXT)
     splits = dict(db.session.execute(select(Item.external_id, Item.split)).all())
-    expected = {f"x{i}": "test" if unit_hash(0, "split", f"x{i}") < 0.25 else "train"
-                for i in range(2000)}
+    expected = {
+        f"x{i}": "test" if unit_hash(0, "split", f"x{i}") < 0.25 else "train" for i in range(2000)
+    }
     assert splits == expected
     share = sum(s == "test" for s in splits.values()) / 2000
     assert 0.22 < share < 0.28

@@ -34,16 +34,22 @@ def fillers(app):
 
 
 def _labels(project):
-    return sorted(db.session.scalars(select(Annotation.label).where(
-        Annotation.project_id == project.id)))
+    return sorted(
+        db.session.scalars(select(Annotation.label).where(Annotation.project_id == project.id))
+    )
 
 
 def test_a_merge_keeps_every_annotation_and_settles_the_disagreement(fillers):
     project = fillers
     before = db.session.scalar(select(func.count(Annotation.id)))
     assert {i.final_label for i in db.session.scalars(select(Item))} >= {"um"}
-    detail = labelset.change(project, user("admin"), "merge",
-                             {"labels": ["um", "uh"], "into": "filler"}, reason="same thing")
+    detail = labelset.change(
+        project,
+        user("admin"),
+        "merge",
+        {"labels": ["um", "uh"], "into": "filler"},
+        reason="same thing",
+    )
     db.session.commit()
     assert db.session.scalar(select(func.count(Annotation.id))) == before
     assert project.label_names == ["filler", "word", "noise", "laugh"]
@@ -51,8 +57,11 @@ def test_a_merge_keeps_every_annotation_and_settles_the_disagreement(fillers):
     assert _labels(project).count("filler") == 11 and "um" not in _labels(project)
     finals = [i.final_label for i in db.session.scalars(select(Item).order_by(Item.id))][1:4]
     assert finals == ["filler"] * 3
-    assert all(i.final_source == "unanimous" for i in db.session.scalars(
-        select(Item).order_by(Item.id).limit(4).offset(1)) if i.final_label)
+    assert all(
+        i.final_source == "unanimous"
+        for i in db.session.scalars(select(Item).order_by(Item.id).limit(4).offset(1))
+        if i.final_label
+    )
     history = list(db.session.scalars(select(AnnotationRevision.label)))
     assert history == ["filler"]  # bob's earlier "uh", renamed with the rest
     event = db.session.scalars(select(AuditEvent)).one()
@@ -68,8 +77,12 @@ def test_rename_split_and_refusals(fillers):
         labelset.change(project, None, "rename", {"label": "um", "to": "uh"})
     with pytest.raises(ServiceError, match="annotations_to"):
         labelset.change(project, None, "split", {"label": "um", "into": ["um-short", "um-long"]})
-    detail = labelset.change(project, None, "split", {
-        "label": "um", "into": ["um-short", "um-long"], "annotations_to": "um-short"})
+    detail = labelset.change(
+        project,
+        None,
+        "split",
+        {"label": "um", "into": ["um-short", "um-long"], "annotations_to": "um-short"},
+    )
     assert detail["annotations_moved"] == 8
     assert project.label_names[:2] == ["um-short", "um-long"]
 
@@ -83,8 +96,9 @@ def test_deleting_a_used_label_needs_a_destination(fillers):
     labelset.change(project, None, "delete", {"label": "laugh"})  # unused: goes at once
     detail = labelset.change(project, None, "delete", {"label": "uh", "annotations_to": "um"})
     assert detail["annotations_moved"] == 3 and item.gold_label == "um"
-    detail = labelset.change(project, None, "delete", {"label": "noise",
-                                                       "annotations_to": labelset.DISCARD})
+    detail = labelset.change(
+        project, None, "delete", {"label": "noise", "annotations_to": labelset.DISCARD}
+    )
     db.session.commit()
     assert detail["discarded"] == 1 and project.label_names == ["um", "word"]
     clip4 = db.session.scalar(select(Item).where(Item.external_id == "c4"))

@@ -50,14 +50,24 @@ class Backwards(FixedProbabilities):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
-def fixed_train(X: pd.DataFrame, y: Any, inputs: ModelInputs, *args: Any,
-                classifier: type = FixedProbabilities, **kwargs: Any) -> TrainedModel:
-    pipeline = Pipeline([
-        ("prepare", FunctionTransformer(training.prepare_frame,
-                                        kw_args={"inputs": inputs.to_dict()})),
-        ("features", ColumnTransformer([("numeric", "passthrough", list(FIELDS))])),
-        ("clf", classifier()),
-    ]).fit(X, None)
+def fixed_train(
+    X: pd.DataFrame,
+    y: Any,
+    inputs: ModelInputs,
+    *args: Any,
+    classifier: type = FixedProbabilities,
+    **kwargs: Any,
+) -> TrainedModel:
+    pipeline = Pipeline(
+        [
+            (
+                "prepare",
+                FunctionTransformer(training.prepare_frame, kw_args={"inputs": inputs.to_dict()}),
+            ),
+            ("features", ColumnTransformer([("numeric", "passthrough", list(FIELDS))])),
+            ("clf", classifier()),
+        ]
+    ).fit(X, None)
     return TrainedModel(pipeline, list(LABELS), len(X), inputs=inputs)
 
 
@@ -66,11 +76,11 @@ def _probabilities(rng: np.random.Generator) -> dict[str, float]:
     return {name: float(value) for name, value in zip(FIELDS, p, strict=True)}
 
 
-def three_way_project(n_items: int = 60, test_fraction: float = 0.3, **settings: Any
-                      ) -> Project:
+def three_way_project(n_items: int = 60, test_fraction: float = 0.3, **settings: Any) -> Project:
     """Items whose p_* fields are the fixed model's probabilities; alice and bob label."""
-    project = create_project("Three", [{"name": name} for name in LABELS],
-                             test_fraction=test_fraction, **settings)
+    project = create_project(
+        "Three", [{"name": name} for name in LABELS], test_fraction=test_fraction, **settings
+    )
     rng = np.random.default_rng(7)
     rows = [(i + 1, {"id": f"x{i}", **_probabilities(rng)}) for i in range(n_items)]
     import_rows(project, rows, ColumnMapping(id="id", numeric=FIELDS))
@@ -90,17 +100,24 @@ def label_some(project: Project, n: int, name: str = "alice") -> None:
 
 
 def open_items(project: Project, split: str) -> list[Item]:
-    return list(db.session.scalars(select(Item).where(
-        Item.project_id == project.id, Item.split == split, Item.queue_tier > TIER_DONE)
-        .order_by(Item.queue_rank)))
+    return list(
+        db.session.scalars(
+            select(Item)
+            .where(Item.project_id == project.id, Item.split == split, Item.queue_tier > TIER_DONE)
+            .order_by(Item.queue_rank)
+        )
+    )
 
 
 @pytest.fixture
 def fixed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(training, "train", fixed_train)
     # the fixed classifier lives in this test module: let the artifact loader trust it
-    monkeypatch.setattr(training, "TRUSTED_TYPES", training.TRUSTED_TYPES | {
-        f"{__name__}.FixedProbabilities", f"{__name__}.Backwards"})
+    monkeypatch.setattr(
+        training,
+        "TRUSTED_TYPES",
+        training.TRUSTED_TYPES | {f"{__name__}.FixedProbabilities", f"{__name__}.Backwards"},
+    )
 
 
 def _train(project: Project) -> Job:
@@ -111,15 +128,17 @@ def _train(project: Project) -> Job:
 @pytest.mark.parametrize("strategy", ["least_confident", "margin", "entropy"])
 def test_each_strategy_writes_its_order_to_queue_rank(app, fixed, strategy):
     with app.app_context():
-        project = three_way_project(sampling_strategy=strategy, random_share=0.0,
-                                    min_labels_per_class=1)
+        project = three_way_project(
+            sampling_strategy=strategy, random_share=0.0, min_labels_per_class=1
+        )
         label_some(project, 20)
         job = _train(project)
         assert job.status == "done", job.error
         items = open_items(project, "train")
         X = pd.DataFrame([[item.data[f] for f in FIELDS] for item in items], columns=FIELDS)
-        expected = sampling.score_pool(fixed_train(X, None, ModelInputs(numeric=FIELDS)), X,
-                                       strategy)
+        expected = sampling.score_pool(
+            fixed_train(X, None, ModelInputs(numeric=FIELDS)), X, strategy
+        )
         np.testing.assert_allclose([item.score for item in items], expected)
         assert [item.queue_rank for item in items] == [i / len(items) for i in range(len(items))]
         scores = [item.score for item in items]
@@ -134,9 +153,13 @@ def test_each_strategy_writes_its_order_to_queue_rank(app, fixed, strategy):
 
 def test_random_share_keeps_random_picks_in_the_queue(app, fixed):
     with app.app_context():
-        project = three_way_project(n_items=200, test_fraction=0.0,
-                                    sampling_strategy="least_confident", random_share=0.2,
-                                    min_labels_per_class=1)
+        project = three_way_project(
+            n_items=200,
+            test_fraction=0.0,
+            sampling_strategy="least_confident",
+            random_share=0.2,
+            min_labels_per_class=1,
+        )
         label_some(project, 20)
         assert _train(project).status == "done"
         scores = [item.score for item in open_items(project, "train")]
@@ -149,15 +172,20 @@ def test_batch_diverse_puts_a_diverse_uncertain_batch_first(app, fixed, monkeypa
 
     monkeypatch.setattr(scoring, "DIVERSE_CANDIDATES", 2)  # the batch comes from the top 20
     with app.app_context():
-        project = three_way_project(sampling_strategy="batch_diverse", random_share=0.0,
-                                    min_labels_per_class=1, retrain_every=5)
+        project = three_way_project(
+            sampling_strategy="batch_diverse",
+            random_share=0.0,
+            min_labels_per_class=1,
+            retrain_every=5,
+        )
         label_some(project, 20)
         assert _train(project).status == "done"
         items = open_items(project, "train")
         top = sorted(items, key=lambda item: -item.score)[:20]
         assert {item.id for item in items[:10]} <= {item.id for item in top}
-        assert sorted(item.queue_rank for item in items) == [i / len(items)
-                                                             for i in range(len(items))]
+        assert sorted(item.queue_rank for item in items) == [
+            i / len(items) for i in range(len(items))
+        ]
 
 
 def test_cold_start_keeps_the_random_ranks(app, fixed):
@@ -174,8 +202,9 @@ def test_cold_start_keeps_the_random_ranks(app, fixed):
 
 def test_the_test_split_is_never_ranked_by_the_model(app, fixed):
     with app.app_context():
-        project = three_way_project(n_items=200, sampling_strategy="least_confident",
-                                    min_labels_per_class=1)
+        project = three_way_project(
+            n_items=200, sampling_strategy="least_confident", min_labels_per_class=1
+        )
         label_some(project, 30)
         test_before = [item.id for item in open_items(project, "test")]
         assert _train(project).status == "done"
@@ -197,8 +226,9 @@ def test_a_failed_job_keeps_the_old_model_and_scores(app, fixed, monkeypatch):
         label_some(project, 20)
         first = _train(project)
         champion = first.result["version_id"]
-        before = {i.id: (i.score, i.queue_rank, i.scored_by_version)
-                  for i in open_items(project, "train")}
+        before = {
+            i.id: (i.score, i.queue_rank, i.scored_by_version) for i in open_items(project, "train")
+        }
 
         def broken(*args: Any, **kwargs: Any) -> TrainedModel:
             raise RuntimeError("the estimator fell over")
@@ -207,14 +237,14 @@ def test_a_failed_job_keeps_the_old_model_and_scores(app, fixed, monkeypatch):
         label_some(project, 3)
         job = _train(project)
         assert job.status == "failed" and "fell over" in job.error
-        failed = db.session.scalars(select(ModelVersion).where(
-            ModelVersion.job_id == job.id)).one()
+        failed = db.session.scalars(select(ModelVersion).where(ModelVersion.job_id == job.id)).one()
         assert failed.status == "failed" and "RuntimeError: the estimator fell over" in failed.error
         db.session.refresh(project)
         assert project.champion_id == champion
         assert db.session.get(ModelVersion, champion).status == "champion"
-        after = {i.id: (i.score, i.queue_rank, i.scored_by_version)
-                 for i in open_items(project, "train")}
+        after = {
+            i.id: (i.score, i.queue_rank, i.scored_by_version) for i in open_items(project, "train")
+        }
         assert after == {k: v for k, v in before.items() if k in after}
 
 
@@ -264,8 +294,9 @@ def test_a_worse_version_stays_a_candidate(app, fixed, monkeypatch):
         label_some(project, 30)
         champion = _train(project).result["version_id"]
 
-        def backwards(X: pd.DataFrame, y: Any, inputs: ModelInputs, *a: Any, **k: Any
-                      ) -> TrainedModel:
+        def backwards(
+            X: pd.DataFrame, y: Any, inputs: ModelInputs, *a: Any, **k: Any
+        ) -> TrainedModel:
             return fixed_train(X, y, inputs, classifier=Backwards)
 
         monkeypatch.setattr(training, "train", backwards)
@@ -295,8 +326,11 @@ def test_retrain_starts_after_retrain_every_final_labels(app, client, tokens):
         item = client.get(f"/api/v1/projects/{project_id}/next", headers=headers).json["items"][0]
         values = {f["name"]: f["value"] for f in item["fields"]}
         label = LABELS[int(np.argmax([values[field] for field in FIELDS]))]
-        response = client.post(f"/api/v1/projects/{project_id}/items/{item['id']}/annotation",
-                               json={"label": label}, headers=headers)
+        response = client.post(
+            f"/api/v1/projects/{project_id}/items/{item['id']}/annotation",
+            json={"label": label},
+            headers=headers,
+        )
         assert response.status_code == 201
         with app.app_context():
             n_jobs = db.session.scalar(select(db.func.count(Job.id)))

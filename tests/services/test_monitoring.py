@@ -38,9 +38,13 @@ def test_figures_per_version_and_no_alert_for_the_usual_traffic(app):
 
 def test_movie_reviews_raise_drift_alerts_once_and_start_retraining(app, monkeypatch):
     started = []
-    monkeypatch.setattr(modeling, "start_training",
-                        lambda project, user_id=None, reason="": started.append(reason)
-                        or type("J", (), {"id": 99})())
+    monkeypatch.setattr(
+        modeling,
+        "start_training",
+        lambda project, user_id=None, reason="": (
+            started.append(reason) or type("J", (), {"id": 99})()
+        ),
+    )
     with app.app_context():
         project = sms_project()
         add_version(project, status="champion")
@@ -65,20 +69,29 @@ def test_production_accuracy_reads_items_labeled_after_training(app):
         version = add_version(project, status="champion")
         version.created_at = utcnow() - timedelta(hours=1)
         frame = sms().iloc[3000:3120]
-        items = db.session.scalars(select(Item).where(Item.project_id == project.id)
-                                   .order_by(Item.id)).all()
+        items = db.session.scalars(
+            select(Item).where(Item.project_id == project.id).order_by(Item.id)
+        ).all()
         for item, label in zip(items[:80], frame["label"].iloc[:80], strict=True):
             item.final_label = label
-            db.session.add(Annotation(item_id=item.id, user_id=user("alice").id,
-                                      project_id=project.id, label=label))
+            db.session.add(
+                Annotation(
+                    item_id=item.id, user_id=user("alice").id, project_id=project.id, label=label
+                )
+            )
         old = items[80]
         old.final_label = "spam"
-        db.session.add(Annotation(item_id=old.id, user_id=user("alice").id,
-                                  project_id=project.id, label="spam",
-                                  updated_at=utcnow() - timedelta(days=1)))
+        db.session.add(
+            Annotation(
+                item_id=old.id,
+                user_id=user("alice").id,
+                project_id=project.id,
+                label="spam",
+                updated_at=utcnow() - timedelta(days=1),
+            )
+        )
         db.session.flush()
-        honest = monitoring.production_accuracy(project, db.session.get(ModelVersion,
-                                                                        version.id))
+        honest = monitoring.production_accuracy(project, db.session.get(ModelVersion, version.id))
         assert honest["n"] == 80 and honest["test_accuracy"] == 0.97
         assert 0.85 < honest["accuracy"] <= 1.0
 

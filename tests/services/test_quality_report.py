@@ -25,8 +25,9 @@ SMS_BODY = b"row" + SMS
 
 
 def _sms(project, duplicates="keep", label=False):
-    mapping = ColumnMapping(id="row", text=("text",), duplicates=duplicates,
-                            label="spam" if label else None)
+    mapping = ColumnMapping(
+        id="row", text=("text",), duplicates=duplicates, label="spam" if label else None
+    )
     return import_file(project, io.BytesIO(SMS_BODY), "csv", mapping, chunk_rows=1000)
 
 
@@ -58,8 +59,9 @@ def test_the_report_finds_every_repeated_sms(project):
 
 def test_linked_copies_share_their_originals_split(project):
     _sms(project, "link")
-    pairs = db.session.execute(select(Item.split, Item.duplicate_of).where(
-        Item.duplicate_of.is_not(None))).all()
+    pairs = db.session.execute(
+        select(Item.split, Item.duplicate_of).where(Item.duplicate_of.is_not(None))
+    ).all()
     splits = dict(db.session.execute(select(Item.id, Item.split)).all())
     assert len(pairs) == _expected_copies()
     assert all(split == splits[original] for split, original in pairs)
@@ -69,8 +71,9 @@ def test_skip_leaves_one_item_per_text(project):
     report = _sms(project, "skip")
     assert report.duplicates_skipped == _expected_copies()
     assert report.added == 4837 - _expected_copies()
-    hashes = db.session.execute(select(Item.content_hash, func.count()).group_by(
-        Item.content_hash).having(func.count() > 1)).all()
+    hashes = db.session.execute(
+        select(Item.content_hash, func.count()).group_by(Item.content_hash).having(func.count() > 1)
+    ).all()
     assert hashes == []
 
 
@@ -93,8 +96,10 @@ def test_linked_copies_are_never_asked_and_carry_the_originals_label(app):
             queue.submit(project, user("alice"), items[0], "spam")
         assert sorted(asked) == ["1", "2"]  # each text once
         db.session.expire_all()
-        assert {c.final_label for c in db.session.scalars(
-            select(Item).where(Item.duplicate_of.is_not(None)))} == {"spam"}
+        assert {
+            c.final_label
+            for c in db.session.scalars(select(Item).where(Item.duplicate_of.is_not(None)))
+        } == {"spam"}
 
 
 def test_the_report_job_stores_its_result(app):

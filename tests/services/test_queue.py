@@ -35,8 +35,9 @@ def test_items_reach_k_distinct_annotators_and_never_more(app):
             while items := queue.next_items(project, user(name)):
                 queue.submit(project, user(name), items[0], "ham")
         db.session.commit()
-        counts = db.session.execute(select(Annotation.item_id, func.count())
-                                    .group_by(Annotation.item_id)).all()
+        counts = db.session.execute(
+            select(Annotation.item_id, func.count()).group_by(Annotation.item_id)
+        ).all()
         assert sorted(c for _, c in counts) == [2, 2, 2]
         pairs = db.session.execute(select(Annotation.item_id, Annotation.user_id)).all()
         assert len(pairs) == len(set(pairs)) == 6
@@ -139,8 +140,9 @@ def test_seconds_are_recorded_and_clamped(app):
 def test_concurrent_requests_never_push_an_item_past_k(app):
     """Six annotators ask at once, over and over, on SQLite with real threads."""
     with app.app_context():
-        pid = make_project(n_items=12, k=2, members=("alice", "bob", "carol", "dave",
-                                                     "rita", "admin")).id
+        pid = make_project(
+            n_items=12, k=2, members=("alice", "bob", "carol", "dave", "rita", "admin")
+        ).id
         db.session.commit()
     names = ["alice", "bob", "carol", "dave", "rita", "admin"]
     errors: list[BaseException] = []
@@ -167,8 +169,12 @@ def test_concurrent_requests_never_push_an_item_past_k(app):
         thread.join(60)
     assert not errors
     with app.app_context():
-        counts = [c for _, c in db.session.execute(
-            select(Annotation.item_id, func.count()).group_by(Annotation.item_id))]
+        counts = [
+            c
+            for _, c in db.session.execute(
+                select(Annotation.item_id, func.count()).group_by(Annotation.item_id)
+            )
+        ]
         assert counts == [2] * 12
         assert db.session.scalar(select(func.count(Assignment.id))) == 0
 
@@ -180,7 +186,8 @@ def test_the_pick_walks_the_queue_index(app):
         project = make_project(n_items=5)
         stmt = queue._pick_statement(project, user("alice"), utcnow(), 1, [])
         sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
-        plan = " ".join(str(r[-1]) for r in db.session.execute(
-            db.text("EXPLAIN QUERY PLAN " + sql)))
+        plan = " ".join(
+            str(r[-1]) for r in db.session.execute(db.text("EXPLAIN QUERY PLAN " + sql))
+        )
         assert "ix_item_queue" in plan
         assert "TEMP B-TREE FOR ORDER BY" not in plan

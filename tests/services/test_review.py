@@ -55,11 +55,16 @@ def test_the_queue_pages_by_keyset(app):
 @sqlite_only
 def test_the_queue_uses_the_review_index(tied):
     project, _ = tied
-    stmt = (select(Item.id).where(Item.project_id == project.id, Item.disputed.is_(True),
-                                  Item.id > 0).order_by(Item.id).limit(51))
+    stmt = (
+        select(Item.id)
+        .where(Item.project_id == project.id, Item.disputed.is_(True), Item.id > 0)
+        .order_by(Item.id)
+        .limit(51)
+    )
     compiled = stmt.compile(db.engine, compile_kwargs={"literal_binds": True})
-    plan = " ".join(str(row) for row in db.session.execute(
-        db.text(f"EXPLAIN QUERY PLAN {compiled}")))
+    plan = " ".join(
+        str(row) for row in db.session.execute(db.text(f"EXPLAIN QUERY PLAN {compiled}"))
+    )
     assert "ix_item_review" in plan
 
 
@@ -68,8 +73,7 @@ def test_resolve_sets_the_final_label_and_records_who_and_why(tied):
     before = project.labels_since_training
     decision = review.decide(project, item, user("rita"), "resolve", "spam", "link to a shop")
     assert (item.final_label, item.final_source, item.disputed) == ("spam", "adjudicated", False)
-    assert (decision.action, decision.label, decision.note) == ("resolve", "spam",
-                                                                "link to a shop")
+    assert (decision.action, decision.label, decision.note) == ("resolve", "spam", "link to a shop")
     assert decision.reviewer_id == user("rita").id and decision.created_at is not None
     assert project.labels_since_training == before + 1
     assert review.disputed_queue(project).total == 0
@@ -94,8 +98,7 @@ def test_send_back_asks_one_more_annotator_then_the_vote_decides(tied):
     offered = queue.next_items(project, user("dave"))[0]
     assert offered.id == item.id
     queue.submit(project, user("dave"), offered, "spam")
-    assert (item.final_label, item.final_source, item.queue_tier) == ("spam", "majority",
-                                                                      TIER_DONE)
+    assert (item.final_label, item.final_source, item.queue_tier) == ("spam", "majority", TIER_DONE)
 
 
 def test_ambiguous_leaves_the_queue_without_a_final_label(tied):
@@ -105,12 +108,15 @@ def test_ambiguous_leaves_the_queue_without_a_final_label(tied):
     assert db.session.scalar(select(Adjudication.action)) == "ambiguous"
 
 
-@pytest.mark.parametrize(("action", "label", "note", "field"), [
-    ("delete", None, "", "action"),
-    ("resolve", "eggs", "", "label"),
-    ("resolve", None, "", "label"),
-    ("resolve", "spam", "x" * 5000, "note"),
-])
+@pytest.mark.parametrize(
+    ("action", "label", "note", "field"),
+    [
+        ("delete", None, "", "action"),
+        ("resolve", "eggs", "", "label"),
+        ("resolve", None, "", "label"),
+        ("resolve", "spam", "x" * 5000, "note"),
+    ],
+)
 def test_bad_decisions_are_refused_and_change_nothing(tied, action, label, note, field):
     project, item = tied
     with pytest.raises(ServiceError) as error:
@@ -126,8 +132,9 @@ def test_reliability_comes_from_leave_one_out_then_dawid_skene(app):
     with app.app_context():
         project = make_project(n_items=10, k=4, members=("alice", "bob", "carol", "dave"))
         for _ in range(4):
-            _dispute(project, (("alice", "spam"), ("bob", "spam"), ("carol", "spam"),
-                               ("dave", "ham")))
+            _dispute(
+                project, (("alice", "spam"), ("bob", "spam"), ("carol", "spam"), ("dave", "ham"))
+            )
         db.session.commit()
         item = db.session.scalars(select(Item).where(Item.n_annotations == 4)).first()
         votes = {v.annotator: v.reliability for v in review.item_votes(project, item)}

@@ -35,7 +35,9 @@ def test_promote_then_rollback_restores_the_previous_champions_answers_exactly(a
         assert _answers(project) == before
         events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
         assert [(e.action, e.user_id, e.reason) for e in events] == [
-            ("promote", admin, "better on the test split"), ("rollback", admin, "complaints")]
+            ("promote", admin, "better on the test split"),
+            ("rollback", admin, "complaints"),
+        ]
         assert events[1].detail["rolled_back_id"] == new.id
         assert all(e.created_at is not None for e in events)
 
@@ -80,17 +82,22 @@ def test_the_champion_cannot_be_retired_and_a_first_champion_cannot_roll_back(ap
 
 
 @pytest.mark.parametrize(("macro_f1", "promoted"), [(0.95, True), (0.905, False)])
-def test_automatic_promotion_needs_the_margin_over_champion_and_baselines(app, macro_f1,
-                                                                           promoted):
+def test_automatic_promotion_needs_the_margin_over_champion_and_baselines(app, macro_f1, promoted):
     app.config["PROMOTION_MARGIN"] = 0.01  # the default, 0, promotes any version as good
     with app.app_context():
         project = sms_project()
         champion = add_version(project, status="champion", macro_f1=0.9)
-        new = add_version(project, "naive_bayes", status="training", macro_f1=macro_f1,
-                          baselines={"majority": {"macro_f1": 0.46},
-                                     "stratified": {"macro_f1": 0.5},
-                                     "previous": {"macro_f1": 0.9,
-                                                  "version_id": champion.id}})
+        new = add_version(
+            project,
+            "naive_bayes",
+            status="training",
+            macro_f1=macro_f1,
+            baselines={
+                "majority": {"macro_f1": 0.46},
+                "stratified": {"macro_f1": 0.5},
+                "previous": {"macro_f1": 0.9, "version_id": champion.id},
+            },
+        )
         verdict = rollout.after_training(project, new)
         assert verdict["promoted"] is promoted
         assert project.champion_id == (new.id if promoted else champion.id)

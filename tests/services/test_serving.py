@@ -55,11 +55,14 @@ def test_no_champion_is_a_409(app):
             serving.predict(project, _frame(project))
 
 
-@pytest.mark.parametrize(("rows", "needle"), [
-    ([{"body": "x"}], "missing field 'text'"),
-    ([{"text": 5}], "must be a string"),
-    (["just a string"], "expected an object"),
-])
+@pytest.mark.parametrize(
+    ("rows", "needle"),
+    [
+        ([{"body": "x"}], "missing field 'text'"),
+        ([{"text": 5}], "must be a string"),
+        (["just a string"], "expected an object"),
+    ],
+)
 def test_bad_rows_name_the_problem(app, rows, needle):
     with app.app_context():
         project = sms_project()
@@ -98,7 +101,8 @@ def test_a_corrupt_champion_with_nothing_to_fall_back_on_is_a_503(app):
         with pytest.raises(serving.ServingUnavailable, match="cannot be loaded") as caught:
             serving.predict(project, _frame(project))
         assert caught.value.status == 503 and "not a readable skops artifact" in str(
-            caught.value.detail)
+            caught.value.detail
+        )
 
 
 def test_a_broken_challenger_leaves_its_share_to_the_champion(app):
@@ -119,11 +123,13 @@ def test_the_log_samples_rows_and_old_rows_expire(app):
         add_version(project, status="champion")
         db.session.commit()  # logging opens its own write transaction
         texts = sms()["text"].iloc[:1000].tolist()
-        written = serving.log_predictions(project.id, serving.predict(project,
-                                                                      _frame(project, texts)))
+        written = serving.log_predictions(
+            project.id, serving.predict(project, _frame(project, texts))
+        )
         db.session.commit()
         assert 220 < written < 380
         assert db.session.scalar(select(func.count(PredictionLog.id))) == written
-        db.session.execute(update(PredictionLog).values(
-            created_at=PredictionLog.created_at - timedelta(days=31)))
+        db.session.execute(
+            update(PredictionLog).values(created_at=PredictionLog.created_at - timedelta(days=31))
+        )
         assert serving.purge_old_logs(project.id) == written
