@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from labeler import create_app
 from labeler.cli import apply_migrations
@@ -34,3 +35,16 @@ def percentiles(samples_ms: list[float]) -> tuple[float, float]:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def text_corpus() -> pd.DataFrame:
+    """SMS spam and Rotten Tomatoes snippets as one shuffled frame (text, label)."""
+    sms = pd.read_csv(DATA / "sms-spam.csv")
+    sms["label"] = np.where(sms["spam"] == 1, "spam", "ham")
+    reviews = pd.read_csv(DATA / "rotten_tomatoes_corpus.csv.bz2")
+    reviews["label"] = reviews["category"]
+    both = pd.concat([sms[["text", "label"]], reviews[["text", "label"]]], ignore_index=True)
+    return both.dropna().sample(frac=1.0, random_state=0).reset_index(drop=True)

@@ -39,7 +39,7 @@ from sqlalchemy import select, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._common import fresh_app  # noqa: E402
+from benchmarks._common import fresh_app, text_corpus  # noqa: E402
 from labeler import training  # noqa: E402
 from labeler.extensions import db  # noqa: E402
 from labeler.models import TIER_DONE, Item, Job, ModelVersion, Project, User  # noqa: E402
@@ -50,13 +50,7 @@ from labeler.services.projects import create_project, set_member  # noqa: E402
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def corpus() -> pd.DataFrame:
-    sms = pd.read_csv(DATA / "sms-spam.csv")
-    sms["label"] = np.where(sms["spam"] == 1, "spam", "ham")
-    reviews = pd.read_csv(DATA / "rotten_tomatoes_corpus.csv.bz2")
-    reviews["label"] = reviews["category"]
-    both = pd.concat([sms[["text", "label"]], reviews[["text", "label"]]], ignore_index=True)
-    return both.dropna().sample(frac=1.0, random_state=0).reset_index(drop=True)
+corpus = text_corpus  # shared with the other benchmarks
 
 
 def give_final_labels(project: Project, labels: dict[str, str]) -> None:

@@ -37,19 +37,14 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._common import text_corpus  # noqa: E402
 from labeler.sampling import is_cold_start, mix_random_share, score_pool  # noqa: E402
 from labeler.training import ModelInputs, train  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def texts() -> pd.DataFrame:
-    sms = pd.read_csv(DATA / "sms-spam.csv")
-    sms["label"] = np.where(sms["spam"] == 1, "spam", "ham")
-    reviews = pd.read_csv(DATA / "rotten_tomatoes_corpus.csv.bz2")
-    reviews["label"] = reviews["category"]
-    both = pd.concat([sms[["text", "label"]], reviews[["text", "label"]]], ignore_index=True)
-    return both.dropna().sample(frac=1.0, random_state=0).reset_index(drop=True)
+texts = text_corpus  # shared with the other benchmarks
 
 
 def best_of(repeat: int, runs: list[Callable[[], np.ndarray]]) -> list[tuple[float, np.ndarray]]:
