@@ -47,9 +47,6 @@ from labeler.services import modeling, queue  # noqa: E402
 from labeler.services.imports import ColumnMapping, import_frame  # noqa: E402
 from labeler.services.projects import create_project, set_member  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
 corpus = text_corpus  # shared with the other benchmarks
 
 

@@ -41,9 +41,6 @@ from benchmarks._common import text_corpus  # noqa: E402
 from labeler.sampling import is_cold_start, mix_random_share, score_pool  # noqa: E402
 from labeler.training import ModelInputs, train  # noqa: E402
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
 texts = text_corpus  # shared with the other benchmarks
 
 
