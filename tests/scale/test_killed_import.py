@@ -14,12 +14,14 @@ from labeler.services.projects import create_project
 from tests.conftest import make_app
 
 
-def test_an_import_killed_half_way_leaves_no_rows(tmp_path, migrated_db):
-    import shutil
+def test_an_import_killed_half_way_leaves_no_rows(tmp_path):
+    from labeler.cli import apply_migrations
 
-    shutil.copy(migrated_db, tmp_path / "labeler.sqlite")
-    app = make_app(tmp_path)
+    # The embedded default, whatever LABELER_TEST_DATABASE_URL says for other tests.
+    url = f"sqlite:///{tmp_path / 'labeler.sqlite'}"
+    app = make_app(tmp_path, DATABASE_URL=url)
     with app.app_context():
+        apply_migrations()
         create_project("Big", [{"name": "a"}, {"name": "b"}])
         db.session.commit()
         db.engine.dispose()
