@@ -18,12 +18,9 @@ from labeler.api.serialize import project_payload
 from labeler.auth import create_token
 from labeler.extensions import db
 from labeler.models import PROJECT_ROLES, ROLES, Job, User
-from labeler.services import (
-    Forbidden,
-    NotFound,
-    consensus_job,  # noqa: F401  (registers the consensus runner)
-)
+from labeler.services import Forbidden, NotFound  # job runners: jobs.RUNNER_MODULES
 from labeler.services import project_admin as admin
+from labeler.services.model_reports import job_payload
 from labeler.services.projects import set_member
 
 
@@ -103,18 +100,6 @@ def _require_admin() -> None:
         raise Forbidden("only an admin can do this")
 
 
-def _job(job: Job) -> dict:
-    return {
-        "id": job.id,
-        "kind": job.kind,
-        "status": job.status,
-        "progress": job.progress,
-        "message": job.message,
-        "error": job.error,
-        "result": job.result or {},
-    }
-
-
 @bp.patch("/projects/<int:project_id>")
 @documented(schema=SettingsOut, body=SettingsIn, errors=(401, 403, 404, 422))
 def update_project(project_id: int):
@@ -132,7 +117,7 @@ def update_project(project_id: int):
         **project_payload(project, "admin"),
         "settings": admin.settings_payload(project),
         "changed": changed,
-        "jobs": [_job(db.session.get(Job, j.id)) for j in started],
+        "jobs": [job_payload(db.session.get(Job, j.id)) for j in started],
     }
 
 

@@ -15,6 +15,7 @@ from labeler.services.dataset_card import dataset_card
 from labeler.services.export import flag, parse_filter
 from labeler.services.export_formats import FORMATS
 from labeler.services.export_job import export_path
+from labeler.services.model_reports import job_payload
 from labeler.views.export import stream_export
 
 FILTERS = (
@@ -29,18 +30,6 @@ FILTERS = (
     ("include_ambiguous", "boolean", ""),
     ("pseudonymize", "boolean", "stable pseudonymous annotator ids"),
 )
-
-
-def job_payload(job: Job) -> dict:
-    return {
-        "id": job.id,
-        "kind": job.kind,
-        "status": job.status,
-        "progress": job.progress,
-        "message": job.message,
-        "error": job.error,
-        "result": job.result,
-    }
 
 
 DOWNLOADS = (

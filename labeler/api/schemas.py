@@ -150,6 +150,10 @@ class JobOut(Schema):
     message = fields.String()
     error = fields.String(allow_none=True)
     result = fields.Dict()
+    project_id = fields.Integer(allow_none=True)
+    created_at = fields.String()
+    started_at = fields.String(allow_none=True)
+    finished_at = fields.String(allow_none=True)
 
 
 def json_body(schema: type[Schema]) -> dict[str, Any]:
