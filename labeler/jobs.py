@@ -22,6 +22,7 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from labeler import job_progress
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Job, utcnow
@@ -34,11 +35,19 @@ RUNNERS: dict[str, Runner] = {}
 ACTIVE = ("queued", "running")
 
 
-def runner(kind: str) -> Callable[[Runner], Runner]:
-    """Register the function that runs jobs of ``kind``."""
+# Kinds whose runner keeps one transaction open to its end (an all-or-nothing import):
+# committing their progress would commit their work. See labeler.job_progress.
+WHOLE_TRANSACTION: set[str] = set()
+
+
+def runner(kind: str, whole_transaction: bool = False) -> Callable[[Runner], Runner]:
+    """Register the function that runs jobs of ``kind``; with ``whole_transaction`` its
+    progress never commits (it goes to :mod:`labeler.job_progress`)."""
 
     def register(function: Runner) -> Runner:
         RUNNERS[kind] = function
+        if whole_transaction:
+            WHOLE_TRANSACTION.add(kind)
         return function
 
     return register
@@ -112,10 +121,14 @@ def run(job_id: int) -> None:
     job = db.session.get(Job, job_id)
     if job is None or job.status != "queued":
         return
+    whole_transaction = job.kind in WHOLE_TRANSACTION
     job.status, job.started_at = "running", utcnow()
     db.session.commit()
 
     def progress(fraction: float, message: str = "") -> None:
+        if whole_transaction:
+            job_progress.write(job_id, fraction, message)
+            return
         # Commit what the runner wrote so far (progress always did), then write the
         # figure in a write transaction of its own: after the runner's reads, SQLite
         # could not turn the open read transaction into a write once others committed.
@@ -134,12 +147,14 @@ def run(job_id: int) -> None:
         job.error = f"{type(exc).__name__}: {exc}"
         job.result = {"traceback": traceback.format_exc(limit=8)}
         db.session.commit()
+        job_progress.clear(job_id)
         return
     db.session.commit()  # the runner's writes; the outcome then goes in a write transaction
     begin_write()
     job.status, job.progress, job.finished_at = "done", 1.0, utcnow()
     job.result = result or {}
     db.session.commit()
+    job_progress.clear(job_id)
 
 
 class InlineExecutor:

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from labeler import job_progress
 from labeler.extensions import db
 from labeler.models import Item, Job, ModelVersion, Project
 from labeler.services import NotFound
@@ -68,13 +69,14 @@ def version_payload(version: ModelVersion, detail: bool = False) -> dict[str, An
 
 
 def job_payload(job: Job) -> dict[str, Any]:
+    progress, message = job_progress.current(job)  # also for runners that cannot commit it
     return {
         "id": job.id,
         "kind": job.kind,
         "project_id": job.project_id,
         "status": job.status,
-        "progress": job.progress,
-        "message": job.message,
+        "progress": progress,
+        "message": message,
         "error": job.error,
         "result": {k: v for k, v in (job.result or {}).items() if k != "traceback"},
         "created_at": job.created_at.isoformat(),
