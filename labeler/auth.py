@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from flask import Flask, abort
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from labeler.extensions import db, login_manager
 from labeler.models import ApiToken, Membership, Project, User, utcnow
@@ -96,15 +97,33 @@ def create_token(user: User, name: str = "", days: int | None = 90) -> tuple[Api
     return row, secret
 
 
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+
+
 def user_for_token(secret: str, now: datetime | None = None) -> User | None:
-    """The active user a live token belongs to, or None (unknown, revoked or expired)."""
+    """The active user a live token belongs to, or None (unknown, revoked or expired).
+
+    Token and user come in one query. ``last_used_at`` is updated at most once a
+    minute: a write on every API call would serialise all of them on SQLite, for a
+    figure nobody reads to the second. The caller commits when ``token_touched``.
+    """
     now = now or utcnow()
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+    row = db.session.scalar(
+        select(ApiToken)
+        .options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == hash_token(secret))
+    )
     if row is None or row.revoked_at is not None:
         return None
     if row.expires_at is not None and row.expires_at <= now:
         return None
     if not row.user.active:
         return None
-    row.last_used_at = now
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_USE_RESOLUTION:
+        row.last_used_at = now
     return row.user
+
+
+def token_touched() -> bool:
+    """Whether :func:`user_for_token` left a ``last_used_at`` change to commit."""
+    return any(isinstance(obj, ApiToken) for obj in db.session.dirty)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from labeler.api.schemas import Error as ErrorSchema
-from labeler.auth import user_for_token
+from labeler.auth import token_touched, user_for_token
 from labeler.extensions import csrf, db
 from labeler.services import ServiceError
 
@@ -85,12 +85,13 @@ def authenticate():
         user = user_for_token(secret.strip()) if scheme.lower() == "bearer" else None
         if user is None:
             return error(401, "invalid token", "the bearer token is unknown, revoked or expired")
-        try:
-            db.session.commit()  # records last_used_at
-        except OperationalError:
-            # SQLite: this read transaction cannot become a write once another request
-            # has committed ("database is locked" at once); last_used_at can wait.
-            db.session.rollback()
+        if token_touched():
+            try:
+                db.session.commit()  # records last_used_at (at most once a minute)
+            except OperationalError:
+                # SQLite: this read transaction cannot become a write once another
+                # request has committed ("database is locked" at once); it can wait.
+                db.session.rollback()
         g.api_user = user
         return _check_ids()
     if current_user.is_authenticated:

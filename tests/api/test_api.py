@@ -33,6 +33,42 @@ def test_expired_tokens_are_refused(client, app, tokens):
     assert client.get("/api/v1/projects", headers=bearer(tokens["alice"])).status_code == 401
 
 
+def test_a_token_records_its_last_use_at_most_once_a_minute(client, app, tokens, monkeypatch):
+    statements = []
+
+    def used() -> object:
+        with app.app_context():
+            row = db.session.scalar(
+                select(ApiToken).join(ApiToken.user).filter_by(username="alice")
+            )
+            return row.last_used_at
+
+    assert used() is None
+    assert client.get("/api/v1/projects", headers=bearer(tokens["alice"])).status_code == 200
+    first = used()
+    assert first is not None
+    with app.app_context():
+        from sqlalchemy import event
+
+        engine = db.engine
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert (
+                client.get("/api/v1/projects", headers=bearer(tokens["alice"])).status_code == 200
+            )
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+    assert used() == first, "a second call within the minute writes nothing"
+    assert not [s for s in statements if s.lstrip().upper().startswith("UPDATE")]
+    with app.app_context():
+        for row in db.session.scalars(select(ApiToken)):
+            row.last_used_at = utcnow() - timedelta(minutes=2)
+        db.session.commit()
+    client.get("/api/v1/projects", headers=bearer(tokens["alice"]))
+    assert used() > first
+
+
 def test_projects_are_listed_by_membership(client, project, tokens):
     def names(who):
         response = client.get("/api/v1/projects", headers=bearer(tokens[who]))
