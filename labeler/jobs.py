@@ -56,6 +56,7 @@ def runner(kind: str, whole_transaction: bool = False) -> Callable[[Runner], Run
 # Modules whose import registers job runners (a worker process needs them all).
 RUNNER_MODULES = [
     "labeler.services.export_job",
+    "labeler.services.import_job",
     "labeler.services.modeling",
     "labeler.services.agreement_report",
     "labeler.services.consensus_job",
