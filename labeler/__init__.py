@@ -75,6 +75,10 @@ def _resolve_paths(app: Flask) -> None:
     if url.startswith("sqlite"):
         # Wait for a writer instead of failing at once; see labeler.db_engine for WAL.
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+    else:
+        # A server restart leaves dead connections in every process's pool: test each
+        # one before use, so the first request after a restart does not fail.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
 
 
 def _require_secret_key(app: Flask) -> None:

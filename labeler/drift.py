@@ -162,13 +162,23 @@ def confidence_drift(
 
 
 def latency_percentiles(latencies_ms: Sequence[float] | np.ndarray) -> dict[str, float]:
-    """``p50``, ``p95``, ``p99`` and ``mean`` in milliseconds, plus ``n``; NaN when empty."""
+    """``p50``, ``p95``, ``p99`` and ``mean`` in milliseconds, plus ``n``; NaN when empty.
+
+    Missing values (NaN) are left out: a prediction log stores a request's latency
+    on one of its rows only.
+    """
     values = np.asarray(latencies_ms, dtype=float)
+    values = values[~np.isnan(values)]
     if len(values) == 0:
         nan = float("nan")
         return {"p50": nan, "p95": nan, "p99": nan, "mean": nan, "n": 0}
     p50, p95, p99 = (float(x) for x in np.percentile(values, [50, 95, 99]))
     return {"p50": p50, "p95": p95, "p99": p99, "mean": float(values.mean()), "n": len(values)}
+
+
+def _percentile(values: pd.Series, q: float) -> float:
+    present = values.dropna()
+    return float(np.percentile(present, q)) if len(present) else float("nan")
 
 
 def windowed(
@@ -177,18 +187,22 @@ def windowed(
     time_column: str = "created_at",
     by: str | None = "model_version_id",
 ) -> pd.DataFrame:
-    """Per time window (and per ``by`` group): request count, throughput, latency
-    p50/p95 and mean confidence.
+    """Per time window (and per ``by`` group): predictions, requests, throughput,
+    latency p50/p95 and mean confidence.
 
-    ``frame`` has ``created_at`` (datetimes), ``latency_ms`` and ``confidence``.
-    Returns columns ``window`` (window start), [``by``], ``n``, ``per_minute``
-    (requests a minute over the window), ``p50_ms``, ``p95_ms``, ``mean_confidence``,
-    oldest window first; empty windows are left out.
+    ``frame`` has ``created_at`` (datetimes), ``latency_ms`` (NaN on rows that do not
+    carry their request's latency) and ``confidence``, and optionally ``weight`` (the
+    served rows each logged row stands for; 1 without it). Returns columns ``window``
+    (window start), [``by``], ``n`` (predictions served, estimated from the weights),
+    ``requests`` (requests with a latency), ``per_minute`` (predictions a minute over
+    the window), ``p50_ms`` and ``p95_ms`` (per request), ``mean_confidence``; oldest
+    window first; empty windows are left out.
     """
     columns = [
         "window",
         *([by] if by else []),
         "n",
+        "requests",
         "per_minute",
         "p50_ms",
         "p95_ms",
@@ -196,15 +210,20 @@ def windowed(
     ]
     if frame.empty:
         return pd.DataFrame(columns=columns)
-    data = frame.assign(window=pd.to_datetime(frame[time_column]).dt.floor(freq))
+    weight = frame["weight"] if "weight" in frame else pd.Series(1.0, index=frame.index)
+    data = frame.assign(
+        window=pd.to_datetime(frame[time_column]).dt.floor(freq), weight=weight.astype(float)
+    )
     keys = ["window", *([by] if by else [])]
     grouped = data.groupby(keys, sort=True)
     out = grouped.agg(
-        n=("latency_ms", "size"),
-        p50_ms=("latency_ms", lambda s: float(np.percentile(s, 50))),
-        p95_ms=("latency_ms", lambda s: float(np.percentile(s, 95))),
+        n=("weight", "sum"),
+        requests=("latency_ms", "count"),
+        p50_ms=("latency_ms", lambda s: _percentile(s, 50)),
+        p95_ms=("latency_ms", lambda s: _percentile(s, 95)),
         mean_confidence=("confidence", "mean"),
     ).reset_index()
+    out["n"] = out["n"].round().astype(int)
     minutes = pd.Timedelta(freq).total_seconds() / 60.0
     out["per_minute"] = out["n"] / minutes
     return out[columns]

@@ -310,6 +310,9 @@ class AuditEvent(db.Model):
     """Who did what, when and why, for actions that change shared state
     (label-set edits, promotions and rollbacks, settings)."""
 
+    # The login guard counts recent failures by action and time.
+    __table_args__ = (Index("ix_audit_event_action_time", "action", "created_at"),)
+
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -320,14 +323,19 @@ class AuditEvent(db.Model):
 
 
 class PredictionLog(db.Model):
-    """One served prediction (sampled when traffic is high), for monitoring and drift."""
+    """One served prediction (sampled when traffic is high), for monitoring and drift.
+
+    ``weight``: how many served rows this logged row stands for (1 / sampling share).
+    ``latency_ms``: the request's latency, on its first logged row only (else null).
+    """
 
     __table_args__ = (Index("ix_prediction_log_time", "project_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
     model_version_id: Mapped[int] = mapped_column(ForeignKey("model_version.id"))
-    latency_ms: Mapped[float]
+    latency_ms: Mapped[float | None]
+    weight: Mapped[float] = mapped_column(default=1.0, server_default="1.0")
     predicted_label: Mapped[str] = mapped_column(String(120))
     confidence: Mapped[float]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

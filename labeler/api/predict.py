@@ -16,7 +16,7 @@ from labeler.api.schemas import Error, documented, integer
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import ModelVersion
-from labeler.services import ServiceError, monitoring, rollout, serving
+from labeler.services import ServiceError, monitoring, prediction_log, rollout, serving
 from labeler.services import model_reports as reports
 
 
@@ -94,11 +94,7 @@ def predict(project_id: int):
     batch = "items" in body
     frame = serving.check_rows(project, _rows(body))
     served = serving.predict(project, frame, request_id)
-    # The log row goes in a write transaction of its own: on SQLite the read above
-    # cannot turn into a write once another request has committed meanwhile.
-    begin_write()
-    serving.log_predictions(project_id, served)
-    db.session.commit()
+    serving.log_predictions(project_id, served)  # written by the log's own thread
     monitoring.maybe_check(project)
     rows = served.rows()
     payload = {"predictions": rows} if batch else dict(rows[0])
@@ -180,6 +176,7 @@ def retire_model(project_id: int, version_id: int):
 def monitoring_figures(project_id: int):
     """Latency p50/p95 and throughput per version, class mix vs training mix (PSI),
     confidence drift, production accuracy, and open alerts."""
+    prediction_log.flush()  # before the first read: this snapshot then sees the rows
     project, _ = api_project(project_id)
     found = monitoring.figures(project, int_arg("hours", 24, 1, 720))
     found["alerts"] = [

@@ -32,7 +32,7 @@ from labeler.models import (
     Project,
     utcnow,
 )
-from labeler.services import ServiceError, modeling, serving
+from labeler.services import ServiceError, modeling, prediction_log, serving
 from labeler.services.training_data import model_inputs, to_frame
 from labeler.training import ModelArtifactError
 
@@ -58,6 +58,7 @@ def log_frame(
             PredictionLog.latency_ms,
             PredictionLog.predicted_label,
             PredictionLog.confidence,
+            PredictionLog.weight,
         )
         .where(PredictionLog.project_id == project.id, PredictionLog.created_at >= since)
         .order_by(PredictionLog.created_at.desc(), PredictionLog.id.desc())
@@ -68,8 +69,15 @@ def log_frame(
     rows = db.session.execute(stmt).all()
     frame = pd.DataFrame(
         rows,
-        columns=["created_at", "model_version_id", "latency_ms", "predicted_label", "confidence"],
-    )
+        columns=[
+            "created_at",
+            "model_version_id",
+            "latency_ms",
+            "predicted_label",
+            "confidence",
+            "weight",
+        ],
+    ).astype({"latency_ms": float, "weight": float})
     return frame.iloc[::-1].reset_index(drop=True)
 
 
@@ -158,21 +166,30 @@ def _drift_figures(project: Project, champion: ModelVersion) -> dict[str, Any]:
 
 
 def figures(project: Project, hours: int = 24, freq: str = "1h") -> dict[str, Any]:
-    """Everything the monitoring page and ``GET .../monitoring`` show (JSON-ready)."""
+    """Everything the monitoring page and ``GET .../monitoring`` show (JSON-ready).
+
+    Predictions and throughput are estimated from the sampled log (each row's
+    weight); latency percentiles are per request. Handlers call
+    :func:`~labeler.services.prediction_log.flush` before their first read, so the
+    figures include this process's waiting rows.
+    """
     since = utcnow() - timedelta(hours=hours)
     frame = log_frame(project, since)
     per_version = []
     for version_id, group in frame.groupby("model_version_id", sort=True):
         latency = drift.latency_percentiles(group["latency_ms"].to_numpy())
         version = db.session.get(ModelVersion, int(version_id))
+        served = round(float(group["weight"].sum()))
         per_version.append(
             {
                 "version_id": int(version_id),
                 "status": version.status if version else None,
-                "n": latency["n"],
+                "n": served,
+                "requests": latency["n"],
+                "logged": len(group),
                 "p50_ms": _plain(latency["p50"]),
                 "p95_ms": _plain(latency["p95"]),
-                "per_minute": len(group) / (hours * 60.0),
+                "per_minute": served / (hours * 60.0),
                 "mean_confidence": _plain(group["confidence"].mean()),
             }
         )
@@ -182,7 +199,8 @@ def figures(project: Project, hours: int = 24, freq: str = "1h") -> dict[str, An
     ]
     result: dict[str, Any] = {
         "window_hours": hours,
-        "n_predictions": len(frame),
+        "n_predictions": round(float(frame["weight"].sum())),
+        "n_logged": len(frame),
         "versions": per_version,
         "series": series,
         "champion_id": project.champion_id,
@@ -318,13 +336,15 @@ def resolve_alert(project: Project, alert_id: int, user_id: int) -> Alert:
 @jobs.runner(KIND)
 def run_monitor(job: Any, progress: jobs.Progress) -> dict[str, Any]:
     """Purge old log rows, compute the figures, raise alerts, maybe retrain on drift."""
+    db.session.rollback()  # a snapshot that sees the rows the flush writes
+    prediction_log.flush()
     project = db.session.get(Project, job.project_id)
     if project is None:
         raise ValueError(f"project {job.project_id} no longer exists")
     found = figures(project)
     begin_write()
     project = db.session.get(Project, job.project_id)
-    purged = serving.purge_old_logs(project.id)
+    purged = prediction_log.purge_old(project.id)
     new = raise_alerts(project, found)
     db.session.commit()
     result: dict[str, Any] = {"purged": purged, "new_alerts": new, "retrain_job": None}

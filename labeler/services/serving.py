@@ -19,18 +19,16 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from flask import current_app
-from sqlalchemy import delete, insert, select
+from sqlalchemy import and_, or_, select
 
-from labeler.db_engine import begin_write
 from labeler.extensions import db
-from labeler.models import ModelVersion, PredictionLog, Project, utcnow
-from labeler.services import Conflict, ServiceError, artifacts
+from labeler.models import ModelVersion, Project
+from labeler.services import Conflict, ServiceError, artifacts, prediction_log
 from labeler.training import ModelArtifactError, ModelInputs, TrainedModel, load_model
 
 log = logging.getLogger(__name__)
@@ -105,29 +103,39 @@ def takes_canary(share: float, request_id: str | None) -> bool:
     return int.from_bytes(digest, "big") / 2**64 < share
 
 
+def _no_champion() -> Conflict:
+    return Conflict(
+        "no champion model: this project has no trained model serving yet",
+        "train a model (POST .../train) or promote a version first",
+    )
+
+
 def champion(project: Project) -> ModelVersion:
     """The serving champion; Conflict (409) when the project has none."""
     version = db.session.get(ModelVersion, project.champion_id) if project.champion_id else None
     if version is None:
-        raise Conflict(
-            "no champion model: this project has no trained model serving yet",
-            "train a model (POST .../train) or promote a version first",
-        )
+        raise _no_champion()
     return version
 
 
 def challenger(project: Project) -> ModelVersion | None:
     """The challenger taking a canary share of traffic, if any."""
-    return db.session.scalar(
+    return routing(project)[1]
+
+
+def routing(project: Project) -> tuple[ModelVersion | None, ModelVersion | None]:
+    """The champion and the newest challenger with a traffic share, in one query."""
+    serving_now = and_(ModelVersion.status == "challenger", ModelVersion.traffic_share > 0)
+    if project.champion_id is not None:
+        serving_now = or_(ModelVersion.id == project.champion_id, serving_now)
+    found = db.session.scalars(
         select(ModelVersion)
-        .where(
-            ModelVersion.project_id == project.id,
-            ModelVersion.status == "challenger",
-            ModelVersion.traffic_share > 0,
-        )
+        .where(ModelVersion.project_id == project.id, serving_now)
         .order_by(ModelVersion.id.desc())
-        .limit(1)
-    )
+    ).all()
+    chosen = next((v for v in found if v.id == project.champion_id), None)
+    contender = next((v for v in found if v.status == "challenger" and v.traffic_share > 0), None)
+    return chosen, contender
 
 
 @dataclass
@@ -164,8 +172,9 @@ def _model_for(
 ) -> tuple[ModelVersion, TrainedModel, bool, list[str]]:
     """Route the request; fall back to the champion, then to the last champion served."""
     models, notes = cache(), []
-    chosen = champion(project)
-    contender = challenger(project)
+    chosen, contender = routing(project)
+    if chosen is None:
+        raise _no_champion()
     if contender is not None and takes_canary(contender.traffic_share, request_id):
         try:
             return contender, models.get(contender), False, notes
@@ -265,47 +274,12 @@ def _fits(kind: str, value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
-def log_rate() -> float:
-    """LABELER_PREDICTION_LOG_RATE: the share of predicted rows written to the log (0..1)."""
-    return min(max(float(current_app.config.get("PREDICTION_LOG_RATE", 1.0)), 0.0), 1.0)
-
-
 def log_predictions(project_id: int, served: Served) -> int:
-    """Write (a sample of) the served rows to the prediction log; return how many.
+    """Hand (a sample of) the served rows to the prediction log; return how many were kept.
 
-    Opens its own write transaction (reads before it are discarded); the caller
-    commits. Every row of a request carries the request's latency.
+    The rows reach the database within LABELER_PREDICTION_LOG_FLUSH_SECONDS, from a
+    transaction of their own (see :mod:`labeler.services.prediction_log`).
     """
-    rate = log_rate()
-    picked = range(len(served.labels))
-    if rate < 1.0:
-        picked = [i for i in picked if random.random() < rate]  # type: ignore[assignment]
-    now = utcnow()
-    rows = [
-        {
-            "project_id": project_id,
-            "model_version_id": served.version_id,
-            "latency_ms": served.latency_ms,
-            "predicted_label": served.labels[i],
-            "confidence": served.confidences[i],
-            "created_at": now,
-        }
-        for i in picked
-    ]
-    if not rows:
-        return 0
-    begin_write()
-    db.session.execute(insert(PredictionLog), rows)
-    return len(rows)
-
-
-def purge_old_logs(project_id: int) -> int:
-    """Delete log rows older than LABELER_PREDICTION_LOG_DAYS; return how many went."""
-    days = float(current_app.config.get("PREDICTION_LOG_DAYS", 30))
-    cutoff = utcnow() - timedelta(days=days)
-    result = db.session.execute(
-        delete(PredictionLog).where(
-            PredictionLog.project_id == project_id, PredictionLog.created_at < cutoff
-        )
+    return prediction_log.writer().add(
+        project_id, served.version_id, served.latency_ms, served.labels, served.confidences
     )
-    return int(getattr(result, "rowcount", 0) or 0)

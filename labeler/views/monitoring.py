@@ -19,7 +19,7 @@ from labeler.charts_curve import line_chart_svg
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Alert, Project, User
-from labeler.services import ServiceError, monitoring, rollout
+from labeler.services import ServiceError, monitoring, prediction_log, rollout
 from labeler.services import model_reports as reports
 from labeler.views.common import load_project
 
@@ -47,8 +47,9 @@ def _charts(found: dict[str, Any]) -> dict[str, Markup]:
     throughput: dict[str, list[tuple[float, float]]] = {}
     for row in series:
         name = f"#{row['model_version_id']}"
-        latency.setdefault(f"{name} p50", []).append((hours(row), row["p50_ms"]))
-        latency.setdefault(f"{name} p95", []).append((hours(row), row["p95_ms"]))
+        if row["p50_ms"] is not None:  # None: no request's latency in this window
+            latency.setdefault(f"{name} p50", []).append((hours(row), row["p50_ms"]))
+            latency.setdefault(f"{name} p95", []).append((hours(row), row["p95_ms"]))
         confidence.setdefault(name, []).append((hours(row), row["mean_confidence"] or 0.0))
         throughput.setdefault(name, []).append((hours(row), row["per_minute"]))
     top = max((row["p95_ms"] or 0 for row in series), default=1.0) * 1.1 or 1.0
@@ -66,6 +67,7 @@ def _charts(found: dict[str, Any]) -> dict[str, Markup]:
 @bp.route("/projects/<int:project_id>/monitoring")
 @login_required
 def page(project_id: int):
+    prediction_log.flush()  # before the first read: this snapshot then sees the rows
     project = load_project(project_id)
     hours = request.args.get("hours", 24, type=int) or 24
     found = monitoring.figures(project, min(max(hours, 1), 720))

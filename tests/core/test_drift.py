@@ -86,6 +86,7 @@ def test_windows_per_version():
         "window",
         "model_version_id",
         "n",
+        "requests",
         "per_minute",
         "p50_ms",
         "p95_ms",
@@ -96,3 +97,22 @@ def test_windows_per_version():
     assert first["per_minute"] == pytest.approx(2 / 60)
     assert len(out) == 3
     assert drift.windowed(frame.iloc[:0]).empty
+
+
+def test_windowed_weights_rows_and_takes_latency_per_request():
+    # Two requests in one window: a batch of 3 rows sampled at share 0.5 (weight 2),
+    # whose latency sits on its first row only, and a single row at share 1.
+    frame = pd.DataFrame(
+        {
+            "created_at": pd.to_datetime(["2024-01-01 10:01"] * 4),
+            "model_version_id": [1, 1, 1, 1],
+            "latency_ms": [40.0, np.nan, np.nan, 2.0],
+            "confidence": [0.9, 0.8, 0.7, 0.6],
+            "weight": [2.0, 2.0, 2.0, 1.0],
+        }
+    )
+    row = drift.windowed(frame, "1h").iloc[0]
+    assert row["n"] == 7 and row["requests"] == 2
+    assert row["per_minute"] == pytest.approx(7 / 60)
+    assert row["p50_ms"] == pytest.approx(21.0)  # the two requests, not four rows
+    assert drift.latency_percentiles(frame["latency_ms"])["n"] == 2

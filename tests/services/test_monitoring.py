@@ -10,7 +10,7 @@ from sqlalchemy import select
 from labeler import jobs
 from labeler.extensions import db
 from labeler.models import Alert, Annotation, Item, ModelVersion, utcnow
-from labeler.services import modeling, monitoring, serving
+from labeler.services import modeling, monitoring, prediction_log, serving
 from tests.conftest import user
 from tests.serving_helpers import add_version, movie_snippets, sms, sms_project
 
@@ -18,7 +18,8 @@ from tests.serving_helpers import add_version, movie_snippets, sms, sms_project
 def _serve(project, texts):
     served = serving.predict(project, serving.check_rows(project, [{"text": t} for t in texts]))
     serving.log_predictions(project.id, served)
-    db.session.commit()
+    prediction_log.flush()
+    db.session.rollback()  # a snapshot that sees the rows just written
 
 
 def test_figures_per_version_and_no_alert_for_the_usual_traffic(app):
@@ -30,7 +31,8 @@ def test_figures_per_version_and_no_alert_for_the_usual_traffic(app):
         found = monitoring.figures(project)
         assert found["n_predictions"] == 300 and found["versions"][0]["version_id"] == version.id
         assert found["versions"][0]["p95_ms"] >= found["versions"][0]["p50_ms"] > 0
-        assert found["series"][0]["n"] == 300
+        assert found["series"][0]["n"] == 300 and found["series"][0]["requests"] == 1
+        assert found["versions"][0]["requests"] == 1, "latency is per request, not per row"
         assert found["class_mix"]["level"] == "stable"
         assert found["confidence"]["level"] != "major"  # a small reference: a little noisy
         assert monitoring.crossings(found) == []

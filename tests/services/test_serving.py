@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
 
-from labeler.extensions import db
-from labeler.models import PredictionLog, Project
+from labeler.models import Project
 from labeler.services import Conflict, ServiceError, artifacts, serving
 from labeler.training import ModelArtifactError
-from tests.serving_helpers import add_version, fitted, sms, sms_project
+from tests.serving_helpers import add_version, fitted, sms_project
 
 TEXTS = ["Free entry! WIN cash now, text CLAIM to 80082", "see you at lunch tomorrow?"]
 
@@ -114,22 +111,3 @@ def test_a_broken_challenger_leaves_its_share_to_the_champion(app):
         challenger.artifact_path = "../../etc/passwd"
         served = serving.predict(project, _frame(project), "r1")
         assert served.version_id == champion.id and "could not serve" in served.notes[0]
-
-
-def test_the_log_samples_rows_and_old_rows_expire(app):
-    app.config["PREDICTION_LOG_RATE"] = 0.3
-    with app.app_context():
-        project = sms_project()
-        add_version(project, status="champion")
-        db.session.commit()  # logging opens its own write transaction
-        texts = sms()["text"].iloc[:1000].tolist()
-        written = serving.log_predictions(
-            project.id, serving.predict(project, _frame(project, texts))
-        )
-        db.session.commit()
-        assert 220 < written < 380
-        assert db.session.scalar(select(func.count(PredictionLog.id))) == written
-        db.session.execute(
-            update(PredictionLog).values(created_at=PredictionLog.created_at - timedelta(days=31))
-        )
-        assert serving.purge_old_logs(project.id) == written

@@ -1,0 +1,208 @@
+"""The prediction log: what the serving models answered, sampled when traffic is high.
+
+A predict request writes nothing itself. It hands its rows to this process's
+:class:`LogWriter`, whose thread inserts them in one transaction at most every
+LABELER_PREDICTION_LOG_FLUSH_SECONDS (default 1). A write per request would put
+every prediction behind the database's write lock (on SQLite, one writer for the
+whole server), which is most of a single prediction's latency. With 0 the rows
+are written at once, outside the request's own transaction. Rows still waiting
+when the process exits are written by an ``atexit`` hook; a process killed
+outright loses at most one interval of log rows, never a prediction.
+
+Sampling. LABELER_PREDICTION_LOG_RATE is the share of rows kept (default all).
+When one process serves more than LABELER_PREDICTION_LOG_MAX_ROWS_PER_SECOND rows
+a second, the share falls so that the log grows by about that many rows a second.
+Each kept row carries ``weight`` = 1 / share, so counts and throughput summed from
+the log estimate the served traffic without bias. A request's latency is stored
+once, on its first kept row (``latency_ms`` is null on the others), so latency
+percentiles are per request, not weighted by batch size.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+import weakref
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+from flask import Flask, current_app
+from sqlalchemy import delete, insert
+
+from labeler.db_engine import begin_write
+from labeler.extensions import db
+from labeler.models import PredictionLog, utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_PENDING = 200_000  # rows held while the database is away; the oldest go first
+_TABLE = PredictionLog.__table__  # Core insert: the ORM's bulk path costs 3x as much here
+
+
+class LogWriter:
+    """One process's buffer of prediction-log rows and the thread that writes them."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+        self._pending: list[dict[str, Any]] = []
+        self._thread: threading.Thread | None = None
+        self._rng = np.random.default_rng()
+        self._window_start = time.monotonic()
+        self._window_rows = 0
+        self._last_rate = 0.0
+        self.dropped = 0  # rows given up while the database was away
+        _WRITERS.add(self)
+
+    # -- sampling ---------------------------------------------------------------
+
+    def share(self, rows: int) -> float:
+        """The share of rows to keep now, given ``rows`` more are being served."""
+        config = self.app.config
+        rate = min(max(float(config.get("PREDICTION_LOG_RATE", 1.0)), 0.0), 1.0)
+        budget = float(config.get("PREDICTION_LOG_MAX_ROWS_PER_SECOND", 2000))
+        with self._lock:
+            now = time.monotonic()
+            elapsed = now - self._window_start
+            if elapsed >= 1.0:
+                self._last_rate = self._window_rows / elapsed
+                self._window_start, self._window_rows = now, 0
+            self._window_rows += rows
+            offered = max(self._last_rate, float(self._window_rows))  # rows a second
+        if budget > 0 and offered * rate > budget:
+            return budget / offered
+        return rate
+
+    def add(
+        self,
+        project_id: int,
+        version_id: int,
+        latency_ms: float,
+        labels: list[str],
+        confidences: list[float],
+    ) -> int:
+        """Sample one request's rows into the buffer; return how many were kept."""
+        share = self.share(len(labels))
+        if share <= 0:
+            return 0
+        if share >= 1.0:
+            kept = list(range(len(labels)))
+        else:
+            kept = np.flatnonzero(self._rng.random(len(labels)) < share).tolist()
+        if not kept:
+            return 0
+        now, weight = utcnow(), 1.0 / share
+        rows = [
+            {
+                "project_id": project_id,
+                "model_version_id": version_id,
+                "latency_ms": None,
+                "predicted_label": labels[i],
+                "confidence": confidences[i],
+                "weight": weight,
+                "created_at": now,
+            }
+            for i in kept
+        ]
+        rows[0]["latency_ms"] = latency_ms
+        interval = float(self.app.config.get("PREDICTION_LOG_FLUSH_SECONDS", 1.0))
+        with self._lock:
+            self._pending.extend(rows)
+            overflow = len(self._pending) - MAX_PENDING
+            if overflow > 0:
+                del self._pending[:overflow]
+                self.dropped += overflow
+            if interval > 0 and self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, args=(interval,), name="labeler-prediction-log", daemon=True
+                )
+                self._thread.start()
+        if interval <= 0:
+            self.flush()
+        return len(rows)
+
+    # -- writing ----------------------------------------------------------------
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def flush(self) -> int:
+        """Write every waiting row now, in a transaction of its own; return how many.
+
+        Call it with no write transaction open in this thread (on SQLite that would
+        wait on itself). On a database error the rows go back to wait for the next try.
+        """
+        with self._lock:
+            rows, self._pending = self._pending, []
+        if not rows:
+            return 0
+        try:
+            with self.app.app_context():  # its own session, apart from the caller's
+                try:
+                    begin_write()
+                    db.session.execute(insert(_TABLE), rows)
+                    db.session.commit()
+                finally:
+                    db.session.remove()
+        except Exception as exc:  # noqa: BLE001 - a log write must never break serving
+            log.warning("prediction log: %d rows wait, the write failed: %s", len(rows), exc)
+            with self._lock:
+                self._pending[:0] = rows
+                overflow = len(self._pending) - MAX_PENDING
+                if overflow > 0:
+                    del self._pending[:overflow]
+                    self.dropped += overflow
+            return 0
+        return len(rows)
+
+    def _run(self, interval: float) -> None:
+        """Write every ``interval`` seconds; stop when nothing is left to write."""
+        while True:
+            time.sleep(interval)
+            self.flush()
+            with self._lock:
+                if not self._pending:
+                    self._thread = None
+                    return
+
+
+_WRITERS: weakref.WeakSet[LogWriter] = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_all() -> None:
+    for writer in list(_WRITERS):
+        writer.flush()
+
+
+def writer() -> LogWriter:
+    """This app's log writer (one per process and app)."""
+    extensions = current_app.extensions
+    found = extensions.get("labeler.prediction_log")
+    if found is None:
+        found = extensions.setdefault(
+            "labeler.prediction_log",
+            LogWriter(current_app._get_current_object()),  # type: ignore[attr-defined]
+        )
+    return found  # type: ignore[no-any-return]
+
+
+def flush() -> int:
+    """Write this process's waiting log rows now (before reading the log)."""
+    return writer().flush()
+
+
+def purge_old(project_id: int) -> int:
+    """Delete log rows older than LABELER_PREDICTION_LOG_DAYS; return how many went."""
+    days = float(current_app.config.get("PREDICTION_LOG_DAYS", 30))
+    cutoff = utcnow() - timedelta(days=days)
+    result = db.session.execute(
+        delete(PredictionLog).where(
+            PredictionLog.project_id == project_id, PredictionLog.created_at < cutoff
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
