@@ -41,6 +41,7 @@ MATRIX = {
     "admin.delete_project": "admin",
     "importing.upload": "admin",
     "importing.mapping": "admin",
+    "importing.job": "admin",
     "export.page": "reviewer",
     "export.download": "reviewer",
     "export.start_job": "reviewer",
@@ -154,6 +155,23 @@ def _finished_export(project_id: int) -> int:
     return job.id
 
 
+def _finished_import(project_id: int) -> int:
+    from labeler.models import Job
+    from labeler.services.imports import ImportReport
+
+    job = Job(
+        kind="import",
+        project_id=project_id,
+        status="done",
+        progress=1.0,
+        params={"name": "old.csv"},
+        result=ImportReport().as_dict(),
+    )
+    db.session.add(job)
+    db.session.flush()
+    return job.id
+
+
 def _model_version(project_id: int) -> int:
     from labeler.models import ModelVersion
 
@@ -185,6 +203,7 @@ def test_route_role_matrix(app, client, auth, project, tokens, role):
             # a spare token of the user's own, so revoking it spares the one in use
             "token_id": create_token(user(USERS.get(role, "alice")), "spare")[0].id,
             "job_id": _finished_export(project),
+            "import_job_id": _finished_import(project),
             "version_id": _model_version(project),
         }
         if role != "anonymous":  # annotators may read only items they hold or labeled

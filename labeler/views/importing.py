@@ -1,4 +1,8 @@
-"""Importing from the browser: upload a file, map its columns, import in one go."""
+"""Importing from the browser: upload a file, map its columns, import it as a job.
+
+The import runs as a job (labeler.services.import_job), so a million-row file
+neither holds a request open nor leaves the user without progress; it still
+lands whole or not at all."""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ from pathlib import Path
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -16,11 +19,14 @@ from flask import (
     session,
     url_for,
 )
+from flask_login import current_user
 
+from labeler import job_progress, jobs
 from labeler.auth import admin_required
 from labeler.extensions import db
-from labeler.services import ServiceError
-from labeler.services.imports import ColumnMapping, ImportFailed, import_file, preview
+from labeler.models import Job
+from labeler.services import import_job
+from labeler.services.imports import ColumnMapping, ImportFailed, preview
 from labeler.views.common import load_project
 
 bp = Blueprint("importing", __name__)
@@ -40,9 +46,10 @@ ROLES_OF_COLUMNS = (
 
 
 def _upload_path(token: str) -> Path:
-    if not token.isalnum():
+    try:
+        return import_job.upload_path(token)
+    except ImportFailed:
         abort(404)
-    return Path(current_app.config["UPLOAD_FOLDER"]) / f"{token}.upload"
 
 
 @bp.route("/projects/<int:project_id>/import", methods=["GET", "POST"])
@@ -83,7 +90,7 @@ def mapping(project_id: int):
         flash(f"{upload_info['name']}: {getattr(exc, 'message', exc)}", "error")
         return redirect(url_for("importing.upload", project_id=project.id))
     if request.method == "POST":
-        return _run_import(project, path, upload_info, columns)
+        return _start_import(project, upload_info, columns)
     return render_template(
         "importing/mapping.html",
         project=project,
@@ -113,49 +120,73 @@ def _guess_roles(columns: list[str]) -> dict[str, str]:
     return guess
 
 
-def _run_import(project, path: Path, upload_info: dict, columns: list[str]):
+def _chosen_mapping(columns: list[str]) -> ColumnMapping:
     chosen: dict[str, list[str]] = {}
     for column in columns:
         role = request.form.get(f"role:{column}", "ignore")
         if role not in ROLES_OF_COLUMNS:
             abort(400)
         chosen.setdefault(role, []).append(column)
+    for single in ("id", "image", "label", "annotator", "gold"):
+        if len(chosen.get(single, [])) > 1:
+            raise ImportFailed(f"choose at most one {single} column")
+    mapping = ColumnMapping(
+        id=(chosen.get("id") or [None])[0],
+        text=tuple(chosen.get("text", [])),
+        image=(chosen.get("image") or [None])[0],
+        numeric=tuple(chosen.get("numeric", [])),
+        categorical=tuple(chosen.get("categorical", [])),
+        meta=tuple(chosen.get("meta", [])),
+        label=(chosen.get("label") or [None])[0],
+        annotator=(chosen.get("annotator") or [None])[0],
+        gold=(chosen.get("gold") or [None])[0],
+        duplicates=request.form.get("duplicates", "keep"),
+    )
+    mapping.check()
+    return mapping
+
+
+def _start_import(project, upload_info: dict, columns: list[str]):
+    """Start the import job; a mapping mistake sends the user back, the file kept."""
     try:
-        for single in ("id", "image", "label", "annotator", "gold"):
-            if len(chosen.get(single, [])) > 1:
-                raise ImportFailed(f"choose at most one {single} column")
-        mapping = ColumnMapping(
-            id=(chosen.get("id") or [None])[0],
-            text=tuple(chosen.get("text", [])),
-            image=(chosen.get("image") or [None])[0],
-            numeric=tuple(chosen.get("numeric", [])),
-            categorical=tuple(chosen.get("categorical", [])),
-            meta=tuple(chosen.get("meta", [])),
-            label=(chosen.get("label") or [None])[0],
-            annotator=(chosen.get("annotator") or [None])[0],
-            gold=(chosen.get("gold") or [None])[0],
-            duplicates=request.form.get("duplicates", "keep"),
-        )
-        with path.open("rb") as stream:
-            report = import_file(
-                project,
-                stream,
-                upload_info["format"],
-                mapping,
-                chunk_rows=current_app.config["IMPORT_CHUNK_ROWS"],
-            )
-    except ServiceError as exc:
-        db.session.rollback()
+        mapping = _chosen_mapping(columns)
+    except ImportFailed as exc:
         flash(f"Nothing was imported. {upload_info['name']}: {exc.message}", "error")
         return redirect(url_for("importing.mapping", project_id=project.id))
-    db.session.commit()
-    path.unlink(missing_ok=True)
-    session.pop("upload", None)
-    flash(
-        f"Imported {upload_info['name']}: {report.added} added, {report.updated} updated, "
-        f"{report.skipped} unchanged; {report.annotations_added} labels brought in; "
-        f"{report.duplicates_found} duplicates found ({report.duplicates_skipped} skipped, "
-        f"{report.duplicates_linked} linked); {report.gold_marked} gold items.",
-        "info",
+    params = import_job.job_params(
+        upload_info["token"], upload_info["name"], upload_info["format"], mapping
     )
-    return redirect(url_for("projects.show", project_id=project.id))
+    job = jobs.start(import_job.KIND, project.id, params, current_user.id)
+    page = url_for("importing.job", project_id=project.id, import_job_id=job.id)
+    if job.params.get("token") != upload_info["token"]:  # one import per project at a time
+        flash(
+            f"Another import into this project is running; {upload_info['name']} waits. "
+            "Map it again once this one has ended.",
+            "error",
+        )
+        return redirect(page)
+    session.pop("upload", None)  # the job owns the file now, and deletes it
+    return redirect(page)
+
+
+@bp.route("/projects/<int:project_id>/import/jobs/<int:import_job_id>")
+@admin_required
+def job(project_id: int, import_job_id: int):
+    """The import's progress while it runs (static/models.js polls the job), then its outcome."""
+    project = load_project(project_id, "admin")
+    import_run = db.session.get(Job, import_job_id)
+    if (
+        import_run is None
+        or import_run.project_id != project.id
+        or import_run.kind != import_job.KIND
+    ):
+        abort(404)
+    progress, message = job_progress.current(import_run)
+    return render_template(
+        "importing/job.html",
+        project=project,
+        job=import_run,
+        progress=progress,
+        message=message,
+        error=import_job.error_message(import_run),
+    )
