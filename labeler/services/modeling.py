@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from labeler import evaluation, jobs, sampling, training
+from labeler import evaluation, jobs, training
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Job, ModelVersion, Project
@@ -143,15 +143,17 @@ def run_training(job: Job, progress: jobs.Progress) -> dict[str, Any]:
         raise
 
 
-def _usable_train(project: Project, notes: list[str]) -> LabeledFrame:
+def usable_train(project: Project, notes: list[str], estimator: str | None = None) -> LabeledFrame:
+    """Final-labeled train items, without labels too rare for ``estimator`` (default:
+    the project's) to learn; what is left out is said in ``notes``."""
+    estimator = estimator or project.estimator
     train = final_labeled(project, "train")
     counts = label_counts(project, "train")
-    usable = trainable_labels(counts, project.estimator)
+    usable = trainable_labels(counts, estimator)
     left_out = sorted(set(counts) - set(usable))
     if left_out:
         notes.append(
-            f"left out labels with fewer than {min_examples(project.estimator)} "
-            f"train examples: {left_out}"
+            f"left out labels with fewer than {min_examples(estimator)} train examples: {left_out}"
         )
         keep = [label in usable for label in train.y]
         train = LabeledFrame(
@@ -168,7 +170,7 @@ def _train_version(
     clock = time.perf_counter()
     notes: list[str] = []
     report(0.02, "reading final labels")
-    train = _usable_train(project, notes)
+    train = usable_train(project, notes)
     model = training.train(
         train.X,
         train.y,
@@ -217,7 +219,9 @@ def _train_version(
             "reasons": reasons,
         }
     clock = time.perf_counter()
-    ranked = _score_and_rank(project, model, train, version.id, progress)
+    ranked = scoring.rank_open_pool(
+        project, model, train, version.id, lambda f, m: progress(0.45 + 0.53 * f, m)
+    )
     timings["score"] = time.perf_counter() - clock
     with _writing():
         version.metrics = {**version.metrics, "timings": timings, "queue": ranked}
@@ -284,34 +288,3 @@ def _errors(
     found["likely_label_errors"].sort(key=lambda entry: -entry["confidence"])
     found["likely_label_errors"] = found["likely_label_errors"][:MAX_ERRORS_KEPT]
     return found
-
-
-def _score_and_rank(
-    project: Project,
-    model: training.TrainedModel,
-    train: LabeledFrame,
-    version_id: int,
-    progress: jobs.Progress,
-) -> dict[str, Any]:
-    """Score the open train pool and, past cold start, write the queue ranks."""
-    # Cold start counts what the model learned from: final labels of train items.
-    cold = sampling.is_cold_start(
-        label_counts(project, "train"), project.label_names, project.min_labels_per_class
-    )
-    follows_model = not cold and project.sampling_strategy != "random"
-    # With the random strategy the scores still say how unsure the model is (pages).
-    strategy = project.sampling_strategy
-    strategy = "least_confident" if strategy == "random" else strategy
-    pool = scoring.score_open_pool(project, model, train, strategy, _reporter(progress, 0.45, 0.8))
-    order = (
-        scoring.usefulness_order(project, model, pool, train, strategy) if follows_model else None
-    )
-    scoring.write_scores(pool, version_id, order, lambda f, m: progress(0.8 + 0.18 * f, m))
-    if follows_model:
-        with _writing():
-            scoring.respread_test_ranks(project)
-    return {
-        "n_scored": int(len(pool.item_ids)),
-        "cold_start": cold,
-        "ranked_by_model": follows_model,
-    }

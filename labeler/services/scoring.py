@@ -11,12 +11,16 @@ indexed query; this module is how the model steers it (DESIGN.md, queue steps 3-
   open pool is test items and train items in their current proportion, i.e. test
   items keep arriving at the test fraction;
 - during cold start (too few labels of some label) ranks are not touched.
+
+:func:`rank_open_pool` does all of it for one model; the training job calls it for a
+new champion.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,7 +30,13 @@ from labeler import sampling
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Item, Project
-from labeler.services.training_data import LabeledFrame, pool_batches, pool_filter, pool_ids
+from labeler.services.training_data import (
+    LabeledFrame,
+    label_counts,
+    pool_batches,
+    pool_filter,
+    pool_ids,
+)
 from labeler.training import TrainedModel
 
 Progress = Callable[[float, str], None]
@@ -34,6 +44,8 @@ WRITE_BATCH = 5000
 # batch_diverse: how many items one diverse batch holds at least, and how far down the
 # uncertainty order it looks (select_batch costs one distance pass per pick).
 DIVERSE_BATCH_MIN, DIVERSE_CANDIDATES = 10, 20
+# rank_open_pool: the share of its progress that scoring takes (writing takes the rest).
+SCORING_SHARE = 0.66
 
 
 @dataclass(frozen=True)
@@ -164,3 +176,47 @@ def respread_test_ranks(project: Project) -> None:
         .values(queue_rank=(ranked.c.position - 0.5) / ranked.c.n)
         .execution_options(synchronize_session=False)
     )
+
+
+def rank_open_pool(
+    project: Project, model: TrainedModel, train: LabeledFrame, version_id: int, progress: Progress
+) -> dict[str, Any]:
+    """Score the open train pool with ``model`` and, past cold start, write the queue ranks.
+
+    Args:
+        train: the final-labeled train items (committee bagging, batch diversity).
+        version_id: the version the scores are recorded as (``Item.scored_by_version``).
+        progress: the job's progress (0..1), or a rescaling of it: each call commits
+            what was written so far, as :func:`write_scores` needs.
+
+    Returns:
+        ``n_scored``, ``cold_start``, and ``ranked_by_model`` (False during cold start
+        and with the random strategy: the ranks stay random, only scores change).
+    """
+    # Cold start counts what the model learned from: final labels of train items.
+    cold = sampling.is_cold_start(
+        label_counts(project, "train"), project.label_names, project.min_labels_per_class
+    )
+    follows_model = not cold and project.sampling_strategy != "random"
+    # With the random strategy the scores still say how unsure the model is (pages).
+    strategy = project.sampling_strategy
+    strategy = "least_confident" if strategy == "random" else strategy
+
+    def report_scoring(fraction: float, message: str) -> None:
+        begin_write()  # nothing is pending while scoring; the report is its own write
+        progress(SCORING_SHARE * fraction, message)
+
+    pool = score_open_pool(project, model, train, strategy, report_scoring)
+    order = usefulness_order(project, model, pool, train, strategy) if follows_model else None
+    write_scores(
+        pool, version_id, order, lambda f, m: progress(SCORING_SHARE + (1 - SCORING_SHARE) * f, m)
+    )
+    if follows_model:
+        begin_write()
+        respread_test_ranks(project)
+        progress(1.0, "spread the test items through the queue again")
+    return {
+        "n_scored": int(len(pool.item_ids)),
+        "cold_start": cold,
+        "ranked_by_model": follows_model,
+    }
