@@ -62,6 +62,7 @@ RUNNER_MODULES = [
     "labeler.services.consensus_job",
     "labeler.services.monitoring",
     "labeler.services.quality",
+    "labeler.services.scoring_job",
 ]
 
 

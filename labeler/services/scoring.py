@@ -13,7 +13,8 @@ indexed query; this module is how the model steers it (DESIGN.md, queue steps 3-
 - during cold start (too few labels of some label) ranks are not touched.
 
 :func:`rank_open_pool` does all of it for one model; the training job calls it for a
-new champion.
+new champion, the scoring job (``labeler.services.scoring_job``) after a person
+promotes a version or rolls back.
 """
 
 from __future__ import annotations
