@@ -21,6 +21,7 @@ from labeler.extensions import db
 from labeler.models import Alert, Project, User
 from labeler.services import ServiceError, monitoring, prediction_log, rollout
 from labeler.services import model_reports as reports
+from labeler.services.scoring_job import start_rescore
 from labeler.views.common import load_project
 
 bp = Blueprint("monitoring", __name__)
@@ -109,6 +110,8 @@ def _act(project_id: int, version_id: int, action: str):
     else:
         db.session.commit()
         flash(f"Model #{version_id}: {action} done.", "info")
+        if action in ("promote", "rollback"):  # the queue follows the champion that serves now
+            start_rescore(project, current_user.id, f"{action} of model #{version_id}")
     return redirect(url_for("monitoring.page", project_id=project_id))
 
 
