@@ -29,6 +29,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(resource_dir("templates")),
         static_folder=str(resource_dir("static")),
     )
+    from labeler.json_provider import FastJSONProvider
+
+    app.json = FastJSONProvider(app)
     app.config.from_mapping(config_module.DEFAULTS)
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
