@@ -176,7 +176,8 @@ def retire_model(project_id: int, version_id: int):
 def monitoring_figures(project_id: int):
     """Latency p50/p95 and throughput per version, class mix vs training mix (PSI),
     confidence drift, production accuracy, and open alerts."""
-    prediction_log.flush()  # before the first read: this snapshot then sees the rows
+    prediction_log.flush()  # this process's waiting rows, then a snapshot that sees them
+    db.session.rollback()  # (reading the user or token already opened an older one)
     project, _ = api_project(project_id)
     found = monitoring.figures(project, int_arg("hours", 24, 1, 720))
     found["alerts"] = [

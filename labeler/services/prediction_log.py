@@ -47,7 +47,8 @@ class LogWriter:
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the buffer and the sampling window
+        self._writing = threading.Lock()  # one write at a time: flush() is a barrier
         self._pending: list[dict[str, Any]] = []
         self._thread: threading.Thread | None = None
         self._rng = np.random.default_rng()
@@ -133,9 +134,15 @@ class LogWriter:
     def flush(self) -> int:
         """Write every waiting row now, in a transaction of its own; return how many.
 
-        Call it with no write transaction open in this thread (on SQLite that would
-        wait on itself). On a database error the rows go back to wait for the next try.
+        When it returns, every row added before the call is committed (a write in
+        progress on the writer's thread is waited for). Call it with no write
+        transaction open in this thread (on SQLite that would wait on itself). On a
+        database error the rows go back to wait for the next try.
         """
+        with self._writing:
+            return self._write()
+
+    def _write(self) -> int:
         with self._lock:
             rows, self._pending = self._pending, []
         if not rows:
