@@ -15,9 +15,7 @@ from tests.serving_helpers import add_version, movie_snippets, sms_project
 pytestmark = pytest.mark.e2e
 
 
-def test_drift_shows_alerts_fire_and_an_admin_promotes_then_rolls_back(
-    page, app, client, tokens
-):
+def test_drift_shows_alerts_fire_and_an_admin_promotes_then_rolls_back(page, app, client, tokens):
     app.config["MONITOR_INTERVAL_SECONDS"] = 0  # no automatic check: the button does it
     with app.app_context():
         project = sms_project()
