@@ -16,7 +16,7 @@ from labeler.api.schemas import Error, documented, integer
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import ModelVersion
-from labeler.services import ServiceError, monitoring, prediction_log, rollout, serving
+from labeler.services import ServiceError, monitoring, prediction_log, rollout, scoring_job, serving
 from labeler.services import model_reports as reports
 
 
@@ -125,6 +125,8 @@ def _rollout(project_id: int, version_id: int, action: str):
     else:
         event = rollout.retire(project, version, user_id, reason)
     db.session.commit()
+    if action in ("promote", "rollback"):  # the queue follows the champion that serves now
+        scoring_job.start_rescore(project, user_id, f"{action} of model #{version_id}")
     version = db.session.get(ModelVersion, version_id)
     return {
         "action": event.action,

@@ -142,7 +142,13 @@ def test_rollout_needs_an_admin_and_rollback_restores_the_answers_exactly(
     assert after == before
     with app.app_context():
         reasons = [e.reason for e in db.session.scalars(select(AuditEvent))]
+        scored = db.session.scalars(select(Job).where(Job.kind == "score").order_by(Job.id)).all()
     assert reasons == ["NB wins", "oops"]
+    # Each switch re-ranked the queue with the champion that then served.
+    assert [(job.status, job.params["reason"]) for job in scored] == [
+        ("done", f"promote of model #{served['candidate']}"),
+        ("done", f"rollback of model #{served['candidate']}"),
+    ]
 
 
 def test_a_corrupt_artifact_is_refused_and_the_champion_keeps_serving(client, tokens, served, app):
