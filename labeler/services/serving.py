@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -52,7 +52,7 @@ class ModelCache:
         self._models: dict[int, tuple[int, TrainedModel]] = {}
         self.last_champion: dict[int, tuple[int, TrainedModel]] = {}
 
-    def get(self, version: ModelVersion) -> TrainedModel:
+    def get(self, version: ModelVersion | Route) -> TrainedModel:
         """The model of ``version``, loading it on first use or when its file changed.
 
         Raises:
@@ -120,19 +120,46 @@ def champion(project: Project) -> ModelVersion:
 
 def challenger(project: Project) -> ModelVersion | None:
     """The challenger taking a canary share of traffic, if any."""
-    return routing(project)[1]
+    return db.session.scalar(
+        select(ModelVersion)
+        .where(
+            ModelVersion.project_id == project.id,
+            ModelVersion.status == "challenger",
+            ModelVersion.traffic_share > 0,
+        )
+        .order_by(ModelVersion.id.desc())
+        .limit(1)
+    )
 
 
-def routing(project: Project) -> tuple[ModelVersion | None, ModelVersion | None]:
+class Route(NamedTuple):
+    """What routing needs of a version (not the ORM row: its JSON columns of metrics
+    would be decoded on every prediction for nothing)."""
+
+    id: int
+    status: str
+    traffic_share: float
+    artifact_path: str | None
+
+
+def routing(project: Project) -> tuple[Route | None, Route | None]:
     """The champion and the newest challenger with a traffic share, in one query."""
     serving_now = and_(ModelVersion.status == "challenger", ModelVersion.traffic_share > 0)
     if project.champion_id is not None:
         serving_now = or_(ModelVersion.id == project.champion_id, serving_now)
-    found = db.session.scalars(
-        select(ModelVersion)
-        .where(ModelVersion.project_id == project.id, serving_now)
-        .order_by(ModelVersion.id.desc())
-    ).all()
+    found = [
+        Route(*row)
+        for row in db.session.execute(
+            select(
+                ModelVersion.id,
+                ModelVersion.status,
+                ModelVersion.traffic_share,
+                ModelVersion.artifact_path,
+            )
+            .where(ModelVersion.project_id == project.id, serving_now)
+            .order_by(ModelVersion.id.desc())
+        )
+    ]
     chosen = next((v for v in found if v.id == project.champion_id), None)
     contender = next((v for v in found if v.status == "challenger" and v.traffic_share > 0), None)
     return chosen, contender
@@ -169,9 +196,9 @@ class Served:
 
 def _model_for(
     project: Project, request_id: str | None
-) -> tuple[ModelVersion, TrainedModel, bool, list[str]]:
+) -> tuple[Route, TrainedModel, bool, list[str]]:
     """Route the request; fall back to the champion, then to the last champion served."""
-    models, notes = cache(), []
+    models, notes = cache(), list[str]()
     chosen, contender = routing(project)
     if chosen is None:
         raise _no_champion()
@@ -193,9 +220,8 @@ def _model_for(
             raise ServingUnavailable(
                 f"the champion model #{chosen.id} cannot be loaded", str(exc)
             ) from exc
-        fallback = db.session.get(ModelVersion, previous[0])
         return (
-            fallback or chosen,
+            Route(previous[0], "fallback", 0.0, None),
             previous[1],
             True,
             [f"champion #{chosen.id}: {exc}; served by #{previous[0]}"],
@@ -230,12 +256,41 @@ def check_rows(project: Project, rows: Sequence[Any]) -> pd.DataFrame:
     inputs = ModelInputs.from_dict(project.model_inputs or {})
     if not inputs.fields:
         raise Conflict("the project has no model inputs, so there is nothing to predict from")
-    problems: list[str] = []
     kinds = {
         **{n: "text" for n in inputs.text},
         **{n: "numeric" for n in inputs.numeric},
         **{n: "categorical" for n in inputs.categorical},
     }
+    if all(type(row) is dict for row in rows):
+        columns = {name: [row.get(name, _MISSING) for row in rows] for name in inputs.fields}
+        # Fast path: every value has an accepted type (one pass per column, no calls).
+        if all(_column_fits(kinds[name], values) for name, values in columns.items()):
+            return pd.DataFrame(columns)  # column by column: a third of the cost of rows
+    problems = _problems(rows, kinds)
+    if problems:
+        raise ServiceError(
+            "some items cannot be predicted", {"problems": problems[:20], "fields": kinds}
+        )
+    # Valid, but past the fast path (a Mapping that is not a dict, a subclass of float).
+    return pd.DataFrame({name: [row[name] for row in rows] for name in inputs.fields})
+
+
+_MISSING = object()
+_NUMBER = (int, float)
+_SCALAR = (str, int, float, bool)
+
+
+def _column_fits(kind: str, values: list[Any]) -> bool:
+    if kind == "text":
+        return all(type(v) is str for v in values)
+    if kind == "numeric":
+        return all(v is None or (type(v) in _NUMBER) for v in values)
+    return all(v is None or type(v) in _SCALAR for v in values)
+
+
+def _problems(rows: Sequence[Any], kinds: dict[str, str]) -> list[str]:
+    """What is wrong with the rows, item by item (at most 20 lines)."""
+    problems: list[str] = []
     for index, row in enumerate(rows):
         if not isinstance(row, Mapping):
             problems.append(f"item {index}: expected an object of fields")
@@ -250,12 +305,7 @@ def check_rows(project: Project, rows: Sequence[Any]) -> pd.DataFrame:
                 )
         if len(problems) >= 20:
             break
-    if problems:
-        raise ServiceError(
-            "some items cannot be predicted", {"problems": problems[:20], "fields": kinds}
-        )
-    # Column by column: a third of the cost of a frame built from row lists.
-    return pd.DataFrame({name: [row[name] for row in rows] for name in inputs.fields})
+    return problems
 
 
 _WANTED = {

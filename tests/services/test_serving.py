@@ -111,3 +111,28 @@ def test_a_broken_challenger_leaves_its_share_to_the_champion(app):
         challenger.artifact_path = "../../etc/passwd"
         served = serving.predict(project, _frame(project), "r1")
         assert served.version_id == champion.id and "could not serve" in served.notes[0]
+
+
+def test_checks_accept_what_json_sends_and_more_and_refuse_the_rest():
+    from collections import OrderedDict
+
+    import numpy as np
+
+    project = Project(model_inputs={"text": ["t"], "numeric": ["n"], "categorical": ["c"]})
+    good = [
+        {"t": "a", "n": 1, "c": "x"},
+        {"t": "b", "n": 2.5, "c": True},
+        {"t": "c", "n": None, "c": None},
+    ]
+    frame = serving.check_rows(project, good)
+    assert frame["t"].tolist() == ["a", "b", "c"] and frame["n"].tolist()[:2] == [1, 2.5]
+    # Past the fast path: a Mapping that is not a dict, a float subclass, extra fields.
+    odd = [OrderedDict(t="a", n=np.float64(0.5), c=3, extra=[1])]
+    assert serving.check_rows(project, odd)["n"].tolist() == [0.5]
+    with pytest.raises(ServiceError) as caught:
+        serving.check_rows(project, [*good, {"t": "d", "n": True, "c": [1]}, {"n": 1, "c": "x"}])
+    assert caught.value.detail["problems"] == [
+        "item 3: field 'n' must be a number or null, got bool",
+        "item 3: field 'c' must be a string, number, boolean or null, got list",
+        "item 4: missing field 't' (text)",
+    ]
