@@ -198,7 +198,8 @@ def _model_for(
     project: Project, request_id: str | None
 ) -> tuple[Route, TrainedModel, bool, list[str]]:
     """Route the request; fall back to the champion, then to the last champion served."""
-    models, notes = cache(), list[str]()
+    models = cache()
+    notes: list[str] = []
     chosen, contender = routing(project)
     if chosen is None:
         raise _no_champion()
