@@ -12,10 +12,12 @@ and made the champion of a project. In the same run it then measures:
 1. one item: the same scikit-learn pipeline's ``predict_proba`` called directly,
    labeler's predict service (routing, cache, inference, handing rows to the log),
    the API through the Flask test client (token auth, validation, JSON), and the
-   API over loopback HTTP (werkzeug's threaded server), from 1 and from 2 clients;
+   API over loopback HTTP from 1 and from 2 clients, served by ``labeler serve``
+   (werkzeug) and by gunicorn (2 workers), each in a process of its own;
 2. batches of 1,000 items through the first three paths, with the log sampled
-   (the default) and with every row logged. The log's database writes are timed
-   with each block of 5 batches, so work handed to the log's thread is not hidden.
+   (the default) and with every row logged (the log's database writes are timed
+   with each block of 5 batches, so work handed to the log's thread is not
+   hidden), and through gunicorn over HTTP.
 
 The in-process paths take turns within each round, so a busy moment on a shared
 machine hits them alike; ratios are medians of per-round ratios.
@@ -143,6 +145,16 @@ def _server(kind: str, folder: Path):
         log.close()
 
 
+def _post(port: int, path: str, token: str, body: str) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    connection.request("POST", path, body, headers)
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    assert response.status == 200, response.status
+
+
 def _over_http(port: int, path: str, token: str, texts: list[str], n: int, clients: int):
     """Single-item requests over loopback HTTP from ``clients`` threads at once (a new
     connection per request, as the servers close it); per-request milliseconds."""
@@ -235,12 +247,22 @@ def main() -> None:
         )
         prediction_log.flush()
     http = {}
+    over_http = None
     for kind in ("labeler serve", "gunicorn"):
         if kind == "gunicorn" and shutil.which("gunicorn") is None:
             continue
         with _server(kind, folder) as port:
             http[f"{kind}, 1 client"] = _over_http(port, path, token, texts, singles, 1)
             http[f"{kind}, 2 clients at once"] = _over_http(port, path, token, texts, singles, 2)
+            if kind == "gunicorn":  # batches over real HTTP, taking turns with the bare model
+                over_http = _interleaved(
+                    {
+                        "bare": lambda: model.pipeline.predict_proba(batch_frame),
+                        "api": lambda: _post(port, path, token, batch_body),
+                    },
+                    batches,
+                    block=5,
+                )
     print(f"\none item, {singles} requests each                 p50 ms   p95 ms")
     for name, samples in (
         ("bare pipeline (predict_proba)", one["bare"]),
@@ -273,10 +295,16 @@ def main() -> None:
             for name, key in (
                 ("bare pipeline", "bare"),
                 ("labeler service", "service"),
-                ("labeler HTTP API", "api"),
+                ("labeler API (Flask test client)", "api"),
             ):
                 ms = float(np.median(runs[key]))
                 ratio = float(np.median(np.asarray(runs["bare"]) / np.asarray(runs[key])))
+                print(f"    {name:<45} {ms:7.1f}  {1000 / ms * 1000:8,.0f}   {ratio:6.0%}")
+        if over_http is not None:
+            print("  over loopback HTTP, gunicorn in its own process (log sampled):")
+            for name, key in (("bare pipeline", "bare"), ("labeler API, gunicorn", "api")):
+                ms = float(np.median(over_http[key]))
+                ratio = float(np.median(np.asarray(over_http["bare"]) / np.asarray(over_http[key])))
                 print(f"    {name:<45} {ms:7.1f}  {1000 / ms * 1000:8,.0f}   {ratio:6.0%}")
         print("  goal: at least 80% of the bare pipeline's throughput (median of per-round ratios)")
 
