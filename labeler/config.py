@@ -33,13 +33,14 @@ DEFAULTS: dict[str, Any] = {
     "IMG_SRC_EXTRA": "",
     # Serving and monitoring: share of predicted rows logged (0..1), the most rows a
     # second one process logs (more traffic is sampled down to it; 0: no limit), how
-    # often the log is written (seconds; 0: within the request), days the log keeps,
+    # often the log is written (seconds; 0: within the request), days and rows it keeps,
     # the largest /predict batch, the macro-F1 margin for automatic promotion, and how
     # often prediction traffic starts a monitor job (seconds; 0: never).
     "PREDICTION_LOG_RATE": 1.0,
     "PREDICTION_LOG_MAX_ROWS_PER_SECOND": 2000,
     "PREDICTION_LOG_FLUSH_SECONDS": 1.0,
     "PREDICTION_LOG_DAYS": 30,
+    "PREDICTION_LOG_MAX_ROWS": 2_000_000,  # per project; the oldest go first
     "PREDICT_BATCH_MAX": 5000,
     "PROMOTION_MARGIN": 0.0,  # a new version serves when at least this much better
     "MONITOR_INTERVAL_SECONDS": 300,

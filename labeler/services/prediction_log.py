@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 from flask import Flask, current_app
-from sqlalchemy import delete, insert
+from sqlalchemy import and_, delete, insert, or_, select
 
 from labeler.db_engine import begin_write
 from labeler.extensions import db
@@ -204,12 +204,38 @@ def flush() -> int:
 
 
 def purge_old(project_id: int) -> int:
-    """Delete log rows older than LABELER_PREDICTION_LOG_DAYS; return how many went."""
-    days = float(current_app.config.get("PREDICTION_LOG_DAYS", 30))
-    cutoff = utcnow() - timedelta(days=days)
-    result = db.session.execute(
+    """Bound the project's log: delete rows older than LABELER_PREDICTION_LOG_DAYS, then
+    the oldest beyond LABELER_PREDICTION_LOG_MAX_ROWS (days alone do not bound a busy
+    server's log). Return how many rows went."""
+    config = current_app.config
+    cutoff = utcnow() - timedelta(days=float(config.get("PREDICTION_LOG_DAYS", 30)))
+    removed = _deleted(
         delete(PredictionLog).where(
             PredictionLog.project_id == project_id, PredictionLog.created_at < cutoff
         )
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    keep = int(config.get("PREDICTION_LOG_MAX_ROWS", 2_000_000))
+    # The newest row past the cap, found by walking the (project, created_at) index.
+    oldest_kept = db.session.execute(
+        select(PredictionLog.created_at, PredictionLog.id)
+        .where(PredictionLog.project_id == project_id)
+        .order_by(PredictionLog.created_at.desc(), PredictionLog.id.desc())
+        .offset(keep)
+        .limit(1)
+    ).first()
+    if oldest_kept is not None:
+        created_at, row_id = oldest_kept
+        removed += _deleted(
+            delete(PredictionLog).where(
+                PredictionLog.project_id == project_id,
+                or_(
+                    PredictionLog.created_at < created_at,
+                    and_(PredictionLog.created_at == created_at, PredictionLog.id <= row_id),
+                ),
+            )
+        )
+    return removed
+
+
+def _deleted(statement: Any) -> int:
+    return int(getattr(db.session.execute(statement), "rowcount", 0) or 0)

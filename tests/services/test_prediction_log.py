@@ -132,3 +132,18 @@ def test_old_rows_expire(app):
         )
         assert prediction_log.purge_old(project.id) == written
         assert db.session.scalar(select(func.count(PredictionLog.id))) == 0
+
+
+def test_the_log_keeps_at_most_the_configured_rows_newest_first(app):
+    app.config.update(PREDICTION_LOG_FLUSH_SECONDS=0, PREDICTION_LOG_MAX_ROWS=25)
+    with app.app_context():
+        project = _champion_project()
+        for _ in range(4):
+            serving.log_predictions(project.id, _served(project, 10))
+        newest = [row.id for row in _logged()][-25:]
+        begin_write()
+        assert prediction_log.purge_old(project.id) == 15
+        db.session.commit()
+        assert [row.id for row in _logged()] == newest
+        begin_write()
+        assert prediction_log.purge_old(project.id) == 0
