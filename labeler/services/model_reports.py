@@ -34,11 +34,15 @@ def get_version(project: Project, version_id: int) -> ModelVersion:
     return version
 
 
-def recent_jobs(project: Project, kind: str = "train", limit: int = 10) -> list[Job]:
+def recent_jobs(
+    project: Project, kinds: tuple[str, ...] = ("train", "score"), limit: int = 10
+) -> list[Job]:
+    """The project's latest jobs of ``kinds``: training and queue ranking by default,
+    so a re-rank that failed after a promotion shows where the training jobs do."""
     return list(
         db.session.scalars(
             select(Job)
-            .where(Job.project_id == project.id, Job.kind == kind)
+            .where(Job.project_id == project.id, Job.kind.in_(kinds))
             .order_by(Job.id.desc())
             .limit(limit)
         )

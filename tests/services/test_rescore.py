@@ -118,6 +118,9 @@ def test_a_promotion_on_the_page_serves_the_new_champions_most_uncertain_item(ap
         assert [item.queue_rank for item in items] == [i / len(items) for i in range(len(items))]
         served = queue.next_items(project, user("bob"))[0]
         assert served.id == new_order[0]
+        job_id = job.id
+    page = auth.client.get(f"/projects/{project_id}/model").get_data(as_text=True)
+    assert f"#{job_id} score" in page, "the model page lists the re-rank beside training"
 
 
 def test_a_rollback_on_the_page_brings_back_the_old_champions_ranking(app, auth):
