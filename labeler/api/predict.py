@@ -116,6 +116,7 @@ def _rollout(project_id: int, version_id: int, action: str):
     project, _ = api_project(project_id, "admin")
     version = reports.get_version(project, version_id)
     user_id = g.api_user.id
+    champion_before = project.champion_id
     if action == "challenger":
         event = rollout.make_challenger(project, version, body.get("share", 0.1), user_id, reason)
     elif action == "promote":
@@ -125,7 +126,7 @@ def _rollout(project_id: int, version_id: int, action: str):
     else:
         event = rollout.retire(project, version, user_id, reason)
     db.session.commit()
-    if action in ("promote", "rollback"):  # the queue follows the champion that serves now
+    if project.champion_id != champion_before:  # the queue follows the new champion
         scoring_job.start_rescore(project, user_id, f"{action} of model #{version_id}")
     version = db.session.get(ModelVersion, version_id)
     return {

@@ -94,6 +94,7 @@ def _act(project_id: int, version_id: int, action: str):
     reason = (request.form.get("reason") or "").strip()
     begin_write()  # one write transaction: the switch is atomic
     project = load_project(project_id, "admin")
+    champion_before = project.champion_id
     try:
         version = reports.get_version(project, version_id)
         if action == "challenger":
@@ -111,7 +112,7 @@ def _act(project_id: int, version_id: int, action: str):
     else:
         db.session.commit()
         flash(f"Model #{version_id}: {action} done.", "info")
-        if action in ("promote", "rollback"):  # the queue follows the champion that serves now
+        if project.champion_id != champion_before:  # the queue follows the new champion
             start_rescore(project, current_user.id, f"{action} of model #{version_id}")
     return redirect(url_for("monitoring.page", project_id=project_id))
 

@@ -112,6 +112,13 @@ def test_canary_split_within_tolerance(client, tokens, served):
         {"X-Request-ID": "r7"},
     ).json
     assert again["model_version_id"] == answered[7], "the same request id, the same version"
+    stopped = client.post(
+        url.replace("/challenger", "/rollback"), json={}, headers=bearer(tokens["admin"])
+    )
+    assert stopped.json["champion_id"] == served["champion"]
+    with client.application.app_context():
+        # The champion did not change: the queue keeps its ranks, no re-rank job.
+        assert db.session.scalars(select(Job).where(Job.kind == "score")).all() == []
 
 
 def test_rollout_needs_an_admin_and_rollback_restores_the_answers_exactly(
