@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import time
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -131,3 +133,16 @@ def test_the_page_shows_only_import_jobs_of_its_project(app, client, auth, proje
     assert client.get(f"/projects/{project}/import/jobs/{export_id}").status_code == 404
     assert client.get(f"/projects/{project + 1}/import/jobs/{done_id}").status_code == 404
     assert client.get(f"/projects/{project}/import/jobs/{done_id}").status_code == 200
+
+
+def test_uploads_nobody_imported_are_forgotten_after_two_days(app, client, auth, project):
+    auth.login("admin")
+    folder = Path(app.config["UPLOAD_FOLDER"])
+    stale, fresh = folder / ("a" * 32 + ".upload"), folder / ("b" * 32 + ".upload")
+    for path, hours in ((stale, 49), (fresh, 47)):
+        path.write_text("id,text\n1,x\n")
+        then = time.time() - hours * 3600
+        os.utime(path, (then, then))
+    _upload(auth, project, b"id,text\nn1,first new text\n")
+    left = set(_uploads(app))
+    assert stale not in left and fresh in left and len(left) == 2  # the fresh one, the new one

@@ -12,7 +12,9 @@ ends.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,22 @@ def upload_path(token: str) -> Path:
     if not re.fullmatch(r"[0-9a-f]{16,64}", token or ""):
         raise ImportFailed("the uploaded file is gone; upload it again")
     return Path(current_app.config["UPLOAD_FOLDER"]) / f"{token}.upload"
+
+
+STALE_UPLOAD_HOURS = 48  # an upload nobody mapped or imported by then is forgotten
+
+
+def forget_stale_uploads(now: float | None = None) -> int:
+    """Delete uploads older than STALE_UPLOAD_HOURS (a mapping page left open, a second
+    import never retried); return how many. An import job deletes its own file."""
+    cutoff = (now if now is not None else time.time()) - STALE_UPLOAD_HOURS * 3600
+    removed = 0
+    for path in Path(current_app.config["UPLOAD_FOLDER"]).glob("*.upload"):
+        with contextlib.suppress(OSError):  # another process may have removed it
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+    return removed
 
 
 def job_params(token: str, name: str, fmt: str, mapping: ColumnMapping) -> dict[str, Any]:

@@ -62,6 +62,7 @@ def upload(project_id: int):
             flash("Choose a CSV or JSONL file.", "error")
             return redirect(request.url)
         fmt = "jsonl" if file.filename.lower().endswith((".jsonl", ".ndjson", ".json")) else "csv"
+        import_job.forget_stale_uploads()
         token = secrets.token_hex(16)
         file.save(_upload_path(token))
         session["upload"] = {
