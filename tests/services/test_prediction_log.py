@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 
 from labeler.db_engine import begin_write
 from labeler.extensions import db
-from labeler.models import PredictionLog
+from labeler.models import PredictionLog, utcnow
 from labeler.services import monitoring, prediction_log, serving
 from tests.conftest import bearer
 from tests.serving_helpers import add_version, sms, sms_project
@@ -147,3 +147,22 @@ def test_the_log_keeps_at_most_the_configured_rows_newest_first(app):
         assert [row.id for row in _logged()] == newest
         begin_write()
         assert prediction_log.purge_old(project.id) == 0
+
+
+def test_a_busy_window_is_read_as_a_systematic_sample_that_keeps_the_totals(app):
+    app.config["PREDICTION_LOG_FLUSH_SECONDS"] = 0
+    with app.app_context():
+        project = _champion_project()
+        for _ in range(10):  # ten requests of 100 rows: 1,000 rows, 10 latencies
+            serving.log_predictions(project.id, _served(project, 100))
+        db.session.rollback()
+        since = utcnow() - timedelta(hours=1)
+        whole = monitoring.window_frame(project, since)
+        sample = monitoring.window_frame(project, since, max_rows=100)
+        assert len(whole) == 1000 and whole.attrs == {"logged": 1000, "step": 1}
+        assert len(sample) == 100 and sample.attrs == {"logged": 1000, "step": 10}
+        assert sample["weight"].sum() == whole["weight"].sum() == 1000
+        assert sample["created_at"].is_monotonic_increasing
+        # Labels in the sample keep the mix of the whole, within sampling error.
+        share = (sample["predicted_label"] == "spam").mean()
+        assert abs(share - (whole["predicted_label"] == "spam").mean()) < 0.1
