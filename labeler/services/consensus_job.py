@@ -7,6 +7,11 @@ own short transaction so annotators keep submitting meanwhile. A reviewer's
 decision is never overridden: adjudicated items keep their final label, and
 items a reviewer marked ambiguous do not return to the review queue. Between
 runs each submit refreshes its item by majority (labeler.services.labels).
+
+Gold items' answers anchor the fit (``dawid_skene(known=...)``): each annotator's
+confusion matrix is learnt from them as from certain truth. A gold item's own
+consensus and final label still come from its votes, as on submit; the fit
+only reads those votes with the gold-informed confusions.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import pandas as pd
 from sqlalchemy import select, update
 
 from labeler import jobs
-from labeler.consensus import dawid_skene, disputed
+from labeler.consensus import DawidSkeneResult, dawid_skene, disputed
 from labeler.extensions import db
 from labeler.models import Item, Job, Project, User
 from labeler.services.agreement_report import Progress, ratings_frame
@@ -71,6 +76,37 @@ def consensus_updates(
     return updates
 
 
+def gold_answers(project: Project, voted: pd.Series) -> dict[int, str]:
+    """``project``'s gold items with at least one vote in ``voted`` (item ids): their
+    known answer, which Dawid-Skene takes as each one's true label."""
+    rows = db.session.execute(
+        select(Item.id, Item.gold_label).where(
+            Item.project_id == project.id,
+            Item.is_gold.is_(True),
+            Item.gold_label.is_not(None),
+            Item.n_annotations > 0,
+        )
+    ).all()
+    present = pd.Index(voted.unique())
+    return {int(item): str(label) for item, label in rows if item in present}
+
+
+def items_by_votes(
+    fit: DawidSkeneResult, ratings: pd.DataFrame, gold: dict[int, str]
+) -> pd.DataFrame:
+    """The fit's item table, with gold items read from their votes, not their answer.
+
+    The fit reports a gold item's known answer as its label; writing that would
+    change what a gold item's consensus and final label mean (its annotators'
+    verdict, as labeler.services.labels computes on submit).
+    """
+    if not gold:
+        return fit.items
+    read = fit.items_from_votes(ratings[ratings["item"].isin(list(gold))])
+    others = fit.items.drop(index=read.index)
+    return pd.concat([others, read]) if len(others) else read
+
+
 def apply_dawid_skene(
     project: Project, progress: Progress | None = None, commit_batches: bool = True
 ) -> dict[str, Any]:
@@ -84,11 +120,12 @@ def apply_dawid_skene(
     if frame.empty:
         return {"n_items": 0, "annotators": []}
     ratings = frame[["item", "annotator", "label"]].assign(label=frame["label"].astype(str))
-    fit = dawid_skene(ratings)
+    gold = gold_answers(project, ratings["item"])
+    fit = dawid_skene(ratings, known=gold)
     step(0.3, f"fitted in {fit.n_iter} iterations; writing items")
     state = _item_state(project)
     before = state["final_label"]
-    updates = consensus_updates(project, fit.items, state)
+    updates = consensus_updates(project, items_by_votes(fit, ratings, gold), state)
     project_id = project.id
     new_finals = sum(
         1
@@ -115,6 +152,7 @@ def apply_dawid_skene(
         "n_items": len(updates),
         "n_iter": fit.n_iter,
         "converged": fit.converged,
+        "n_gold": len(gold),
         "n_disputed": sum(row["disputed"] for row in updates),
         "new_final_labels": new_finals,
         "annotators": [
