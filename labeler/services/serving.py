@@ -189,15 +189,22 @@ class Served:
 
     def rows(self) -> list[dict[str, Any]]:
         """JSON rows: label, confidence, probabilities by class, model_version_id."""
-        per_row = self.probabilities.tolist()
+        classes, version_id = self.classes, self.version_id
+        if len(classes) == 2:  # the common case; a dict display is twice as fast as dict(zip())
+            first, second = classes
+            by_class = [{first: p, second: q} for p, q in self.probabilities.tolist()]
+        else:
+            by_class = [dict(zip(classes, row, strict=True)) for row in self.probabilities.tolist()]
         return [
             {
                 "label": label,
                 "confidence": confidence,
-                "probabilities": dict(zip(self.classes, row, strict=True)),
-                "model_version_id": self.version_id,
+                "probabilities": probabilities,
+                "model_version_id": version_id,
             }
-            for label, confidence, row in zip(self.labels, self.confidences, per_row, strict=True)
+            for label, confidence, probabilities in zip(
+                self.labels, self.confidences, by_class, strict=True
+            )
         ]
 
 

@@ -136,3 +136,24 @@ def test_checks_accept_what_json_sends_and_more_and_refuse_the_rest():
         "item 3: field 'c' must be a string, number, boolean or null, got list",
         "item 4: missing field 't' (text)",
     ]
+
+
+@pytest.mark.parametrize("classes", [["ham", "spam"], ["a", "b", "c"]])
+def test_response_rows_name_every_class_probability(classes):
+    import numpy as np
+
+    probabilities = np.random.default_rng(0).dirichlet(np.ones(len(classes)), size=4)
+    best = probabilities.argmax(axis=1)
+    served = serving.Served(
+        7,
+        classes,
+        [classes[i] for i in best],
+        probabilities.max(axis=1).tolist(),
+        probabilities,
+        1.0,
+    )
+    rows = served.rows()
+    assert [row["label"] for row in rows] == [classes[i] for i in best]
+    for row, expected in zip(rows, probabilities.tolist(), strict=True):
+        assert row["probabilities"] == dict(zip(classes, expected, strict=True))
+        assert row["confidence"] == max(expected) and row["model_version_id"] == 7
