@@ -21,6 +21,7 @@ from labeler import agreement, jobs
 from labeler.consensus import dawid_skene
 from labeler.extensions import db
 from labeler.models import Annotation, Job, Project, User, utcnow
+from labeler.services import gold
 
 INLINE_LIMIT = 5_000  # annotations: below this the page computes on the spot
 BOOTSTRAP = 200  # resamples for alpha's 95% interval
@@ -199,7 +200,9 @@ def compute(project: Project, progress: Progress | None = None) -> dict[str, Any
     step(0.6, "pairwise kappa")
     heatmap, mean_kappa = _pairwise(ratings, names)
     step(0.75, "Dawid-Skene estimates")
-    fit = dawid_skene(ratings) if len(ratings) else None
+    # Gold answers anchor the fit as in the consensus job, so both pages agree.
+    known = gold.answers_for(project, ratings["item"].unique().tolist())
+    fit = dawid_skene(ratings, known=known) if len(ratings) else None
     ds_accuracy = fit.annotator_accuracy if fit is not None else pd.Series(dtype=float)
     step(0.9, "per-annotator table")
     result = {

@@ -27,6 +27,7 @@ from labeler.consensus import DawidSkeneResult, dawid_skene, disputed
 from labeler.extensions import db
 from labeler.models import Item, Job, Project, User
 from labeler.services.agreement_report import Progress, ratings_frame
+from labeler.services.gold import answers_for
 from labeler.services.quality import sync_all_copies
 
 BATCH = 5_000
@@ -76,21 +77,6 @@ def consensus_updates(
     return updates
 
 
-def gold_answers(project: Project, voted: pd.Series) -> dict[int, str]:
-    """``project``'s gold items with at least one vote in ``voted`` (item ids): their
-    known answer, which Dawid-Skene takes as each one's true label."""
-    rows = db.session.execute(
-        select(Item.id, Item.gold_label).where(
-            Item.project_id == project.id,
-            Item.is_gold.is_(True),
-            Item.gold_label.is_not(None),
-            Item.n_annotations > 0,
-        )
-    ).all()
-    present = pd.Index(voted.unique())
-    return {int(item): str(label) for item, label in rows if item in present}
-
-
 def items_by_votes(
     fit: DawidSkeneResult, ratings: pd.DataFrame, gold: dict[int, str]
 ) -> pd.DataFrame:
@@ -120,7 +106,7 @@ def apply_dawid_skene(
     if frame.empty:
         return {"n_items": 0, "annotators": []}
     ratings = frame[["item", "annotator", "label"]].assign(label=frame["label"].astype(str))
-    gold = gold_answers(project, ratings["item"])
+    gold = answers_for(project, ratings["item"])
     fit = dawid_skene(ratings, known=gold)
     step(0.3, f"fitted in {fit.n_iter} iterations; writing items")
     state = _item_state(project)

@@ -15,6 +15,7 @@ is raised (one open alert per annotator).
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -214,3 +215,18 @@ def count_gold(project: Project) -> int:
         )
         or 0
     )
+
+
+def answers_for(project: Project, voted: Iterable[int]) -> dict[int, str]:
+    """``project``'s gold items with at least one vote in ``voted`` (item ids): their
+    known answer, which Dawid-Skene takes as each one's true label."""
+    rows = db.session.execute(
+        select(Item.id, Item.gold_label).where(
+            Item.project_id == project.id,
+            Item.is_gold.is_(True),
+            Item.gold_label.is_not(None),
+            Item.n_annotations > 0,
+        )
+    ).all()
+    present = set(voted)
+    return {int(item): str(label) for item, label in rows if item in present}

@@ -91,3 +91,13 @@ def test_a_gold_items_final_label_is_its_annotators_verdict_not_its_answer(app):
         assert item.is_gold and item.gold_label == "ham"  # the answer is untouched
         assert item.consensus_label == "spam" and item.final_label == "spam"
         assert item.final_source == "dawid_skene" and item.consensus_confidence < 1.0
+
+
+def test_the_agreement_page_reads_annotators_with_the_same_gold_answers(app):
+    with app.app_context():
+        project, *_ = _project_with_a_flipping_annotator()
+        job = jobs.start("agreement", project.id)
+        db.session.refresh(job)
+        assert job.status == "done", job.error
+        figures = {row["annotator"]: row["dawid_skene"] for row in job.result["annotators"]}
+        assert figures["alice"] > 0.9 and figures["dave"] < 0.1
