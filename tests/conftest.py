@@ -23,6 +23,7 @@ from labeler import create_app
 from labeler.auth import create_token
 from labeler.extensions import db
 from labeler.models import Project, User
+from labeler.services import prediction_log
 from labeler.services.imports import ColumnMapping, import_rows
 from labeler.services.projects import create_project, set_member
 from tests.scale import pgdb
@@ -81,6 +82,9 @@ def app(tmp_path: Path, migrated_db: Path) -> Iterator[Flask]:
         _users()
         db.session.commit()
     yield app
+    # On PostgreSQL the next test reuses the database: this app's log writer must not
+    # write its last rows into it a second later.
+    prediction_log.close(app)
     with app.app_context():
         db.engine.dispose()
 

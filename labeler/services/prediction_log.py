@@ -56,6 +56,7 @@ class LogWriter:
         self._window_rows = 0
         self._last_rate = 0.0
         self.dropped = 0  # rows given up while the database was away
+        self._closed = False  # after close(), rows are written at once, not by a thread
         _WRITERS.add(self)
 
     # -- sampling ---------------------------------------------------------------
@@ -110,6 +111,8 @@ class LogWriter:
         ]
         rows[0]["latency_ms"] = latency_ms
         interval = float(self.app.config.get("PREDICTION_LOG_FLUSH_SECONDS", 1.0))
+        if self._closed:
+            interval = 0.0
         with self._lock:
             self._pending.extend(rows)
             overflow = len(self._pending) - MAX_PENDING
@@ -166,10 +169,20 @@ class LogWriter:
             return 0
         return len(rows)
 
+    def close(self) -> int:
+        """Write what waits and stop the thread: an app that is done with (a test's)
+        must not write a second later into a database someone else now uses."""
+        self._closed = True
+        return self.flush()
+
     def _run(self, interval: float) -> None:
         """Write every ``interval`` seconds; stop when nothing is left to write."""
         while True:
             time.sleep(interval)
+            if self._closed:
+                with self._lock:
+                    self._thread = None
+                return
             self.flush()
             with self._lock:
                 if not self._pending:
@@ -201,6 +214,13 @@ def writer() -> LogWriter:
 def flush() -> int:
     """Write this process's waiting log rows now (before reading the log)."""
     return writer().flush()
+
+
+def close(app: Flask) -> None:
+    """Write ``app``'s waiting rows and stop its writer thread (tests, shutdown)."""
+    found = app.extensions.get("labeler.prediction_log")
+    if found is not None:
+        found.close()
 
 
 def purge_old(project_id: int) -> int:

@@ -166,3 +166,14 @@ def test_a_busy_window_is_read_as_a_systematic_sample_that_keeps_the_totals(app)
         # Labels in the sample keep the mix of the whole, within sampling error.
         share = (sample["predicted_label"] == "spam").mean()
         assert abs(share - (whole["predicted_label"] == "spam").mean()) < 0.1
+
+
+def test_closing_writes_what_waits_and_then_writes_at_once(app):
+    app.config["PREDICTION_LOG_FLUSH_SECONDS"] = 3600
+    with app.app_context():
+        project = _champion_project()
+        serving.log_predictions(project.id, _served(project, 3))
+        prediction_log.close(app)
+        assert len(_logged()) == 3 and prediction_log.writer().pending() == 0
+        serving.log_predictions(project.id, _served(project, 2))  # no thread left to wait for
+        assert len(_logged()) == 5
