@@ -116,6 +116,8 @@ class Project(db.Model):
     auto_retrain_on_drift: Mapped[bool] = mapped_column(default=False)
     split_seed: Mapped[int] = mapped_column(default=0)
     n_items: Mapped[int] = mapped_column(default=0)
+    # Linked duplicates among n_items: they take their original's label, never queue.
+    n_linked: Mapped[int] = mapped_column(default=0, server_default="0")
     # Sum over items of min(n_annotations, k): the numerator of coverage toward k.
     filled_slots: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -129,10 +131,15 @@ class Project(db.Model):
         return [label["name"] for label in self.labels]
 
     @property
+    def n_queued(self) -> int:
+        """Items that need labels: all but the linked copies."""
+        return self.n_items - (self.n_linked or 0)
+
+    @property
     def coverage(self) -> float:
-        """Share of the k-labels-per-item goal reached, 0..1."""
-        goal = self.n_items * self.annotations_per_item
-        return self.filled_slots / goal if goal else 0.0
+        """Share of the k-labels-per-item goal reached, 0..1 (linked copies need none)."""
+        goal = self.n_queued * self.annotations_per_item
+        return min(self.filled_slots / goal, 1.0) if goal else 0.0
 
 
 class Membership(db.Model):

@@ -37,7 +37,7 @@ def _progress(project: Project) -> dict:
         "session_labeled": queue_service.labeled_since(project, g.api_user, since),
         "coverage": round(project.coverage, 4),
         "filled_slots": project.filled_slots,
-        "goal": project.n_items * project.annotations_per_item,
+        "goal": project.n_queued * project.annotations_per_item,
     }
 
 

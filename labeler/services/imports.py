@@ -294,6 +294,7 @@ def import_rows(
         refresh_project(project)
     else:
         project.n_items += report.added
+        project.n_linked = (project.n_linked or 0) + report.duplicates_linked
     if report.duplicates_linked or mapping.label:
         sync_all_copies(project)
     return report

@@ -147,6 +147,14 @@ def recount(project: Project) -> None:
     project.n_items = (
         db.session.scalar(select(func.count(Item.id)).where(Item.project_id == project.id)) or 0
     )
+    project.n_linked = (
+        db.session.scalar(
+            select(func.count(Item.id)).where(
+                Item.project_id == project.id, Item.duplicate_of.is_not(None)
+            )
+        )
+        or 0
+    )
     project.filled_slots = (
         db.session.scalar(
             select(

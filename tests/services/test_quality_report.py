@@ -15,7 +15,7 @@ from labeler.quality import normalise
 from labeler.services import quality as quality_service
 from labeler.services import queue
 from labeler.services.imports import ColumnMapping, import_file
-from labeler.services.projects import create_project
+from labeler.services.projects import create_project, recount
 from tests.conftest import DATA, user
 
 LABELS = [{"name": "ham"}, {"name": "spam"}]
@@ -95,6 +95,11 @@ def test_linked_copies_are_never_asked_and_carry_the_originals_label(app):
             asked.append(items[0].external_id)
             queue.submit(project, user("alice"), items[0], "spam")
         assert sorted(asked) == ["1", "2"]  # each text once
+        # Two texts, each labeled k = 1 time: the job is done, copies need no labels.
+        assert (project.n_items, project.n_linked, project.n_queued) == (5, 3, 2)
+        assert project.coverage == 1.0
+        recount(project)
+        assert (project.n_linked, project.coverage) == (3, 1.0)
         db.session.expire_all()
         assert {
             c.final_label
