@@ -48,6 +48,7 @@ def test_rows_wait_in_the_buffer_then_the_thread_writes_them(app):
         assert rows[0].latency_ms == pytest.approx(served.latency_ms)
         assert all(r.latency_ms is None for r in rows[1:]), "one latency per request"
         assert all(r.weight == 1.0 for r in rows)
+        assert abs((utcnow() - rows[0].created_at).total_seconds()) < 60  # the time reads back
         assert prediction_log.writer().pending() == 0
 
 
@@ -108,14 +109,11 @@ def test_a_failed_write_keeps_the_rows_for_the_next_try(app, monkeypatch):
         project = _champion_project()
         serving.log_predictions(project.id, _served(project, 3))
         writer = prediction_log.writer()
-        real_execute = db.session.execute
 
-        def broken(statement, *args, **kwargs):
-            if getattr(statement, "table", None) is PredictionLog.__table__:
-                raise RuntimeError("the database is away")
-            return real_execute(statement, *args, **kwargs)
+        def broken(rows):
+            raise RuntimeError("the database is away")
 
-        monkeypatch.setattr(db.session, "execute", broken)
+        monkeypatch.setattr(prediction_log, "_insert", broken)
         assert writer.flush() == 0 and writer.pending() == 3
         monkeypatch.undo()
         assert writer.flush() == 3 and len(_logged()) == 3
