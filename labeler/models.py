@@ -219,6 +219,19 @@ class Annotation(db.Model):
     item: Mapped[Item] = relationship()
     user: Mapped[User] = relationship()
 
+    def relabel(self, label: str, seconds: float | None, now: datetime) -> None:
+        """Change the label, keeping the one it replaces as a revision: no label is lost."""
+        db.session.add(
+            AnnotationRevision(
+                annotation_id=self.id,
+                label=self.label,
+                seconds=self.seconds,
+                labeled_at=self.updated_at,
+                replaced_at=now,
+            )
+        )
+        self.label, self.seconds, self.updated_at = label, seconds, now
+
 
 class AnnotationRevision(db.Model):
     """A label an annotation held before it was changed: editing never loses one."""

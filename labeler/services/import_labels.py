@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import insert, select
 
 from labeler.extensions import db
-from labeler.models import Annotation, AnnotationRevision, Membership, Project, User, utcnow
+from labeler.models import Annotation, Membership, Project, User, utcnow
 
 if TYPE_CHECKING:
     from labeler.services.imports import ColumnMapping, ImportReport
@@ -73,16 +73,7 @@ class LabelWriter:
             elif annotation.label == label:
                 self.report.annotations_unchanged += 1
             else:
-                db.session.add(
-                    AnnotationRevision(
-                        annotation_id=annotation.id,
-                        label=annotation.label,
-                        seconds=annotation.seconds,
-                        labeled_at=annotation.updated_at,
-                        replaced_at=now,
-                    )
-                )
-                annotation.label, annotation.updated_at = label, now
+                annotation.relabel(label, annotation.seconds, now)  # an import has no time
                 self.report.annotations_changed += 1
         if fresh:
             db.session.execute(insert(Annotation), fresh)

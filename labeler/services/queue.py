@@ -26,7 +26,6 @@ from labeler.models import (
     TIER_DONE,
     TIER_STARTED,
     Annotation,
-    AnnotationRevision,
     Assignment,
     Item,
     Project,
@@ -275,16 +274,7 @@ def _change(
 ) -> SubmitResult:
     if annotation.label == label:
         return SubmitResult(annotation, "unchanged")
-    db.session.add(
-        AnnotationRevision(
-            annotation_id=annotation.id,
-            label=annotation.label,
-            seconds=annotation.seconds,
-            labeled_at=annotation.updated_at,
-            replaced_at=now,
-        )
-    )
-    annotation.label, annotation.seconds, annotation.updated_at = label, seconds, now
+    annotation.relabel(label, seconds, now)
     db.session.flush()
     return SubmitResult(annotation, "changed")
 
