@@ -117,14 +117,7 @@ def _rollout(project_id: int, version_id: int, action: str):
     version = reports.get_version(project, version_id)
     user_id = g.api_user.id
     champion_before = project.champion_id
-    if action == "challenger":
-        event = rollout.make_challenger(project, version, body.get("share", 0.1), user_id, reason)
-    elif action == "promote":
-        event = rollout.promote(project, version, user_id, reason)
-    elif action == "rollback":
-        event = rollout.rollback(project, version, user_id, reason)
-    else:
-        event = rollout.retire(project, version, user_id, reason)
+    event = rollout.act(project, version, action, user_id, reason, body.get("share", 0.1))
     db.session.commit()
     if project.champion_id != champion_before:  # the queue follows the new champion
         scoring_job.start_rescore(project, user_id, f"{action} of model #{version_id}")

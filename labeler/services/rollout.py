@@ -57,6 +57,30 @@ def _check_servable(version: ModelVersion, action: str) -> None:
         )
 
 
+ACTIONS = ("challenger", "promote", "rollback", "retire")
+
+
+def act(
+    project: Project,
+    version: ModelVersion,
+    action: str,
+    user_id: int | None,
+    reason: str = "",
+    share: float = 0.1,
+) -> AuditEvent:
+    """Carry out one rollout action (``ACTIONS``); ``share`` is for ``challenger`` only.
+    The caller commits, then re-ranks the queue if the champion changed."""
+    if action == "challenger":
+        return make_challenger(project, version, share, user_id, reason)
+    if action == "promote":
+        return promote(project, version, user_id, reason)
+    if action == "rollback":
+        return rollback(project, version, user_id, reason)
+    if action == "retire":
+        return retire(project, version, user_id, reason)
+    raise ServiceError(f"unknown rollout action {action!r}", {"allowed": list(ACTIONS)})
+
+
 def make_challenger(
     project: Project, version: ModelVersion, share: float, user_id: int | None, reason: str = ""
 ) -> AuditEvent:

@@ -97,15 +97,8 @@ def _act(project_id: int, version_id: int, action: str):
     champion_before = project.champion_id
     try:
         version = reports.get_version(project, version_id)
-        if action == "challenger":
-            share = float(request.form.get("share") or 0.1)
-            rollout.make_challenger(project, version, share, current_user.id, reason)
-        elif action == "promote":
-            rollout.promote(project, version, current_user.id, reason)
-        elif action == "rollback":
-            rollout.rollback(project, version, current_user.id, reason)
-        else:
-            rollout.retire(project, version, current_user.id, reason)
+        share = float(request.form.get("share") or 0.1) if action == "challenger" else 0.1
+        rollout.act(project, version, action, current_user.id, reason, share)
     except (ServiceError, ValueError) as exc:
         db.session.rollback()
         flash(getattr(exc, "message", None) or f"bad value: {exc}", "error")
