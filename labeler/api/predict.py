@@ -172,8 +172,7 @@ def retire_model(project_id: int, version_id: int):
 def monitoring_figures(project_id: int):
     """Latency p50/p95 and throughput per version, class mix vs training mix (PSI),
     confidence drift, production accuracy, and open alerts."""
-    prediction_log.flush()  # this process's waiting rows, then a snapshot that sees them
-    db.session.rollback()  # (reading the user or token already opened an older one)
+    prediction_log.flush_for_reading()
     project, _ = api_project(project_id)
     found = monitoring.figures(project, int_arg("hours", 24, 1, 720))
     found["alerts"] = [

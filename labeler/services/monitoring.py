@@ -360,8 +360,7 @@ def resolve_alert(project: Project, alert_id: int, user_id: int) -> Alert:
 @jobs.runner(KIND)
 def run_monitor(job: Any, progress: jobs.Progress) -> dict[str, Any]:
     """Purge old log rows, compute the figures, raise alerts, maybe retrain on drift."""
-    db.session.rollback()  # a snapshot that sees the rows the flush writes
-    prediction_log.flush()
+    prediction_log.flush_for_reading()
     project = db.session.get(Project, job.project_id)
     if project is None:
         raise ValueError(f"project {job.project_id} no longer exists")

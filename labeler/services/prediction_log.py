@@ -242,6 +242,16 @@ def flush() -> int:
     return writer().flush()
 
 
+def flush_for_reading() -> int:
+    """Write this process's waiting rows, then end the caller's read transaction so its
+    next read sees them (on SQLite, loading the user or token has already opened an
+    older snapshot). Call it at the start of a handler or job that reads the log,
+    before it has changed anything."""
+    written = flush()
+    db.session.rollback()
+    return written
+
+
 def close(app: Flask) -> None:
     """Write ``app``'s waiting rows and stop its writer thread (tests, shutdown)."""
     found = app.extensions.get("labeler.prediction_log")

@@ -68,8 +68,7 @@ def _charts(found: dict[str, Any]) -> dict[str, Markup]:
 @bp.route("/projects/<int:project_id>/monitoring")
 @login_required
 def page(project_id: int):
-    prediction_log.flush()  # this process's waiting rows, then a snapshot that sees them
-    db.session.rollback()  # (reading the user or token already opened an older one)
+    prediction_log.flush_for_reading()
     project = load_project(project_id)
     hours = request.args.get("hours", 24, type=int) or 24
     found = monitoring.figures(project, min(max(hours, 1), 720))
