@@ -197,7 +197,7 @@ def figures(project: Project, hours: int = 24, freq: str = "1h") -> dict[str, An
     figures include this process's waiting rows.
     """
     since = utcnow() - timedelta(hours=hours)
-    frame = window_frame(project, since)
+    frame = window_frame(project, since, MAX_LOG_ROWS)
     per_version = []
     for version_id, group in frame.groupby("model_version_id", sort=True):
         latency = drift.latency_percentiles(group["latency_ms"].to_numpy())

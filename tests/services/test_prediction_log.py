@@ -175,3 +175,17 @@ def test_closing_writes_what_waits_and_then_writes_at_once(app):
         assert len(_logged()) == 3 and prediction_log.writer().pending() == 0
         serving.log_predictions(project.id, _served(project, 2))  # no thread left to wait for
         assert len(_logged()) == 5
+
+
+def test_the_page_says_when_it_read_a_sample(app, client, auth, monkeypatch):
+    app.config["PREDICTION_LOG_FLUSH_SECONDS"] = 0
+    monkeypatch.setattr(monitoring, "MAX_LOG_ROWS", 100)
+    with app.app_context():
+        project = _champion_project()
+        for _ in range(10):
+            serving.log_predictions(project.id, _served(project, 100))
+        project_id = project.id
+    auth.login("admin")
+    page = client.get(f"/projects/{project_id}/monitoring").get_data(as_text=True)
+    assert "1,000 predictions" in page
+    assert "every 10th logged row, each standing for 10" in page
