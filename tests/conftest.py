@@ -28,7 +28,7 @@ from labeler.services.imports import ColumnMapping, import_rows
 from labeler.services.projects import create_project, set_member
 from tests.scale import pgdb
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(__file__).resolve().parent / "data"  # real data sets; tests/data/README.md
 PASSWORDS = {
     "admin": "admin-pass",
     "rita": "reviewer-pass",

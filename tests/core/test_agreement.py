@@ -24,7 +24,7 @@ from labeler.agreement import (
     percent_agreement,
 )
 
-VADER = Path(__file__).resolve().parents[3] / "shared" / "data" / "vader_tweets_ratings.tsv"
+VADER = Path(__file__).resolve().parents[1] / "data" / "vader_tweets_ratings.tsv"
 
 
 def ratings(rows: list[tuple[object, object, object]]) -> pd.DataFrame:
@@ -238,7 +238,6 @@ def test_per_label_matches_one_vs_rest_references() -> None:
         assert row["n_items"] == frame.loc[frame["label"] == label, "item"].nunique()
 
 
-@pytest.mark.skipif(not VADER.exists(), reason="needs ../shared/data/vader_tweets_ratings.tsv")
 def test_vader_tweets_alpha_equals_krippendorff_package() -> None:
     """Real ratings: ~20 per tweet in -4..4, binned, one annotator per rating position."""
     raw = pd.read_csv(VADER, sep="\t", header=None, names=["tweet", "mean", "sd", "ratings"])

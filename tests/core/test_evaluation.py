@@ -32,7 +32,7 @@ from labeler.evaluation import (
 )
 from labeler.training import ModelInputs, TrainedModel, train
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 @pytest.fixture(scope="module")

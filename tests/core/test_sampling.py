@@ -23,7 +23,7 @@ from labeler.sampling import (
 from labeler.training import ModelInputs, TrainedModel, train
 
 PACKAGE = Path(__file__).resolve().parents[2] / "labeler"
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 class FixedProbabilities(ClassifierMixin, BaseEstimator):

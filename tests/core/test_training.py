@@ -24,7 +24,7 @@ from labeler.training import (
     validate_params,
 )
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 TEXT = ModelInputs(text=("text",))
 MIXED = ModelInputs(text=("text",), numeric=("length",), categorical=("kind",))
 
