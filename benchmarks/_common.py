@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from labeler import create_app
-from labeler.cli import apply_migrations
+from labeler.cli.instance import apply_migrations
 
 
 def fresh_app(folder: Path | None = None):

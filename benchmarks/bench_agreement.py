@@ -28,9 +28,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from labeler._agreement_codes import encode  # noqa: E402
-from labeler.agreement import krippendorff_alpha  # noqa: E402
-from labeler.consensus import dawid_skene, majority_vote  # noqa: E402
+from labeler.core._agreement_codes import encode  # noqa: E402
+from labeler.core.agreement import krippendorff_alpha  # noqa: E402
+from labeler.core.consensus import dawid_skene, majority_vote  # noqa: E402
 
 LABELS = np.array(["negative", "neutral", "positive"])
 

@@ -26,7 +26,7 @@ from benchmarks._common import fresh_app, peak_rss_mb  # noqa: E402
 from labeler import jobs  # noqa: E402
 from labeler.extensions import db  # noqa: E402
 from labeler.models import Project, User  # noqa: E402
-from labeler.services.projects import create_project, set_member  # noqa: E402
+from labeler.services.projects.store import create_project, set_member  # noqa: E402
 
 LABELS = ["negative", "neutral", "positive"]
 N_ANNOTATORS, PER_ITEM = 30, 3

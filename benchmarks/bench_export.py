@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import fresh_app  # noqa: E402
 from labeler.extensions import db  # noqa: E402
 from labeler.models import Project, User  # noqa: E402
-from labeler.services.export_job import write_export  # noqa: E402
-from labeler.services.projects import create_project  # noqa: E402
+from labeler.services.data.export_job import write_export  # noqa: E402
+from labeler.services.projects.store import create_project  # noqa: E402
 
 N_ANNOTATORS = 50
 

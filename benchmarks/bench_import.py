@@ -34,8 +34,9 @@ def write_csv(path: Path, rows: int) -> None:
 def labeler_import(path: Path) -> None:
     from benchmarks._common import fresh_app
     from labeler.extensions import db
-    from labeler.services.imports import ColumnMapping, import_file
-    from labeler.services.projects import create_project
+    from labeler.services.data.import_spec import ColumnMapping
+    from labeler.services.data.imports import import_file
+    from labeler.services.projects.store import create_project
 
     app, _ = fresh_app()
     with app.app_context():

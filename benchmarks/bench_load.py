@@ -89,11 +89,12 @@ def prepare(
     import labeler.models
     from labeler import create_app
     from labeler.auth import create_token
-    from labeler.cli import apply_migrations
+    from labeler.cli.instance import apply_migrations
     from labeler.extensions import db
     from labeler.models import User
-    from labeler.services.imports import ColumnMapping, import_rows
-    from labeler.services.projects import create_project, set_member
+    from labeler.services.data.import_spec import ColumnMapping
+    from labeler.services.data.imports import import_rows
+    from labeler.services.projects.store import create_project, set_member
 
     labeler.models.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # 50 logins, not a hashing benchmark
     app = create_app(

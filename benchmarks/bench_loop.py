@@ -40,12 +40,14 @@ from sqlalchemy import select, update
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import fresh_app, text_corpus  # noqa: E402
-from labeler import training  # noqa: E402
+from labeler.core import training  # noqa: E402
 from labeler.extensions import db  # noqa: E402
 from labeler.models import TIER_DONE, Item, Job, ModelVersion, Project, User  # noqa: E402
-from labeler.services import modeling, queue  # noqa: E402
-from labeler.services.imports import ColumnMapping, import_frame  # noqa: E402
-from labeler.services.projects import create_project, set_member  # noqa: E402
+from labeler.services.data.import_spec import ColumnMapping
+from labeler.services.data.imports import import_frame
+from labeler.services.labeling import queue
+from labeler.services.learning import modeling  # noqa: E402
+from labeler.services.projects.store import create_project, set_member  # noqa: E402
 
 corpus = text_corpus  # shared with the other benchmarks
 
@@ -189,8 +191,8 @@ def digits_project(app, seed: int, strategy: str) -> tuple[int, int, dict[str, s
 
 
 def full_data_accuracy(app, project_id: int, truth: dict[str, str]) -> float:
-    from labeler.evaluation import evaluate
-    from labeler.services.training_data import final_labeled, model_inputs, to_frame
+    from labeler.core.evaluation import evaluate
+    from labeler.services.learning.training_data import final_labeled, model_inputs, to_frame
 
     with app.app_context():
         project = db.session.get(Project, project_id)

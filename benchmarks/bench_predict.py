@@ -48,12 +48,15 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import fresh_app, percentiles  # noqa: E402
-from labeler import training  # noqa: E402
 from labeler.auth import create_token  # noqa: E402
+from labeler.core import training  # noqa: E402
+from labeler.core.model_inputs import ModelInputs
 from labeler.extensions import db  # noqa: E402
 from labeler.models import ModelVersion, User  # noqa: E402
-from labeler.services import artifacts, prediction_log, serving  # noqa: E402
-from labeler.services.projects import create_project  # noqa: E402
+from labeler.services.learning import artifacts  # noqa: E402
+from labeler.services.projects.store import create_project  # noqa: E402
+from labeler.services.serving import predict as serving
+from labeler.services.serving import prediction_log
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -66,7 +69,7 @@ def _setup(app, train: pd.DataFrame) -> tuple[int, str, training.TrainedModel]:
         project = create_project("SMS", [{"name": "ham"}, {"name": "spam"}])
         project.model_inputs = {"text": ["text"]}
         model = training.train(
-            train[["text"]], train["label"].tolist(), training.ModelInputs(text=("text",))
+            train[["text"]], train["label"].tolist(), ModelInputs(text=("text",))
         )
         version = ModelVersion(
             project_id=project.id,

@@ -8,7 +8,7 @@ tweets): each new text joins the start of one real text to the end of another,
 and a planted share are near-duplicates of an earlier text (one word replaced or
 dropped, case changed) or exact copies, so recall can be measured.
 
-1. labeler.near_duplicates (MinHash over character 5-grams, LSH bands, numpy)
+1. labeler.core.near_duplicates (MinHash over character 5-grams, LSH bands, numpy)
    against the bare scikit-learn approach: TfidfVectorizer on character 5-grams and
    cosine similarity of every pair (sparse X @ X.T in row blocks). The bare approach
    is quadratic, so it is timed at --naive-sizes and extrapolated (n²) to the
@@ -32,8 +32,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from labeler.near_duplicates import near_duplicates  # noqa: E402
-from labeler.quality import normalise  # noqa: E402
+from labeler.core.near_duplicates import near_duplicates  # noqa: E402
+from labeler.core.quality import normalise  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 NEAR_SHARE, EXACT_SHARE = 0.05, 0.02
@@ -156,8 +156,9 @@ def bench_job(n: int) -> None:
     from labeler import jobs
     from labeler.extensions import db
     from labeler.models import Job
-    from labeler.services.imports import ColumnMapping, import_frame
-    from labeler.services.projects import create_project
+    from labeler.services.data.import_spec import ColumnMapping
+    from labeler.services.data.imports import import_frame
+    from labeler.services.projects.store import create_project
 
     texts, _ = build(n)
     frame = pd.DataFrame(

@@ -23,9 +23,9 @@ from benchmarks._common import fresh_app, percentiles  # noqa: E402
 from labeler.db_engine import begin_write  # noqa: E402
 from labeler.extensions import db  # noqa: E402
 from labeler.models import Project, User  # noqa: E402
-from labeler.services import queue  # noqa: E402
-from labeler.services.imports import unit_hash  # noqa: E402
-from labeler.services.projects import create_project, set_member  # noqa: E402
+from labeler.services.data.import_writer import unit_hash
+from labeler.services.labeling import queue  # noqa: E402
+from labeler.services.projects.store import create_project, set_member  # noqa: E402
 
 N_USERS = 20
 

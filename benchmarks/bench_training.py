@@ -38,8 +38,9 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._common import text_corpus  # noqa: E402
-from labeler.sampling import is_cold_start, mix_random_share, score_pool  # noqa: E402
-from labeler.training import ModelInputs, train  # noqa: E402
+from labeler.core.model_inputs import ModelInputs
+from labeler.core.sampling import is_cold_start, mix_random_share, score_pool  # noqa: E402
+from labeler.core.training import train
 
 texts = text_corpus  # shared with the other benchmarks
 

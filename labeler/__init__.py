@@ -11,7 +11,7 @@ from flask import Flask
 from labeler import config as config_module
 from labeler.paths import resource_dir
 
-__version__ = "0.1.0"
+__version__ = config_module.VERSION
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -29,7 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(resource_dir("templates")),
         static_folder=str(resource_dir("static")),
     )
-    from labeler.json_provider import FastJSONProvider
+    from labeler.web.json_provider import FastJSONProvider
 
     app.json = FastJSONProvider(app)
     app.config.from_mapping(config_module.DEFAULTS)
@@ -41,9 +41,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _resolve_paths(app)
     _require_secret_key(app)
 
-    from labeler import auth, db_engine, jobs, security, views
+    from labeler import auth, db_engine, jobs, views
     from labeler.api import init_app as init_api
     from labeler.extensions import csrf, db, login_manager, migrate
+    from labeler.web import security
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(resource_dir("migrations")), render_as_batch=True)
@@ -54,6 +55,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     views.init_app(app)
     init_api(app)
     db_engine.init_app(app)
+    if app.config.get("JOB_EXECUTOR") == "rq":
+        import labeler.jobs.rq  # noqa: F401  registers the "rq" backend (needs redis and rq)
     jobs.init_app(app)
     __import__("labeler.errors", fromlist=["_"]).init_app(app)  # 503 when the DB/Redis is away
     from labeler.cli import register_commands

@@ -10,6 +10,8 @@ import json
 import os
 from typing import Any
 
+VERSION = "0.1.0"  # labeler's release; pyproject.toml says the same (a test checks)
+
 DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
     "DATABASE_URL": None,  # default: sqlite file in the instance folder

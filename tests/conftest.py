@@ -23,9 +23,10 @@ from labeler import create_app
 from labeler.auth import create_token
 from labeler.extensions import db
 from labeler.models import Project, User
-from labeler.services import prediction_log
-from labeler.services.imports import ColumnMapping, import_rows
-from labeler.services.projects import create_project, set_member
+from labeler.services.data.import_spec import ColumnMapping
+from labeler.services.data.imports import import_rows
+from labeler.services.projects.store import create_project, set_member
+from labeler.services.serving import prediction_log
 from tests.scale import pgdb
 
 DATA = Path(__file__).resolve().parent / "data"  # real data sets; tests/data/README.md
@@ -63,7 +64,7 @@ def make_app(tmp: Path, **extra: object) -> Flask:
 
 @pytest.fixture(scope="session")
 def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from labeler.cli import apply_migrations
+    from labeler.cli.instance import apply_migrations
 
     folder = tmp_path_factory.mktemp("template")
     app = make_app(folder, DATABASE_URL=f"sqlite:///{folder / 'labeler.sqlite'}")

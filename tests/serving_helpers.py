@@ -11,15 +11,17 @@ from functools import cache
 
 import pandas as pd
 
-from labeler import training
+from labeler.core import training
+from labeler.core.model_inputs import ModelInputs
 from labeler.extensions import db
 from labeler.models import ModelVersion, Project
-from labeler.services import artifacts
-from labeler.services.imports import ColumnMapping, import_rows
-from labeler.services.projects import create_project, set_member
+from labeler.services.data.import_spec import ColumnMapping
+from labeler.services.data.imports import import_rows
+from labeler.services.learning import artifacts
+from labeler.services.projects.store import create_project, set_member
 from tests.conftest import DATA, user
 
-INPUTS = training.ModelInputs(text=("text",))
+INPUTS = ModelInputs(text=("text",))
 
 
 @cache

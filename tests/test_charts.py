@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import xml.dom.minidom
 
-from labeler.charts import bars_svg, heatmap_svg
+from labeler.web.charts import bars_svg, heatmap_svg
 
 
 def test_heatmap_escapes_labels_and_marks_missing_cells():

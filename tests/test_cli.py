@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from labeler.extensions import db
 from labeler.models import Item, Project, User
-from labeler.services.projects import create_project
+from labeler.services.projects.store import create_project
 
 
 def test_init_migrates_and_creates_the_first_admin(tmp_path):

@@ -21,7 +21,14 @@ def test_labeler_demo_creates_the_instance_and_serves(tmp_path):
     env = {**os.environ, "LABELER_INSTANCE_PATH": str(tmp_path)}
     env.pop("LABELER_SECRET_KEY", None)
     process = subprocess.Popen(
-        [sys.executable, "-c", "from labeler.cli import main; main()", "demo", "--port", str(port)],
+        [
+            sys.executable,
+            "-c",
+            "from labeler.cli.main import main; main()",
+            "demo",
+            "--port",
+            str(port),
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

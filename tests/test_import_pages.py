@@ -10,10 +10,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from labeler import job_progress
 from labeler.extensions import db
+from labeler.jobs import progress as job_progress
 from labeler.models import Item, Job
-from labeler.services.imports import ImportReport
+from labeler.services.data.import_spec import ImportReport
 
 
 def _upload(auth, project: int, body: bytes, name: str = "more.csv"):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from labeler import job_progress, jobs
+from labeler import jobs
 from labeler.extensions import db
+from labeler.jobs import progress as job_progress
 from labeler.models import Job, Project
-from labeler.services.model_reports import job_payload
-from labeler.services.projects import create_project
+from labeler.services.learning.model_reports import job_payload
+from labeler.services.projects.store import create_project
 
 SEEN: list[tuple[float, str]] = []
 

@@ -9,7 +9,7 @@ import uuid
 
 from flask.json.provider import DefaultJSONProvider
 
-from labeler.json_provider import FastJSONProvider
+from labeler.web.json_provider import FastJSONProvider
 
 SAMPLES = [
     {"b": 1, "a": [1.5, "x", None, True], "c": {"z": 0, "y": "é ☃ <script>"}},

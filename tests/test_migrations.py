@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from labeler.cli import apply_migrations
+from labeler.cli.instance import apply_migrations
 from labeler.extensions import db
 from tests.conftest import make_app
 

@@ -46,3 +46,13 @@ def test_the_wheel_carries_templates_static_and_migrations(tmp_path):
         assert f"{package}/__init__.py" in names, f"{package} is missing from the wheel"
     versions = [n for n in names if n.startswith("labeler/migrations/versions/")]
     assert any(n.endswith(".py") for n in versions)
+
+
+def test_the_version_is_said_once_in_each_place():
+    import tomllib
+
+    from labeler import __version__
+    from labeler.config import VERSION
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["version"] == VERSION == __version__

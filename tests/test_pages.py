@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from labeler.extensions import db
 from labeler.models import Item, Project, User
-from labeler.services.imports import ColumnMapping, import_rows
+from labeler.services.data.import_spec import ColumnMapping
+from labeler.services.data.imports import import_rows
 
 XSS = '<script>alert("x")</script>'
 

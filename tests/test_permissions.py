@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from labeler.auth import create_token
 from labeler.extensions import db
-from labeler.images import pixel_grid_png
 from labeler.models import Assignment, Item, utcnow
-from labeler.services import queue
+from labeler.services.labeling import queue
+from labeler.web.images import pixel_grid_png
 from tests.conftest import bearer, user
 
 ROLES = ("anonymous", "outsider", "annotator", "reviewer", "admin")
@@ -149,7 +149,7 @@ def _finished_export(project_id: int) -> int:
     )
     db.session.add(job)
     db.session.flush()
-    from labeler.services.export_job import export_path
+    from labeler.services.data.export_job import export_path
 
     export_path(job).write_text("external_id\n")
     return job.id
@@ -157,7 +157,7 @@ def _finished_export(project_id: int) -> int:
 
 def _finished_import(project_id: int) -> int:
     from labeler.models import Job
-    from labeler.services.imports import ImportReport
+    from labeler.services.data.import_spec import ImportReport
 
     job = Job(
         kind="import",

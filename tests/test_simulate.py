@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from werkzeug.serving import make_server
 
 from labeler.auth import create_token
-from labeler.cli_simulate import simulate_command
+from labeler.cli.simulate import simulate_command
 from labeler.extensions import db
 from labeler.simulate import annotators, compare, datasets
 from labeler.simulate.client import Client

@@ -19,8 +19,9 @@ import pytest
 from labeler import jobs
 from labeler.extensions import db
 from labeler.models import Annotation, Project
-from labeler.services.imports import ColumnMapping, import_rows
-from labeler.services.projects import create_project, set_member
+from labeler.services.data.import_spec import ColumnMapping
+from labeler.services.data.imports import import_rows
+from labeler.services.projects.store import create_project, set_member
 from tests.conftest import DATA, bearer, user
 
 RATINGS = DATA / "vader_tweets_ratings.tsv"

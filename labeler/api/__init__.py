@@ -1,4 +1,5 @@
-"""The JSON API under /api/v1: bearer tokens for scripts, the session for the web form.
+"""The JSON API under /api/v1 (routes in one module per resource, the blueprint in
+:mod:`labeler.api.blueprint`): bearer tokens for scripts, the session for the web form.
 
 Errors are ``{"error": short, "detail": ...}`` with 401 (no or bad token), 403
 (wrong role), 404, 409 (conflict) or 422 (bad input).
@@ -6,128 +7,12 @@ Errors are ``{"error": short, "detail": ...}`` with 401 (no or bad token), 403
 
 from __future__ import annotations
 
-from typing import Any
+from flask import Flask
 
-from flask import Flask, current_app, g, jsonify, request
-from flask_login import current_user
-from flask_smorest import Api, Blueprint
-from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
-
-from labeler.api.schemas import Error as ErrorSchema
-from labeler.auth import token_touched, user_for_token
-from labeler.extensions import csrf, db
-from labeler.services import ServiceError
-
-bp = Blueprint(
-    "api",
-    __name__,
-    url_prefix="/api/v1",
-    description="Projects, items, the annotation queue, review, models and export.",
-)
-csrf.exempt(bp)  # token requests carry no cookie; session requests are checked below
-
-
-class OpenApi(Api):
-    """flask-smorest builds the OpenAPI document from the routes; errors stay ours
-    (``{"error", "detail"}``), and its browsable UIs (loaded from CDNs) stay off:
-    /api/docs renders the document on the server instead."""
-
-    ERROR_SCHEMA = ErrorSchema
-
-    def _register_error_handlers(self) -> None:
-        pass
-
-    def describe_bare_routes(self) -> None:
-        """Routes without a documented success response answer a JSON object: say so,
-        rather than let clients read the error schema as their 200."""
-        for operations in self.spec._paths.values():
-            for method, operation in operations.items():
-                if method == "parameters":
-                    continue
-                responses = operation.setdefault("responses", {})
-                if not any(str(code).startswith("2") for code in responses):
-                    responses["200"] = {
-                        "description": "OK",
-                        "content": {"application/json": {"schema": {"type": "object"}}},
-                    }
-
-
-SPEC = {
-    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-    "security": [{"bearer": []}],
-    "info": {
-        "description": "Send `Authorization: Bearer <token>`; create tokens on the "
-        "API tokens page or with `labeler token USERNAME`."
-    },
-}
-
-UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
-
-
-def error(status: int, message: str, detail: Any = None):
-    response = jsonify({"error": message, "detail": detail})
-    response.status_code = status
-    if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="labeler"'
-    return response
-
-
-MAX_ID = 2**63 - 1  # larger ids cannot exist, and some databases refuse to compare them
-
-
-@bp.before_request
-def authenticate():
-    header = request.headers.get("Authorization", "")
-    if header:
-        scheme, _, secret = header.partition(" ")
-        user = user_for_token(secret.strip()) if scheme.lower() == "bearer" else None
-        if user is None:
-            return error(401, "invalid token", "the bearer token is unknown, revoked or expired")
-        if token_touched():
-            try:
-                db.session.commit()  # records last_used_at (at most once a minute)
-            except OperationalError:
-                # SQLite: this read transaction cannot become a write once another
-                # request has committed ("database is locked" at once); it can wait.
-                db.session.rollback()
-        g.api_user = user
-        return _check_ids()
-    if current_user.is_authenticated:
-        if request.method in UNSAFE and current_app.config.get("WTF_CSRF_ENABLED", True):
-            csrf.protect()  # the form sends X-CSRFToken
-        g.api_user = current_user._get_current_object()
-        return _check_ids()
-    return error(401, "authentication required", "send 'Authorization: Bearer <token>'")
-
-
-def _check_ids():
-    for name, value in (request.view_args or {}).items():
-        if isinstance(value, int) and not 0 < value <= MAX_ID:
-            return error(404, "not found", f"no {name.removesuffix('_id')} {value}")
-    return None
-
-
-@bp.errorhandler(ServiceError)
-def service_error(exc: ServiceError):
-    db.session.rollback()
-    return error(exc.status, exc.message, exc.detail)
-
-
-@bp.errorhandler(CSRFError)
-def csrf_error(exc: CSRFError):
-    return error(400, "CSRF check failed", exc.description)
-
-
-@bp.errorhandler(HTTPException)
-def http_error(exc: HTTPException):
-    messages = (getattr(exc, "data", None) or {}).get("messages")
-    return error(exc.code or 500, (exc.name or "error").lower(), messages or exc.description)
+from labeler.api.blueprint import SPEC, OpenApi, bp
 
 
 def init_app(app: Flask) -> None:
-    from labeler import __version__
     from labeler.api import (  # noqa: F401  (routes register)
         admin_api,  # noqa: F401
         export,
@@ -138,9 +23,10 @@ def init_app(app: Flask) -> None:
         quality,  # noqa: F401  (data quality, gold, label set)
         review,
     )
+    from labeler.config import VERSION
 
     app.config.setdefault("API_TITLE", "labeler")
-    app.config.setdefault("API_VERSION", __version__)
+    app.config.setdefault("API_VERSION", VERSION)
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")

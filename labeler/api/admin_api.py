@@ -10,18 +10,18 @@ from flask import g
 from marshmallow import Schema, fields, validate
 
 from labeler import jobs
-from labeler.api import bp
+from labeler.api.blueprint import bp, documented
 from labeler.api.common import api_project, load_body
-from labeler.api.schemas import JobOut, documented
+from labeler.api.schemas import JobOut
 from labeler.api.schemas import Project as ProjectOut
 from labeler.api.serialize import project_payload
 from labeler.auth import create_token
 from labeler.extensions import db
 from labeler.models import PROJECT_ROLES, ROLES, Job, User
 from labeler.services import Forbidden, NotFound  # job runners: jobs.RUNNER_MODULES
-from labeler.services import project_admin as admin
-from labeler.services.model_reports import job_payload
-from labeler.services.projects import set_member
+from labeler.services.learning.model_reports import job_payload
+from labeler.services.projects import admin
+from labeler.services.projects.store import set_member
 
 
 class SettingsIn(Schema):

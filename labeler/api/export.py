@@ -5,17 +5,17 @@ from __future__ import annotations
 from flask import current_app, g, request, send_file
 
 from labeler import jobs
-from labeler.api import bp
+from labeler.api.blueprint import bp, documented
 from labeler.api.common import api_project
-from labeler.api.schemas import JobOut, documented, one_of
+from labeler.api.schemas import JobOut, one_of
 from labeler.extensions import db
 from labeler.models import Job
 from labeler.services import NotFound, ServiceError
-from labeler.services.dataset_card import dataset_card
-from labeler.services.export import flag, parse_filter
-from labeler.services.export_formats import FORMATS
-from labeler.services.export_job import export_path
-from labeler.services.model_reports import job_payload
+from labeler.services.data.dataset_card import dataset_card
+from labeler.services.data.export import flag, parse_filter
+from labeler.services.data.export_formats import FORMATS
+from labeler.services.data.export_job import export_path
+from labeler.services.learning.model_reports import job_payload
 from labeler.views.export import stream_export
 
 FILTERS = (

@@ -8,7 +8,7 @@ from flask import current_app, g, session
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from labeler.api import bp
+from labeler.api.blueprint import bp, documented
 from labeler.api.common import api_project, int_arg, json_body
 from labeler.api.schemas import (
     AnnotationIn,
@@ -18,7 +18,6 @@ from labeler.api.schemas import (
     NextItems,
     Progress,
     SkipResult,
-    documented,
     integer,
 )
 from labeler.api.serialize import item_payload
@@ -26,8 +25,8 @@ from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Annotation, Project, utcnow
 from labeler.services import NotFound, ServiceError
-from labeler.services import queue as queue_service
-from labeler.services.modeling import maybe_start_training
+from labeler.services.labeling import queue as queue_service
+from labeler.services.learning.modeling import maybe_start_training
 
 
 def _progress(project: Project) -> dict:

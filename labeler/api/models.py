@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from flask import g
 
-from labeler.api import bp
+from labeler.api.blueprint import bp, documented
 from labeler.api.common import api_project
-from labeler.api.schemas import documented
 from labeler.auth import project_role
 from labeler.extensions import db
 from labeler.models import Job, Project
-from labeler.services import (
-    NotFound,
-    modeling,  # registers the "train" job runner
-)
-from labeler.services import model_reports as reports
+from labeler.services import NotFound
+from labeler.services.learning import model_reports as reports
+from labeler.services.learning import modeling
 
 
 @bp.post("/projects/<int:project_id>/train")

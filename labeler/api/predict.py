@@ -10,14 +10,17 @@ from __future__ import annotations
 from flask import current_app, g, request
 from marshmallow import Schema, fields, validate
 
-from labeler.api import bp
+from labeler.api.blueprint import bp, documented
 from labeler.api.common import api_project, int_arg, json_body
-from labeler.api.schemas import Error, documented, integer
+from labeler.api.schemas import Error, integer
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import ModelVersion
-from labeler.services import ServiceError, monitoring, prediction_log, rollout, scoring_job, serving
-from labeler.services import model_reports as reports
+from labeler.services import ServiceError
+from labeler.services.learning import model_reports as reports
+from labeler.services.learning import scoring_job
+from labeler.services.serving import monitoring, prediction_log, rollout
+from labeler.services.serving import predict as serving
 
 
 class PredictIn(Schema):

@@ -7,7 +7,7 @@ import json
 from flask import current_app, g, request
 from sqlalchemy import select
 
-from labeler.api import bp
+from labeler.api.blueprint import bp, documented
 from labeler.api.common import api_project, int_arg, json_body, load_body
 from labeler.api.schemas import (
     ImportBody,
@@ -15,7 +15,6 @@ from labeler.api.schemas import (
     ItemsPage,
     ProjectCreate,
     ProjectList,
-    documented,
     integer,
     one_of,
 )
@@ -25,8 +24,9 @@ from labeler.auth import project_role, visible_projects
 from labeler.extensions import db
 from labeler.models import Item
 from labeler.services import Forbidden, ServiceError
-from labeler.services.imports import ColumnMapping, import_file, import_rows
-from labeler.services.projects import create_project
+from labeler.services.data.import_spec import ColumnMapping
+from labeler.services.data.imports import import_file, import_rows
+from labeler.services.projects.store import create_project
 
 
 @bp.get("/projects")

@@ -9,16 +9,17 @@ from flask import g
 from marshmallow import Schema, fields, validate
 
 from labeler import jobs
-from labeler.api import bp
+from labeler.api.blueprint import bp, documented
 from labeler.api.common import api_project, load_body
-from labeler.api.schemas import JobOut, documented
+from labeler.api.schemas import JobOut
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Job
-from labeler.services import annotator_stats, gold, guidelines, labelset
-from labeler.services import quality as quality_service
-from labeler.services.model_reports import job_payload
-from labeler.services.queue import get_item
+from labeler.services.data import guidelines, labelset
+from labeler.services.data import quality as quality_service
+from labeler.services.labeling import annotator_stats, gold
+from labeler.services.labeling.queue import get_item
+from labeler.services.learning.model_reports import job_payload
 
 
 class QualityReport(Schema):

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from flask import g
 
-from labeler.api import bp
+from labeler.api.blueprint import bp
 from labeler.api.common import api_project, int_arg, json_body
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Adjudication, Item
-from labeler.services import ServiceError, agreement_report, review
-from labeler.services import queue as queue_service
-from labeler.services.modeling import maybe_start_training
+from labeler.services import ServiceError
+from labeler.services.labeling import agreement_report, review
+from labeler.services.labeling import queue as queue_service
+from labeler.services.learning.modeling import maybe_start_training
 
 
 def _item(item: Item, votes) -> dict:

@@ -3,7 +3,7 @@
 Each run is its own project. Curves are drawn as the mean over seeds with a
 min-max band; the table gives the training labels each strategy needed to reach
 95% and 99% of the full-data model's accuracy. The full-data model is the same
-pipeline (``labeler.training``, same estimator) fitted offline on every train-split
+pipeline (``labeler.core.training``, same estimator) fitted offline on every train-split
 item with its true label, scored on the test split against the same final labels
 the server scores its versions on.
 """
@@ -20,7 +20,8 @@ import pandas as pd
 from markupsafe import Markup, escape
 from sklearn.metrics import accuracy_score, f1_score
 
-from labeler import training
+from labeler.core import training
+from labeler.core.model_inputs import ModelInputs
 from labeler.simulate.client import Client
 from labeler.simulate.datasets import Dataset
 from labeler.simulate.report import PAGE, table, write_csv
@@ -39,7 +40,7 @@ def full_data_model(
     split = {i: r["split"] for i, r in zip(unsalted, rows, strict=True)}
     final = {i: r.get("final_label") for i, r in zip(unsalted, rows, strict=True)}
     frame = data.frame.set_index("id")
-    inputs = training.ModelInputs.from_dict(data.inputs)
+    inputs = ModelInputs.from_dict(data.inputs)
     train_ids = [i for i in frame.index if split.get(i) == "train"]
     test_ids = [i for i in frame.index if split.get(i) == "test"]
     model = training.train(

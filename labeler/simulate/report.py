@@ -11,8 +11,8 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from labeler.charts import bars_svg
-from labeler.charts_curve import line_chart_svg
+from labeler.web.charts import bars_svg
+from labeler.web.charts_curve import line_chart_svg
 
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>{title}</title><style>

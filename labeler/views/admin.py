@@ -17,8 +17,9 @@ from labeler.models import (
     Membership,
     User,
 )
-from labeler.services import ServiceError, guidelines
-from labeler.services.projects import create_project, parse_labels, set_member, slug_ok
+from labeler.services import ServiceError
+from labeler.services.data import guidelines
+from labeler.services.projects.store import create_project, parse_labels, set_member, slug_ok
 from labeler.views.common import load_project
 
 bp = Blueprint("admin", __name__)

@@ -15,10 +15,10 @@ from markupsafe import Markup
 
 from labeler import jobs
 from labeler.auth import project_role
-from labeler.charts import bars_svg, heatmap_svg
 from labeler.models import utcnow
-from labeler.services import agreement_report, consensus_job  # noqa: F401  (registers runners)
+from labeler.services.labeling import agreement_report, consensus_job  # noqa: F401  (registers runners)
 from labeler.views.common import load_project
+from labeler.web.charts import bars_svg, heatmap_svg
 
 bp = Blueprint("agreement", __name__)
 

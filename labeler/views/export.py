@@ -25,10 +25,10 @@ from labeler import jobs
 from labeler.extensions import db
 from labeler.models import Job, Project
 from labeler.services import ServiceError
-from labeler.services.dataset_card import card_markdown, dataset_card
-from labeler.services.export import export_rows, flag, parse_filter
-from labeler.services.export_formats import FORMATS, MEDIA_TYPES, csv_chunks, jsonl_chunks
-from labeler.services.export_job import export_path, write_export
+from labeler.services.data.dataset_card import card_markdown, dataset_card
+from labeler.services.data.export import export_rows, flag, parse_filter
+from labeler.services.data.export_formats import FORMATS, MEDIA_TYPES, csv_chunks, jsonl_chunks
+from labeler.services.data.export_job import export_path, write_export
 from labeler.views.common import load_project
 
 bp = Blueprint("export", __name__)

@@ -1,6 +1,6 @@
 """Importing from the browser: upload a file, map its columns, import it as a job.
 
-The import runs as a job (labeler.services.import_job), so a million-row file
+The import runs as a job (labeler.services.data.import_job), so a million-row file
 neither holds a request open nor leaves the user without progress; it still
 lands whole or not at all."""
 
@@ -21,12 +21,14 @@ from flask import (
 )
 from flask_login import current_user
 
-from labeler import job_progress, jobs
+from labeler import jobs
 from labeler.auth import admin_required
 from labeler.extensions import db
+from labeler.jobs import progress as job_progress
 from labeler.models import Job
-from labeler.services import import_job
-from labeler.services.imports import ColumnMapping, ImportFailed, preview
+from labeler.services.data import import_job
+from labeler.services.data.import_spec import ColumnMapping, ImportFailed
+from labeler.services.data.readers import preview
 from labeler.views.common import load_project
 
 bp = Blueprint("importing", __name__)

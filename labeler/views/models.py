@@ -8,15 +8,17 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from labeler import sampling, training
 from labeler.auth import admin_required, project_role
-from labeler.charts import heatmap_svg
-from labeler.charts_curve import line_chart_svg
+from labeler.core import sampling
+from labeler.core.estimators import ESTIMATORS
 from labeler.extensions import db
 from labeler.models import ModelVersion, Project
-from labeler.services import ServiceError, model_settings, modeling
-from labeler.services import model_reports as reports
+from labeler.services import ServiceError
+from labeler.services.learning import model_reports as reports
+from labeler.services.learning import model_settings, modeling
 from labeler.views.common import load_project
+from labeler.web.charts import heatmap_svg
+from labeler.web.charts_curve import line_chart_svg
 
 bp = Blueprint("models", __name__)
 
@@ -143,6 +145,6 @@ def _settings_page(project: Project, form: Any) -> str:
         role="admin",
         form=form,
         strategies=sampling.STRATEGIES,
-        estimators=training.ESTIMATORS,
+        estimators=ESTIMATORS,
         locked=model_settings.labeling_started(project),
     )

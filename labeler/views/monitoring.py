@@ -15,14 +15,15 @@ from sqlalchemy import select
 
 from labeler import jobs
 from labeler.auth import project_role
-from labeler.charts_curve import line_chart_svg
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Alert, Project, User
-from labeler.services import ServiceError, monitoring, prediction_log, rollout
-from labeler.services import model_reports as reports
-from labeler.services.scoring_job import start_rescore
+from labeler.services import ServiceError
+from labeler.services.learning import model_reports as reports
+from labeler.services.learning.scoring_job import start_rescore
+from labeler.services.serving import monitoring, prediction_log, rollout
 from labeler.views.common import load_project
+from labeler.web.charts_curve import line_chart_svg
 
 bp = Blueprint("monitoring", __name__)
 

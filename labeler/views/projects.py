@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from labeler.auth import project_role, visible_projects
 from labeler.extensions import db
-from labeler.images import pixel_grid_png
 from labeler.models import Annotation, Item, Membership, User
 from labeler.views.common import load_project
+from labeler.web.images import pixel_grid_png
 
 bp = Blueprint("projects", __name__)
 

@@ -11,9 +11,11 @@ from labeler import jobs
 from labeler.auth import project_role
 from labeler.extensions import db
 from labeler.models import Item
-from labeler.services import ServiceError, annotator_stats, gold, guidelines, labelset
-from labeler.services import quality as quality_service
-from labeler.services.queue import get_item
+from labeler.services import ServiceError
+from labeler.services.data import guidelines, labelset
+from labeler.services.data import quality as quality_service
+from labeler.services.labeling import annotator_stats, gold
+from labeler.services.labeling.queue import get_item
 from labeler.views.common import load_project
 
 bp = Blueprint("quality", __name__)

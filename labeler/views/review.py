@@ -13,10 +13,11 @@ from labeler.api.serialize import item_payload
 from labeler.auth import project_role
 from labeler.db_engine import begin_write
 from labeler.extensions import db
-from labeler.services import ServiceError, review
-from labeler.services import queue as queue_service
-from labeler.services.labels import item_target
-from labeler.services.modeling import maybe_start_training
+from labeler.services import ServiceError
+from labeler.services.labeling import queue as queue_service
+from labeler.services.labeling import review
+from labeler.services.labeling.labels import item_target
+from labeler.services.learning.modeling import maybe_start_training
 from labeler.views.common import load_project
 
 bp = Blueprint("review", __name__)

@@ -7,9 +7,10 @@ from sqlalchemy import select
 
 from labeler.extensions import db
 from labeler.models import AuditEvent, Item, Job, ModelVersion, Project
-from labeler.services import queue
-from labeler.services.imports import ColumnMapping, import_rows
-from labeler.services.projects import create_project, set_member
+from labeler.services.data.import_spec import ColumnMapping
+from labeler.services.data.imports import import_rows
+from labeler.services.labeling import queue
+from labeler.services.projects.store import create_project, set_member
 from tests.conftest import bearer, user
 
 SPAM = [

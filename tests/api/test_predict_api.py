@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from labeler.extensions import db
 from labeler.models import Alert, AuditEvent, Job
-from labeler.services import artifacts
+from labeler.services.learning import artifacts
 from tests.conftest import bearer
 from tests.serving_helpers import add_version, movie_snippets, sms, sms_project
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from labeler.extensions import db
 from labeler.models import Annotation, AuditEvent, Item, Job, Project
-from labeler.services import queue
+from labeler.services.labeling import queue
 from tests.conftest import bearer, user
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from labeler.extensions import db
 from labeler.models import Adjudication, Item
-from labeler.services import queue
+from labeler.services.labeling import queue
 from tests.conftest import bearer, make_project, user
 
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import cohen_kappa_score
 from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss
 
-from labeler.agreement import (
+from labeler.core.agreement import (
     AgreementResult,
     fleiss_kappa,
     krippendorff_alpha,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labeler.consensus import DawidSkeneResult, dawid_skene, disputed, majority_vote
+from labeler.core.consensus import DawidSkeneResult, dawid_skene, disputed, majority_vote
 
 
 def ratings(rows: list[tuple[object, object, object]]) -> pd.DataFrame:

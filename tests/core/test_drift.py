@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labeler import drift
+from labeler.core import drift
 
 
 def test_psi_is_zero_for_the_same_mix_and_grows_with_the_shift():

@@ -20,7 +20,7 @@ from sklearn.metrics import (
 )
 from sklearn.pipeline import Pipeline
 
-from labeler.evaluation import (
+from labeler.core.evaluation import (
     _score_pairs,
     baselines,
     bootstrap_interval,
@@ -30,7 +30,8 @@ from labeler.evaluation import (
     human_level_performance,
     learning_curve_point,
 )
-from labeler.training import ModelInputs, TrainedModel, train
+from labeler.core.model_inputs import ModelInputs
+from labeler.core.training import TrainedModel, train
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

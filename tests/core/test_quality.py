@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labeler.annotator_trends import agreement_with_others, weekly_stats
-from labeler.near_duplicates import near_duplicates
-from labeler.quality import (
+from labeler.core.annotator_trends import agreement_with_others, weekly_stats
+from labeler.core.near_duplicates import near_duplicates
+from labeler.core.quality import (
     check_field,
     class_balance,
     duplicate_groups,

@@ -13,16 +13,17 @@ from scipy.stats import spearmanr
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.pipeline import Pipeline
 
-from labeler.sampling import (
+from labeler.core.model_inputs import ModelInputs
+from labeler.core.sampling import (
     STRATEGIES,
     is_cold_start,
     mix_random_share,
     score_pool,
     select_batch,
 )
-from labeler.training import ModelInputs, TrainedModel, train
+from labeler.core.training import TrainedModel, train
 
-PACKAGE = Path(__file__).resolve().parents[2] / "labeler"
+PACKAGE = Path(__file__).resolve().parents[2] / "labeler" / "core"
 DATA = Path(__file__).resolve().parents[1] / "data"
 
 

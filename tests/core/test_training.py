@@ -11,18 +11,10 @@ import skops.io
 from sklearn.datasets import load_digits
 from sklearn.naive_bayes import ComplementNB, GaussianNB
 
-from labeler.training import (
-    ESTIMATORS,
-    ModelArtifactError,
-    ModelInputs,
-    TrainedModel,
-    build_pipeline,
-    load_model,
-    save_model,
-    top_features,
-    train,
-    validate_params,
-)
+from labeler.core.artifacts import ModelArtifactError, load_model, save_model
+from labeler.core.estimators import ESTIMATORS, validate_params
+from labeler.core.model_inputs import ModelInputs
+from labeler.core.training import TrainedModel, build_pipeline, top_features, train
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 TEXT = ModelInputs(text=("text",))
@@ -209,3 +201,27 @@ def test_missing_corrupt_and_foreign_artifacts_raise(tmp_path: Path) -> None:
     skops.io.dump({"format": 1}, tmp_path / "partial.skops")
     with pytest.raises(ModelArtifactError, match="cannot be read back"):
         load_model(tmp_path / "partial.skops")
+
+
+def test_an_artifact_saved_before_the_core_moved_still_loads(
+    sms: pd.DataFrame, tmp_path: Path
+) -> None:
+    """Models saved when the core lived at labeler/training.py name that module's function;
+    they keep serving after an upgrade (labeler.core.artifacts.FORMER_MODULES)."""
+    import zipfile
+
+    model = train(sms, sms["label"], MIXED, "logistic_regression")
+    save_model(model, tmp_path / "today.skops")
+    with zipfile.ZipFile(tmp_path / "today.skops") as today:
+        schema = today.read("schema.json").decode()
+        assert '"labeler.core.model_inputs"' in schema
+        with zipfile.ZipFile(tmp_path / "before.skops", "w") as before:
+            for info in today.infolist():
+                body = today.read(info)
+                if info.filename == "schema.json":
+                    body = schema.replace(
+                        '"labeler.core.model_inputs"', '"labeler.training"'
+                    ).encode()
+                before.writestr(info, body)
+    loaded = load_model(tmp_path / "before.skops")
+    np.testing.assert_allclose(loaded.predict_proba(sms), model.predict_proba(sms))

@@ -68,7 +68,8 @@ def test_label_five_items_by_keyboard_then_change_one(page, app, project):
 
 def test_item_text_with_markup_shows_as_text(page, app, project):
     from labeler.models import Project
-    from labeler.services.imports import ColumnMapping, import_rows
+    from labeler.services.data.import_spec import ColumnMapping
+    from labeler.services.data.imports import import_rows
 
     payload = (
         '<img src=x onerror="document.title=\'pwned\'"><script>document.title="pwned"</script>'

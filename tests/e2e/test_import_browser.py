@@ -9,8 +9,9 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from labeler import job_progress, jobs
+from labeler import jobs
 from labeler.extensions import db
+from labeler.jobs import progress as job_progress
 from labeler.models import Item
 from tests.conftest import PASSWORDS
 from tests.e2e.conftest import login

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from labeler.extensions import db
 from labeler.models import Job, ModelVersion
-from labeler.services.imports import ColumnMapping, import_frame
-from labeler.services.projects import create_project, set_member
+from labeler.services.data.import_spec import ColumnMapping
+from labeler.services.data.imports import import_frame
+from labeler.services.projects.store import create_project, set_member
 from tests.conftest import DATA, PASSWORDS, user
 from tests.e2e.conftest import login
 

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from labeler.extensions import db
 from labeler.models import User
-from labeler.services.projects import create_project, set_member
+from labeler.services.projects.store import create_project, set_member
 from tests.conftest import PASSWORDS, user
 from tests.e2e.conftest import login
 

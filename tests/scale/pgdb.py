@@ -48,7 +48,7 @@ def database_url() -> str | None:
 
 def _migrate(url: str) -> None:
     from labeler import create_app
-    from labeler.cli import apply_migrations
+    from labeler.cli.instance import apply_migrations
     from labeler.extensions import db
 
     app = create_app(

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 CLI = [
     sys.executable,
     "-c",
-    "import sys; from labeler.cli import main; sys.argv[0] = 'labeler'; main()",
+    "import sys; from labeler.cli.main import main; sys.argv[0] = 'labeler'; main()",
 ]
 
 

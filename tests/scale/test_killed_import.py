@@ -10,12 +10,12 @@ import sys
 import time
 
 from labeler.extensions import db
-from labeler.services.projects import create_project
+from labeler.services.projects.store import create_project
 from tests.conftest import make_app
 
 
 def test_an_import_killed_half_way_leaves_no_rows(tmp_path):
-    from labeler.cli import apply_migrations
+    from labeler.cli.instance import apply_migrations
 
     # The embedded default, whatever LABELER_TEST_DATABASE_URL says for other tests.
     url = f"sqlite:///{tmp_path / 'labeler.sqlite'}"
@@ -39,7 +39,7 @@ def test_an_import_killed_half_way_leaves_no_rows(tmp_path):
         [
             sys.executable,
             "-c",
-            "from labeler.cli import main; main()",
+            "from labeler.cli.main import main; main()",
             "import",
             "Big",
             str(big),

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from labeler.auth import create_token
-from labeler.cli import apply_migrations
+from labeler.cli.instance import apply_migrations
 from labeler.extensions import db
 from labeler.models import Job, User
 from tests.conftest import PASSWORDS, bearer, make_app, make_project

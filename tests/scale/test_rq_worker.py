@@ -161,7 +161,7 @@ def test_a_whole_worker_killed_mid_training_is_failed_by_maintenance(
     from redis import Redis
     from rq.registry import StartedJobRegistry
 
-    from labeler.jobs_rq import QUEUE_NAME
+    from labeler.jobs.rq import QUEUE_NAME
 
     project_id, champion_id = _champion_project(rq_app)
     worker = start_worker(worker_env, log=tmp_path / "worker.log")

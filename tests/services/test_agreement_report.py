@@ -8,14 +8,16 @@ import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from labeler import agreement, jobs
-from labeler.consensus import dawid_skene
+from labeler import jobs
+from labeler.core import agreement
+from labeler.core.consensus import dawid_skene
 from labeler.extensions import db
 from labeler.models import Adjudication, Item, Job, Project
-from labeler.services import agreement_report, review
-from labeler.services.consensus_job import apply_dawid_skene
-from labeler.services.imports import ColumnMapping, import_rows
-from labeler.services.projects import create_project
+from labeler.services.data.import_spec import ColumnMapping
+from labeler.services.data.imports import import_rows
+from labeler.services.labeling import agreement_report, review
+from labeler.services.labeling.consensus_job import apply_dawid_skene
+from labeler.services.projects.store import create_project
 from tests.conftest import user
 
 # item -> labels by annotators a1..a4 (None: not rated)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from labeler import jobs
-from labeler.consensus import dawid_skene
+from labeler.core.consensus import dawid_skene
 from labeler.extensions import db
 from labeler.models import Item
-from labeler.services import gold, queue
-from labeler.services.agreement_report import ratings_frame
+from labeler.services.labeling import gold, queue
+from labeler.services.labeling.agreement_report import ratings_frame
 from tests.conftest import make_project, user
 
 FLIP = {"ham": "spam", "spam": "ham"}

@@ -14,11 +14,13 @@ from sqlalchemy import select
 
 from labeler.extensions import db
 from labeler.models import Item, Project
-from labeler.services import ServiceError, queue
-from labeler.services.export import export_rows, parse_filter, pseudonym
-from labeler.services.export_formats import csv_cell, csv_chunks, jsonl_chunks
-from labeler.services.imports import ColumnMapping, import_file, import_rows
-from labeler.services.projects import create_project
+from labeler.services import ServiceError
+from labeler.services.data.export import export_rows, parse_filter, pseudonym
+from labeler.services.data.export_formats import csv_cell, csv_chunks, jsonl_chunks
+from labeler.services.data.import_spec import ColumnMapping
+from labeler.services.data.imports import import_file, import_rows
+from labeler.services.labeling import queue
+from labeler.services.projects.store import create_project
 from tests.conftest import make_project, user
 
 

@@ -8,8 +8,10 @@ from sqlalchemy import select
 
 from labeler.extensions import db
 from labeler.models import TIER_FRESH, Alert, Item
-from labeler.services import gold, monitoring, queue
-from labeler.services.imports import ColumnMapping, ImportFailed, import_file
+from labeler.services.data.import_spec import ColumnMapping, ImportFailed
+from labeler.services.data.imports import import_file
+from labeler.services.labeling import gold, queue
+from labeler.services.serving import monitoring
 from tests.conftest import make_project, sqlite_only, user
 
 

@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from labeler.extensions import db
 from labeler.models import Annotation, GuidelineVersion, Item
-from labeler.services import guidelines, queue
+from labeler.services.data import guidelines
+from labeler.services.labeling import queue
 from tests.conftest import make_project, user
 
 

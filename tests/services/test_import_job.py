@@ -7,18 +7,19 @@ import secrets
 import pytest
 from sqlalchemy import func, select
 
-from labeler import job_progress, jobs
+from labeler import jobs
 from labeler.extensions import db
+from labeler.jobs import progress as job_progress
 from labeler.models import Item, Job, Project
-from labeler.services.import_job import (
+from labeler.services.data.import_job import (
     KIND,
     count_rows,
     error_message,
     job_params,
     upload_path,
 )
-from labeler.services.imports import ColumnMapping
-from labeler.services.model_reports import job_payload
+from labeler.services.data.import_spec import ColumnMapping
+from labeler.services.learning.model_reports import job_payload
 
 MAPPING = ColumnMapping(id="id", text=("text",))
 

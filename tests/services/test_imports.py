@@ -11,14 +11,10 @@ from sqlalchemy import func, select
 
 from labeler.extensions import db
 from labeler.models import Annotation, Item, User
-from labeler.services.imports import (
-    ColumnMapping,
-    ImportFailed,
-    import_file,
-    import_frame,
-    unit_hash,
-)
-from labeler.services.projects import create_project
+from labeler.services.data.import_spec import ColumnMapping, ImportFailed
+from labeler.services.data.import_writer import unit_hash
+from labeler.services.data.imports import import_file, import_frame
+from labeler.services.projects.store import create_project
 
 LABELS = [{"name": "ham"}, {"name": "spam"}]
 TEXT = ColumnMapping(id="id", text=("text",))

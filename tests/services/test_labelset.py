@@ -7,9 +7,12 @@ from sqlalchemy import func, select
 
 from labeler.extensions import db
 from labeler.models import Annotation, AnnotationRevision, AuditEvent, Item
-from labeler.services import Conflict, ServiceError, gold, labelset, queue
-from labeler.services.imports import ColumnMapping, import_rows
-from labeler.services.projects import create_project
+from labeler.services import Conflict, ServiceError
+from labeler.services.data import labelset
+from labeler.services.data.import_spec import ColumnMapping
+from labeler.services.data.imports import import_rows
+from labeler.services.labeling import gold, queue
+from labeler.services.projects.store import create_project
 from tests.conftest import user
 
 LABELS = [{"name": n} for n in ("um", "uh", "word", "noise", "laugh")]

@@ -15,13 +15,19 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sqlalchemy import select
 
-from labeler import sampling, training
+from labeler.core import artifacts as core_artifacts
+from labeler.core import sampling, training
+from labeler.core.artifacts import TRUSTED_TYPES, ModelArtifactError
+from labeler.core.model_inputs import ModelInputs, prepare_frame
+from labeler.core.training import TrainedModel
 from labeler.extensions import db
 from labeler.models import TIER_DONE, Item, Job, ModelVersion, Project
-from labeler.services import Conflict, artifacts, modeling, queue
-from labeler.services.imports import ColumnMapping, import_rows
-from labeler.services.projects import create_project, set_member
-from labeler.training import ModelArtifactError, ModelInputs, TrainedModel
+from labeler.services import Conflict
+from labeler.services.data.import_spec import ColumnMapping
+from labeler.services.data.imports import import_rows
+from labeler.services.labeling import queue
+from labeler.services.learning import artifacts, modeling
+from labeler.services.projects.store import create_project, set_member
 from tests.conftest import user
 
 LABELS = ("a", "b", "c")
@@ -62,7 +68,7 @@ def fixed_train(
         [
             (
                 "prepare",
-                FunctionTransformer(training.prepare_frame, kw_args={"inputs": inputs.to_dict()}),
+                FunctionTransformer(prepare_frame, kw_args={"inputs": inputs.to_dict()}),
             ),
             ("features", ColumnTransformer([("numeric", "passthrough", list(FIELDS))])),
             ("clf", classifier()),
@@ -114,9 +120,9 @@ def fixed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(training, "train", fixed_train)
     # the fixed classifier lives in this test module: let the artifact loader trust it
     monkeypatch.setattr(
-        training,
+        core_artifacts,
         "TRUSTED_TYPES",
-        training.TRUSTED_TYPES | {f"{__name__}.FixedProbabilities", f"{__name__}.Backwards"},
+        TRUSTED_TYPES | {f"{__name__}.FixedProbabilities", f"{__name__}.Backwards"},
     )
 
 
@@ -168,7 +174,7 @@ def test_random_share_keeps_random_picks_in_the_queue(app, fixed):
 
 
 def test_batch_diverse_puts_a_diverse_uncertain_batch_first(app, fixed, monkeypatch):
-    from labeler.services import scoring
+    from labeler.services.learning import scoring
 
     monkeypatch.setattr(scoring, "DIVERSE_CANDIDATES", 2)  # the batch comes from the top 20
     with app.app_context():

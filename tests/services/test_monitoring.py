@@ -10,7 +10,9 @@ from sqlalchemy import select
 from labeler import jobs
 from labeler.extensions import db
 from labeler.models import Alert, Annotation, Item, ModelVersion, utcnow
-from labeler.services import modeling, monitoring, prediction_log, serving
+from labeler.services.learning import modeling
+from labeler.services.serving import monitoring, prediction_log
+from labeler.services.serving import predict as serving
 from tests.conftest import user
 from tests.serving_helpers import add_version, movie_snippets, sms, sms_project
 

@@ -11,7 +11,8 @@ from sqlalchemy import func, select, update
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import PredictionLog, utcnow
-from labeler.services import monitoring, prediction_log, serving
+from labeler.services.serving import monitoring, prediction_log
+from labeler.services.serving import predict as serving
 from tests.conftest import bearer
 from tests.serving_helpers import add_version, sms, sms_project
 

@@ -9,13 +9,14 @@ import pytest
 from sqlalchemy import func, select
 
 from labeler import jobs
+from labeler.core.quality import normalise
 from labeler.extensions import db
 from labeler.models import TIER_DONE, Item, Job
-from labeler.quality import normalise
-from labeler.services import quality as quality_service
-from labeler.services import queue
-from labeler.services.imports import ColumnMapping, import_file
-from labeler.services.projects import create_project, recount
+from labeler.services.data import quality as quality_service
+from labeler.services.data.import_spec import ColumnMapping
+from labeler.services.data.imports import import_file
+from labeler.services.labeling import queue
+from labeler.services.projects.store import create_project, recount
 from tests.conftest import DATA, user
 
 LABELS = [{"name": "ham"}, {"name": "spam"}]
@@ -124,7 +125,7 @@ def test_the_report_job_stores_its_result(app):
 
 
 def test_the_dataset_card_carries_the_quality_block(project):
-    from labeler.services.dataset_card import card_markdown, dataset_card
+    from labeler.services.data.dataset_card import card_markdown, dataset_card
 
     _sms(project, "link")
     card = dataset_card(project)

@@ -19,7 +19,8 @@ from labeler.models import (
     Project,
     utcnow,
 )
-from labeler.services import Conflict, ServiceError, queue
+from labeler.services import Conflict, ServiceError
+from labeler.services.labeling import queue
 from tests.conftest import make_project, sqlite_only, user
 
 

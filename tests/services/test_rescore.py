@@ -8,10 +8,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
-from labeler import jobs, sampling
+from labeler import jobs
+from labeler.core import sampling
 from labeler.extensions import db
 from labeler.models import TIER_DONE, AuditEvent, Item, Job, ModelVersion, Project
-from labeler.services import artifacts, gold, modeling, queue, scoring_job
+from labeler.services.labeling import gold, queue
+from labeler.services.learning import artifacts, modeling, scoring_job
 from tests.conftest import user
 from tests.serving_helpers import add_version, fitted, sms, sms_project
 

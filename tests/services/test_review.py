@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from labeler.extensions import db
 from labeler.models import TIER_DONE, TIER_STARTED, Adjudication, Item
-from labeler.services import ServiceError, queue, review
+from labeler.services import ServiceError
+from labeler.services.labeling import queue, review
 from tests.conftest import make_project, sqlite_only, user
 
 
@@ -148,7 +149,7 @@ def test_reliability_comes_from_leave_one_out_then_dawid_skene(app):
 
 def test_reviewers_see_the_serving_models_opinion(app, client, auth):
     from labeler.models import Item
-    from labeler.services.review import model_opinion
+    from labeler.services.labeling.review import model_opinion
     from tests.serving_helpers import add_version, sms_project
 
     with app.app_context():

@@ -7,7 +7,10 @@ from sqlalchemy import select
 
 from labeler.extensions import db
 from labeler.models import AuditEvent
-from labeler.services import Conflict, ServiceError, artifacts, rollout, serving
+from labeler.services import Conflict, ServiceError
+from labeler.services.learning import artifacts
+from labeler.services.serving import predict as serving
+from labeler.services.serving import rollout
 from tests.conftest import user
 from tests.serving_helpers import add_version, sms, sms_project
 

@@ -6,9 +6,11 @@ import os
 
 import pytest
 
+from labeler.core.artifacts import ModelArtifactError
 from labeler.models import Project
-from labeler.services import Conflict, ServiceError, artifacts, serving
-from labeler.training import ModelArtifactError
+from labeler.services import Conflict, ServiceError
+from labeler.services.learning import artifacts
+from labeler.services.serving import predict as serving
 from tests.serving_helpers import add_version, fitted, sms_project
 
 TEXTS = ["Free entry! WIN cash now, text CLAIM to 80082", "see you at lunch tomorrow?"]

@@ -1,0 +1,35 @@
+"""The ``labeler`` command line, one module per command group.
+
+``main`` is the console script; the commands are registered on every app by
+:func:`register_commands`, so ``flask --app labeler`` and test runners see them too.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_commands(app: Flask) -> None:
+    # Imported here: the command modules import flask_migrate, click and the services,
+    # which a request-serving process that never runs a command does not need at start.
+    from labeler.cli.data import demo_command, export_command, import_command
+    from labeler.cli.instance import create_user_command, init_command, serve_command, token_command
+    from labeler.cli.models import train_command
+    from labeler.cli.quality import quality_command
+    from labeler.cli.simulate import simulate_command
+    from labeler.cli.worker import worker_command
+
+    for command in (
+        init_command,
+        create_user_command,
+        token_command,
+        serve_command,
+        demo_command,
+        import_command,
+        export_command,
+        train_command,
+        worker_command,
+        quality_command,
+        simulate_command,
+    ):
+        app.cli.add_command(command)

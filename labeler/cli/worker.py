@@ -1,0 +1,127 @@
+"""``labeler worker``: RQ worker processes that run every kind of job.
+
+All job kinds share one queue (``labeler``); a worker imports every runner module
+(:data:`labeler.jobs.RUNNER_MODULES`) when it builds its app, so any worker can run
+any job. Start as many as the machine has cores for training, on as many machines
+as share the database, Redis and the artifact folder.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+
+import click
+from flask import Flask, current_app
+from flask.cli import ScriptInfo, with_appcontext
+
+
+@click.command("worker")
+@click.option("--count", default=1, show_default=True, help="Worker processes to fork.")
+@click.option("--burst", is_flag=True, help="Exit once the queue is empty (tests, cron).")
+@click.option(
+    "--import",
+    "imports",
+    multiple=True,
+    metavar="MODULE",
+    help="Also import MODULE, which registers more job runners (repeatable).",
+)
+@click.option(
+    "--maintenance-interval",
+    default=60,
+    show_default=True,
+    help="Seconds between checks for jobs whose worker died.",
+)
+@with_appcontext
+def worker_command(
+    count: int, burst: bool, imports: tuple[str, ...], maintenance_interval: int
+) -> None:
+    """Run jobs from Redis (LABELER_REDIS_URL) until stopped with Ctrl+C or SIGTERM."""
+    from labeler.jobs import rq
+
+    rq.APP_FACTORY = _app_factory(click.get_current_context())
+    url = current_app.config.get("REDIS_URL")
+    rq.connect(url).ping()  # fail here, with the URL in the message, not in a fork
+    if imports:
+        os.environ["LABELER_WORKER_IMPORTS"] = ",".join(imports)
+    _import_extra()
+    if count <= 1:
+        _run_one(url, burst, maintenance_interval)
+        return
+    _supervise(count, lambda: _run_one(url, burst, maintenance_interval), respawn=not burst)
+
+
+def _app_factory(ctx: click.Context) -> Callable[[], Flask]:
+    """Build each job's app the way this command's own app was built (``labeler`` or
+    ``flask --app …``): a fresh ScriptInfo loads a fresh app every call."""
+    info = ctx.ensure_object(ScriptInfo)
+    return lambda: ScriptInfo(
+        app_import_path=info.app_import_path, create_app=info.create_app
+    ).load_app()
+
+
+def _import_extra() -> None:
+    for module in filter(None, os.environ.get("LABELER_WORKER_IMPORTS", "").split(",")):
+        importlib.import_module(module)
+
+
+def _run_one(url: str, burst: bool, maintenance_interval: int) -> None:
+    from labeler.jobs.rq import QUEUE_NAME, LabelerWorker, connect
+
+    connection = connect(url)
+    worker = LabelerWorker(
+        [QUEUE_NAME],
+        connection=connection,
+        maintenance_interval=maintenance_interval,
+        job_monitoring_interval=10,
+    )
+    worker.work(burst=burst, logging_level="INFO")
+
+
+def _supervise(count: int, target, respawn: bool) -> None:
+    """Fork ``count`` children running ``target``; restart any that dies; stop them all on
+    SIGTERM/SIGINT."""
+    children: set[int] = set()
+    stopping = False
+
+    def spawn() -> None:
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            try:
+                target()
+            finally:
+                os._exit(0)
+        children.add(pid)
+
+    def stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for pid in list(children):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                children.discard(pid)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for _ in range(count):
+        spawn()
+    click.echo(f"labeler worker: {count} processes {sorted(children)}", err=True)
+    while children:
+        try:
+            pid, _status = os.wait()
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        children.discard(pid)
+        if respawn and not stopping:
+            time.sleep(1)  # a worker that dies at start must not spin the CPU
+            spawn()
+    sys.exit(0)

@@ -1,0 +1,1 @@
+"""Labeling: the queue and its leases, labels and consensus, review, gold, agreement."""

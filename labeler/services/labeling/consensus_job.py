@@ -1,0 +1,165 @@
+"""Dawid-Skene consensus for a whole project, as a job (``consensus``).
+
+For projects whose ``consensus_method`` is ``dawid_skene``: one EM fit over every
+vote, then each item's consensus label, posterior confidence, dispute flag and
+final label (source ``dawid_skene``) are written back in batches, each batch its
+own short transaction so annotators keep submitting meanwhile. A reviewer's
+decision is never overridden: adjudicated items keep their final label, and
+items a reviewer marked ambiguous do not return to the review queue. Between
+runs each submit refreshes its item by majority (labeler.services.labeling.labels).
+
+Gold items' answers anchor the fit (``dawid_skene(known=...)``): each annotator's
+confusion matrix is learnt from them as from certain truth. A gold item's own
+consensus and final label still come from its votes, as on submit; the fit
+only reads those votes with the gold-informed confusions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select, update
+
+from labeler import jobs
+from labeler.core.consensus import DawidSkeneResult, dawid_skene, disputed
+from labeler.extensions import db
+from labeler.models import Item, Job, Project, User
+from labeler.services.data.quality import sync_all_copies
+from labeler.services.labeling.agreement_report import Progress, ratings_frame
+from labeler.services.labeling.gold import answers_for
+
+BATCH = 5_000
+
+
+def _item_state(project: Project) -> pd.DataFrame:
+    rows = db.session.execute(
+        select(
+            Item.id,
+            Item.n_annotations,
+            Item.extra_annotations,
+            Item.final_label,
+            Item.final_source,
+            Item.ambiguous,
+        ).where(Item.project_id == project.id, Item.n_annotations > 0)
+    ).all()
+    columns = ["id", "n", "extra", "final_label", "final_source", "ambiguous"]
+    return pd.DataFrame(rows, columns=columns).set_index("id")
+
+
+def consensus_updates(
+    project: Project, fit_items: pd.DataFrame, state: pd.DataFrame
+) -> list[dict[str, Any]]:
+    """One UPDATE row per item: consensus, dispute flag and final label under the rules."""
+    table = fit_items.join(state, how="inner")
+    flagged = disputed(table, project.dispute_threshold, project.require_unanimity)
+    complete = table["n"] >= project.annotations_per_item + table["extra"]
+    adjudicated = (table["final_source"] == "adjudicated").to_numpy()
+    hold = adjudicated | table["ambiguous"].to_numpy(dtype=bool)
+    is_disputed = (complete & flagged).to_numpy() & ~hold
+    settled = complete.to_numpy() & ~flagged.to_numpy() & table["label"].notna().to_numpy()
+    labels = table["label"].astype(object).where(table["label"].notna(), None)
+    final = labels.where(settled, None)
+    columns = {
+        "id": table.index.astype(int),
+        "consensus_label": labels,
+        "consensus_confidence": table["confidence"].astype(float),
+        "disputed": is_disputed,
+        "final_label": final,
+        "final_source": np.where(settled, "dawid_skene", None),
+    }
+    rows = pd.DataFrame(columns).to_dict(orient="records")
+    for row, keep in zip(rows, adjudicated, strict=True):
+        if keep:  # the reviewer's label stands
+            del row["final_label"], row["final_source"]
+    updates = rows
+    return updates
+
+
+def items_by_votes(
+    fit: DawidSkeneResult, ratings: pd.DataFrame, gold: dict[int, str]
+) -> pd.DataFrame:
+    """The fit's item table, with gold items read from their votes, not their answer.
+
+    The fit reports a gold item's known answer as its label; writing that would
+    change what a gold item's consensus and final label mean (its annotators'
+    verdict, as labeler.services.labeling.labels computes on submit).
+    """
+    if not gold:
+        return fit.items
+    read = fit.items_from_votes(ratings[ratings["item"].isin(list(gold))])
+    others = fit.items.drop(index=read.index)
+    return pd.concat([others, read]) if len(others) else read
+
+
+def apply_dawid_skene(
+    project: Project, progress: Progress | None = None, commit_batches: bool = True
+) -> dict[str, Any]:
+    """Fit Dawid-Skene on ``project`` and write every labeled item; return a summary.
+
+    With ``commit_batches`` (a job) each batch of :data:`BATCH` items is committed.
+    """
+    step = progress or (lambda fraction, message: None)
+    step(0.05, "reading annotations")
+    frame = ratings_frame(project)
+    if frame.empty:
+        return {"n_items": 0, "annotators": []}
+    ratings = frame[["item", "annotator", "label"]].assign(label=frame["label"].astype(str))
+    gold = answers_for(project, ratings["item"])
+    fit = dawid_skene(ratings, known=gold)
+    step(0.3, f"fitted in {fit.n_iter} iterations; writing items")
+    state = _item_state(project)
+    before = state["final_label"]
+    updates = consensus_updates(project, items_by_votes(fit, ratings, gold), state)
+    project_id = project.id
+    new_finals = sum(
+        1
+        for row in updates
+        if row.get("final_label") is not None and row["final_label"] != before.get(row["id"])
+    )
+    for start in range(0, len(updates), BATCH):
+        db.session.execute(update(Item), updates[start : start + BATCH])
+        if commit_batches:
+            db.session.commit()
+        step(0.3 + 0.65 * min(start + BATCH, len(updates)) / len(updates), "writing items")
+    db.session.execute(
+        update(Project)
+        .where(Project.id == project_id)
+        .values(labels_since_training=Project.labels_since_training + new_finals)
+    )
+    accuracy = fit.annotator_accuracy
+    names = dict(
+        db.session.execute(
+            select(User.id, User.username).where(User.id.in_([int(a) for a in accuracy.index]))
+        ).all()
+    )
+    return {
+        "n_items": len(updates),
+        "n_iter": fit.n_iter,
+        "converged": fit.converged,
+        "n_gold": len(gold),
+        "n_disputed": sum(row["disputed"] for row in updates),
+        "new_final_labels": new_finals,
+        "annotators": [
+            {
+                "user_id": int(a),
+                "annotator": names.get(int(a), str(a)),
+                "dawid_skene": None if np.isnan(v) else float(v),
+            }
+            for a, v in accuracy.items()
+        ],
+    }
+
+
+@jobs.runner("consensus")
+def run_consensus_job(job: Job, progress: Progress) -> dict[str, Any]:
+    project = db.session.get(Project, job.project_id)
+    if project is None:
+        raise LookupError(f"project {job.project_id} no longer exists")
+    if project.consensus_method != "dawid_skene":
+        return {"skipped": f"the project uses {project.consensus_method} consensus"}
+    result = apply_dawid_skene(project, progress)
+    sync_all_copies(project)  # linked duplicates follow their originals
+    db.session.commit()
+    return result

@@ -1,0 +1,294 @@
+"""The training job: fit on final labels, evaluate on the test split, score the pool.
+
+One job kind, ``train``. A run creates a :class:`~labeler.models.ModelVersion`
+(status ``training``), fits the project's estimator on final-labeled train items,
+scores it on final-labeled test items against the baselines (majority, stratified,
+the champion it would replace) and human-level performance, stores the artifact
+under ``ARTIFACT_FOLDER/project-<id>/version-<id>.skops``, then, unless it is worse
+than the champion on the test split, scores the open train pool, writes the
+queue ranks and becomes the champion. A failure marks the version ``failed`` with
+its error; the previous champion and its scores stay as they were.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import select
+
+from labeler import jobs
+from labeler.core import evaluation, training
+from labeler.core.artifacts import ModelArtifactError
+from labeler.db_engine import begin_write
+from labeler.extensions import db
+from labeler.models import Job, ModelVersion, Project
+from labeler.services import Conflict, ServiceError
+from labeler.services.learning import artifacts, scoring
+from labeler.services.learning.training_data import (
+    LabeledFrame,
+    final_labeled,
+    hlp_annotations,
+    label_counts,
+    model_inputs,
+)
+from labeler.services.serving import rollout
+
+KIND = "train"
+MAX_ERRORS_KEPT = 200  # error-analysis entries stored per list on the version
+
+
+def min_examples(estimator: str) -> int:
+    """Final train labels each label needs before ``estimator`` can learn it."""
+    return training.MIN_EXAMPLES_PER_CLASS.get(estimator, 1)
+
+
+def trainable_labels(counts: dict[str, int], estimator: str) -> list[str]:
+    """Labels with enough final train labels for the estimator to learn them."""
+    return sorted(label for label, n in counts.items() if n >= min_examples(estimator))
+
+
+def active_job(project: Project) -> Job | None:
+    return db.session.scalar(
+        select(Job).where(
+            Job.kind == KIND, Job.project_id == project.id, Job.status.in_(jobs.ACTIVE)
+        )
+    )
+
+
+def start_training(project: Project, user_id: int | None = None, reason: str = "manual") -> Job:
+    """Queue a training job for ``project`` (or return the one already queued or running).
+
+    Commits (through ``jobs.start``): call it from a handler, CLI command or job.
+
+    Raises:
+        ServiceError: fewer than 2 labels have 2+ final labels on train items.
+    """
+    running = active_job(project)
+    if running is not None:
+        return running
+    usable = trainable_labels(label_counts(project, "train"), project.estimator)
+    if len(usable) < 2:
+        raise Conflict(
+            f"training needs final labels of at least 2 different labels on train items "
+            f"({min_examples(project.estimator)}+ each); labels ready so far: {usable or 'none'}"
+        )
+    project.labels_since_training = 0
+    if project.consensus_method == "dawid_skene":
+        # Refresh the project-wide consensus first: the executor runs jobs in order, so
+        # the model trains on Dawid-Skene's final labels, never on a request's work.
+        jobs.start("consensus", project.id, {"reason": "before training"}, user_id)
+    return jobs.start(KIND, project.id, {"reason": reason}, user_id)
+
+
+def maybe_start_training(project: Project) -> Job | None:
+    """Start a training job when ``retrain_every`` new final labels have arrived.
+
+    Call it right after the handler's commit that may have added final labels (the
+    annotation API, the review queue). Commits when it starts a job.
+    """
+    db.session.refresh(project)
+    if project.retrain_every <= 0 or project.labels_since_training < project.retrain_every:
+        return None
+    begin_write()  # SQLite: the read above cannot become the job's write once others commit
+    try:
+        return start_training(project, reason="automatic")
+    except ServiceError:
+        return None  # too few labels per class yet; the counter keeps growing
+
+
+@contextmanager
+def _writing() -> Iterator[None]:
+    """One short write transaction. On SQLite a read transaction cannot become a write
+    once an annotator has committed, so every write starts as a write; ORM objects are
+    changed only inside these blocks (``begin_write`` discards pending changes)."""
+    begin_write()
+    yield
+    db.session.commit()
+
+
+def _reporter(progress: jobs.Progress, low: float = 0.0, high: float = 1.0) -> jobs.Progress:
+    """``progress`` scaled into [low, high], each report in its own write transaction."""
+
+    def report(fraction: float, message: str = "") -> None:
+        begin_write()
+        progress(low + (high - low) * fraction, message)
+
+    return report
+
+
+@jobs.runner(KIND)
+def run_training(job: Job, progress: jobs.Progress) -> dict[str, Any]:
+    """The job runner: see the module docstring. Re-raises after marking the version failed."""
+    with _writing():
+        project = db.session.get(Project, job.project_id)
+        if project is None:
+            raise ValueError(f"project {job.project_id} no longer exists")
+        version = ModelVersion(
+            project_id=project.id,
+            job_id=job.id,
+            estimator=project.estimator,
+            params=dict(project.estimator_params or {}),
+            strategy=project.sampling_strategy,
+            status="training",
+        )
+        db.session.add(version)
+        db.session.flush()
+        version_id = version.id
+    try:
+        return _train_version(project, version, progress)
+    except Exception as exc:
+        with _writing():
+            failed = db.session.get(ModelVersion, version_id)
+            failed.status, failed.error = "failed", f"{type(exc).__name__}: {exc}"
+        raise
+
+
+def usable_train(project: Project, notes: list[str], estimator: str | None = None) -> LabeledFrame:
+    """Final-labeled train items, without labels too rare for ``estimator`` (default:
+    the project's) to learn; what is left out is said in ``notes``."""
+    estimator = estimator or project.estimator
+    train = final_labeled(project, "train")
+    counts = label_counts(project, "train")
+    usable = trainable_labels(counts, estimator)
+    left_out = sorted(set(counts) - set(usable))
+    if left_out:
+        notes.append(
+            f"left out labels with fewer than {min_examples(estimator)} train examples: {left_out}"
+        )
+        keep = [label in usable for label in train.y]
+        train = LabeledFrame(
+            train.item_ids[keep], train.X[keep].reset_index(drop=True), train.y[keep]
+        )
+    return train
+
+
+def _train_version(
+    project: Project, version: ModelVersion, progress: jobs.Progress
+) -> dict[str, Any]:
+    report = _reporter(progress)
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    notes: list[str] = []
+    report(0.02, "reading final labels")
+    train = usable_train(project, notes)
+    model = training.train(
+        train.X,
+        train.y,
+        model_inputs(project),
+        project.estimator,
+        project.estimator_params or {},
+        random_state=project.id,
+    )
+    timings["fit"] = time.perf_counter() - clock
+    report(0.3, f"fitted on {len(train):,} labels; evaluating on the test split")
+    clock = time.perf_counter()
+    champion = db.session.get(ModelVersion, project.champion_id) if project.champion_id else None
+    metrics, baselines, comparison = _evaluate(project, model, train, champion, notes)
+    timings["evaluate"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    artifact_path = artifacts.save(model, project.id, version.id)
+    artifacts.load_path(artifact_path)  # what would serve must load: a bad file fails here
+    timings["save"] = time.perf_counter() - clock
+    with _writing():
+        version.n_labels, version.params = len(train), dict(model.params)
+        version.train_label_counts = dict(Counter(str(label) for label in train.y))
+        version.artifact_path, version.baseline_metrics = artifact_path, baselines
+        version.metrics = {**metrics, "notes": notes + list(model.notes), "timings": timings}
+        version.status = "candidate"
+        # DESIGN.md's promotion policy: automatic only when the version beats the
+        # champion and the baselines on the test split; otherwise a person decides.
+        passed, reasons = rollout.policy_verdict(version, champion, rollout.promotion_margin())
+        if not passed and metrics.get("macro_f1") is None:
+            # Nothing to judge by (no final-labeled test items yet): holding every version
+            # back would stall the queue on random order, so the newest one serves.
+            passed, reasons = (
+                True,
+                [
+                    "no final-labeled test items to judge by: the newest "
+                    "version serves and ranks the queue"
+                ],
+            )
+        if not passed:
+            version.metrics = {**version.metrics, "notes": [*version.metrics["notes"], *reasons]}
+            rollout.after_training(project, version)  # audits why it waits for a person
+    if not passed:
+        return {
+            "version_id": version.id,
+            "status": "candidate",
+            "n_labels": len(train),
+            "reasons": reasons,
+        }
+    clock = time.perf_counter()
+    ranked = scoring.rank_open_pool(
+        project, model, train, version.id, lambda f, m: progress(0.45 + 0.53 * f, m)
+    )
+    timings["score"] = time.perf_counter() - clock
+    with _writing():
+        version.metrics = {**version.metrics, "timings": timings, "queue": ranked}
+        rollout.promote(project, version, None, "automatic: " + "; ".join(reasons), automatic=True)
+    return {"version_id": version.id, "status": "champion", "n_labels": len(train), **ranked}
+
+
+def _evaluate(
+    project: Project,
+    model: training.TrainedModel,
+    train: LabeledFrame,
+    champion: ModelVersion | None,
+    notes: list[str],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
+    """Metrics on the test split, baselines (with the champion's score on the same
+    items), and the comparison with the champion (None without a champion)."""
+    test = final_labeled(project, "test")
+    metrics: dict[str, Any] = {
+        "n_test": len(test),
+        "n_train_labels": len(train),
+        "top_features": training.top_features(model, 10),
+    }
+    hlp_frame = hlp_annotations(project)
+    metrics["hlp"] = evaluation.human_level_performance(hlp_frame) if len(hlp_frame) else None
+    if len(test) == 0:
+        notes.append("no final-labeled test items yet: the model is not evaluated")
+        metrics["learning_curve"] = {"n_train_labels": len(train)}
+        metrics["errors"] = _errors(model, train, None)
+        return metrics, {}, None
+    metrics.update(evaluation.evaluate(model, test.X, test.y))
+    baselines = evaluation.baselines(train.y, test.y)
+    comparison = None
+    if champion is not None:
+        try:
+            previous = evaluation.evaluate(artifacts.load(champion), test.X, test.y, n_boot=100)
+        except (ModelArtifactError, ValueError) as exc:
+            notes.append(f"champion #{champion.id} could not be compared: {exc}")
+        else:
+            baselines["previous"] = {
+                "accuracy": previous["accuracy"],
+                "macro_f1": previous["macro_f1"],
+                "version_id": champion.id,
+            }
+            comparison = evaluation.compare_to_previous(metrics, previous)
+            metrics["comparison"] = comparison
+    metrics["learning_curve"] = evaluation.learning_curve_point(len(train), metrics, baselines)
+    metrics["errors"] = _errors(model, train, test)
+    return metrics, baselines, comparison
+
+
+def _errors(
+    model: training.TrainedModel, train: LabeledFrame, test: LabeledFrame | None
+) -> dict[str, list[dict[str, Any]]]:
+    """Misclassified test items; likely label errors among test and train items."""
+    found: dict[str, list[dict[str, Any]]] = {"misclassified": [], "likely_label_errors": []}
+    for split, frame in (("test", test), ("train", train)):
+        if frame is None or len(frame) == 0:
+            continue
+        result = evaluation.error_analysis(model, frame.X, frame.y, frame.item_ids.tolist())
+        for entry in result["likely_label_errors"]:
+            found["likely_label_errors"].append({**entry, "split": split})
+        if split == "test":
+            found["misclassified"] = result["misclassified"][:MAX_ERRORS_KEPT]
+    found["likely_label_errors"].sort(key=lambda entry: -entry["confidence"])
+    found["likely_label_errors"] = found["likely_label_errors"][:MAX_ERRORS_KEPT]
+    return found

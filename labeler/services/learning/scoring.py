@@ -1,0 +1,223 @@
+"""Score the open train pool with a model and turn the scores into queue ranks.
+
+The queue (``labeler.services.labeling.queue``) walks ``(queue_tier, queue_rank)`` in one
+indexed query; this module is how the model steers it (DESIGN.md, queue steps 3-4):
+
+- train items get ``queue_rank = position / N`` in the model's usefulness order
+  (highest score first), with a random share of them kept at random positions
+  (``sampling.mix_random_share``) so the model keeps seeing unbiased samples;
+- test items keep their random order, never the model's: their ranks are the same
+  seeded random permutation spread over [0, 1) again, so that below any rank the
+  open pool is test items and train items in their current proportion, i.e. test
+  items keep arriving at the test fraction;
+- during cold start (too few labels of some label) ranks are not touched.
+
+:func:`rank_open_pool` does all of it for one model; the training job calls it for a
+new champion, the scoring job (``labeler.services.learning.scoring_job``) after a person
+promotes a version or rolls back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import bindparam, func, select, update
+
+from labeler.core import sampling
+from labeler.core.training import TrainedModel
+from labeler.db_engine import begin_write
+from labeler.extensions import db
+from labeler.models import Item, Project
+from labeler.services.learning.training_data import (
+    LabeledFrame,
+    label_counts,
+    pool_batches,
+    pool_filter,
+    pool_ids,
+)
+
+Progress = Callable[[float, str], None]
+WRITE_BATCH = 5000
+# batch_diverse: how many items one diverse batch holds at least, and how far down the
+# uncertainty order it looks (select_batch costs one distance pass per pick).
+DIVERSE_BATCH_MIN, DIVERSE_CANDIDATES = 10, 20
+# rank_open_pool: the share of its progress that scoring takes (writing takes the rest).
+SCORING_SHARE = 0.66
+
+
+@dataclass(frozen=True)
+class PoolScores:
+    """Scores of the open train items (0..1, higher = more useful to label next)."""
+
+    item_ids: np.ndarray
+    scores: np.ndarray
+    X: pd.DataFrame | None = None  # kept only when a strategy needs the rows again
+
+
+def score_open_pool(
+    project: Project,
+    model: TrainedModel,
+    train: LabeledFrame,
+    strategy: str,
+    progress: Progress,
+    batch_size: int = WRITE_BATCH,
+) -> PoolScores:
+    """Read the open train items in batches and score them with ``strategy``.
+
+    ``committee`` bags its committee once over the whole pool (a committee per batch
+    would refit it every batch); ``batch_diverse`` keeps the rows for ``select_batch``.
+    """
+    whole = strategy in ("committee", "batch_diverse")
+    ids: list[np.ndarray] = []
+    scores: list[np.ndarray] = []
+    frames: list[pd.DataFrame] = []
+    open_ids = pool_ids(project, "train", by_rank=False)
+    total = max(int(open_ids.size), 1)
+    done = 0
+    for batch_ids, X in pool_batches(project, open_ids, batch_size):
+        ids.append(batch_ids)
+        if whole:
+            frames.append(X)
+        else:
+            scores.append(sampling.score_pool(model, X, strategy, random_state=done))
+        done += len(batch_ids)
+        progress(done / total, f"scored {done:,} of {total:,} open items")
+    item_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+    if not whole:
+        return PoolScores(item_ids, np.concatenate(scores) if scores else np.zeros(0))
+    X_all = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    values = (
+        sampling.score_pool(model, X_all, strategy, X_train=train.X, y_train=train.y)
+        if len(X_all)
+        else np.zeros(0)
+    )
+    return PoolScores(item_ids, values, X_all if strategy == "batch_diverse" else None)
+
+
+def usefulness_order(
+    project: Project, model: TrainedModel, pool: PoolScores, train: LabeledFrame, strategy: str
+) -> np.ndarray:
+    """Positions into ``pool`` in the order the queue should ask them (most useful first).
+
+    A random share of the queue stays random (``project.random_share``). With
+    ``batch_diverse`` the first batch is modAL's ranked batch (uncertain *and* unlike
+    each other and the labeled items), taken from the most uncertain candidates.
+    """
+    n = len(pool.scores)
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    mixed = sampling.mix_random_share(pool.scores, project.random_share, random_state=project.id)
+    order = np.argsort(-mixed, kind="stable")
+    if strategy != "batch_diverse" or pool.X is None:
+        return order
+    batch = min(max(project.retrain_every, DIVERSE_BATCH_MIN), n)
+    candidates = np.argsort(-pool.scores, kind="stable")[: batch * DIVERSE_CANDIDATES]
+    picked = candidates[
+        sampling.select_batch(model, pool.X.iloc[candidates], batch, X_labeled=train.X)
+    ]
+    rest = order[~np.isin(order, picked)]
+    return np.concatenate([picked, rest])
+
+
+def write_scores(
+    pool: PoolScores, version_id: int, order: np.ndarray | None, progress: Progress
+) -> None:
+    """Store each open item's score and version; with ``order``, its rank too.
+
+    Writes go in batches, each its own write transaction committed by ``progress``
+    (the job's), so annotators are never locked out for the whole write.
+    """
+    ranks = None
+    if order is not None:
+        ranks = np.empty(len(order))
+        ranks[order] = np.arange(len(order)) / max(len(order), 1)
+    table = Item.__table__
+    values = {"score": bindparam("new_score"), "scored_by_version": bindparam("version")}
+    if ranks is not None:
+        values["queue_rank"] = bindparam("rank")
+    stmt = update(table).where(table.c.id == bindparam("item_id")).values(**values)
+    n = len(pool.item_ids)
+    for start in range(0, n, WRITE_BATCH):
+        begin_write()  # a write transaction from the start (SQLite), committed by progress
+        stop = min(start + WRITE_BATCH, n)
+        rows = [
+            {
+                "item_id": int(pool.item_ids[i]),
+                "new_score": float(pool.scores[i]),
+                "version": version_id,
+                **({"rank": float(ranks[i])} if ranks is not None else {}),
+            }
+            for i in range(start, stop)
+        ]
+        db.session.execute(stmt, rows)
+        progress(stop / n, f"wrote scores of {stop:,} of {n:,} items")
+
+
+def respread_test_ranks(project: Project) -> None:
+    """Spread the open test items' ranks over [0, 1) again, keeping their random order.
+
+    Their order is the seeded random one from import; only the spacing changes, so
+    test items stay interleaved with the re-ranked train items at the test fraction.
+    Half a step in, so a test item never ties with a train item for a rank. One
+    UPDATE ... FROM with a window function (SQLite >= 3.33, PostgreSQL).
+    """
+    position = func.row_number().over(order_by=(Item.queue_rank, Item.id))
+    ranked = (
+        select(Item.id.label("item_id"), position.label("position"), func.count().over().label("n"))
+        .where(*pool_filter(project, "test"))
+        .subquery()
+    )
+    db.session.execute(
+        update(Item)
+        .where(Item.id == ranked.c.item_id)
+        .values(queue_rank=(ranked.c.position - 0.5) / ranked.c.n)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def rank_open_pool(
+    project: Project, model: TrainedModel, train: LabeledFrame, version_id: int, progress: Progress
+) -> dict[str, Any]:
+    """Score the open train pool with ``model`` and, past cold start, write the queue ranks.
+
+    Args:
+        train: the final-labeled train items (committee bagging, batch diversity).
+        version_id: the version the scores are recorded as (``Item.scored_by_version``).
+        progress: the job's progress (0..1), or a rescaling of it: each call commits
+            what was written so far, as :func:`write_scores` needs.
+
+    Returns:
+        ``n_scored``, ``cold_start``, and ``ranked_by_model`` (False during cold start
+        and with the random strategy: the ranks stay random, only scores change).
+    """
+    # Cold start counts what the model learned from: final labels of train items.
+    cold = sampling.is_cold_start(
+        label_counts(project, "train"), project.label_names, project.min_labels_per_class
+    )
+    follows_model = not cold and project.sampling_strategy != "random"
+    # With the random strategy the scores still say how unsure the model is (pages).
+    strategy = project.sampling_strategy
+    strategy = "least_confident" if strategy == "random" else strategy
+
+    def report_scoring(fraction: float, message: str) -> None:
+        begin_write()  # nothing is pending while scoring; the report is its own write
+        progress(SCORING_SHARE * fraction, message)
+
+    pool = score_open_pool(project, model, train, strategy, report_scoring)
+    order = usefulness_order(project, model, pool, train, strategy) if follows_model else None
+    write_scores(
+        pool, version_id, order, lambda f, m: progress(SCORING_SHARE + (1 - SCORING_SHARE) * f, m)
+    )
+    if follows_model:
+        begin_write()
+        respread_test_ranks(project)
+        progress(1.0, "spread the test items through the queue again")
+    return {
+        "n_scored": int(len(pool.item_ids)),
+        "cold_start": cold,
+        "ranked_by_model": follows_model,
+    }

@@ -1,0 +1,144 @@
+"""Read a project's items into the plain frames the training core takes.
+
+Training reads final labels of train-split items, evaluation those of test-split
+items; both leave out items a reviewer marked ambiguous. The unlabeled pool is
+read in id-ordered batches so scoring 100k items never holds 100k ORM objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+
+from labeler.core.model_inputs import ModelInputs
+from labeler.extensions import db
+from labeler.models import TIER_DONE, Annotation, Item, Project, User
+
+
+@dataclass(frozen=True)
+class LabeledFrame:
+    """Items with their final labels: ``X`` has one column per model input field."""
+
+    item_ids: np.ndarray
+    X: pd.DataFrame
+    y: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.item_ids)
+
+
+def model_inputs(project: Project) -> ModelInputs:
+    """The project's model inputs; ValueError (shown on the job) when none are set."""
+    inputs = ModelInputs.from_dict(project.model_inputs or {})
+    if not inputs.fields:
+        raise ValueError(
+            "the project has no model inputs: import items with text, "
+            "numeric or categorical columns first"
+        )
+    return inputs
+
+
+def to_frame(records: list[dict[str, Any]], inputs: ModelInputs) -> pd.DataFrame:
+    """One column per model input field, in the inputs' order; missing fields are None."""
+    fields = list(inputs.fields)
+    return pd.DataFrame(
+        [[record.get(name) for name in fields] for record in records], columns=fields
+    )
+
+
+def final_labeled(project: Project, split: str) -> LabeledFrame:
+    """Final-labeled, non-ambiguous items of ``split`` in id order (no linked copies;
+    no gold items on the test split)."""
+    inputs = model_inputs(project)
+    stmt = (
+        select(Item.id, Item.data, Item.final_label)
+        .where(
+            Item.project_id == project.id,
+            Item.split == split,
+            Item.final_label.is_not(None),
+            Item.ambiguous.is_(False),
+            Item.duplicate_of.is_(None),
+        )  # a linked copy would count twice
+        .order_by(Item.id)
+    )
+    if split == "test":
+        # Gold items were chosen by a person, not sampled: test figures leave them out.
+        stmt = stmt.where(Item.is_gold.is_(False))
+    rows = db.session.execute(stmt).all()
+    return LabeledFrame(
+        np.asarray([row[0] for row in rows], dtype=np.int64),
+        to_frame([row[1] for row in rows], inputs),
+        np.asarray([row[2] for row in rows], dtype=object),
+    )
+
+
+def label_counts(project: Project, split: str | None = "train") -> dict[str, int]:
+    """Final labels per label (non-ambiguous items; ``split=None`` counts both splits)."""
+    stmt = (
+        select(Item.final_label, func.count(Item.id))
+        .where(
+            Item.project_id == project.id, Item.final_label.is_not(None), Item.ambiguous.is_(False)
+        )
+        .group_by(Item.final_label)
+    )
+    if split is not None:
+        stmt = stmt.where(Item.split == split)
+    return {str(label): int(n) for label, n in db.session.execute(stmt).all()}
+
+
+def pool_filter(project: Project, split: str):
+    """Items of ``split`` the queue can still hand out (not yet fully labeled)."""
+    return (Item.project_id == project.id, Item.split == split, Item.queue_tier > TIER_DONE)
+
+
+def pool_ids(project: Project, split: str = "train", by_rank: bool = True) -> np.ndarray:
+    """Open items of ``split``, by their current queue rank (then id), or by id."""
+    order = (Item.queue_rank, Item.id) if by_rank else (Item.id,)
+    ids = db.session.scalars(
+        select(Item.id).where(*pool_filter(project, split)).order_by(*order)
+    ).all()
+    return np.asarray(ids, dtype=np.int64)
+
+
+def pool_batches(
+    project: Project, ids: np.ndarray, batch_size: int = 5000
+) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
+    """The items ``ids`` (open train items, in id order), ``batch_size`` at a time,
+    as (ids, X).
+
+    The ids come first (``pool_ids``); each batch is then fetched by primary key, so
+    the cost stays linear in the pool (a keyset query filtered on split and tier
+    makes SQLite re-scan the open items for every batch), and no cursor is held
+    open while the caller commits between batches.
+    """
+    inputs = model_inputs(project)
+    for start in range(0, ids.size, batch_size):
+        chunk = [int(item_id) for item_id in ids[start : start + batch_size]]
+        rows = db.session.execute(
+            select(Item.id, Item.data).where(Item.id.in_(chunk)).order_by(Item.id)
+        ).all()
+        yield (
+            np.asarray([row[0] for row in rows], dtype=np.int64),
+            to_frame([row[1] for row in rows], inputs),
+        )
+
+
+def hlp_annotations(project: Project) -> pd.DataFrame:
+    """Long frame ``item``, ``annotator``, ``label`` of test items with 2+ labels (for HLP)."""
+    rows = db.session.execute(
+        select(Annotation.item_id, User.username, Annotation.label)
+        .join(Item, Item.id == Annotation.item_id)
+        .join(User, User.id == Annotation.user_id)
+        .where(
+            Item.project_id == project.id,
+            Item.split == "test",
+            Item.n_annotations >= 2,
+            Item.ambiguous.is_(False),
+        )
+    ).all()
+    return pd.DataFrame(rows, columns=["item", "annotator", "label"])

@@ -1,0 +1,1 @@
+"""Projects: creating them, their members and counters, and their administration."""

@@ -1,0 +1,1 @@
+"""Serving: predictions, rollout of model versions, the prediction log and monitoring."""
