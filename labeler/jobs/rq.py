@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
+from flask.cli import ScriptInfo
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Callback, Queue, Worker
@@ -36,7 +37,8 @@ from labeler.models import Job, ModelVersion, utcnow
 log = logging.getLogger(__name__)
 
 # Set by ``labeler worker`` before it starts working: builds the app a job runs in. The
-# factory is handed in, not imported, because the factory itself imports the commands.
+# factory is handed in, or found by name as Flask's CLI finds it, not imported: the
+# factory itself imports the commands, and so this module.
 APP_FACTORY: Callable[[], Flask] | None = None
 
 QUEUE_NAME = "labeler"
@@ -127,9 +129,11 @@ def mark_failed(job_id: int, error: str, app: Flask | None = None) -> bool:
 
 
 def _new_app() -> Flask:
-    if APP_FACTORY is None:
-        raise RuntimeError("labeler jobs run in `labeler worker` processes, not a bare `rq worker`")
-    return APP_FACTORY()
+    if APP_FACTORY is not None:
+        return APP_FACTORY()
+    # Any other process that runs RQ's maintenance (a bare `rq worker`, a script): find the
+    # app as `flask --app labeler` does, from the LABELER_* environment.
+    return ScriptInfo(app_import_path="labeler").load_app()
 
 
 def labeler_job_id(rq_job: RQJob) -> int | None:
