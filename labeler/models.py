@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -28,6 +28,10 @@ TIER_DONE, TIER_STARTED, TIER_FRESH = 0, 1, 2
 
 # werkzeug's default (scrypt). The test suite lowers it to keep fixtures fast.
 PASSWORD_METHOD = "scrypt"
+
+# A typed label value (labeler.core.kinds) beside its key; None is SQL NULL ("the key
+# is the value"), not the JSON text null.
+VALUE_JSON = JSON(none_as_null=True)
 
 
 def utcnow() -> datetime:
@@ -78,6 +82,14 @@ class ApiToken(db.Model):
 class Project(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
+    # What an annotation is (labeler.core.kinds): single_label | multi_label | rating | ...
+    # Fixed at creation. ``task_settings`` holds the kind's own options (checked by it).
+    task_kind: Mapped[str] = mapped_column(
+        String(24), default="single_label", server_default="single_label"
+    )
+    task_settings: Mapped[dict[str, Any]] = mapped_column(
+        JSON, default=dict, server_default=text("'{}'")
+    )
     # Ordered list of {"name": str, "hotkey": str | None, "description": str}.
     labels: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     guidelines: Mapped[str] = mapped_column(Text, default="")
@@ -178,7 +190,11 @@ class Item(db.Model):
     score: Mapped[float | None]
     scored_by_version: Mapped[int | None]
     # Consensus of the votes so far (None until there is one) and how sure it is (0..1).
+    # Every label column below holds a value's canonical key (labeler.core.kinds); its
+    # ``*_value`` twin holds the typed value as JSON, null when the key is the value
+    # (single-label rows).
     consensus_label: Mapped[str | None] = mapped_column(String(120))
+    consensus_value: Mapped[Any | None] = mapped_column(VALUE_JSON)
     consensus_confidence: Mapped[float | None]
     # An item the review queue must settle: a tie, low confidence, or any
     # disagreement under unanimity.
@@ -189,10 +205,12 @@ class Item(db.Model):
     # consensus once the item has its k labels. ``final_source`` says which:
     # unanimous | majority | dawid_skene | adjudicated.
     final_label: Mapped[str | None] = mapped_column(String(120))
+    final_value: Mapped[Any | None] = mapped_column(VALUE_JSON)
     final_source: Mapped[str | None] = mapped_column(String(16))
     # A gold item (honeypot) has a known answer; annotators are never told which.
     is_gold: Mapped[bool] = mapped_column(default=False)
     gold_label: Mapped[str | None] = mapped_column(String(120))
+    gold_value: Mapped[Any | None] = mapped_column(VALUE_JSON)
     # Normalised content fingerprint (exact duplicates) and the item this one copies,
     # whose labels then count for it too.
     content_hash: Mapped[str | None] = mapped_column(String(40))
@@ -209,7 +227,9 @@ class Annotation(db.Model):
     item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id"), index=True)
+    # ``label`` is the value's key; ``value`` the typed value (null: the key is the value).
     label: Mapped[str] = mapped_column(String(120))
+    value: Mapped[Any | None] = mapped_column(VALUE_JSON)
     seconds: Mapped[float | None]
     # The guidelines version the label was given under (Project.guideline_version).
     guideline_version: Mapped[int | None]
@@ -219,18 +239,22 @@ class Annotation(db.Model):
     item: Mapped[Item] = relationship()
     user: Mapped[User] = relationship()
 
-    def relabel(self, label: str, seconds: float | None, now: datetime) -> None:
-        """Change the label, keeping the one it replaces as a revision: no label is lost."""
+    def relabel(
+        self, label: str, seconds: float | None, now: datetime, value: Any | None = None
+    ) -> None:
+        """Change the label (key and value), keeping the one it replaces as a revision:
+        no label is lost."""
         db.session.add(
             AnnotationRevision(
                 annotation_id=self.id,
                 label=self.label,
+                value=self.value,
                 seconds=self.seconds,
                 labeled_at=self.updated_at,
                 replaced_at=now,
             )
         )
-        self.label, self.seconds, self.updated_at = label, seconds, now
+        self.label, self.value, self.seconds, self.updated_at = label, value, seconds, now
 
 
 class AnnotationRevision(db.Model):
@@ -239,6 +263,7 @@ class AnnotationRevision(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     annotation_id: Mapped[int] = mapped_column(ForeignKey("annotation.id"), index=True)
     label: Mapped[str] = mapped_column(String(120))
+    value: Mapped[Any | None] = mapped_column(VALUE_JSON)
     seconds: Mapped[float | None]
     labeled_at: Mapped[datetime]
     replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -274,6 +299,7 @@ class Adjudication(db.Model):
     reviewer_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     action: Mapped[str] = mapped_column(String(16), default="resolve")
     label: Mapped[str | None] = mapped_column(String(120))
+    value: Mapped[Any | None] = mapped_column(VALUE_JSON)
     note: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

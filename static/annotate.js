@@ -1,17 +1,19 @@
-// The annotation form: keyboard-first, prefetching, safe to retry.
+// The annotation form shell: keyboard-first, prefetching, safe to retry.
 // Talks to /api/v1 with the session cookie and the CSRF token of the page.
-"use strict";
+// What an answer is belongs to the project's task kind: the shell loads the kind's
+// widget module (root.dataset.widget, under static/kinds/) and sends what it submits.
 
-(() => {
-  const root = document.getElementById("annotate");
-  if (!root) return;
+const root = document.getElementById("annotate");
+if (root) start(root);
+
+async function start(root) {
   const api = root.dataset.api;
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const $ = (id) => document.getElementById(id);
 
   let current = null;      // the item on screen
   let prefetched = [];     // leased items waiting their turn
-  let history = [];        // [{item, label}] labeled in this tab, oldest first
+  let history = [];        // [{item, value}] answered in this tab, oldest first
   let backIndex = -1;      // >= 0 while changing an earlier label
   let resume = null;       // the live item to return to after a change
   let shownAt = performance.now();
@@ -54,7 +56,7 @@
     $("coverage-text").textContent = (progress.coverage * 100).toFixed(1) + "%";
   }
 
-  function render(item, myLabel) {
+  function render(item, myValue) {
     $("item").hidden = false;
     $("item-external-id").textContent = item.external_id;
     const image = $("item-image");
@@ -81,9 +83,7 @@
       }
     }
     if (table.rows.length) box.append(table);
-    document.querySelectorAll(".label-button").forEach((b) => {
-      b.classList.toggle("chosen", myLabel !== undefined && b.dataset.label === myLabel);
-    });
+    widget.show(myValue === null ? undefined : myValue);
     $("item-mode").hidden = backIndex < 0;
     shownAt = performance.now();
   }
@@ -108,16 +108,16 @@
     if (current) { status(""); render(current); } else { showDone(); }
   }
 
-  async function choose(label) {
+  async function choose(value) {
     const seconds = (performance.now() - shownAt) / 1000;
-    if (backIndex >= 0) return change(label, seconds);
+    if (backIndex >= 0) return change(value, seconds);
     if (!current) return;
     const item = current;
-    history.push({ item, label });
+    history.push({ item, value });
     advance();  // the prefetched item shows at once; saving happens meanwhile
     if (!current) status("Saving…");
     try {
-      const result = await call("POST", `/items/${item.id}/annotation`, { label, seconds });
+      const result = await call("POST", `/items/${item.id}/annotation`, { value, seconds });
       showProgress(result.progress);
       await refill();
     } catch (error) {
@@ -125,11 +125,11 @@
     }
   }
 
-  async function change(label, seconds) {
+  async function change(value, seconds) {
     const entry = history[backIndex];
     try {
-      await call("POST", `/items/${entry.item.id}/annotation`, { label, seconds });
-      entry.label = label;
+      await call("POST", `/items/${entry.item.id}/annotation`, { value, seconds });
+      entry.value = value;
       backIndex = -1;
       current = resume;
       resume = null;
@@ -147,7 +147,7 @@
     const entry = history[target];
     const fresh = await call("GET", `/items/${entry.item.id}`).catch(() => entry.item);
     status("");
-    render(fresh, fresh.my_label || entry.label);
+    render(fresh, fresh.my_value ?? entry.value);
   }
 
   async function skip() {
@@ -169,20 +169,22 @@
   const onSkip = queued(skip);
   const onBack = queued(back);
 
-  const byKey = new Map();
-  document.querySelectorAll(".label-button").forEach((button) => {
-    if (button.dataset.hotkey) byKey.set(button.dataset.hotkey, button.dataset.label);
-    button.addEventListener("click", () => onChoose(button.dataset.label));
+  const { createWidget } = await import(root.dataset.widget);
+  const widget = createWidget({
+    container: $("answer"),
+    labels: JSON.parse(root.dataset.labels),
+    settings: JSON.parse(root.dataset.settings),
+    submit: onChoose,
   });
   $("skip").addEventListener("click", onSkip);
   $("back").addEventListener("click", onBack);
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (["INPUT", "TEXTAREA", "SELECT"].includes(event.target.tagName)) return;
-    if (byKey.has(event.key)) { event.preventDefault(); onChoose(byKey.get(event.key)); }
-    else if (event.key === "s") { event.preventDefault(); onSkip(); }
+    if (event.key === "s") { event.preventDefault(); onSkip(); }
     else if (event.key === "b") { event.preventDefault(); onBack(); }
+    else if (widget.handleKey(event)) event.preventDefault();
   });
 
   chain = refill().catch((error) => status(`Could not load items: ${error.message}`, true));
-})();
+}

@@ -50,9 +50,10 @@ def test_upgrading_a_database_with_data_keeps_it(tmp_path):
         upgrade(directory=directory)
         row = db.session.execute(
             text(
-                "SELECT item.data, item.disputed, project.estimator FROM item JOIN project "
-                "ON project.id = item.project_id"
+                "SELECT item.data, item.disputed, project.estimator, project.task_kind, "
+                "project.task_settings FROM item JOIN project ON project.id = item.project_id"
             )
         ).one()
-        assert row == ('{"text": "kept"}', 0, "logistic_regression")
+        # A project from before task kinds is single-label, with no kind settings.
+        assert row == ('{"text": "kept"}', 0, "logistic_regression", "single_label", "{}")
         db.engine.dispose()

@@ -27,6 +27,7 @@ from labeler.models import Annotation, Project, utcnow
 from labeler.services import NotFound, ServiceError
 from labeler.services.labeling import queue as queue_service
 from labeler.services.learning.modeling import maybe_start_training
+from labeler.services.projects import kinds
 
 
 def _progress(project: Project) -> dict:
@@ -73,18 +74,20 @@ def get_item(project_id: int, item_id: int):
         and not queue_service.holds_live_lease(item, g.api_user, utcnow())
     ):
         raise NotFound(f"item {item_id} not found in your work")
-    return item_payload(project, item, mine.label if mine else None)
+    if mine is None:
+        return item_payload(project, item)
+    return item_payload(project, item, mine.label, mine.value)
 
 
 @bp.post("/projects/<int:project_id>/items/<int:item_id>/annotation")
 @documented(201, AnnotationResult, body=AnnotationIn, errors=(400, 401, 404, 409, 422))
 def annotate(project_id: int, item_id: int):
-    """Label an item: ``{"label": "spam", "seconds": 4.2}``. Safe to retry."""
+    """Label an item: ``{"label": "spam", "seconds": 4.2}``, or ``{"value": ...}`` in the
+    project's task kind (``["spam", "urgent"]`` for multi_label, ``4`` for rating).
+    Safe to retry."""
     api_project(project_id)  # who may ask comes before what they ask
     body = json_body()
-    label = body.get("label")
-    if not isinstance(label, str):
-        raise ServiceError("label must be a string", {"field": "label"})
+    answer = body["value"] if "value" in body else body.get("label")
     seconds = body.get("seconds")
     if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float)):
         raise ServiceError("seconds must be a number", {"field": "seconds"})
@@ -94,11 +97,13 @@ def annotate(project_id: int, item_id: int):
         item = queue_service.get_item(project, item_id)
         try:
             result = queue_service.submit(
-                project, item=item, user=g.api_user, label=label, seconds=seconds
+                project, item=item, user=g.api_user, label=answer, seconds=seconds
             )
+            mine = result.annotation
             payload = {
                 "outcome": result.outcome,
-                "label": result.annotation.label,
+                "label": mine.label,
+                "value": kinds.read_value(project, mine.label, mine.value),
                 "item": item.id,
                 "progress": _progress(project),
             }

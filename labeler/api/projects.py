@@ -21,6 +21,7 @@ from labeler.api.schemas import (
 from labeler.api.schemas import Project as ProjectOut
 from labeler.api.serialize import project_payload
 from labeler.auth import project_role, visible_projects
+from labeler.core.kinds import DEFAULT_KIND
 from labeler.extensions import db
 from labeler.models import Item
 from labeler.services import Forbidden, ServiceError
@@ -50,6 +51,8 @@ def create():
         guidelines=body.get("guidelines", ""),
         annotations_per_item=body.get("annotations_per_item", 1),
         test_fraction=body.get("test_fraction", 0.2),
+        task_kind=body.get("task_kind", DEFAULT_KIND),
+        task_settings=body.get("task_settings") or {},
     )
     db.session.commit()
     return project_payload(project, "admin"), 201

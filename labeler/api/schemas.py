@@ -10,6 +10,8 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from labeler.core.kinds import KINDS
+
 
 class Error(Schema):
     error = fields.String(required=True, metadata={"description": "short reason"})
@@ -22,9 +24,17 @@ class Label(Schema):
     description = fields.String()
 
 
+_VALUE = (
+    "the answer in the project's task kind: a label name (single_label), a list of "
+    "label names (multi_label), a number on the scale (rating)..."
+)
+
+
 class Project(Schema):
     id = fields.Integer()
     name = fields.String()
+    task_kind = fields.String(metadata={"description": "single_label | multi_label | rating"})
+    task_settings = fields.Dict(metadata={"description": "the task kind's own settings"})
     labels = fields.List(fields.Nested(Label))
     guidelines = fields.String()
     annotations_per_item = fields.Integer()
@@ -45,6 +55,10 @@ class ProjectCreate(Schema):
     guidelines = fields.String()
     annotations_per_item = fields.Integer(validate=validate.Range(1, 50))
     test_fraction = fields.Float(validate=validate.Range(0, 0.99))
+    task_kind = fields.String(
+        validate=validate.OneOf(list(KINDS)), metadata={"description": "fixed at creation"}
+    )
+    task_settings = fields.Dict()
 
 
 class Mapping(Schema):
@@ -100,7 +114,8 @@ class Item(Schema):
     external_id = fields.String()
     fields_ = fields.List(fields.Nested(Field), data_key="fields")
     image_url = fields.String(allow_none=True)
-    my_label = fields.String(allow_none=True)
+    my_label = fields.String(allow_none=True, metadata={"description": "your answer's key"})
+    my_value = fields.Raw(allow_none=True, metadata={"description": _VALUE})
 
 
 class Progress(Schema):
@@ -116,13 +131,15 @@ class NextItems(Schema):
 
 
 class AnnotationIn(Schema):
-    label = fields.String(required=True)
+    label = fields.String(metadata={"description": "single_label: the label (or use value)"})
+    value = fields.Raw(metadata={"description": _VALUE})
     seconds = fields.Float(allow_none=True, metadata={"description": "time spent, seconds"})
 
 
 class AnnotationResult(Schema):
     outcome = fields.String(metadata={"description": "created | changed | unchanged"})
-    label = fields.String()
+    label = fields.String(metadata={"description": "the answer's key"})
+    value = fields.Raw(metadata={"description": _VALUE})
     item = fields.Integer()
     progress = fields.Nested(Progress)
 

@@ -7,12 +7,15 @@ from typing import Any
 from flask import url_for
 
 from labeler.models import Item, Project
+from labeler.services.projects import kinds
 
 
 def project_payload(project: Project, role: str | None = None) -> dict[str, Any]:
     return {
         "id": project.id,
         "name": project.name,
+        "task_kind": project.task_kind,
+        "task_settings": project.task_settings or {},
         "labels": project.labels,
         "guidelines": project.guidelines,
         "annotations_per_item": project.annotations_per_item,
@@ -24,8 +27,11 @@ def project_payload(project: Project, role: str | None = None) -> dict[str, Any]
     }
 
 
-def item_payload(project: Project, item: Item, my_label: str | None = None) -> dict[str, Any]:
-    """What an annotator sees: the item's fields and their own label, never others'."""
+def item_payload(
+    project: Project, item: Item, my_label: str | None = None, my_value: Any = None
+) -> dict[str, Any]:
+    """What an annotator sees: the item's fields and their own answer (its key and typed
+    value), never others'."""
     display = project.display or {}
     grid = display.get("pixel_grid") or {}
     hidden = set(grid.get("fields", []))
@@ -49,4 +55,5 @@ def item_payload(project: Project, item: Item, my_label: str | None = None) -> d
         "fields": fields,
         "image_url": image_url,
         "my_label": my_label,
+        "my_value": kinds.read_value(project, my_label, my_value) if my_label else None,
     }

@@ -15,6 +15,7 @@ def register_commands(app: Flask) -> None:
     from labeler.cli.data import demo_command, export_command, import_command
     from labeler.cli.instance import create_user_command, init_command, serve_command, token_command
     from labeler.cli.models import train_command
+    from labeler.cli.projects import project_group
     from labeler.cli.quality import quality_command
     from labeler.cli.simulate import simulate_command
     from labeler.cli.worker import worker_command
@@ -31,5 +32,6 @@ def register_commands(app: Flask) -> None:
         worker_command,
         quality_command,
         simulate_command,
+        project_group,
     ):
         app.cli.add_command(command)

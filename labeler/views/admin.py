@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import delete, select
 
 from labeler.auth import admin_required
+from labeler.core.kinds import DEFAULT_KIND, KINDS
 from labeler.extensions import db
 from labeler.models import (
     ROLES,
@@ -96,6 +100,8 @@ def new_project():
                 guidelines=form.get("guidelines", ""),
                 annotations_per_item=_int(form.get("annotations_per_item"), "annotations per item"),
                 test_fraction=_float(form.get("test_fraction"), "test fraction"),
+                task_kind=form.get("task_kind") or DEFAULT_KIND,
+                task_settings=_json_object(form.get("task_settings"), "task settings"),
             )
         except ServiceError as exc:
             flash(exc.message, "error")
@@ -103,7 +109,17 @@ def new_project():
             db.session.commit()
             flash(f"Project {project.name} created. Import items next.", "info")
             return redirect(url_for("importing.upload", project_id=project.id))
-    return render_template("admin/project_form.html", form=form)
+    return render_template("admin/project_form.html", form=form, kinds=KINDS.values())
+
+
+def _json_object(value: str | None, name: str) -> dict[str, Any]:
+    try:
+        parsed = json.loads(value or "{}")
+    except json.JSONDecodeError as exc:
+        raise ServiceError(f"{name} must be a JSON object: {exc}") from None
+    if not isinstance(parsed, dict):
+        raise ServiceError(f"{name} must be a JSON object")
+    return parsed
 
 
 def _int(value: str | None, name: str) -> int:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from labeler.auth import project_role, visible_projects
 from labeler.extensions import db
 from labeler.models import Annotation, Item, Membership, User
+from labeler.services.projects import kinds
 from labeler.views.common import load_project
 from labeler.web.images import pixel_grid_png
 
@@ -52,7 +53,12 @@ def show(project_id: int):
             .order_by(User.username)
         ).all()
     return render_template(
-        "projects/show.html", project=project, role=role, mine=mine, members=members
+        "projects/show.html",
+        project=project,
+        kind=kinds.kind_of(project),
+        role=role,
+        mine=mine,
+        members=members,
     )
 
 

@@ -80,8 +80,10 @@ def sync_copies(project: Project, original: Item) -> None:
         )
         .values(
             consensus_label=original.consensus_label,
+            consensus_value=original.consensus_value,
             consensus_confidence=original.consensus_confidence,
             final_label=original.final_label,
+            final_value=original.final_value,
             final_source=original.final_source,
             disputed=False,
         ),
@@ -92,7 +94,14 @@ def sync_copies(project: Project, original: Item) -> None:
 def sync_all_copies(project: Project) -> int:
     """Bring every linked copy in step with its original; returns how many copies there are."""
     original = Item.__table__.alias("original")
-    columns = ("consensus_label", "consensus_confidence", "final_label", "final_source")
+    columns = (
+        "consensus_label",
+        "consensus_value",
+        "consensus_confidence",
+        "final_label",
+        "final_value",
+        "final_source",
+    )
     values = {
         name: select(original.c[name]).where(original.c.id == Item.duplicate_of).scalar_subquery()
         for name in columns

@@ -35,7 +35,7 @@ from labeler.models import (
     Project,
     User,
 )
-from labeler.services import ServiceError
+from labeler.services.projects import kinds
 
 TIER_GOLD = -1  # below TIER_DONE: the ordinary pick (queue_tier > TIER_DONE) skips it
 ALERT_KIND = "gold_accuracy"
@@ -80,21 +80,18 @@ def gold_item_ids(project: Project) -> set[int]:
     )
 
 
-def mark(project: Project, item: Item, label: str) -> None:
-    """Make ``item`` gold with the known answer ``label`` (or change its answer)."""
-    if label not in project.label_names:
-        raise ServiceError(
-            f"label {label!r} is not in the label set",
-            {"field": "label", "allowed": project.label_names},
-        )
-    item.is_gold, item.gold_label, item.queue_tier = True, label, TIER_GOLD
+def mark(project: Project, item: Item, label: object) -> None:
+    """Make ``item`` gold with the known answer ``label`` (an answer in the project's
+    kind), or change its answer."""
+    key, value = kinds.check_value(project, label, "label")
+    item.is_gold, item.gold_label, item.gold_value, item.queue_tier = True, key, value, TIER_GOLD
     db.session.flush()
 
 
 def unmark(project: Project, item: Item) -> None:
     """Make ``item`` an ordinary item again; it rejoins the queue by its label count."""
     target = project.annotations_per_item + item.extra_annotations
-    item.is_gold, item.gold_label = False, None
+    item.is_gold, item.gold_label, item.gold_value = False, None, None
     item.queue_tier = (
         TIER_DONE
         if item.n_annotations >= target

@@ -8,12 +8,11 @@ from the consensus job and majority in between. Semantics match
 
 from __future__ import annotations
 
-from collections import Counter
-
 from sqlalchemy import select
 
 from labeler.extensions import db
 from labeler.models import Adjudication, Annotation, Item, Project
+from labeler.services.projects import kinds
 
 
 def item_target(project: Project, item: Item) -> int:
@@ -21,50 +20,44 @@ def item_target(project: Project, item: Item) -> int:
     return project.annotations_per_item + item.extra_annotations
 
 
-def is_disputed(project: Project, counts: Counter[str], confidence: float) -> bool:
-    """A tie, a winner's share under the project's threshold, or any disagreement
-    when the project asks for unanimity."""
-    ranked = counts.most_common(2)
-    tie = len(ranked) == 2 and ranked[0][1] == ranked[1][1]
-    return (
-        tie
-        or confidence < project.dispute_threshold
-        or (project.require_unanimity and len(counts) > 1)
-    )
-
-
 def refresh_item(project: Project, item: Item) -> None:
-    """Recompute ``item``'s consensus, dispute flag and final label from its votes."""
-    votes = list(db.session.scalars(select(Annotation.label).where(Annotation.item_id == item.id)))
+    """Recompute ``item``'s consensus, dispute flag and final label from its votes,
+    as the project's task kind reads them."""
+    kind = kinds.kind_of(project)
+    rows = db.session.execute(
+        select(Annotation.label, Annotation.value).where(Annotation.item_id == item.id)
+    ).all()
+    votes = [kind.decode(key, value) for key, value in rows]
     before = item.final_label
-    counts = Counter(votes)
-    if not counts:
-        item.consensus_label, item.consensus_confidence, item.disputed = None, None, False
+    agreed = kind.item_consensus(votes, kinds.context(project))
+    complete = len(votes) >= item_target(project, item)
+    if agreed.value is None:
+        item.consensus_label = item.consensus_value = None
     else:
-        (winner, top), *rest = counts.most_common(2)
-        tie = bool(rest) and rest[0][1] == top
-        item.consensus_label = None if tie else winner
-        item.consensus_confidence = top / len(votes)
-        complete = len(votes) >= item_target(project, item)
-        item.disputed = complete and is_disputed(project, counts, top / len(votes))
-    if _adjudicated_label(item) is None:
-        complete = len(votes) >= item_target(project, item)
+        item.consensus_label = kind.key(agreed.value)
+        item.consensus_value = kinds.stored(item.consensus_label, agreed.value)
+    item.consensus_confidence = agreed.confidence if votes else None
+    item.disputed = bool(votes) and complete and agreed.disputed
+    if not _adjudicated(item):
         settled = complete and not item.disputed and item.consensus_label is not None
         item.final_label = item.consensus_label if settled else None
-        item.final_source = ("unanimous" if len(counts) == 1 else "majority") if settled else None
+        item.final_value = item.consensus_value if settled else None
+        item.final_source = ("unanimous" if agreed.unanimous else "majority") if settled else None
     if item.final_label != before and item.final_label is not None:
         project.labels_since_training += 1
 
 
-def _adjudicated_label(item: Item) -> str | None:
-    """The label of the latest 'resolve' decision on ``item``, if any."""
+def _adjudicated(item: Item) -> bool:
+    """Whether a 'resolve' decision holds ``item``'s final label."""
     if item.final_source != "adjudicated":
-        return None
-    return db.session.scalar(
-        select(Adjudication.label)
-        .where(Adjudication.item_id == item.id, Adjudication.action == "resolve")
-        .order_by(Adjudication.created_at.desc(), Adjudication.id.desc())
-        .limit(1)
+        return False
+    return (
+        db.session.scalar(
+            select(Adjudication.id)
+            .where(Adjudication.item_id == item.id, Adjudication.action == "resolve")
+            .limit(1)
+        )
+        is not None
     )
 
 

@@ -32,10 +32,11 @@ from labeler.models import (
     User,
     utcnow,
 )
-from labeler.services import Conflict, NotFound, ServiceError
+from labeler.services import Conflict, NotFound
 from labeler.services.data.quality import sync_copies
 from labeler.services.labeling import gold
 from labeler.services.labeling.labels import item_target, refresh_item
+from labeler.services.projects import kinds
 
 MAX_SECONDS = 3600.0  # a tab left open over lunch is not an hour of work
 
@@ -212,25 +213,25 @@ def submit(
     project: Project,
     user: User,
     item: Item,
-    label: str,
+    label: object,
     seconds: float | None = None,
     now: datetime | None = None,
 ) -> SubmitResult:
-    """Record ``user``'s label for ``item``; resubmitting is safe, changing keeps history."""
+    """Record ``user``'s answer for ``item``; resubmitting is safe, changing keeps history.
+
+    ``label`` is the answer in the project's kind (a label name, a set of them, a
+    rating...); the kind checks it and gives its key (``Annotation.label``) and value.
+    """
     now = now or utcnow()
     if item.project_id != project.id:
         raise NotFound(f"item {item.id} is not in project {project.name!r}")
-    if label not in project.label_names:
-        raise ServiceError(
-            f"label {label!r} is not in the label set",
-            {"field": "label", "allowed": project.label_names},
-        )
+    key, value = kinds.check_value(project, label)
     seconds = None if seconds is None else min(max(float(seconds), 0.0), MAX_SECONDS)
     existing = db.session.scalar(
         select(Annotation).where(Annotation.item_id == item.id, Annotation.user_id == user.id)
     )
     if existing is not None:
-        result = _change(existing, label, seconds, now)
+        result = _change(existing, key, value, seconds, now)
         if result.outcome == "changed":
             existing.guideline_version = project.guideline_version
             _after_vote(project, user, item)
@@ -246,7 +247,8 @@ def submit(
         item_id=item.id,
         user_id=user.id,
         project_id=project.id,
-        label=label,
+        label=key,
+        value=value,
         seconds=seconds,
         created_at=now,
         updated_at=now,
@@ -271,11 +273,11 @@ def _after_vote(project: Project, user: User, item: Item) -> None:
 
 
 def _change(
-    annotation: Annotation, label: str, seconds: float | None, now: datetime
+    annotation: Annotation, key: str, value: object, seconds: float | None, now: datetime
 ) -> SubmitResult:
-    if annotation.label == label:
+    if annotation.label == key and annotation.value == value:
         return SubmitResult(annotation, "unchanged")
-    annotation.relabel(label, seconds, now)
+    annotation.relabel(key, seconds, now, value)
     db.session.flush()
     return SubmitResult(annotation, "changed")
 

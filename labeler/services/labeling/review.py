@@ -30,6 +30,7 @@ from labeler.services import ServiceError
 from labeler.services.data.quality import sync_copies
 from labeler.services.labeling.agreement_report import Reliability, annotator_reliability
 from labeler.services.labeling.labels import item_target
+from labeler.services.projects import kinds
 
 ACTIONS = ("resolve", "send_back", "ambiguous")
 MAX_NOTE = 4000
@@ -134,12 +135,13 @@ def decide(
     item: Item,
     reviewer: User,
     action: str,
-    label: str | None = None,
+    label: object = None,
     note: str = "",
 ) -> Adjudication:
     """Apply a reviewer's decision to ``item`` and record it.
 
-    - ``resolve``: ``label`` becomes the final label (source ``adjudicated``);
+    - ``resolve``: ``label`` (an answer in the project's kind: a label, a set of
+      labels, a rating...) becomes the final label (source ``adjudicated``);
     - ``send_back``: one more annotation is asked for (k + 1 for this item); the
       item leaves the review queue until the new vote decides again;
     - ``ambiguous``: kept in exports, left out of training and evaluation.
@@ -154,22 +156,22 @@ def decide(
         raise InvalidDecision(f"item {item.id} is not in project {project.name!r}")
     if len(note) > MAX_NOTE:
         raise InvalidDecision(f"the note is limited to {MAX_NOTE} characters", {"field": "note"})
+    key, value = None, None
     if action == "resolve":
-        if label not in project.label_names:
-            raise InvalidDecision(
-                f"label {label!r} is not in the label set",
-                {"field": "label", "allowed": project.label_names},
-            )
-        _resolve(project, item, label)
+        try:
+            key, value = kinds.check_value(project, label, "label")
+        except ServiceError as error:
+            raise InvalidDecision(error.message, error.detail) from None
+        _resolve(project, item, key, value)
     else:
-        label = None
         (_send_back if action == "send_back" else _mark_ambiguous)(project, item)
     decision = Adjudication(
         item_id=item.id,
         project_id=project.id,
         reviewer_id=reviewer.id,
         action=action,
-        label=label,
+        label=key,
+        value=value,
         note=note,
         created_at=utcnow(),
     )
@@ -179,10 +181,10 @@ def decide(
     return decision
 
 
-def _resolve(project: Project, item: Item, label: str) -> None:
-    if item.final_label != label:
+def _resolve(project: Project, item: Item, key: str, value: object) -> None:
+    if item.final_label != key:
         project.labels_since_training += 1
-    item.final_label, item.final_source = label, "adjudicated"
+    item.final_label, item.final_value, item.final_source = key, value, "adjudicated"
     item.disputed = item.ambiguous = False
 
 
@@ -198,7 +200,7 @@ def _send_back(project: Project, item: Item) -> None:
     )
     # The latest decision wins: an earlier adjudication no longer holds the label,
     # the next vote settles it (or brings it back here).
-    item.final_label = item.final_source = None
+    item.final_label = item.final_value = item.final_source = None
     item.disputed = False
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, func, select, update
 
+from labeler.core.kinds import DEFAULT_KIND, InvalidValue, kind_for
 from labeler.extensions import db
 from labeler.models import (
     PROJECT_ROLES,
@@ -81,8 +82,12 @@ def create_project(
     guidelines: str = "",
     annotations_per_item: int = 1,
     test_fraction: float = 0.2,
+    task_kind: str = DEFAULT_KIND,
+    task_settings: dict[str, Any] | None = None,
     **settings: Any,
 ) -> Project:
+    """A new project of ``task_kind`` (fixed from now on), its kind's ``task_settings``
+    checked by the kind."""
     name = name.strip()
     if not name or len(name) > 120:
         raise ServiceError("a project name of 1-120 characters is required", {"field": "name"})
@@ -92,9 +97,17 @@ def create_project(
         raise ServiceError("annotations per item must be between 1 and 50")
     if not 0.0 <= float(test_fraction) < 1.0:
         raise ServiceError("the test fraction must be at least 0 and below 1")
+    try:
+        kind = kind_for(task_kind)
+        labels = validate_labels(labels)
+        cleaned = kind.validate_settings(task_settings or {}, [label["name"] for label in labels])
+    except InvalidValue as error:
+        raise ServiceError(str(error), {"field": error.field, **error.detail}) from None
     project = Project(
         name=name,
-        labels=validate_labels(labels),
+        task_kind=kind.name,
+        task_settings=cleaned,
+        labels=labels,
         guidelines=guidelines,
         annotations_per_item=int(annotations_per_item),
         test_fraction=float(test_fraction),

@@ -1,0 +1,78 @@
+"""``labeler project create``: make a project from the command line, of any task kind."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from flask.cli import with_appcontext
+
+from labeler.core.kinds import DEFAULT_KIND, KINDS
+from labeler.extensions import db
+from labeler.services import ServiceError
+
+
+@click.group("project")
+def project_group() -> None:
+    """Create projects."""
+
+
+@project_group.command("create")
+@click.argument("name")
+@click.option(
+    "--labels",
+    required=True,
+    help="Comma-separated label set, e.g. 'spam,ham' (a rating project: its scale points).",
+)
+@click.option(
+    "--kind",
+    "task_kind",
+    type=click.Choice(list(KINDS)),
+    default=DEFAULT_KIND,
+    show_default=True,
+    help="What an annotation is; fixed once the project exists.",
+)
+@click.option(
+    "--settings",
+    "task_settings",
+    default="{}",
+    help="The kind's settings as JSON, e.g. '{\"allow_empty\": true}' for multi_label.",
+)
+@click.option("--k", "annotations_per_item", default=1, show_default=True, type=int)
+@click.option("--test-fraction", default=0.2, show_default=True, type=float)
+@click.option("--guidelines", default="", help="Guidelines (markdown).")
+@with_appcontext
+def create_command(
+    name: str,
+    labels: str,
+    task_kind: str,
+    task_settings: str,
+    annotations_per_item: int,
+    test_fraction: float,
+    guidelines: str,
+) -> None:
+    """Create the project NAME."""
+    from labeler.services.projects.store import create_project
+
+    try:
+        settings: Any = json.loads(task_settings)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--settings") from None
+    if not isinstance(settings, dict):
+        raise click.BadParameter("must be a JSON object", param_hint="--settings")
+    try:
+        project = create_project(
+            name,
+            [{"name": label.strip()} for label in labels.split(",") if label.strip()],
+            guidelines=guidelines,
+            annotations_per_item=annotations_per_item,
+            test_fraction=test_fraction,
+            task_kind=task_kind,
+            task_settings=settings,
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"Created project {project.name!r} (id {project.id}, {project.task_kind}).")

@@ -1,0 +1,244 @@
+"""The interface every task kind implements, and the value it hands back.
+
+An annotation's *value* is typed by its project's kind and stored as JSON; beside it
+sits the value's canonical *key*, a short string used wherever values are compared,
+counted or grouped (consensus, agreement, the final label's index, exports' "same
+answer?" checks). Two values are the same answer exactly when their keys are equal.
+
+- single_label: value ``"spam"``, key ``"spam"`` (so the existing label columns
+  already hold both).
+- multi_label: value ``["ham", "urgent"]`` (sorted, no repeats), key
+  ``'["ham","urgent"]'``.
+- rating: value ``3`` (a number on the scale), key ``"3"``.
+- spans: value ``[{"start": 0, "end": 5, "label": "PER"}, ...]`` (code-point
+  offsets, sorted), key its canonical JSON.
+- pairwise: value ``{"choice": "A" | "B" | "tie", "strength": 1, "shown": "AB"}``,
+  key the choice alone (what shown order and strength add is not a different answer).
+
+A key longer than :data:`KEY_MAX` characters (the key columns' width) is replaced by a
+digest of itself (:func:`bounded_key`): equality still holds, and the value column
+keeps the full answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+KEY_MAX = 120
+
+Value = Any  # JSON: str | int | float | list | dict, as the kind defines it
+
+
+class InvalidValue(ValueError):
+    """A value (or a project setting) the kind refuses; ``field`` names what was wrong,
+    ``detail`` adds what helps to correct it (e.g. ``allowed``)."""
+
+    def __init__(self, message: str, field: str = "value", **detail: Any) -> None:
+        super().__init__(message)
+        self.field = field
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class KindContext:
+    """What a kind may know of its project: the label names in order, the scale
+    (nominal | ordinal | interval), the kind's own settings, and the consensus rule."""
+
+    labels: tuple[str, ...]
+    label_scale: str = "nominal"
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    dispute_threshold: float = 0.5
+    require_unanimity: bool = False
+
+
+@dataclass(frozen=True)
+class ItemConsensus:
+    """One item's consensus: ``value`` (None when there is none, e.g. a tie),
+    ``confidence`` (0..1, how far the votes back it), ``disputed`` (a reviewer must
+    settle it once the item is complete) and ``unanimous``."""
+
+    value: Value | None
+    confidence: float
+    disputed: bool
+    unanimous: bool
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One agreement figure with the line that says how to read it."""
+
+    name: str
+    value: float | None
+    how_to_read: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+def canonical_json(value: Value) -> str:
+    """Compact, key-sorted JSON: the same value always gives the same text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def bounded_key(text: str) -> str:
+    """``text`` if it fits the key columns, else ``"sha256:"`` and 40 hex digits of it."""
+    if len(text) <= KEY_MAX:
+        return text
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+class TaskKind(ABC):
+    """One task kind: how its values are checked, compared, agreed on, learnt and shown.
+
+    Implement one subclass per kind in ``labeler/core/kinds/<name>.py`` and register an
+    instance in ``labeler/core/kinds/__init__.py``. Services, views and the form ask
+    the project's kind (``kind_for(project.task_kind)``); they never test its name.
+
+    Votes reach a kind as a long frame with columns ``item``, ``annotator``, ``value``
+    (the canonical values) and ``key`` (their keys), one row per annotation.
+    """
+
+    #: The name stored in ``Project.task_kind``.
+    name: str
+    #: A short human title for pages and forms.
+    title: str
+    #: The form widget: an ES module under ``static/``, e.g. ``"kinds/single_label.js"``.
+    widget: str
+    #: The form's line on which keys answer (the shell adds skip and back).
+    keys_hint: str = "label hotkeys"
+
+    # -- values ----------------------------------------------------------------
+
+    @abstractmethod
+    def validate(self, raw: object, context: KindContext) -> Value:
+        """The canonical value of ``raw`` (as sent by the form, the API or an import).
+
+        Raises:
+            InvalidValue: with a message naming what is wrong (a label outside the
+                set, an empty set the project forbids, a rating off the scale).
+        """
+
+    @abstractmethod
+    def key(self, value: Value) -> str:
+        """The canonical key of a canonical value, at most :data:`KEY_MAX` characters."""
+
+    def decode(self, key: str | None, stored: Value | None) -> Value | None:
+        """The value of a stored row: the JSON value when present, else the key itself
+        (rows written before values existed, which are all single-label)."""
+        return stored if stored is not None else key
+
+    def display(self, value: Value | None) -> str:
+        """A short human rendering of a value for pages and tables."""
+        return "" if value is None else str(value)
+
+    def validate_settings(
+        self, settings: Mapping[str, Any], labels: Sequence[str]
+    ) -> dict[str, Any]:
+        """Check the kind's own project settings; return them cleaned (defaults filled)."""
+        if settings:
+            raise InvalidValue(
+                f"{self.name} projects take no task settings, got {sorted(settings)}",
+                "task_settings",
+            )
+        return {}
+
+    # -- agreement and consensus -----------------------------------------------
+
+    @abstractmethod
+    def agreement(self, votes: pd.DataFrame, context: KindContext) -> list[Figure]:
+        """The kind's agreement figures over ``votes`` (NaN-free: None when undefined)."""
+
+    @abstractmethod
+    def item_consensus(self, values: Sequence[Value], context: KindContext) -> ItemConsensus:
+        """The consensus of one item's votes (cheap: it runs on every submit)."""
+
+    @abstractmethod
+    def consensus(self, votes: pd.DataFrame, context: KindContext, method: str) -> pd.DataFrame:
+        """Consensus for many items: a frame indexed by item with ``value`` (None when
+        there is none), ``key``, ``confidence`` (0..1), ``unanimous`` and ``disputed``.
+        ``method`` is the project's consensus method (see :meth:`consensus_methods`)."""
+
+    def consensus_methods(self) -> tuple[str, ...]:
+        """The consensus methods this kind offers; the first is the default."""
+        return ("majority",)
+
+    # -- the model -------------------------------------------------------------
+
+    #: The metric that ranks model versions, and whether higher is better.
+    headline_metric: str = "macro_f1"
+    headline_higher_is_better: bool = True
+
+    @abstractmethod
+    def targets(self, values: Sequence[Value], context: KindContext) -> np.ndarray:
+        """What the model learns for these final values (1-D labels, an indicator
+        matrix, numbers...)."""
+
+    @abstractmethod
+    def train(
+        self,
+        X: pd.DataFrame,
+        values: Sequence[Value],
+        context: KindContext,
+        model_settings: Mapping[str, Any],
+    ) -> Any:
+        """A fitted, picklable model of ``values`` from the item features ``X``.
+        ``model_settings``: ``inputs`` (a ModelInputs), ``estimator``, ``params``,
+        ``random_state``, ``grid_search``. Raises ValueError when the values cannot
+        train one (too few, one class...)."""
+
+    @abstractmethod
+    def predict(self, model: Any, X: pd.DataFrame, context: KindContext) -> list[Value]:
+        """The model's canonical value for each row of ``X``."""
+
+    @abstractmethod
+    def evaluate(
+        self, model: Any, X: pd.DataFrame, truth: Sequence[Value], context: KindContext
+    ) -> dict[str, Any]:
+        """The kind's model metrics on the test items (``truth``: their final values),
+        including :attr:`headline_metric`."""
+
+    @abstractmethod
+    def baselines(
+        self, train: Sequence[Value], test: Sequence[Value], context: KindContext
+    ) -> dict[str, dict[str, Any]]:
+        """What models that ignore the items would score on ``test``, by baseline name."""
+
+    @abstractmethod
+    def human_level(self, votes: pd.DataFrame, context: KindContext) -> dict[str, Any]:
+        """Each annotator's score against the leave-one-out consensus of the others,
+        with the kind's own metric; ``overall`` is the weighted mean (None if unscored)."""
+
+    @abstractmethod
+    def uncertainty(
+        self, model: Any, pool: pd.DataFrame, strategy: str, context: KindContext
+    ) -> np.ndarray:
+        """One score per pool row, 0..1, higher = more useful to label next."""
+
+    def strategies(self) -> tuple[str, ...]:
+        """The queue strategies this kind can rank by (``random`` always works)."""
+        return ("random",)
+
+    # -- exports ---------------------------------------------------------------
+
+    def export_value(self, value: Value | None) -> Any:
+        """The value as JSONL and Parquet hold it."""
+        return value
+
+    def csv_cell(self, value: Value | None) -> str:
+        """The value as one CSV cell (documented per kind; :meth:`parse_csv_cell`
+        reads it back exactly)."""
+        return "" if value is None else str(value)
+
+    def parse_csv_cell(self, text: str, context: KindContext) -> Value:
+        """The value written by :meth:`csv_cell`, checked as :meth:`validate` does."""
+        return self.validate(text, context)
+
+    def one_hot(self, value: Value | None, context: KindContext) -> dict[str, int] | None:
+        """Optional one-hot export columns (``label -> 0/1``), or None when the kind has none."""
+        return None

@@ -1,0 +1,158 @@
+"""single_label: one label from the project's set. Today's behaviour, by delegation.
+
+The value is the label name and so is its key. Every figure comes from the modules
+that served single-label projects before kinds existed (agreement, consensus,
+evaluation, sampling, training); this module only adapts their inputs.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from labeler.core import agreement, consensus, evaluation, sampling, training
+from labeler.core.kinds.base import (
+    Figure,
+    InvalidValue,
+    ItemConsensus,
+    KindContext,
+    TaskKind,
+    Value,
+)
+from labeler.core.model_inputs import ModelInputs
+
+
+def label_frame(votes: pd.DataFrame) -> pd.DataFrame:
+    """The core's long ``item``, ``annotator``, ``label`` frame from kind votes."""
+    return pd.DataFrame(
+        {"item": votes["item"], "annotator": votes["annotator"], "label": votes["key"]}
+    )
+
+
+def _number(result: agreement.AgreementResult) -> float | None:
+    return None if np.isnan(result.value) else float(result.value)
+
+
+class SingleLabel(TaskKind):
+    name = "single_label"
+    title = "Single label (one label per item)"
+    widget = "kinds/single_label.js"
+
+    def validate(self, raw: object, context: KindContext) -> Value:
+        if not isinstance(raw, str):
+            raise InvalidValue("label must be a string", "label")
+        if raw not in context.labels:
+            raise InvalidValue(
+                f"label {raw!r} is not in the label set", "label", allowed=list(context.labels)
+            )
+        return raw
+
+    def key(self, value: Value) -> str:
+        return str(value)
+
+    def agreement(self, votes: pd.DataFrame, context: KindContext) -> list[Figure]:
+        frame = label_frame(votes)
+        order = list(context.labels) if context.label_scale != "nominal" else None
+        level = context.label_scale if context.label_scale in ("ordinal", "interval") else "nominal"
+        alpha = agreement.krippendorff_alpha(frame, level=level, order=order)  # type: ignore[arg-type]
+        return [
+            Figure(
+                f"Krippendorff's alpha ({level})",
+                _number(alpha),
+                "-1..1: 1 perfect, 0 chance; at least 0.8 is reliable, 0.667 tentative",
+            ),
+            Figure(
+                "Fleiss' kappa",
+                _number(agreement.fleiss_kappa(frame)),
+                "-1..1: agreement beyond chance over all annotators",
+            ),
+            Figure(
+                "Percent agreement",
+                _number(agreement.percent_agreement(frame)),
+                "0..1: share of annotator pairs that agree (not chance-corrected)",
+            ),
+        ]
+
+    def item_consensus(self, values: Sequence[Value], context: KindContext) -> ItemConsensus:
+        """Majority vote; a tie has no winner and is disputed (never settled by order)."""
+        counts = Counter(str(v) for v in values)
+        if not counts:
+            return ItemConsensus(None, 0.0, False, True)
+        (winner, top), *rest = counts.most_common(2)
+        tie = bool(rest) and rest[0][1] == top
+        confidence = top / len(values)
+        disputed = (
+            tie
+            or confidence < context.dispute_threshold
+            or (context.require_unanimity and len(counts) > 1)
+        )
+        return ItemConsensus(None if tie else winner, confidence, disputed, len(counts) == 1)
+
+    def consensus_methods(self) -> tuple[str, ...]:
+        return ("majority", "dawid_skene")
+
+    def consensus(self, votes: pd.DataFrame, context: KindContext, method: str) -> pd.DataFrame:
+        frame = label_frame(votes)
+        if method == "dawid_skene":
+            items = consensus.dawid_skene(frame).items
+        elif method == "majority":
+            items = consensus.majority_vote(frame)
+        else:
+            raise InvalidValue(f"unknown consensus method {method!r}", "consensus_method")
+        flagged = consensus.disputed(
+            items, context.dispute_threshold, context.require_unanimity, votes=frame
+        )
+        table = items.assign(value=items["label"], key=items["label"], disputed=flagged)
+        return table[["value", "key", "confidence", "unanimous", "disputed"]]
+
+    def targets(self, values: Sequence[Value], context: KindContext) -> np.ndarray:
+        return np.asarray([str(v) for v in values], dtype=object)
+
+    def train(
+        self,
+        X: pd.DataFrame,
+        values: Sequence[Value],
+        context: KindContext,
+        model_settings: Mapping[str, Any],
+    ) -> Any:
+        return training.train(
+            X,
+            list(self.targets(values, context)),
+            model_settings.get("inputs", ModelInputs()),
+            estimator=model_settings.get("estimator", "logistic_regression"),
+            params=model_settings.get("params"),
+            grid_search=bool(model_settings.get("grid_search", False)),
+            random_state=int(model_settings.get("random_state", 0)),
+        )
+
+    def predict(self, model: Any, X: pd.DataFrame, context: KindContext) -> list[Value]:
+        proba = model.predict_proba(X)
+        return [str(model.classes[i]) for i in proba.argmax(axis=1)]
+
+    def evaluate(
+        self, model: Any, X: pd.DataFrame, truth: Sequence[Value], context: KindContext
+    ) -> dict[str, Any]:
+        return evaluation.evaluate(model, X, [str(v) for v in truth])
+
+    def baselines(
+        self, train: Sequence[Value], test: Sequence[Value], context: KindContext
+    ) -> dict[str, dict[str, Any]]:
+        return evaluation.baselines([str(v) for v in train], [str(v) for v in test])
+
+    def human_level(self, votes: pd.DataFrame, context: KindContext) -> dict[str, Any]:
+        return evaluation.human_level_performance(label_frame(votes))
+
+    def uncertainty(
+        self, model: Any, pool: pd.DataFrame, strategy: str, context: KindContext
+    ) -> np.ndarray:
+        return sampling.score_pool(model, pool, strategy)
+
+    def strategies(self) -> tuple[str, ...]:
+        return sampling.STRATEGIES
+
+    def one_hot(self, value: Value | None, context: KindContext) -> dict[str, int] | None:
+        return {label: int(value == label) for label in context.labels}
