@@ -166,16 +166,17 @@ def start_gunicorn(database_url: str, instance: Path, workers: int, port: int) -
         )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # a worker answers once it has imported the app
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             connection.request("GET", "/login")
             if connection.getresponse().status == 200:
-                connection.close()
                 return process
-        except OSError:
+        except OSError:  # a refused or timed-out attempt, on a busy machine too
             if process.poll() is not None:
                 raise RuntimeError((instance / "gunicorn.log").read_text()) from None
             time.sleep(0.2)
+        finally:
+            connection.close()
     os.killpg(process.pid, signal.SIGKILL)
     raise RuntimeError("gunicorn did not answer within 120 s")
 
