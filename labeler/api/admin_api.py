@@ -18,7 +18,7 @@ from labeler.api.serialize import project_payload
 from labeler.auth import create_token
 from labeler.extensions import db
 from labeler.models import PROJECT_ROLES, ROLES, Job, User
-from labeler.services import Forbidden, NotFound  # job runners: jobs.RUNNER_MODULES
+from labeler.services import Forbidden, NotFound, accounts  # job runners: jobs.RUNNER_MODULES
 from labeler.services.learning.model_reports import job_payload
 from labeler.services.projects import admin
 from labeler.services.projects.store import set_member
@@ -53,8 +53,11 @@ class UserIn(Schema):
     username = fields.String(required=True, validate=validate.Length(1, 80))
     role = fields.String(load_default="annotator", validate=validate.OneOf(ROLES))
     password = fields.String(
-        validate=validate.Length(8, 200),
-        metadata={"description": "optional: without one the user signs in with tokens only"},
+        validate=validate.Length(accounts.PASSWORD_MIN, accounts.PASSWORD_MAX),
+        metadata={
+            "description": "optional: without one the user signs in with tokens only; "
+            "not one of the most common passwords"
+        },
     )
 
 

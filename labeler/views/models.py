@@ -19,6 +19,7 @@ from labeler.services.learning import model_settings, modeling
 from labeler.views.common import load_project
 from labeler.web.charts import heatmap_svg
 from labeler.web.charts_curve import line_chart_svg
+from labeler.web.redirects import safe_target
 
 bp = Blueprint("models", __name__)
 
@@ -115,10 +116,9 @@ def send_to_review(project_id: int, item_id: int):
     else:
         db.session.commit()
         flash(f"Item {item.external_id} is in the review queue.", "info")
-    target = request.form.get("next") or ""
-    if not target.startswith("/") or target.startswith("//"):  # stay on this site
-        target = url_for("models.errors", project_id=project_id)
-    return redirect(target)
+    return redirect(
+        safe_target(request.form.get("next"), url_for("models.errors", project_id=project_id))
+    )
 
 
 @bp.route("/projects/<int:project_id>/model/settings", methods=["GET", "POST"])

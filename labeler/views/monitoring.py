@@ -24,6 +24,7 @@ from labeler.services.learning.scoring_job import start_rescore
 from labeler.services.serving import monitoring, prediction_log, rollout
 from labeler.views.common import load_project
 from labeler.web.charts_curve import line_chart_svg
+from labeler.web.redirects import safe_target
 
 bp = Blueprint("monitoring", __name__)
 
@@ -160,7 +161,6 @@ def resolve_alert(project_id: int):
     else:
         db.session.commit()
         flash(f"Alert resolved: {alert.message}", "info")
-    target = request.form.get("next") or ""
-    if not target.startswith("/") or target.startswith("//"):  # stay on this site
-        target = url_for("projects.show", project_id=project_id)
-    return redirect(target)
+    return redirect(
+        safe_target(request.form.get("next"), url_for("projects.show", project_id=project_id))
+    )
