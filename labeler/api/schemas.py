@@ -57,6 +57,14 @@ class Mapping(Schema):
     label = fields.String(allow_none=True)
     annotator = fields.String(allow_none=True)
     unescape_formulas = fields.Boolean()
+    gold = fields.String(allow_none=True)
+    duplicates = fields.String(validate=validate.OneOf(("keep", "skip", "link")))
+    add_annotators = fields.Boolean(
+        metadata={
+            "description": "make the annotators the file names members of the project "
+            "(without it, a name that is not a member is refused)"
+        }
+    )
 
 
 class ImportBody(Schema):
@@ -73,6 +81,12 @@ class ImportReport(Schema):
     annotations_added = fields.Integer()
     annotations_changed = fields.Integer()
     annotations_unchanged = fields.Integer()
+    duplicates_found = fields.Integer()
+    duplicates_skipped = fields.Integer()
+    duplicates_linked = fields.Integer()
+    gold_marked = fields.Integer()
+    annotators_created = fields.List(fields.String())
+    members_added = fields.List(fields.String())
     messages = fields.List(fields.String())
 
 
