@@ -23,6 +23,11 @@ from labeler.models import ApiToken, Membership, Project, User, utcnow
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# The lowest project role that sees model internals (versions, errors, human level per
+# annotator, monitoring) and job results: they follow from other people's labels, which
+# annotators labeling blind must not learn.
+MODEL_INTERNALS_ROLE = "reviewer"
+
 
 def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"

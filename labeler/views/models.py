@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from labeler.auth import admin_required, project_role
+from labeler.auth import MODEL_INTERNALS_ROLE, admin_required, project_role
 from labeler.core import sampling
 from labeler.core.estimators import ESTIMATORS
 from labeler.extensions import db
@@ -58,7 +58,7 @@ def _charts(history: list[ModelVersion]) -> dict[str, Markup]:
 @bp.route("/projects/<int:project_id>/model")
 @login_required
 def progress(project_id: int):
-    project = load_project(project_id)
+    project = load_project(project_id, MODEL_INTERNALS_ROLE)
     history = reports.versions(project)
     shown = _latest_evaluated(history)
     return render_template(
@@ -78,7 +78,7 @@ def progress(project_id: int):
 @bp.route("/projects/<int:project_id>/model/errors")
 @login_required
 def errors(project_id: int):
-    project = load_project(project_id)
+    project = load_project(project_id, MODEL_INTERNALS_ROLE)
     history = reports.versions(project)
     version = _latest_evaluated(history)
     found: dict[str, Any] = ((version.metrics or {}).get("errors") or {}) if version else {}

@@ -14,7 +14,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from labeler import jobs
-from labeler.auth import project_role
+from labeler.auth import MODEL_INTERNALS_ROLE, project_role
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Alert, Project, User
@@ -71,7 +71,7 @@ def _charts(found: dict[str, Any]) -> dict[str, Markup]:
 @login_required
 def page(project_id: int):
     prediction_log.flush_for_reading()
-    project = load_project(project_id)
+    project = load_project(project_id, MODEL_INTERNALS_ROLE)
     hours = request.args.get("hours", 24, type=int) or 24
     found = monitoring.figures(project, min(max(hours, 1), 720))
     history = rollout.history(project, 20)
