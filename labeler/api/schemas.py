@@ -14,6 +14,9 @@ from marshmallow import Schema, fields, validate
 class Error(Schema):
     error = fields.String(required=True, metadata={"description": "short reason"})
     detail = fields.Raw(allow_none=True, metadata={"description": "field, line/column, …"})
+    retry_after = fields.Integer(
+        metadata={"description": "503 only: seconds to wait before trying again"}
+    )
 
 
 class Label(Schema):
