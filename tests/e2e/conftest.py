@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("LABELER_TEST_CHROMIUM", "/usr/bin/chromium")  # Debian's
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
