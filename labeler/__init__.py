@@ -65,18 +65,37 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def _private_folder(folder: Path) -> None:
+    """Create ``folder`` readable by labeler's user only: items, labels, models and the
+    secret key are nobody else's business on a shared machine."""
+    if not folder.exists():  # a folder the operator made and chose keeps its mode
+        folder.mkdir(parents=True, mode=0o700)
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create the SQLite file with mode 0600 before SQLite does (its WAL and shared-memory
+    files take the database file's mode)."""
+    path = url.removeprefix("sqlite:///")
+    if not url.startswith("sqlite:///") or path in ("", ":memory:"):
+        return
+    if Path(path).exists() or not Path(path).parent.is_dir():
+        return
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
 def _resolve_paths(app: Flask) -> None:
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    _private_folder(instance)
     url = app.config.get("DATABASE_URL") or f"sqlite:///{instance / 'labeler.sqlite'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = url
+    _private_sqlite_file(url)
     for key, sub in (
         ("MEDIA_FOLDER", "media"),
         ("ARTIFACT_FOLDER", "artifacts"),
         ("UPLOAD_FOLDER", "uploads"),
     ):
         folder = Path(app.config.get(key) or instance / sub).resolve()
-        folder.mkdir(parents=True, exist_ok=True)
+        _private_folder(folder)
         app.config[key] = str(folder)
     if url.startswith("sqlite"):
         # Wait for a writer instead of failing at once; see labeler.db_engine for WAL.

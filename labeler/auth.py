@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort
+from flask import Flask, abort, session
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -22,6 +22,11 @@ from labeler.extensions import db, login_manager
 from labeler.models import ApiToken, Membership, Project, User, utcnow
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# The lowest project role that sees model internals (versions, errors, human level per
+# annotator, monitoring) and job results: they follow from other people's labels, which
+# annotators labeling blind must not learn.
+MODEL_INTERNALS_ROLE = "reviewer"
 
 
 def init_app(app: Flask) -> None:
@@ -32,8 +37,14 @@ def init_app(app: Flask) -> None:
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
+    """The user of a live session: active, and the session not ended on the server
+    (logged out, or ended by a password reset or a deactivation)."""
+    from labeler.services import accounts
+
     user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    return user if accounts.session_is_live(user.id, session.get("sid")) else None
 
 
 def project_role(user: Any, project: Project) -> str | None:

@@ -26,6 +26,13 @@ DEFAULTS: dict[str, Any] = {
     "JOB_STALE_SECONDS": 3600,
     "REDIS_URL": None,  # redis://host:6379/0 for LABELER_JOB_EXECUTOR=rq
     "DEMO": False,
+    # Behind a TLS proxy: LABELER_SESSION_COOKIE_SECURE=true (cookies only over HTTPS),
+    # LABELER_PREFERRED_URL_SCHEME=https, and LABELER_TRUSTED_PROXIES=<hops> to read the
+    # client's address, scheme and host from that many X-Forwarded-* hops (0: none).
+    "SESSION_COOKIE_SECURE": False,
+    "REMEMBER_COOKIE_SECURE": False,
+    "PREFERRED_URL_SCHEME": "http",
+    "TRUSTED_PROXIES": 0,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,

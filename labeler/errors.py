@@ -38,6 +38,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(PoolTimeout, _database_unavailable)
     app.register_error_handler(InterfaceError, _database_unavailable)  # "connection closed"
     app.register_error_handler(DataError, _value_out_of_range)
+    # SQLite's driver refuses integers past 64 bits before the database sees them.
+    app.register_error_handler(OverflowError, _value_out_of_range)
     for error in _redis_errors():
         app.register_error_handler(error, _queue_unavailable)
 
@@ -46,14 +48,16 @@ def init_app(app: Flask) -> None:
 MAX_INTEGER = 2**31 - 1
 
 
-def _value_out_of_range(error: DataError) -> Response:
-    """PostgreSQL checks types and lengths SQLite lets through: answer 404 for an id that
-    cannot exist and 422 for another value the database refuses, never a 500."""
+def _value_out_of_range(error: DataError | OverflowError) -> Response:
+    """PostgreSQL checks types and lengths SQLite lets through, and SQLite's driver
+    refuses integers past 64 bits: answer 404 for an id that cannot exist and 422 for
+    another value the database refuses, never a 500."""
     _rollback_quietly()
+    limit = MAX_INTEGER if isinstance(error, DataError) else 2**63 - 1
     ids = [
         value
         for value in (request.view_args or {}).values()
-        if isinstance(value, int) and not -MAX_INTEGER <= value <= MAX_INTEGER
+        if isinstance(value, int) and not -limit <= value <= limit
     ]
     if ids:
         return _error(404, "not found", f"no such id: {ids[0]}")

@@ -62,7 +62,9 @@ def vader(app) -> tuple[int, pd.DataFrame]:
         import_rows(
             project,
             rows,
-            ColumnMapping(id="id", text=("text",), label="label", annotator="annotator"),
+            ColumnMapping(
+                id="id", text=("text",), label="label", annotator="annotator", add_annotators=True
+            ),
         )
         set_member(project, user("rita"), "reviewer")
         db.session.commit()

@@ -16,9 +16,11 @@ from labeler.api.schemas import JobOut
 from labeler.api.schemas import Project as ProjectOut
 from labeler.api.serialize import project_payload
 from labeler.auth import create_token
+from labeler.core import sampling
+from labeler.core.estimators import ESTIMATORS
 from labeler.extensions import db
 from labeler.models import PROJECT_ROLES, ROLES, Job, User
-from labeler.services import Forbidden, NotFound  # job runners: jobs.RUNNER_MODULES
+from labeler.services import Forbidden, NotFound, accounts  # job runners: jobs.RUNNER_MODULES
 from labeler.services.learning.model_reports import job_payload
 from labeler.services.projects import admin
 from labeler.services.projects.store import set_member
@@ -28,12 +30,13 @@ class SettingsIn(Schema):
     annotations_per_item = fields.Integer(strict=True, validate=validate.Range(1, 50))
     consensus_method = fields.String(validate=validate.OneOf(admin.CONSENSUS_METHODS))
     dispute_threshold = fields.Float(validate=validate.Range(0, 1))
-    sampling_strategy = fields.String()
-    retrain_every = fields.Integer(strict=True)
-    estimator = fields.String()
+    # The limits labeler.services.learning.model_settings checks, said in the document.
+    sampling_strategy = fields.String(validate=validate.OneOf(sampling.STRATEGIES))
+    retrain_every = fields.Integer(strict=True, validate=validate.Range(1, 1_000_000))
+    estimator = fields.String(validate=validate.OneOf(sorted(ESTIMATORS)))
     estimator_params = fields.Dict(keys=fields.String())
-    random_share = fields.Float()
-    min_labels_per_class = fields.Integer(strict=True)
+    random_share = fields.Float(validate=validate.Range(0.0, 1.0))
+    min_labels_per_class = fields.Integer(strict=True, validate=validate.Range(1, 10_000))
 
 
 class Settings(SettingsIn):
@@ -50,11 +53,19 @@ class SettingsOut(ProjectOut):
 
 
 class UserIn(Schema):
-    username = fields.String(required=True, validate=validate.Length(1, 80))
+    username = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[\w.@+-]{1,80}$", error="username: 1-80 letters, digits or . @ + - _"
+        ),
+    )
     role = fields.String(load_default="annotator", validate=validate.OneOf(ROLES))
     password = fields.String(
-        validate=validate.Length(8, 200),
-        metadata={"description": "optional: without one the user signs in with tokens only"},
+        validate=validate.Length(accounts.PASSWORD_MIN, accounts.PASSWORD_MAX),
+        metadata={
+            "description": "optional: without one the user signs in with tokens only; "
+            "not one of the most common passwords"
+        },
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from flask import g, request
@@ -26,11 +28,70 @@ def api_project(project_id: int, need: str = "annotator") -> tuple[Project, str]
     return project, role
 
 
+MAX_JSON_DEPTH = 32  # the deepest body labeler reads is 3 levels; a parser's stack is not
+
+
 def json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
+    """The request's JSON object, checked before any handler reads it.
+
+    Refused with a 422 that says where: malformed JSON, anything but an object, nesting
+    deeper than :data:`MAX_JSON_DEPTH` (the parser would overflow its stack), and strings
+    with lone surrogates (``"\\ud800"`` parses, but no database can store it).
+    """
+    if not request.is_json:
         raise ServiceError("send a JSON object (Content-Type: application/json)")
+    try:
+        body = json.loads(request.get_data(cache=True))
+    except RecursionError:
+        raise ServiceError(f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError as exc:
+        raise ServiceError(f"the body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ServiceError(f"send a JSON object, not a {_json_type(body)}")
+    bad = _lone_surrogate(body)
+    if bad == _TOO_DEEP:
+        raise ServiceError(f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels")
+    if bad is not None:
+        raise ServiceError(
+            f"{bad or 'the body'} holds a lone surrogate (\\ud800-\\udfff), which is not "
+            "text; send valid UTF-16 pairs or the character itself",
+            {"field": bad},
+        )
     return body
+
+
+_TOO_DEEP = "\x00too deep"
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The path of the first string (key or value) holding a lone surrogate, else None
+    (or ``_TOO_DEEP`` for nesting past the limit). One pass, without recursion."""
+    stack: list[tuple[str, Any, int]] = [("", value, 0)]
+    while stack:
+        where, item, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return _TOO_DEEP
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return where
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                inner_path = f"{where}.{key}" if where else str(key)
+                if _SURROGATE.search(key):
+                    return inner_path
+                stack.append((inner_path, inner, depth + 1))
+        elif isinstance(item, list):
+            stack.extend((f"{where}[{i}]", inner, depth + 1) for i, inner in enumerate(item))
+    return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _json_type(value: Any) -> str:
+    return {list: "list", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number"
+    )
 
 
 def load_body(schema: type[Schema]) -> dict[str, Any]:

@@ -97,7 +97,12 @@ def annotate(project_id: int, item_id: int):
         item = queue_service.get_item(project, item_id)
         try:
             result = queue_service.submit(
-                project, item=item, user=g.api_user, label=answer, seconds=seconds
+                project,
+                item=item,
+                user=g.api_user,
+                label=answer,
+                seconds=seconds,
+                require_lease=True,
             )
             mine = result.annotation
             payload = {

@@ -13,6 +13,7 @@ from marshmallow import Schema, fields, validate
 from labeler.api.blueprint import bp, documented
 from labeler.api.common import api_project, int_arg, json_body
 from labeler.api.schemas import Error, integer
+from labeler.auth import MODEL_INTERNALS_ROLE
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import ModelVersion
@@ -109,9 +110,7 @@ def predict(project_id: int):
 
 def _rollout(project_id: int, version_id: int, action: str):
     api_project(project_id, "admin")  # who may ask comes before what they ask
-    body = request.get_json(silent=True) if request.content_length else {}
-    if not isinstance(body, dict):
-        raise ServiceError("send a JSON object (Content-Type: application/json)")
+    body = json_body() if request.content_length else {}
     reason = body.get("reason", "")
     if not isinstance(reason, str):
         raise ServiceError("reason must be a string", {"field": "reason"})
@@ -176,7 +175,7 @@ def monitoring_figures(project_id: int):
     """Latency p50/p95 and throughput per version, class mix vs training mix (PSI),
     confidence drift, production accuracy, and open alerts."""
     prediction_log.flush_for_reading()
-    project, _ = api_project(project_id)
+    project, _ = api_project(project_id, MODEL_INTERNALS_ROLE)
     found = monitoring.figures(project, int_arg("hours", 24, 1, 720))
     found["alerts"] = [
         {

@@ -74,7 +74,12 @@ class LabelSetChange(Schema):
     label = fields.String()
     to = fields.String()
     labels = fields.List(fields.String())
-    into = fields.Raw(metadata={"description": "merge: the new name; split: list of names"})
+    into = fields.Raw(
+        metadata={
+            "description": "merge: the new name; split: list of names",
+            "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+        }
+    )
     annotations_to = fields.String(metadata={"description": f"a label, or {labelset.DISCARD}"})
     reason = fields.String()
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask import g
+from marshmallow import Schema, fields, validate
 
-from labeler.api.blueprint import bp
+from labeler.api.blueprint import bp, documented
 from labeler.api.common import api_project, int_arg, json_body
 from labeler.db_engine import begin_write
 from labeler.extensions import db
@@ -53,7 +54,14 @@ def review_queue(project_id: int):
     }
 
 
+class ReviewIn(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(review.ACTIONS))
+    label = fields.String(metadata={"description": "resolve: the final label"})
+    note = fields.String()
+
+
 @bp.post("/projects/<int:project_id>/items/<int:item_id>/review")
+@documented(body=ReviewIn, errors=(400, 401, 403, 404, 409, 422), free_json=True)
 def review_item(project_id: int, item_id: int):
     """Decide: ``{"action": "resolve", "label": "spam", "note": "..."}``; or send_back,
     ambiguous (no label)."""

@@ -16,6 +16,9 @@ from labeler.core.kinds import KINDS
 class Error(Schema):
     error = fields.String(required=True, metadata={"description": "short reason"})
     detail = fields.Raw(allow_none=True, metadata={"description": "field, line/column, …"})
+    retry_after = fields.Integer(
+        metadata={"description": "503 only: seconds to wait before trying again"}
+    )
 
 
 class Label(Schema):
@@ -71,6 +74,14 @@ class Mapping(Schema):
     label = fields.String(allow_none=True)
     annotator = fields.String(allow_none=True)
     unescape_formulas = fields.Boolean()
+    gold = fields.String(allow_none=True)
+    duplicates = fields.String(validate=validate.OneOf(("keep", "skip", "link")))
+    add_annotators = fields.Boolean(
+        metadata={
+            "description": "make the annotators the file names members of the project "
+            "(without it, a name that is not a member is refused)"
+        }
+    )
 
 
 class ImportBody(Schema):
@@ -87,6 +98,12 @@ class ImportReport(Schema):
     annotations_added = fields.Integer()
     annotations_changed = fields.Integer()
     annotations_unchanged = fields.Integer()
+    duplicates_found = fields.Integer()
+    duplicates_skipped = fields.Integer()
+    duplicates_linked = fields.Integer()
+    gold_marked = fields.Integer()
+    annotators_created = fields.List(fields.String())
+    members_added = fields.List(fields.String())
     messages = fields.List(fields.String())
 
 

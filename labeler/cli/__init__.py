@@ -6,10 +6,17 @@
 
 from __future__ import annotations
 
+import click
 from flask import Flask
 
 
 def register_commands(app: Flask) -> None:
+    for command in labeler_commands():
+        app.cli.add_command(command)
+
+
+def labeler_commands() -> list[click.Command]:
+    """Every command of the ``labeler`` script (the console script lists them without an app)."""
     # Imported here: the command modules import flask_migrate, click and the services,
     # which a request-serving process that never runs a command does not need at start.
     from labeler.cli.data import demo_command, export_command, import_command
@@ -20,7 +27,7 @@ def register_commands(app: Flask) -> None:
     from labeler.cli.simulate import simulate_command
     from labeler.cli.worker import worker_command
 
-    for command in (
+    return [
         init_command,
         create_user_command,
         token_command,
@@ -33,5 +40,4 @@ def register_commands(app: Flask) -> None:
         quality_command,
         simulate_command,
         project_group,
-    ):
-        app.cli.add_command(command)
+    ]

@@ -88,6 +88,11 @@ def demo_command(
 @click.option("--annotator", default=None, help="Column naming who gave each label.")
 @click.option("--gold", default=None, help="Column of known answers (gold items).")
 @click.option(
+    "--add-annotators",
+    is_flag=True,
+    help="Make the annotators the file names members of the project (else they are refused).",
+)
+@click.option(
     "--duplicates",
     type=click.Choice(["keep", "skip", "link"]),
     default="keep",
@@ -108,6 +113,7 @@ def import_command(
     label: str | None,
     annotator: str | None,
     gold: str | None,
+    add_annotators: bool,
     duplicates: str,
 ) -> None:
     """Import items from a CSV or JSONL file into PROJECT_NAME; all or nothing."""
@@ -136,6 +142,7 @@ def import_command(
         annotator=annotator,
         gold=gold,
         duplicates=duplicates,
+        add_annotators=add_annotators,
     )
     with (
         path.open("rb") as stream,
@@ -168,6 +175,14 @@ def import_command(
         f"labels {report.annotations_added:,} added, "
         f"{report.annotations_changed:,} changed."
     )
+    if report.members_added:
+        created = set(report.annotators_created)
+        click.echo(
+            "Added as members: "
+            + ", ".join(
+                f"{n} (new inactive account)" if n in created else n for n in report.members_added
+            )
+        )
 
 
 @click.command("export")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from labeler.extensions import db
 from labeler.models import ROLES, Project, User
+from labeler.services.accounts import password_problem
 
 
 def apply_migrations() -> None:
@@ -32,8 +33,9 @@ def init_command(admin_username: str | None, admin_password: str | None) -> None
     password = admin_password or click.prompt(
         "Admin password", hide_input=True, confirmation_prompt=True
     )
-    if len(password) < 8:
-        raise click.ClickException("the password needs at least 8 characters")
+    problem = password_problem(password, username)
+    if problem:
+        raise click.ClickException(problem)
     user = User(username=username, role="admin")
     user.set_password(password)
     db.session.add(user)
@@ -53,6 +55,9 @@ def create_user_command(username: str, role: str, password: str, projects: tuple
 
     if db.session.scalar(select(User).where(User.username == username)):
         raise click.ClickException(f"user {username!r} exists")
+    problem = password_problem(password, username)
+    if problem:
+        raise click.ClickException(problem)
     user = User(username=username, role=role)
     user.set_password(password)
     db.session.add(user)

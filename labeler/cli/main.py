@@ -7,6 +7,7 @@ import secrets
 import sys
 from pathlib import Path
 
+import click
 from flask import Flask
 from flask.cli import FlaskGroup
 
@@ -32,7 +33,32 @@ def ensure_secret_key(instance: Path) -> None:
 def _create_app() -> Flask:
     from labeler import create_app
 
-    return create_app()
+    try:
+        return create_app()
+    except RuntimeError as exc:  # no secret key yet: say what to do, without a traceback
+        raise click.ClickException(str(exc)) from None
+
+
+class LabelerGroup(FlaskGroup):
+    """Flask's command group, with labeler's commands its own.
+
+    Flask finds an app's commands by building the app, which needs a secret key and a
+    database: before ``labeler init`` it printed a traceback and listed none of them.
+    Held by the group, every command and its ``--help`` work before any configuration;
+    a command builds the app only when it runs.
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        from flask_migrate.cli import db as db_group
+
+        from labeler.cli import labeler_commands
+
+        for command in [*labeler_commands(), db_group]:
+            self.add_command(command)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(click.Group.list_commands(self, ctx))
 
 
 def main() -> None:
@@ -45,7 +71,7 @@ def main() -> None:
         return simulate_command.main(
             sys.argv[sys.argv.index("simulate") + 1 :], prog_name="labeler simulate"
         )
-    cli = FlaskGroup(
+    cli = LabelerGroup(
         create_app=_create_app,
         add_default_commands=True,
         help="labeler: label data with colleagues, measure agreement, "

@@ -40,12 +40,24 @@ ACTIVE = ("queued", "running")
 WHOLE_TRANSACTION: set[str] = set()
 
 
-def runner(kind: str, whole_transaction: bool = False) -> Callable[[Runner], Runner]:
+# The lowest project role that may read a kind's result (``GET /api/v1/jobs/<id>``).
+RESULT_ROLE: dict[str, str] = {}
+
+
+def runner(
+    kind: str, whole_transaction: bool = False, result_role: str = "reviewer"
+) -> Callable[[Runner], Runner]:
     """Register the function that runs jobs of ``kind``; with ``whole_transaction`` its
-    progress never commits (it goes to :mod:`labeler.jobs.progress`)."""
+    progress never commits (it goes to :mod:`labeler.jobs.progress`).
+
+    ``result_role`` is the lowest project role that may read its result: results hold
+    agreement figures, model scores or counts that follow from other people's labels,
+    so by default annotators see only a job's status and progress.
+    """
 
     def register(function: Runner) -> Runner:
         RUNNERS[kind] = function
+        RESULT_ROLE[kind] = result_role
         if whole_transaction:
             WHOLE_TRANSACTION.add(kind)
         return function

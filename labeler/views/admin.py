@@ -21,7 +21,7 @@ from labeler.models import (
     Membership,
     User,
 )
-from labeler.services import ServiceError
+from labeler.services import ServiceError, accounts
 from labeler.services.data import guidelines
 from labeler.services.projects.store import create_project, parse_labels, set_member, slug_ok
 from labeler.views.common import load_project
@@ -55,8 +55,9 @@ def _check_new_user(username: str, password: str, role: str) -> str | None:
         return "Username: 1-80 letters, digits or . @ + - _"
     if db.session.scalar(select(User).where(User.username == username)):
         return f"The username {username!r} is taken."
-    if len(password) < 8:
-        return "The password needs at least 8 characters."
+    problem = accounts.password_problem(password, username)
+    if problem:
+        return problem[0].upper() + problem[1:] + "."
     if role not in ROLES:
         return f"Unknown role {role!r}."
     return None
@@ -76,13 +77,11 @@ def update_user(user_id: int):
     if role not in ROLES:
         flash(f"Unknown role {role!r}.", "error")
         return redirect(url_for("admin.users"))
-    user.role, user.active = role, active
-    password = request.form.get("password", "")
-    if password:
-        if len(password) < 8:
-            flash("The password needs at least 8 characters.", "error")
-            return redirect(url_for("admin.users"))
-        user.set_password(password)
+    try:
+        accounts.change_account(user, role, active, request.form.get("password") or None)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("admin.users"))
     db.session.commit()
     flash(f"User {user.username} updated.", "info")
     return redirect(url_for("admin.users"))

@@ -12,14 +12,17 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from labeler.auth import create_token
 from labeler.extensions import db
 from labeler.models import ApiToken, User, utcnow
-from labeler.services import login_guard
+from labeler.services import accounts, login_guard
+from labeler.web.redirects import safe_target
 
 bp = Blueprint("auth", __name__)
 
 
 class LoginForm(FlaskForm):
     username = StringField("Username", validators=[DataRequired(), Length(max=80)])
-    password = PasswordField("Password", validators=[DataRequired()])
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(max=accounts.PASSWORD_MAX)]
+    )
 
 
 class TokenForm(FlaskForm):
@@ -30,9 +33,7 @@ class TokenForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("projects.index")
+    return safe_target(target, url_for("projects.index"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -44,25 +45,30 @@ def login():
         if wait is not None:
             minutes = max(1, round(wait.total_seconds() / 60))
             flash(
-                f"Too many failed logins for this account or address. Try again in "
+                f"Too many failed logins for this account from this address. Try again in "
                 f"{minutes} minute{'s' if minutes != 1 else ''}.",
                 "error",
             )
             return render_template("login.html", form=form), 429
         user = db.session.scalar(select(User).where(User.username == form.username.data))
-        if user is None or not user.active or not user.check_password(form.password.data):
+        if not login_guard.password_matches(user, form.password.data) or not user.active:
             login_guard.record_failure(form.username.data, address)
             db.session.commit()
             flash("Unknown username or wrong password.", "error")
         else:
+            session.clear()  # nothing from before the login survives it
             login_user(user)
+            session["sid"] = accounts.start_session(user)
             session["started_at"] = utcnow().isoformat()
+            db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    accounts.end_session(session.get("sid"))  # a copy of the cookie stops working too
+    db.session.commit()
     logout_user()
     session.clear()
     flash("You are logged out.", "info")

@@ -144,6 +144,7 @@ def _chosen_mapping(columns: list[str]) -> ColumnMapping:
         annotator=(chosen.get("annotator") or [None])[0],
         gold=(chosen.get("gold") or [None])[0],
         duplicates=request.form.get("duplicates", "keep"),
+        add_annotators=request.form.get("add_annotators") == "on",
     )
     mapping.check()
     return mapping

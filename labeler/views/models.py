@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from labeler.auth import admin_required, project_role
+from labeler.auth import MODEL_INTERNALS_ROLE, admin_required, project_role
 from labeler.core import sampling
 from labeler.core.estimators import ESTIMATORS
 from labeler.extensions import db
@@ -19,6 +19,7 @@ from labeler.services.learning import model_settings, modeling
 from labeler.views.common import load_project
 from labeler.web.charts import heatmap_svg
 from labeler.web.charts_curve import line_chart_svg
+from labeler.web.redirects import safe_target
 
 bp = Blueprint("models", __name__)
 
@@ -57,7 +58,7 @@ def _charts(history: list[ModelVersion]) -> dict[str, Markup]:
 @bp.route("/projects/<int:project_id>/model")
 @login_required
 def progress(project_id: int):
-    project = load_project(project_id)
+    project = load_project(project_id, MODEL_INTERNALS_ROLE)
     history = reports.versions(project)
     shown = _latest_evaluated(history)
     return render_template(
@@ -77,7 +78,7 @@ def progress(project_id: int):
 @bp.route("/projects/<int:project_id>/model/errors")
 @login_required
 def errors(project_id: int):
-    project = load_project(project_id)
+    project = load_project(project_id, MODEL_INTERNALS_ROLE)
     history = reports.versions(project)
     version = _latest_evaluated(history)
     found: dict[str, Any] = ((version.metrics or {}).get("errors") or {}) if version else {}
@@ -115,10 +116,9 @@ def send_to_review(project_id: int, item_id: int):
     else:
         db.session.commit()
         flash(f"Item {item.external_id} is in the review queue.", "info")
-    target = request.form.get("next") or ""
-    if not target.startswith("/") or target.startswith("//"):  # stay on this site
-        target = url_for("models.errors", project_id=project_id)
-    return redirect(target)
+    return redirect(
+        safe_target(request.form.get("next"), url_for("models.errors", project_id=project_id))
+    )
 
 
 @bp.route("/projects/<int:project_id>/model/settings", methods=["GET", "POST"])

@@ -14,7 +14,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from labeler import jobs
-from labeler.auth import project_role
+from labeler.auth import MODEL_INTERNALS_ROLE, project_role
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Alert, Project, User
@@ -24,6 +24,7 @@ from labeler.services.learning.scoring_job import start_rescore
 from labeler.services.serving import monitoring, prediction_log, rollout
 from labeler.views.common import load_project
 from labeler.web.charts_curve import line_chart_svg
+from labeler.web.redirects import safe_target
 
 bp = Blueprint("monitoring", __name__)
 
@@ -70,7 +71,7 @@ def _charts(found: dict[str, Any]) -> dict[str, Markup]:
 @login_required
 def page(project_id: int):
     prediction_log.flush_for_reading()
-    project = load_project(project_id)
+    project = load_project(project_id, MODEL_INTERNALS_ROLE)
     hours = request.args.get("hours", 24, type=int) or 24
     found = monitoring.figures(project, min(max(hours, 1), 720))
     history = rollout.history(project, 20)
@@ -160,7 +161,6 @@ def resolve_alert(project_id: int):
     else:
         db.session.commit()
         flash(f"Alert resolved: {alert.message}", "info")
-    target = request.form.get("next") or ""
-    if not target.startswith("/") or target.startswith("//"):  # stay on this site
-        target = url_for("projects.show", project_id=project_id)
-    return redirect(target)
+    return redirect(
+        safe_target(request.form.get("next"), url_for("projects.show", project_id=project_id))
+    )

@@ -38,6 +38,7 @@ def _sms_project() -> tuple[int, dict[str, str]]:
     )
     import_frame(project, frame[["id", "text"]], ColumnMapping(id="id", text=("text",)))
     set_member(project, user("alice"), "annotator")
+    set_member(project, user("rita"), "reviewer")
     truth = {row.id: "spam" if row.spam else "ham" for row in frame.itertuples()}
     return project.id, truth
 
@@ -65,6 +66,7 @@ def test_labeling_triggers_training_and_the_model_page_shows_it(page, app):
         majority = newest.baseline_metrics["majority"]["accuracy"]
         assert accuracy > majority
 
+    login(page, "rita", PASSWORDS["rita"])  # model internals are for reviewers
     page.goto(f"/projects/{project_id}/model")
     row = page.locator("#versions tr.version").first
     shown_accuracy = float(row.locator(".metric-accuracy").inner_text().split()[0])

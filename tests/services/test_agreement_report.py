@@ -60,7 +60,9 @@ def _project(name="Votes", **settings) -> Project:
     import_rows(
         project,
         _rows(),
-        ColumnMapping(id="id", text=("text",), label="label", annotator="annotator"),
+        ColumnMapping(
+            id="id", text=("text",), label="label", annotator="annotator", add_annotators=True
+        ),
     )
     return project
 
@@ -117,7 +119,11 @@ def test_label_confusion_counts_pairs_within_items(app):
             (4, {"id": "v", "t": "v", "label": "x", "annotator": "q"}),
         ]
         import_rows(
-            project, rows, ColumnMapping(id="id", text=("t",), label="label", annotator="annotator")
+            project,
+            rows,
+            ColumnMapping(
+                id="id", text=("t",), label="label", annotator="annotator", add_annotators=True
+            ),
         )
         confusion = agreement_report.compute(project)["confusion"]
         # pairs (x,y),(y,x) on u; (x,x) twice on v: x->x 2/3, x->y 1/3, y->x 1

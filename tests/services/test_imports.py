@@ -113,10 +113,13 @@ def test_numbers_are_checked_and_kept(empty):
 
 
 def test_existing_labels_come_in_with_their_annotators(empty):
-    mapping = ColumnMapping(id="id", text=("text",), label="label", annotator="who")
+    mapping = ColumnMapping(
+        id="id", text=("text",), label="label", annotator="who", add_annotators=True
+    )
     body = "id,text,label,who\n1,a,spam,ann\n1,a,spam,ben\n2,b,ham,ann\n3,c,,ann\n"
     report = import_file(empty, _csv(body), "csv", mapping)
     assert (report.added, report.annotations_added) == (3, 3)
+    assert report.annotators_created == report.members_added == ["ann", "ben"]
     votes = db.session.execute(
         select(Item.external_id, User.username, Annotation.label)
         .join(Annotation.item)

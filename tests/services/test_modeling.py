@@ -159,9 +159,8 @@ def test_each_strategy_writes_its_order_to_queue_rank(app, fixed, strategy):
 
 def test_random_share_keeps_random_picks_in_the_queue(app, fixed):
     with app.app_context():
-        project = three_way_project(
+        project = three_way_project(  # labels reach the test split: an evaluation
             n_items=200,
-            test_fraction=0.0,
             sampling_strategy="least_confident",
             random_share=0.2,
             min_labels_per_class=1,

@@ -31,7 +31,13 @@ def ranked_project(random_share: float = 0.0) -> tuple[Project, ModelVersion]:
     ).all()
     spam = [item for item in train if LABEL_OF[item.data["text"]] == "spam"][:3]
     ham = [item for item in train if LABEL_OF[item.data["text"]] == "ham"][:7]
-    for item in spam + ham:
+    test = db.session.scalars(
+        select(Item).where(Item.project_id == project.id, Item.split == "test").order_by(Item.id)
+    ).all()
+    test = [i for i in test if LABEL_OF[i.data["text"]] == "spam"][:2] + [
+        i for i in test if LABEL_OF[i.data["text"]] == "ham"
+    ][:4]  # an evaluation, without which no version is promoted by itself
+    for item in spam + ham + test:
         queue.submit(project, user("alice"), item, LABEL_OF[item.data["text"]])
     gold.mark(project, train[-1], LABEL_OF[train[-1].data["text"]])
     champion = add_version(project, status="champion")

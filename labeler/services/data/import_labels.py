@@ -1,8 +1,10 @@
 """Bring earlier labels in with an import: one annotation per (item, annotator).
 
-Annotators named in the file who have no account get an inactive one (they
-cannot log in) so that their votes count in agreement and consensus. A label
-that differs from one already stored is changed with its history kept.
+An annotator named in the file must be a member of the project: an import never makes
+anyone a member unasked. With ``add_annotators`` it does, and the report lists whom it
+added; a name with no account gets an inactive one (it cannot log in) so that its votes
+count in agreement and consensus. A label that differs from one already stored is
+changed with its history kept.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from sqlalchemy import insert, select
 
 from labeler.extensions import db
 from labeler.models import Annotation, Membership, Project, User, utcnow
+from labeler.services.data.import_spec import ImportFailed
 
 if TYPE_CHECKING:
     from labeler.services.data.import_spec import ColumnMapping, ImportReport
@@ -20,30 +23,48 @@ if TYPE_CHECKING:
 
 class LabelWriter:
     def __init__(self, project: Project, mapping: ColumnMapping, report: ImportReport):
-        self.project, self.report = project, report
+        self.project, self.mapping, self.report = project, mapping, report
         self.user_ids: dict[str, int] = {}
 
-    def _user_id(self, name: str) -> int:
+    def _user_id(self, name: str, line: int) -> int:
         if name not in self.user_ids:
             user = db.session.scalar(select(User).where(User.username == name))
-            if user is None:
-                user = User(username=name, role="annotator", active=False)
-                db.session.add(user)
-                db.session.flush()
-            member = db.session.scalar(
-                select(Membership).where(
+            member = user is not None and db.session.scalar(
+                select(Membership.id).where(
                     Membership.user_id == user.id, Membership.project_id == self.project.id
                 )
             )
-            if member is None:
-                db.session.add(
-                    Membership(user_id=user.id, project_id=self.project.id, role="annotator")
-                )
+            if not member:
+                self._add_member(name, user, line)
+                user = db.session.scalar(select(User).where(User.username == name))
+            assert user is not None
             self.user_ids[name] = user.id
         return self.user_ids[name]
 
+    def _add_member(self, name: str, user: User | None, line: int) -> None:
+        """Make ``name`` a member, when the import asks for it (the default annotator of a
+        file without an annotator column is labeler's own, and always allowed)."""
+        if not (self.mapping.add_annotators or name == self.mapping.default_annotator):
+            known = "is not a member of this project" if user else "has no account"
+            raise ImportFailed(
+                f"annotator {name!r} {known}; make them a member first, or ask the import "
+                "to add the annotators it names (add_annotators)",
+                line=line,
+                column=self.mapping.annotator,
+            )
+        if user is None:
+            user = User(username=name, role="annotator", active=False)
+            db.session.add(user)
+            db.session.flush()
+            self.report.annotators_created.append(name)
+        db.session.add(Membership(user_id=user.id, project_id=self.project.id, role="annotator"))
+        db.session.flush()
+        self.report.members_added.append(name)
+
     def write(self, rows: list[tuple[int, str, str, str]], item_ids: dict[str, int]) -> None:
-        wanted = {(item_ids[ext], self._user_id(name)): label for _, ext, name, label in rows}
+        wanted = {
+            (item_ids[ext], self._user_id(name, line)): label for line, ext, name, label in rows
+        }
         if not wanted:
             return
         existing = {

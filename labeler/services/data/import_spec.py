@@ -47,6 +47,9 @@ class ColumnMapping:
     unescape_formulas: bool = False
     gold: str | None = None  # known answers: rows with a value here become gold items
     duplicates: str = "keep"  # keep | skip | link rows whose content is already there
+    # Annotators named in the file who are not members of the project: refused unless
+    # this is set; then they become members (unknown names get an inactive account).
+    add_annotators: bool = False
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> ColumnMapping:
@@ -105,6 +108,9 @@ class ImportReport:
     duplicates_skipped: int = 0
     duplicates_linked: int = 0
     gold_marked: int = 0
+    # What an import with ``add_annotators`` created, by user name.
+    annotators_created: list[str] = field(default_factory=list)
+    members_added: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:

@@ -30,14 +30,38 @@ def _decoded_lines(stream: IO[bytes], counter: list[int]) -> Iterator[str]:
         yield text.removeprefix("\ufeff") if number == 1 else text
 
 
+# Fed to the CSV reader after the last line. Outside a quoted field it is a record of its
+# own, and reading stops there; inside one (a quote never closed) it ends up in that
+# field, which is how the reader tells a quote left open from a field with line breaks.
+_END = "\uffff labeler: end of file \uffff\n"
+
+
+def _with_end(lines: Iterator[str]) -> Iterator[str]:
+    yield from lines
+    yield _END
+
+
+def _unterminated(line: int, header: list[str], values: list[str]) -> ImportFailed:
+    column = next(i for i, value in enumerate(values) if value.endswith(_END))
+    name = header[column] if column < len(header) else f"#{column + 1}"
+    return ImportFailed(
+        "a quoted field starts here and its quote is never closed, so every row after "
+        "it would be read into this one field; close the quote (nothing was imported)",
+        line=line,
+        column=name,
+    )
+
+
 def read_csv(stream: IO[bytes], counter: list[int]) -> tuple[list[str], Iterator[Row]]:
-    reader = csv.reader(_decoded_lines(stream, counter))
+    reader = csv.reader(_with_end(_decoded_lines(stream, counter)))
     try:
         header = next(reader)
-    except StopIteration:
-        raise ImportFailed("the file is empty") from None
     except csv.Error as exc:
         raise ImportFailed(str(exc), line=1) from None
+    if header == [_END.rstrip("\n")]:
+        raise ImportFailed("the file is empty")
+    if header and header[-1].endswith(_END):
+        raise _unterminated(1, [], header)
     header = [h.strip() for h in header]
     if len(set(header)) != len(header):
         raise ImportFailed("the header repeats a column name", line=1)
@@ -50,6 +74,10 @@ def read_csv(stream: IO[bytes], counter: list[int]) -> tuple[list[str], Iterator
                 start = reader.line_num
                 if not values:
                     continue
+                if values == [_END.rstrip("\n")]:
+                    return
+                if values[-1].endswith(_END):
+                    raise _unterminated(line, header, values)
                 if len(values) != len(header):
                     raise ImportFailed(
                         f"{len(values)} values, but the header has {len(header)} columns", line=line

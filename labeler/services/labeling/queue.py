@@ -216,11 +216,18 @@ def submit(
     label: object,
     seconds: float | None = None,
     now: datetime | None = None,
+    *,
+    require_lease: bool = False,
 ) -> SubmitResult:
     """Record ``user``'s answer for ``item``; resubmitting is safe, changing keeps history.
 
     ``label`` is the answer in the project's kind (a label name, a set of them, a
     rating...); the kind checks it and gives its key (``Annotation.label``) and value.
+
+    With ``require_lease`` (what an annotator's submit asks), a first label needs a live
+    lease: an item never served to this user, or whose lease ran out, could push it past
+    k. Changing one's own earlier label needs none. Scripts that record labels they were
+    given (tests, simulations) leave it off.
     """
     now = now or utcnow()
     if item.project_id != project.id:
@@ -237,6 +244,11 @@ def submit(
             _after_vote(project, user, item)
         return result
     target = item_target(project, item)
+    if require_lease and not holds_live_lease(item, user, now):
+        raise Conflict(
+            f"item {item.id} is not yours to label now: it was not served to you, or your "
+            "lease ran out; ask for the next item (your label was not recorded)"
+        )
     # Every annotator may answer a gold item: it is never "full".
     if not item.is_gold and item.n_annotations >= target and not holds_live_lease(item, user, now):
         raise Conflict(

@@ -202,16 +202,8 @@ def _train_version(
         # DESIGN.md's promotion policy: automatic only when the version beats the
         # champion and the baselines on the test split; otherwise a person decides.
         passed, reasons = rollout.policy_verdict(version, champion, rollout.promotion_margin())
-        if not passed and metrics.get("macro_f1") is None:
-            # Nothing to judge by (no final-labeled test items yet): holding every version
-            # back would stall the queue on random order, so the newest one serves.
-            passed, reasons = (
-                True,
-                [
-                    "no final-labeled test items to judge by: the newest "
-                    "version serves and ranks the queue"
-                ],
-            )
+        # No test-split score means no evaluation: such a version never serves by
+        # itself (the queue stays in random order meanwhile); the model page says why.
         if not passed:
             version.metrics = {**version.metrics, "notes": [*version.metrics["notes"], *reasons]}
             rollout.after_training(project, version)  # audits why it waits for a person

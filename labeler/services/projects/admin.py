@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from labeler.extensions import db
 from labeler.models import ROLES, AuditEvent, Project, User
-from labeler.services import Conflict, ServiceError
+from labeler.services import Conflict, ServiceError, accounts
 from labeler.services.labeling.labels import refresh_project
 from labeler.services.learning import model_settings
 from labeler.services.projects.store import recount, slug_ok
@@ -105,8 +105,8 @@ def create_user(username: str, role: str, password: str | None = None) -> User:
         raise ServiceError("username: 1-80 letters, digits or . @ + - _", {"field": "username"})
     if role not in ROLES:
         raise ServiceError(f"role must be one of {list(ROLES)}", {"field": "role"})
-    if password is not None and len(password) < 8:
-        raise ServiceError("the password needs at least 8 characters", {"field": "password"})
+    if password is not None:
+        accounts.check_password(password, username)
     if db.session.scalar(select(User).where(User.username == username)):
         raise Conflict(f"the username {username!r} is taken", {"field": "username"})
     user = User(username=username, role=role)

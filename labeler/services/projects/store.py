@@ -20,7 +20,7 @@ from labeler.models import (
     Project,
     User,
 )
-from labeler.services import NotFound, ServiceError
+from labeler.services import Conflict, NotFound, ServiceError
 from labeler.services.labeling.gold import restore_gold_tier
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def create_project(
     if not name or len(name) > 120:
         raise ServiceError("a project name of 1-120 characters is required", {"field": "name"})
     if db.session.scalar(select(Project).where(Project.name == name)):
-        raise ServiceError(f"a project named {name!r} already exists", {"field": "name"})
+        raise Conflict(f"a project named {name!r} already exists", {"field": "name"})
     if not 1 <= int(annotations_per_item) <= 50:
         raise ServiceError("annotations per item must be between 1 and 50")
     if not 0.0 <= float(test_fraction) < 1.0:

@@ -1,0 +1,214 @@
+"""Hostile input never yields a 5xx: one property test over every form and JSON endpoint.
+
+The endpoints come from the URL map (every POST page, with the field names its
+templates send) and the OpenAPI document (every API operation, its path parameters,
+query parameters and body properties). Hypothesis picks an endpoint, a field and a
+hostile value (nesting thousands deep, a lone surrogate, the wrong JSON type, an
+integer too large for any database, a non-finite number...), and the answer must be
+a 4xx with a message, or a success, never a 5xx.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from labeler.extensions import db
+from labeler.models import Item
+from tests.conftest import bearer, user
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
+DEEP = "[" * 5000 + "]" * 5000
+
+# Raw JSON texts, so that values json.dumps would refuse (1e999, lone surrogates) go too.
+JSON_VALUES = [
+    DEEP,
+    '{"a":' * 3000 + "1" + "}" * 3000,
+    '"\\ud800"',
+    '"x\\udfffy"',
+    "[]",
+    "{}",
+    '{"x": [1, {"y": null}]}',
+    '"text"',
+    "true",
+    "null",
+    str(2**70),
+    str(-(2**63)),
+    "1e999",
+    "-1e999",
+    "NaN",
+    "1.5",
+    '"' + "x" * 20_000 + '"',
+]
+BODIES = [DEEP, "[1, 2]", '"a string"', "null", "not json", '{"\\ud800": 1}', "{" * 200]
+FORM_VALUES = [
+    "99999999999999999999999999999",
+    str(2**63),
+    "-1",
+    "1e309",
+    "nan",
+    "",
+    "\x00",
+    "x" * 20_000,
+    "%ED%A0%80",  # sent raw: a lone surrogate, percent-encoded
+    "[]",
+    "{}",
+]
+BIG_IDS = [2**63, 2**64, 10**30, 2**31]
+
+
+def _form_fields() -> list[str]:
+    names = set()
+    for template in TEMPLATES.rglob("*.html"):
+        names |= set(re.findall(r'name="([^"{}]+)"', template.read_text()))
+    return sorted(names - {"csrf_token", "csrf-token"})
+
+
+def _resolve(spec: dict, schema: dict) -> dict:
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def _operations(spec: dict) -> list[dict[str, Any]]:
+    found = []
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            if method == "parameters":
+                continue
+            body = (
+                (operation.get("requestBody") or {})
+                .get("content", {})
+                .get("application/json", {})
+                .get("schema")
+            )
+            properties = sorted(_resolve(spec, body).get("properties", {})) if body else []
+            query = [p["name"] for p in operation.get("parameters", []) if p["in"] == "query"]
+            found.append(
+                {
+                    "path": "/api/v1" + path.removeprefix("/api/v1"),
+                    "method": method.upper(),
+                    "fields": properties or ["x"],
+                    "query": query,
+                }
+            )
+    return found
+
+
+def _fill(path: str, ids: dict[str, int], big: int | None) -> str:
+    def value(match: re.Match) -> str:
+        name = match.group(1)
+        return str(big if big is not None else ids.get(name, 1))
+
+    return re.sub(r"\{(\w+)\}", value, re.sub(r"<(?:int:)?(\w+)>", r"{\1}", path))
+
+
+def _has_message(response) -> bool:
+    if response.is_json:
+        body = response.get_json(silent=True)
+        return isinstance(body, dict) and bool(str(body.get("error", "")).strip())
+    text = re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))
+    return bool(text.strip()) or response.status_code in (401, 404, 405, 429)
+
+
+def test_hostile_values_in_every_field_never_give_a_5xx(app, client, auth, project, tokens):
+    with app.app_context():
+        item_id = db.session.scalars(select(Item.id)).first()
+        ids = {
+            "project_id": project,
+            "item_id": item_id,
+            "user_id": user("dave").id,
+            "version_id": 1,
+            "job_id": 1,
+            "import_job_id": 1,
+            "token_id": 1,
+        }
+    spec = client.get("/api/v1/openapi.json").json
+    operations = _operations(spec)
+    pages = [
+        rule
+        for rule in app.url_map.iter_rules()
+        if "POST" in rule.methods
+        and not rule.endpoint.startswith("api.")
+        and rule.endpoint != "auth.logout"
+    ]
+    fields = _form_fields()
+    auth.login("admin")
+    csrf = auth.csrf()
+    admin = bearer(tokens["admin"])
+    failures: list[str] = []
+
+    @given(st.data())
+    @settings(
+        max_examples=150,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
+    def one(data):
+        big = data.draw(st.sampled_from([None, None, None, *BIG_IDS]))
+        if data.draw(st.booleans()):
+            op = data.draw(st.sampled_from(operations))
+            url = _fill(op["path"], ids, big)
+            if op["query"] and data.draw(st.booleans()):
+                name = data.draw(st.sampled_from(op["query"]))
+                url += f"?{name}={quote(data.draw(st.sampled_from(FORM_VALUES)), safe='%')}"
+            if op["method"] == "GET":
+                body = None
+            elif data.draw(st.booleans()):
+                body = data.draw(st.sampled_from(BODIES))
+            else:
+                field = data.draw(st.sampled_from(op["fields"]))
+                value = data.draw(st.sampled_from(JSON_VALUES))
+                body = f'{{"{field}": {value}}}'
+            response = client.open(
+                url,
+                method=op["method"],
+                headers=admin,
+                data=body,
+                content_type="application/json" if body is not None else None,
+            )
+        else:
+            rule = data.draw(st.sampled_from(pages))
+            url = _fill(rule.rule, ids, big)
+            chosen = data.draw(st.lists(st.sampled_from(fields), min_size=1, max_size=4))
+            values = [data.draw(st.sampled_from(FORM_VALUES)) for _ in chosen]
+            pairs = [f"csrf_token={quote(csrf)}"] + [
+                f"{quote(name)}={v if v.startswith('%') else quote(v)}"
+                for name, v in zip(chosen, values, strict=True)
+            ]
+            response = client.post(
+                url, data="&".join(pairs), content_type="application/x-www-form-urlencoded"
+            )
+            body = dict(zip(chosen, values, strict=True))
+        status = response.status_code
+        response.close()
+        if status >= 500 or (status >= 400 and not _has_message(response)):
+            shown = body if isinstance(body, dict) else str(body)
+            failures.append(f"{status} {response.request.method} {url} {str(shown)[:160]}")
+
+    one()
+    assert not failures, "\n".join(sorted(set(failures)))
+
+
+def test_the_classes_the_report_found_get_a_422_that_says_why(client, project, tokens):
+    admin = bearer(tokens["admin"])
+    url = f"/api/v1/projects/{project}"
+    cases = {
+        "[" * 10_000 + "]" * 10_000: "nested deeper",
+        '{"guidelines": "\\ud800"}': "lone surrogate",
+        '{"name": "x\\udc00"}': "lone surrogate",
+        "[1, 2]": "not a list",
+    }
+    for body, says in cases.items():
+        response = client.patch(url, data=body, content_type="application/json", headers=admin)
+        assert response.status_code == 422, (body[:40], response.status_code)
+        message = response.json["error"]
+        assert says in message or (says == "not a list" and "a list" in message), message
+    assert client.get(f"/api/v1/projects/{2**70}", headers=admin).status_code == 404
