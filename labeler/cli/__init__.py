@@ -12,6 +12,7 @@ from flask import Flask
 def register_commands(app: Flask) -> None:
     # Imported here: the command modules import flask_migrate, click and the services,
     # which a request-serving process that never runs a command does not need at start.
+    from labeler.cli.backup import backup_command, restore_command
     from labeler.cli.data import demo_command, export_command, import_command
     from labeler.cli.instance import create_user_command, init_command, serve_command, token_command
     from labeler.cli.models import train_command
@@ -31,5 +32,7 @@ def register_commands(app: Flask) -> None:
         worker_command,
         quality_command,
         simulate_command,
+        backup_command,
+        restore_command,
     ):
         app.cli.add_command(command)
