@@ -15,6 +15,7 @@ def register_commands(app: Flask) -> None:
     from labeler.cli.backup import backup_command, restore_command
     from labeler.cli.data import demo_command, export_command, import_command
     from labeler.cli.instance import create_user_command, init_command, serve_command, token_command
+    from labeler.cli.interchange import export_to_command, import_from_command
     from labeler.cli.models import train_command
     from labeler.cli.quality import quality_command
     from labeler.cli.simulate import simulate_command
@@ -34,5 +35,7 @@ def register_commands(app: Flask) -> None:
         simulate_command,
         backup_command,
         restore_command,
+        import_from_command,
+        export_to_command,
     ):
         app.cli.add_command(command)
