@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
         projects,
         quality,  # noqa: F401  (data quality, gold, label set)
         review,
+        webhooks,  # noqa: F401
     )
     from labeler.config import VERSION
 

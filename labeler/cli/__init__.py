@@ -19,6 +19,7 @@ def register_commands(app: Flask) -> None:
     from labeler.cli.models import train_command
     from labeler.cli.quality import quality_command
     from labeler.cli.simulate import simulate_command
+    from labeler.cli.webhooks import retry_webhooks_command
     from labeler.cli.worker import worker_command
 
     for command in (
@@ -37,5 +38,6 @@ def register_commands(app: Flask) -> None:
         restore_command,
         import_from_command,
         export_to_command,
+        retry_webhooks_command,
     ):
         app.cli.add_command(command)

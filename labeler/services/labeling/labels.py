@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from labeler.extensions import db
 from labeler.models import Adjudication, Annotation, Item, Project
+from labeler.services.projects import webhooks
 
 
 def item_target(project: Project, item: Item) -> int:
@@ -36,7 +37,7 @@ def is_disputed(project: Project, counts: Counter[str], confidence: float) -> bo
 def refresh_item(project: Project, item: Item) -> None:
     """Recompute ``item``'s consensus, dispute flag and final label from its votes."""
     votes = list(db.session.scalars(select(Annotation.label).where(Annotation.item_id == item.id)))
-    before = item.final_label
+    before, disputed_before = item.final_label, item.disputed
     counts = Counter(votes)
     if not counts:
         item.consensus_label, item.consensus_confidence, item.disputed = None, None, False
@@ -54,6 +55,20 @@ def refresh_item(project: Project, item: Item) -> None:
         item.final_source = ("unanimous" if len(counts) == 1 else "majority") if settled else None
     if item.final_label != before and item.final_label is not None:
         project.labels_since_training += 1
+        webhooks.emit(project, "item.final_label", item_event(item))
+    if item.disputed and not disputed_before:
+        webhooks.emit(project, "item.disputed", item_event(item))
+
+
+def item_event(item: Item) -> dict:
+    """What a webhook hears about an item (never who voted what)."""
+    return {
+        "item_id": item.id,
+        "external_id": item.external_id,
+        "final_label": item.final_label,
+        "decided_by": item.final_source,
+        "confidence": item.consensus_confidence,
+    }
 
 
 def _adjudicated_label(item: Item) -> str | None:

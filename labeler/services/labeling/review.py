@@ -29,7 +29,8 @@ from labeler.models import (
 from labeler.services import ServiceError
 from labeler.services.data.quality import sync_copies
 from labeler.services.labeling.agreement_report import Reliability, annotator_reliability
-from labeler.services.labeling.labels import item_target
+from labeler.services.labeling.labels import item_event, item_target
+from labeler.services.projects import webhooks
 
 ACTIONS = ("resolve", "send_back", "ambiguous")
 MAX_NOTE = 4000
@@ -184,6 +185,7 @@ def _resolve(project: Project, item: Item, label: str) -> None:
         project.labels_since_training += 1
     item.final_label, item.final_source = label, "adjudicated"
     item.disputed = item.ambiguous = False
+    webhooks.emit(project, "item.final_label", item_event(item))
 
 
 def _send_back(project: Project, item: Item) -> None:
