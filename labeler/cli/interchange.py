@@ -56,16 +56,33 @@ def import_from_command(
 
 
 @click.command("export-to")
-@click.argument("fmt", metavar="FORMAT", type=click.Choice(FORMAT_NAMES))
+@click.argument("fmt", metavar="FORMAT", type=click.Choice([*FORMAT_NAMES, "huggingface"]))
 @click.argument("project_name")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True)
 @with_appcontext
 def export_to_command(fmt: str, project_name: str, output: Path) -> None:
-    """Export PROJECT_NAME's items and every label as Label Studio JSON or Prodigy JSONL."""
+    """Export PROJECT_NAME's items and every label as Label Studio JSON, Prodigy JSONL, or
+    a Hugging Face dataset folder (``huggingface``: needs the ``huggingface`` extra)."""
     from labeler.services.data.interchange import export_format
 
     project = _project(project_name)
+    if fmt == "huggingface":
+        _export_hf(project, output)
+        return
     with output.open("w", encoding="utf-8") as out:
         for chunk in export_format(project, fmt):
             out.write(chunk)
     click.echo(f"Wrote {output}")
+
+
+def _export_hf(project: Project, output: Path) -> None:
+    from labeler.services.data.hf_dataset import save_hf_dataset
+
+    if output.exists() and any(output.iterdir()):
+        raise click.ClickException(f"{output} is not empty; name a new folder")
+    try:
+        rows = save_hf_dataset(project, output)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    splits = ", ".join(f"{split}: {n} rows" for split, n in rows.items())
+    click.echo(f"Wrote the dataset to {output} ({splits}); load it with datasets.load_from_disk")

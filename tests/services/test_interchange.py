@@ -188,3 +188,19 @@ def test_the_commands_import_and_export(app, tmp_path):
     ]
     bad = runner.invoke(args=["import-from", "prodigy", "Reviews", str(source)])
     assert bad.exit_code != 0 and "line 1" in bad.output and "Nothing was imported" in bad.output
+
+
+def test_the_hugging_face_export_without_datasets_says_what_to_install(app, tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("datasets") is not None:
+        pytest.skip("datasets is installed: tests/services/test_hf_dataset.py covers the export")
+    with app.app_context():
+        make_project("Source", n_items=3)
+        db.session.commit()
+    result = app.test_cli_runner().invoke(
+        args=["export-to", "huggingface", "Source", "-o", str(tmp_path / "hf")]
+    )
+    assert result.exit_code != 0
+    assert "pip install 'labeler[huggingface]'" in result.output
+    assert not (tmp_path / "hf").exists() or not any((tmp_path / "hf").iterdir())
