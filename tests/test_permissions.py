@@ -124,6 +124,8 @@ MATRIX = {
     "api.create_webhook": "admin",
     "api.test_webhook": "admin",
     "api.webhook_deliveries": "admin",
+    "api.export_in_format": "reviewer",
+    "api.import_in_format": "admin",
 }
 
 DENIED = {
@@ -233,6 +235,7 @@ def test_route_role_matrix(app, client, auth, project, tokens, role):
             "import_job_id": _finished_import(project),
             "version_id": _model_version(project),
             "webhook_id": _webhook(app, project),
+            "fmt": "prodigy",
         }
         if role != "anonymous":  # annotators may read only items they hold or labeled
             queue.skip(item.project, user(USERS[role]), item)

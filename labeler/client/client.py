@@ -101,6 +101,33 @@ class Client:
                 bar.update(len(chunk))
         return totals
 
+    def import_format(
+        self,
+        project_id: int,
+        path: str | Path,
+        format: str,
+        annotators: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Import a Label Studio JSON export (``format="label-studio"``) or Prodigy/spaCy
+        JSONL (``"prodigy"``) as one transaction; ``annotators`` maps the file's user
+        ids, emails or ``_annotator_id`` to labeler names. Returns the import report."""
+        with Path(path).open("rb") as handle:
+            return self.http.json(
+                "POST",
+                f"/projects/{project_id}/formats/{format}",
+                files={"file": (Path(path).name, handle)},
+                data={"annotators": json.dumps(dict(annotators or {}))},
+            )
+
+    def export_format(self, project_id: int, format: str, path: str | Path) -> Path:
+        """Write every item and label as Label Studio JSON or Prodigy JSONL to ``path``."""
+        response = self.http.request("GET", f"/projects/{project_id}/formats/{format}", stream=True)
+        target = Path(path)
+        with target.open("wb") as out:
+            for block in response.iter_content(1 << 16):
+                out.write(block)
+        return target
+
     def _import_file(
         self, project_id: int, path: Path, mapping: dict[str, Any], chunk_size: int
     ) -> dict[str, int]:

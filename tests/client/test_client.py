@@ -181,3 +181,38 @@ def test_the_client_is_typed_strictly():
         text=True,
     )
     assert out.returncode == 0, out.stdout
+
+
+def _triples(frame: pd.DataFrame) -> list[tuple[str, str, str]]:
+    return sorted(frame[["item", "annotator", "label"]].itertuples(index=False, name=None))
+
+
+def test_label_studio_and_prodigy_files_go_in_and_out(admin, tmp_path):
+    from tests.conftest import DATA
+
+    project = admin.create_project("Reviews", ["positive", "negative"])
+    report = admin.import_format(
+        project["id"],
+        DATA / "interchange" / "label-studio-sentiment.json",
+        "label-studio",
+        annotators={"7": "alice"},
+    )
+    assert report["added"] == 3 and report["annotations_added"] == 3
+    votes = _triples(admin.annotations(project["id"]))
+    assert votes == [
+        ("101", "alice", "positive"),
+        ("101", "bob@example.org", "positive"),
+        ("102", "alice", "negative"),
+    ]
+    out = admin.export_format(project["id"], "prodigy", tmp_path / "answers.jsonl")
+    again = admin.create_project("Again", ["positive", "negative"])
+    assert admin.import_format(again["id"], out, "prodigy")["annotations_added"] == 3
+    assert _triples(admin.annotations(again["id"])) == votes
+    with pytest.raises(LabelerError) as caught:
+        admin.import_format(
+            again["id"], DATA / "interchange" / "label-studio-sentiment.json", "prodigy"
+        )
+    assert caught.value.status == 422 and "line 1" in str(caught.value)
+    with pytest.raises(LabelerError) as unknown:
+        admin.export_format(again["id"], "csv-ish", tmp_path / "x")
+    assert unknown.value.status == 404
