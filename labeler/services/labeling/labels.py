@@ -9,6 +9,7 @@ from the consensus job and majority in between. Semantics match
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from sqlalchemy import select
 
@@ -60,7 +61,7 @@ def refresh_item(project: Project, item: Item) -> None:
         webhooks.emit(project, "item.disputed", item_event(item))
 
 
-def item_event(item: Item) -> dict:
+def item_event(item: Item) -> dict[str, Any]:
     """What a webhook hears about an item (never who voted what)."""
     return {
         "item_id": item.id,

@@ -105,23 +105,30 @@ def delete(hook: Webhook) -> None:
 
 def send_test(project: Project, hook: Webhook) -> WebhookDelivery:
     """Queue a ``test`` event to ``hook`` alone (even a disabled one: to see it work)."""
-    return _deliver(project, hook, TEST_EVENT, {"message": "a test event from labeler"})
+    delivery = _deliver(project, hook, TEST_EVENT, {"message": "a test event from labeler"})
+    db.session.flush()  # the caller shows its id
+    return delivery
 
 
 def emit(project: Project, event_name: str, data: dict[str, Any]) -> None:
     """Queue ``event_name`` to every active webhook of ``project`` that subscribed to it."""
     subscribers = db.session.info.setdefault(_SUBSCRIBERS, {})
     if project.id not in subscribers:
-        hooks = db.session.scalars(
-            select(Webhook).where(Webhook.project_id == project.id, Webhook.active.is_(True))
+        # two columns, not entities: this runs once per labeling transaction
+        hooks = db.session.execute(
+            select(Webhook.id, Webhook.events).where(
+                Webhook.project_id == project.id, Webhook.active.is_(True)
+            )
         )
-        subscribers[project.id] = [(h.id, tuple(h.events)) for h in hooks]
+        subscribers[project.id] = [(webhook_id, tuple(events)) for webhook_id, events in hooks]
     for webhook_id, events in subscribers[project.id]:
         if event_name in events:
             _deliver(project, db.session.get(Webhook, webhook_id), event_name, data)
 
 
-def _deliver(project: Project, hook: Webhook, event_name: str, data: dict[str, Any]):
+def _deliver(
+    project: Project, hook: Webhook, event_name: str, data: dict[str, Any]
+) -> WebhookDelivery:
     now = utcnow()
     payload = {
         "event": event_name,
@@ -139,8 +146,6 @@ def _deliver(project: Project, hook: Webhook, event_name: str, data: dict[str, A
         db.session.add(job)
         db.session.flush()
         jobs[project.id] = job.id
-    else:
-        db.session.flush()
     return delivery
 
 
