@@ -196,6 +196,17 @@ class Client:
         per-annotator and per-label tables) as a dict (reviewer or admin)."""
         return self.http.json("GET", f"/projects/{project_id}/agreement")
 
+    def agreement_by_annotator(self, project_id: int) -> pd.DataFrame:
+        """One row per annotator: labels given, leave-one-out agreement, Dawid-Skene
+        accuracy (0..1), median seconds; empty while nobody shares items."""
+        figures = self.agreement(project_id).get("figures") or {}
+        return pd.DataFrame(figures.get("annotators") or [])
+
+    def agreement_by_label(self, project_id: int) -> pd.DataFrame:
+        """One row per label: how often annotators agree when one of them chose it."""
+        figures = self.agreement(project_id).get("figures") or {}
+        return pd.DataFrame(figures.get("per_label") or [])
+
     def model_versions(self, project_id: int) -> pd.DataFrame:
         """One row per model version, oldest first: status, n_labels, test accuracy,
         macro F1, log loss and the baselines."""

@@ -216,3 +216,18 @@ def test_label_studio_and_prodigy_files_go_in_and_out(admin, tmp_path):
     with pytest.raises(LabelerError) as unknown:
         admin.export_format(again["id"], "csv-ish", tmp_path / "x")
     assert unknown.value.status == 404
+
+
+def test_agreement_figures_and_frames(admin):
+    project = admin.create_project("Shared", ["ham", "spam"], annotations_per_item=2)
+    frame = _labeled_frame(12)
+    second = frame.assign(who="carol")
+    second.loc[:2, "label"] = second.loc[:2, "label"].map({"ham": "spam", "spam": "ham"})
+    admin.import_items(project["id"], pd.concat([frame, second]), MAPPING)
+    figures = admin.agreement(project["id"])["figures"]
+    assert figures["n_items"] == 12 and figures["n_annotations"] == 24
+    assert -1 <= figures["alpha"]["value"] < 1  # three of twelve items disagree
+    by_annotator = admin.agreement_by_annotator(project["id"])
+    assert len(by_annotator) == 3  # alice, bob and carol
+    by_label = admin.agreement_by_label(project["id"])
+    assert len(by_label) == 2
