@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
-
-from flask import Flask
+from typing import TYPE_CHECKING, Any
 
 from labeler import config as config_module
 from labeler.paths import resource_dir
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 __version__ = config_module.VERSION
 
@@ -19,6 +20,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     ``test_config`` replaces the file and the environment, so tests are isolated.
     """
+    # Imported here, not at the top: ``labeler.client`` runs in notebooks without the
+    # server's dependencies, and importing it imports this package first.
+    from flask import Flask
+
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get(
         "LABELER_INSTANCE_PATH"
     )

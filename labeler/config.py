@@ -53,6 +53,14 @@ DEFAULTS: dict[str, Any] = {
     "PREDICT_BATCH_MAX": 5000,
     "PROMOTION_MARGIN": 0.0,  # a new version serves when at least this much better
     "MONITOR_INTERVAL_SECONDS": 300,
+    # Webhooks: seconds a receiver may take, the first retry's wait (doubled each time, up
+    # to the maximum), how long one delivery job waits for retries that fall due, and
+    # after how long of failing a URL is disabled.
+    "WEBHOOK_TIMEOUT_SECONDS": 10,
+    "WEBHOOK_BACKOFF_SECONDS": 1.0,
+    "WEBHOOK_BACKOFF_MAX_SECONDS": 3600,
+    "WEBHOOK_JOB_SECONDS": 30,
+    "WEBHOOK_DISABLE_AFTER_SECONDS": 86_400,
 }
 
 # Keys whose environment value is parsed as JSON (numbers, booleans).

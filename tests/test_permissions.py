@@ -115,6 +115,17 @@ MATRIX = {
     "api.create_user": "admin",
     "api.add_member": "admin",
     "api.create_user_token": "admin",
+    "webhooks.page": "admin",
+    "webhooks.create": "admin",
+    "webhooks.send_test": "admin",
+    "webhooks.enable": "admin",
+    "webhooks.delete": "admin",
+    "api.list_webhooks": "admin",
+    "api.create_webhook": "admin",
+    "api.test_webhook": "admin",
+    "api.webhook_deliveries": "admin",
+    "api.export_in_format": "reviewer",
+    "api.import_in_format": "admin",
 }
 
 DENIED = {
@@ -129,7 +140,14 @@ DENIED = {
 
 def _routes(app):
     rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"]
-    return sorted(rules, key=lambda rule: rule.endpoint == "auth.logout")  # log out last
+    # log out last; delete the webhook just before, once every webhook route has used it
+    return sorted(
+        rules,
+        key=lambda rule: (
+            rule.endpoint == "auth.logout",
+            "delete" in rule.endpoint and "webhook" in rule.endpoint,
+        ),
+    )
 
 
 def test_every_route_is_in_the_matrix(app):
@@ -181,6 +199,17 @@ def _model_version(project_id: int) -> int:
     return version.id
 
 
+def _webhook(app, project_id: int) -> int:
+    from labeler.models import Project
+    from labeler.services.projects import webhooks
+
+    app.config["WEBHOOK_JOB_SECONDS"] = 0  # a test event to a closed port: no waiting to retry
+    hook = webhooks.register(
+        db.session.get(Project, project_id), "http://127.0.0.1:9/", ["model.trained"], None
+    )
+    return hook.id
+
+
 def _give_a_picture(app, item) -> None:
     (Path(app.config["MEDIA_FOLDER"]) / "pic.png").write_bytes(pixel_grid_png([1, 2, 3, 4], 2, 2))
     item.project.display = {**item.project.display, "image": "pic"}
@@ -205,6 +234,8 @@ def test_route_role_matrix(app, client, auth, project, tokens, role):
             "job_id": _finished_export(project),
             "import_job_id": _finished_import(project),
             "version_id": _model_version(project),
+            "webhook_id": _webhook(app, project),
+            "fmt": "prodigy",
         }
         if role != "anonymous":  # annotators may read only items they hold or labeled
             queue.skip(item.project, user(USERS[role]), item)

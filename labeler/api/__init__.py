@@ -16,12 +16,14 @@ def init_app(app: Flask) -> None:
     from labeler.api import (  # noqa: F401  (routes register)
         admin_api,  # noqa: F401
         export,
+        formats,  # noqa: F401  (Label Studio, Prodigy)
         items,
         models,  # noqa: F401
         predict,  # noqa: F401  (serving, rollout, monitoring)
         projects,
         quality,  # noqa: F401  (data quality, gold, label set)
         review,
+        webhooks,  # noqa: F401
     )
     from labeler.config import VERSION
 

@@ -19,12 +19,15 @@ def labeler_commands() -> list[click.Command]:
     """Every command of the ``labeler`` script (the console script lists them without an app)."""
     # Imported here: the command modules import flask_migrate, click and the services,
     # which a request-serving process that never runs a command does not need at start.
+    from labeler.cli.backup import backup_command, restore_command
     from labeler.cli.data import demo_command, export_command, import_command
     from labeler.cli.instance import create_user_command, init_command, serve_command, token_command
+    from labeler.cli.interchange import export_to_command, import_from_command
     from labeler.cli.models import train_command
     from labeler.cli.projects import project_group
     from labeler.cli.quality import quality_command
     from labeler.cli.simulate import simulate_command
+    from labeler.cli.webhooks import retry_webhooks_command
     from labeler.cli.worker import worker_command
 
     return [
@@ -40,4 +43,9 @@ def labeler_commands() -> list[click.Command]:
         quality_command,
         simulate_command,
         project_group,
+        backup_command,
+        restore_command,
+        import_from_command,
+        export_to_command,
+        retry_webhooks_command,
     ]

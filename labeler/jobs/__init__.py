@@ -75,6 +75,7 @@ RUNNER_MODULES = [
     "labeler.services.serving.monitoring",
     "labeler.services.data.quality",
     "labeler.services.learning.scoring_job",
+    "labeler.services.projects.webhook_delivery",
 ]
 
 

@@ -45,6 +45,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(model_pages.bp)
     app.register_blueprint(__import__("labeler.views.quality", fromlist=["bp"]).bp)
     app.register_blueprint(__import__("labeler.views.monitoring", fromlist=["bp"]).bp)
+    app.register_blueprint(__import__("labeler.views.webhooks", fromlist=["bp"]).bp)
 
     for code, title in (
         (400, "Bad request"),

@@ -23,6 +23,7 @@ from labeler.models import (
 )
 from labeler.services import ServiceError, accounts
 from labeler.services.data import guidelines
+from labeler.services.projects import webhooks
 from labeler.services.projects.store import create_project, parse_labels, set_member, slug_ok
 from labeler.views.common import load_project
 
@@ -187,6 +188,8 @@ def delete_project(project_id: int):
     db.session.execute(delete(Assignment).where(Assignment.item_id.in_(item_ids)))
     db.session.execute(delete(Item).where(Item.project_id == project.id))
     db.session.execute(delete(Membership).where(Membership.project_id == project.id))
+    for hook in webhooks.webhooks(project):
+        webhooks.delete(hook)
     db.session.delete(project)
     db.session.commit()
     flash(f"Project {name} deleted.", "info")

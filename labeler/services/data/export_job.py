@@ -12,6 +12,7 @@ from labeler.extensions import db
 from labeler.models import Job, Project
 from labeler.services.data.export import count_rows, export_rows, parse_filter
 from labeler.services.data.export_formats import csv_chunks, jsonl_chunks, write_parquet
+from labeler.services.projects import webhooks
 
 
 def export_path(job: Job) -> Path:
@@ -54,4 +55,6 @@ def run_export(job: Job, progress: jobs.Progress) -> dict[str, Any]:
     project = db.session.get(Project, job.project_id)
     path = export_path(job)
     rows = write_export(project, job.params, path, progress)
-    return {"rows": rows, "file": path.name, "bytes": path.stat().st_size}
+    result = {"rows": rows, "file": path.name, "bytes": path.stat().st_size}
+    webhooks.emit(project, "export.finished", {"job_id": job.id, **job.params, **result})
+    return result

@@ -8,11 +8,13 @@ from the consensus job and majority in between. Semantics match
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 
 from labeler.extensions import db
 from labeler.models import Adjudication, Annotation, Item, Project
-from labeler.services.projects import kinds
+from labeler.services.projects import kinds, webhooks
 
 
 def item_target(project: Project, item: Item) -> int:
@@ -28,7 +30,7 @@ def refresh_item(project: Project, item: Item) -> None:
         select(Annotation.label, Annotation.value).where(Annotation.item_id == item.id)
     ).all()
     votes = [kind.decode(key, value) for key, value in rows]
-    before = item.final_label
+    before, disputed_before = item.final_label, item.disputed
     agreed = kind.item_consensus(votes, kinds.context(project))
     complete = len(votes) >= item_target(project, item)
     if agreed.value is None:
@@ -45,6 +47,20 @@ def refresh_item(project: Project, item: Item) -> None:
         item.final_source = ("unanimous" if agreed.unanimous else "majority") if settled else None
     if item.final_label != before and item.final_label is not None:
         project.labels_since_training += 1
+        webhooks.emit(project, "item.final_label", item_event(item))
+    if item.disputed and not disputed_before:
+        webhooks.emit(project, "item.disputed", item_event(item))
+
+
+def item_event(item: Item) -> dict[str, Any]:
+    """What a webhook hears about an item (never who voted what)."""
+    return {
+        "item_id": item.id,
+        "external_id": item.external_id,
+        "final_label": item.final_label,
+        "decided_by": item.final_source,
+        "confidence": item.consensus_confidence,
+    }
 
 
 def _adjudicated(item: Item) -> bool:

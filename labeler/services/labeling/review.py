@@ -29,8 +29,8 @@ from labeler.models import (
 from labeler.services import ServiceError
 from labeler.services.data.quality import sync_copies
 from labeler.services.labeling.agreement_report import Reliability, annotator_reliability
-from labeler.services.labeling.labels import item_target
-from labeler.services.projects import kinds
+from labeler.services.labeling.labels import item_event, item_target
+from labeler.services.projects import kinds, webhooks
 
 ACTIONS = ("resolve", "send_back", "ambiguous")
 MAX_NOTE = 4000
@@ -186,6 +186,7 @@ def _resolve(project: Project, item: Item, key: str, value: object) -> None:
         project.labels_since_training += 1
     item.final_label, item.final_value, item.final_source = key, value, "adjudicated"
     item.disputed = item.ambiguous = False
+    webhooks.emit(project, "item.final_label", item_event(item))
 
 
 def _send_back(project: Project, item: Item) -> None:

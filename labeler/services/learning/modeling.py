@@ -35,6 +35,7 @@ from labeler.services.learning.training_data import (
     label_counts,
     model_inputs,
 )
+from labeler.services.projects import webhooks
 from labeler.services.serving import rollout
 
 KIND = "train"
@@ -98,6 +99,17 @@ def maybe_start_training(project: Project) -> Job | None:
         return start_training(project, reason="automatic")
     except ServiceError:
         return None  # too few labels per class yet; the counter keeps growing
+
+
+def _trained_event(version: ModelVersion, promoted: bool) -> dict[str, Any]:
+    metrics = version.metrics or {}
+    return {
+        "version_id": version.id,
+        "n_labels": version.n_labels,
+        "accuracy": metrics.get("accuracy"),
+        "macro_f1": metrics.get("macro_f1"),
+        "promoted_automatically": promoted,
+    }
 
 
 @contextmanager
@@ -207,6 +219,7 @@ def _train_version(
         if not passed:
             version.metrics = {**version.metrics, "notes": [*version.metrics["notes"], *reasons]}
             rollout.after_training(project, version)  # audits why it waits for a person
+        webhooks.emit(project, "model.trained", _trained_event(version, passed))
     if not passed:
         return {
             "version_id": version.id,

@@ -37,6 +37,7 @@ from labeler.models import (
 from labeler.services import ServiceError
 from labeler.services.learning import modeling
 from labeler.services.learning.training_data import model_inputs, to_frame
+from labeler.services.projects import webhooks
 from labeler.services.serving import predict as serving
 from labeler.services.serving import prediction_log
 
@@ -336,6 +337,15 @@ def raise_alerts(project: Project, found: dict[str, Any]) -> list[str]:
                 )
             )
             new.append(crossing["kind"])
+            webhooks.emit(
+                project,
+                "drift.alert",
+                {
+                    "kind": crossing["kind"],
+                    "message": crossing["message"],
+                    "value": _plain(crossing["value"]),
+                },
+            )
         else:
             open_alert.message, open_alert.value = crossing["message"], crossing["value"]
             open_alert.detail = detail

@@ -21,6 +21,7 @@ from labeler.core.artifacts import ModelArtifactError
 from labeler.extensions import db
 from labeler.models import AuditEvent, ModelVersion, Project
 from labeler.services import Conflict, ServiceError
+from labeler.services.projects import webhooks
 from labeler.services.serving import predict as serving
 
 SERVABLE = ("candidate", "challenger", "retired")
@@ -37,7 +38,12 @@ def _audit(
         reason=reason.strip()[:2000],
     )
     db.session.add(event)
+    if action in ROLLOUT_EVENTS:
+        webhooks.emit(project, ROLLOUT_EVENTS[action], {"reason": event.reason, **detail})
     return event
+
+
+ROLLOUT_EVENTS = {"promote": "model.promoted", "rollback": "model.rolled_back"}
 
 
 def _warm(version: ModelVersion) -> None:

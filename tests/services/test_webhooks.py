@@ -1,0 +1,268 @@
+"""Webhooks: signed deliveries to a receiver on loopback, retries, disabling, the page."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import select
+
+from labeler.core.webhook_signature import verify
+from labeler.extensions import db
+from labeler.models import Alert, Project, Webhook, WebhookDelivery, utcnow
+from labeler.services.labeling import queue
+from labeler.services.projects import webhooks
+from tests.conftest import bearer, user
+
+
+class Receiver:
+    """A loopback HTTP server that answers each POST with the next scripted status."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses, self.seen = list(statuses), []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.seen.append((self.path, dict(self.headers), body, time.monotonic()))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                if status == 302:
+                    self.send_header("Location", "/elsewhere")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    made = []
+
+    def make(statuses=()):
+        made.append(Receiver(list(statuses)))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+@pytest.fixture
+def fast(app):
+    app.config.update(WEBHOOK_BACKOFF_SECONDS=0.05, WEBHOOK_JOB_SECONDS=5)
+    return app
+
+
+def _hook(project_id: int, url: str, events: list[str]) -> tuple[int, str]:
+    hook = webhooks.register(db.session.get(Project, project_id), url, events, None)
+    db.session.commit()
+    return hook.id, hook.secret
+
+
+def test_a_final_label_is_delivered_signed(fast, project, receiver):
+    server = receiver()
+    with fast.app_context():
+        hook_id, secret = _hook(project, server.url, ["item.final_label"])
+        p = db.session.get(Project, project)
+        item = queue.next_items(p, user("alice"))[0]
+        queue.submit(p, user("alice"), item, "spam")  # k = 1: the label is final
+        item_id = item.id
+        db.session.commit()  # the delivery job runs once this commits (inline in tests)
+        delivery = db.session.scalars(select(WebhookDelivery)).one()
+        assert (delivery.status, delivery.attempts, delivery.response_status) == (
+            "delivered",
+            1,
+            200,
+        )
+        assert delivery.latency_ms > 0
+    ((path, headers, body, _),) = server.seen
+    assert path == "/hook" and headers["Content-Type"] == "application/json"
+    assert headers["X-Labeler-Event"] == "item.final_label"
+    assert verify(
+        secret, headers["X-Labeler-Timestamp"], body, headers["X-Labeler-Signature"], time.time()
+    )
+    assert not verify(
+        "whsec_other",
+        headers["X-Labeler-Timestamp"],
+        body,
+        headers["X-Labeler-Signature"],
+        time.time(),
+    )
+    sent = json.loads(body)
+    assert sent["event"] == "item.final_label" and sent["project"]["id"] == project
+    assert sent["data"]["item_id"] == item_id and sent["data"]["final_label"] == "spam"
+    assert "alice" not in body.decode()  # who voted what stays in labeler
+
+
+def test_the_readme_snippet_verifies_a_delivery(fast, project, receiver):
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("## Webhooks") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    server = receiver()
+    with fast.app_context():
+        hook_id, secret = _hook(project, server.url, ["item.final_label"])
+        webhooks.send_test(db.session.get(Project, project), db.session.get(Webhook, hook_id))
+        db.session.commit()
+    ((_, headers, body, _),) = server.seen
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - our own README
+    assert scope["is_from_labeler"](secret, headers, body) is True
+    assert scope["is_from_labeler"](secret, headers, body + b" ") is False
+
+
+def test_failures_are_retried_with_growing_waits(fast, project, receiver):
+    server = receiver([500, 503])
+    with fast.app_context():
+        hook_id, _ = _hook(project, server.url, ["model.trained"])
+        webhooks.send_test(db.session.get(Project, project), db.session.get(Webhook, hook_id))
+        db.session.commit()
+        delivery = db.session.scalars(select(WebhookDelivery)).one()
+        assert (delivery.status, delivery.attempts, delivery.response_status) == (
+            "delivered",
+            3,
+            200,
+        )
+        assert db.session.get(Webhook, hook_id).failing_since is None  # a success clears it
+    times = [seen[3] for seen in server.seen]
+    assert len(times) == 3
+    assert times[1] - times[0] >= 0.05 and times[2] - times[1] >= 0.1  # 0.05 s, then doubled
+    bodies = {seen[2] for seen in server.seen}
+    assert len(bodies) == 1  # every attempt sends the same delivery
+
+
+def test_a_url_failing_for_a_day_is_disabled_and_the_admins_told(fast, project, receiver):
+    server = receiver([500] * 10)
+    with fast.app_context():
+        hook_id, _ = _hook(project, server.url, ["model.trained"])
+        hook = db.session.get(Webhook, hook_id)
+        hook.failing_since = utcnow() - timedelta(hours=25)
+        webhooks.send_test(db.session.get(Project, project), hook)
+        db.session.commit()
+        hook = db.session.get(Webhook, hook_id)
+        assert hook.active is False and "HTTP 500" in hook.disabled_reason
+        delivery = db.session.scalars(select(WebhookDelivery)).one()
+        assert (delivery.status, delivery.attempts) == ("failed", 1)
+        alert = db.session.scalars(select(Alert).where(Alert.kind == "webhook_disabled")).one()
+        assert f"Webhook #{hook_id} was disabled" in alert.message
+        assert server.url not in alert.message  # every member sees alerts; the URL is admins'
+        webhooks.emit(db.session.get(Project, project), "model.trained", {"version_id": 1})
+        db.session.commit()
+        assert len(server.seen) == 1  # a disabled URL hears nothing more
+
+
+def test_an_event_of_a_rolled_back_transaction_is_never_sent(fast, project, receiver):
+    server = receiver()
+    with fast.app_context():
+        _hook(project, server.url, ["model.trained"])
+        webhooks.emit(db.session.get(Project, project), "model.trained", {"version_id": 1})
+        db.session.rollback()
+        assert db.session.scalars(select(WebhookDelivery)).all() == []
+        db.session.commit()
+    assert server.seen == []
+
+
+def test_redirects_are_not_followed(fast, project, receiver):
+    server = receiver([302, 302, 302, 302, 302, 302, 302])
+    fast.config["WEBHOOK_JOB_SECONDS"] = 0
+    with fast.app_context():
+        hook_id, _ = _hook(project, server.url, ["model.trained"])
+        webhooks.send_test(db.session.get(Project, project), db.session.get(Webhook, hook_id))
+        db.session.commit()
+        delivery = db.session.scalars(select(WebhookDelivery)).one()
+        assert (delivery.status, delivery.response_status) == ("pending", 302)
+        assert delivery.next_attempt_at > delivery.last_attempt_at  # a retry is scheduled
+    assert [seen[0] for seen in server.seen] == ["/hook"]  # never /elsewhere
+
+
+def test_the_api_registers_validates_tests_and_logs(client, tokens, project, receiver, fast):
+    server = receiver()
+    base = f"/api/v1/projects/{project}/webhooks"
+    admin = bearer(tokens["admin"])
+    bad = client.post(base, json={"url": "ftp://x", "events": ["model.trained"]}, headers=admin)
+    assert bad.status_code == 422 and bad.json["detail"] == {"field": "url"}
+    bad = client.post(base, json={"url": server.url, "events": ["nope"]}, headers=admin)
+    assert bad.status_code == 422 and "nope" in bad.json["error"]
+    with fast.app_context():
+        assert db.session.scalars(select(Webhook)).all() == []  # refusals change nothing
+    made = client.post(base, json={"url": server.url, "events": ["drift.alert"]}, headers=admin)
+    assert made.status_code == 201 and made.json["secret"].startswith("whsec_")
+    hook_id = made.json["id"]
+    listed = client.get(base, headers=admin).json["webhooks"]
+    assert [h["url"] for h in listed] == [server.url] and "secret" not in listed[0]
+    sent = client.post(f"{base}/{hook_id}/test", headers=admin)
+    assert sent.status_code == 202 and sent.json["event"] == "test"
+    log = client.get(f"{base}/{hook_id}/deliveries", headers=admin).json["deliveries"]
+    assert [(d["event"], d["status"], d["attempts"]) for d in log] == [("test", "delivered", 1)]
+    assert client.get(base, headers=bearer(tokens["rita"])).status_code == 403
+
+
+def test_the_page_adds_a_webhook_and_its_test_button_fills_the_log(
+    auth, client, project, receiver, fast
+):
+    server = receiver()
+    auth.login("admin")
+    page = f"/projects/{project}/webhooks"
+    response = auth.post(
+        page, {"url": server.url, "events": ["item.final_label", "export.finished"]}
+    )
+    assert response.status_code == 302
+    with fast.app_context():
+        hook = db.session.scalars(select(Webhook)).one()
+        assert hook.events == ["item.final_label", "export.finished"]
+    auth.post(f"{page}/{hook.id}/test")
+    html = client.get(page).get_data(as_text=True)
+    assert server.url in html and "Send test event" in html
+    assert "<td>delivered</td>" in html and "<td>200</td>" in html and " ms</td>" in html
+    assert len(server.seen) == 1
+    refused = auth.post(page, {"url": "not a url", "events": ["item.final_label"]})
+    assert refused.status_code == 302
+    assert "url must be an http" in client.get(page).get_data(as_text=True)
+
+
+def test_the_retry_command_sends_what_fell_due(fast, project, receiver):
+    server = receiver([500])
+    fast.config["WEBHOOK_JOB_SECONDS"] = 0  # the job gives up at once; the command retries
+    with fast.app_context():
+        hook_id, _ = _hook(project, server.url, ["model.trained"])
+        webhooks.send_test(db.session.get(Project, project), db.session.get(Webhook, hook_id))
+        db.session.commit()
+        delivery = db.session.scalars(select(WebhookDelivery)).one()
+        assert delivery.status == "pending" and delivery.attempts == 1
+    time.sleep(0.06)
+    result = fast.test_cli_runner().invoke(args=["retry-webhooks"])
+    assert result.exit_code == 0 and "1 delivered" in result.output
+    with fast.app_context():
+        delivery = db.session.scalars(select(WebhookDelivery)).one()
+        assert (delivery.status, delivery.attempts) == ("delivered", 2)
+
+
+def test_deleting_a_project_deletes_its_webhooks(auth, client, project, receiver, fast):
+    # No deliveries here: their job rows would block deleting the project (as any job does).
+    server = receiver()
+    with fast.app_context():
+        _hook(project, server.url, ["model.trained"])
+        name = db.session.get(Project, project).name
+    auth.login("admin")
+    response = auth.post(f"/projects/{project}/delete", {"confirm_name": name})
+    assert response.status_code == 302
+    with fast.app_context():
+        assert db.session.get(Project, project) is None
+        assert db.session.scalars(select(Webhook)).all() == []
