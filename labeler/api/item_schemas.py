@@ -99,14 +99,9 @@ class BulkResult(Schema):
     items = fields.List(fields.Integer())
 
 
-class OpenComment(Schema):
-    id = fields.Integer()
+class OpenComment(Comment):
     item = fields.Integer()
     external_id = fields.String()
-    author = fields.String()
-    kind = fields.String()
-    body = fields.String()
-    created_at = fields.String()
 
 
 class OpenComments(Schema):
