@@ -162,7 +162,10 @@ class Item(db.Model):
         Index("ix_item_review", "project_id", "disputed", "id"),
         Index("ix_item_final", "project_id", "split", "final_label"),
         Index("ix_item_content_hash", "project_id", "content_hash"),
+        # The item browser: its filters on the model's opinion, and its two sorts.
         Index("ix_item_prediction", "project_id", "predicted_label", "predicted_confidence"),
+        Index("ix_item_predicted_confidence", "project_id", "predicted_confidence"),
+        Index("ix_item_consensus_confidence", "project_id", "consensus_confidence"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -208,7 +211,11 @@ class Item(db.Model):
 
 
 class Annotation(db.Model):
-    __table_args__ = (UniqueConstraint("item_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("item_id", "user_id"),
+        # The item browser's annotator and date filters.
+        Index("ix_annotation_user_time", "user_id", "project_id", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))

@@ -46,6 +46,10 @@ def upgrade():
         batch_op.add_column(sa.Column('predicted_label', sa.String(length=120), nullable=True))
         batch_op.add_column(sa.Column('predicted_confidence', sa.Double(), nullable=True))
         batch_op.create_index('ix_item_prediction', ['project_id', 'predicted_label', 'predicted_confidence'], unique=False)
+        batch_op.create_index('ix_item_predicted_confidence', ['project_id', 'predicted_confidence'], unique=False)
+        batch_op.create_index('ix_item_consensus_confidence', ['project_id', 'consensus_confidence'], unique=False)
+    with op.batch_alter_table('annotation', schema=None) as batch_op:
+        batch_op.create_index('ix_annotation_user_time', ['user_id', 'project_id', 'updated_at'], unique=False)
 
     if op.get_bind().dialect.name == 'sqlite':
         _create_sqlite_search()
@@ -82,7 +86,11 @@ def downgrade():
         for trigger in ('item_search_insert', 'item_search_delete', 'item_search_update'):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         op.execute(f"DROP TABLE IF EXISTS {SEARCH_TABLE}")
+    with op.batch_alter_table('annotation', schema=None) as batch_op:
+        batch_op.drop_index('ix_annotation_user_time')
     with op.batch_alter_table('item', schema=None) as batch_op:
+        batch_op.drop_index('ix_item_consensus_confidence')
+        batch_op.drop_index('ix_item_predicted_confidence')
         batch_op.drop_index('ix_item_prediction')
         batch_op.drop_column('predicted_confidence')
         batch_op.drop_column('predicted_label')
