@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from labeler.extensions import db
+from labeler.models import Item, ModelVersion
+from tests.conftest import make_project
+
 
 def test_a_bad_export_filter_is_a_422_that_keeps_the_form(client, auth, project):
     auth.login("rita")
@@ -23,3 +29,41 @@ def test_a_bad_export_filter_is_a_422_that_keeps_the_form(client, auth, project)
 def test_every_page_links_the_api_docs(client, auth, project):
     auth.login("alice")
     assert 'href="/api/docs"' in client.get(f"/projects/{project}").get_data(as_text=True)
+
+
+def _pixel_project(app) -> int:
+    """Three items shown as 2 x 1 pixel grids, with one other field to show."""
+    with app.app_context():
+        project = make_project("Digits", n_items=3)
+        project.display = {"pixel_grid": {"fields": ["p0", "p1"], "width": 2, "height": 1}}
+        project.model_inputs = {"numeric": ["p0", "p1"]}
+        for item in db.session.scalars(select(Item).where(Item.project_id == project.id)):
+            item.data = {"p0": 3, "p1": 9, "source": "scan"}
+        db.session.commit()
+        return project.id
+
+
+def test_the_review_list_shows_a_thumbnail_not_pixel_json(client, auth, app):
+    project = _pixel_project(app)
+    with app.app_context():
+        db.session.get(Item, 1).disputed = True
+        db.session.commit()
+    auth.login("rita")
+    html = client.get(f"/projects/{project}/review").get_data(as_text=True)
+    assert f'<img class="thumb" src="/projects/{project}/items/1/image"' in html
+    assert '"p0"' not in html and "scan" in html  # the shown field, never the pixels
+
+
+def test_the_errors_page_shows_the_item_not_its_id_again(client, auth, app):
+    project = _pixel_project(app)
+    with app.app_context():
+        entry = {"item": 2, "label": "ham", "predicted": "spam", "confidence": 0.9}
+        errors = {"misclassified": [entry], "likely_label_errors": [entry]}
+        db.session.add(
+            ModelVersion(project_id=project, status="champion", metrics={"errors": errors})
+        )
+        db.session.commit()
+    auth.login("rita")
+    html = client.get(f"/projects/{project}/model/errors").get_data(as_text=True)
+    assert f'src="/projects/{project}/items/2/image"' in html and "scan" in html
+    assert "<td>m1</td>" in html  # the id once, in its own column

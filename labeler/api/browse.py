@@ -29,6 +29,7 @@ from labeler.extensions import db
 from labeler.models import Item, ItemComment, Project
 from labeler.services import ServiceError
 from labeler.services.items import browse, bulk, comments, record
+from labeler.services.items.preview import preview
 
 BROWSE_PARAMS = (
     ("q", "string", "words that must all appear in the item's fields"),
@@ -47,17 +48,6 @@ BROWSE_PARAMS = (
     ("after", "string", "next_after of the previous page"),
     ("limit", integer(1, browse.MAX_PAGE_SIZE), "page size"),
 )
-
-
-def preview(project: Project, item: Item, length: int = 160) -> str:
-    """The start of the item's first text field, else of its first fields' values."""
-    texts = (project.display or {}).get("text") or []
-    hidden = set(((project.display or {}).get("pixel_grid") or {}).get("fields", []))
-    values = [item.data.get(name) for name in texts] or [
-        value for name, value in item.data.items() if name not in hidden
-    ][:4]
-    shown = " · ".join(str(value) for value in values if value not in (None, ""))
-    return shown if len(shown) <= length else shown[: length - 1] + "…"
 
 
 def status_of(item: Item) -> list[str]:

@@ -14,6 +14,7 @@ from labeler.core.estimators import ESTIMATORS
 from labeler.extensions import db
 from labeler.models import ModelVersion, Project
 from labeler.services import ServiceError
+from labeler.services.items.preview import has_picture
 from labeler.services.learning import model_reports as reports
 from labeler.services.learning import model_settings, modeling
 from labeler.views.common import load_project
@@ -88,6 +89,7 @@ def errors(project_id: int):
         version=version,
         misclassified=reports.error_items(project, found.get("misclassified", [])),
         likely=reports.error_items(project, found.get("likely_label_errors", [])),
+        picture=has_picture(project),
     )
 
 
