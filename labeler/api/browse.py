@@ -21,15 +21,17 @@ from labeler.api.item_schemas import (
     Comments,
     ItemRecord,
     OpenComments,
+    Similar,
 )
 from labeler.api.schemas import integer, one_of
 from labeler.api.serialize import item_payload
 from labeler.db_engine import begin_write
 from labeler.extensions import db
-from labeler.models import Item, ItemComment, Project
+from labeler.models import Item, ItemComment, Job, Project
 from labeler.services import ServiceError
-from labeler.services.items import browse, bulk, comments, record
+from labeler.services.items import browse, bulk, comments, record, similar
 from labeler.services.items.preview import preview
+from labeler.services.learning import model_reports as reports
 
 BROWSE_PARAMS = (
     ("q", "string", "words that must all appear in the item's fields"),
@@ -233,3 +235,48 @@ def bulk_items(project_id: int):
     message = bulk.apply(project, g.api_user, role, body["action"], items)
     db.session.commit()
     return {"message": message, "items": [item.id for item in items]}
+
+
+def neighbour_payload(project: Project, neighbour: similar.Neighbour) -> dict[str, Any]:
+    item = neighbour.item
+    return {
+        "id": item.id,
+        "external_id": item.external_id,
+        "preview": preview(project, item),
+        "similarity": round(neighbour.similarity, 4),
+        "final_label": item.final_label,
+    }
+
+
+@bp.get("/projects/<int:project_id>/items/similar")
+@documented(
+    schema=Similar,
+    errors=(401, 403, 404, 409, 422),
+    params=(
+        ("item", integer(1, 2**62), "an item id: the items nearest to it"),
+        ("q", "string", "or a text: the items nearest to it"),
+        ("k", integer(1, 100), "how many (default 10)"),
+    ),
+)
+def similar_items(project_id: int):
+    """The items most like one item or a typed text, by the project's own features
+    (reviewers and admins; 409 until the items index job has run)."""
+    project, _ = api_project(project_id, "reviewer")
+    k = int_arg("k", 10, 1, 100)
+    if request.args.get("item"):
+        item_id = int_arg("item", 0, 1, 2**62)
+        item = _item(project, item_id, "reviewer")
+        found = similar.similar_to_item(project, item, k)
+    else:
+        found = similar.similar_to_text(project, request.args.get("q", ""), k)
+    return {"items": [neighbour_payload(project, n) for n in found]}
+
+
+@bp.post("/projects/<int:project_id>/items/index")
+@documented(202, errors=(401, 403, 404, 409), free_json=True)
+def build_items_index(project_id: int):
+    """Queue the items index job: the champion's opinion on every item (the browser's
+    model filters) and the similar-items index. 202 with the job to poll."""
+    project, _ = api_project(project_id, "reviewer")
+    job = similar.start(project, g.api_user.id)
+    return reports.job_payload(db.session.get(Job, job.id)), 202

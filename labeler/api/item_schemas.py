@@ -107,3 +107,15 @@ class OpenComment(Comment):
 class OpenComments(Schema):
     comments = fields.List(fields.Nested(OpenComment))
     total = fields.Integer()
+
+
+class Neighbour(Schema):
+    id = fields.Integer()
+    external_id = fields.String()
+    preview = fields.String()
+    similarity = fields.Float(metadata={"description": "cosine similarity, -1..1"})
+    final_label = fields.String(allow_none=True)
+
+
+class Similar(Schema):
+    items = fields.List(fields.Nested(Neighbour))

@@ -63,6 +63,7 @@ RUNNER_MODULES = [
     "labeler.services.serving.monitoring",
     "labeler.services.data.quality",
     "labeler.services.learning.scoring_job",
+    "labeler.services.items.similar",
 ]
 
 

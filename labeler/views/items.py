@@ -20,7 +20,8 @@ from labeler.services import ServiceError
 from labeler.services.data.export import ExportFilter, item_columns, item_rows
 from labeler.services.data.export_formats import csv_chunks
 from labeler.services.items import browse as browsing
-from labeler.services.items import bulk, comments, record
+from labeler.services.items import bulk, comments, record, similar
+from labeler.services.items.preview import preview
 from labeler.services.labeling import review
 from labeler.views.common import load_project
 
@@ -171,3 +172,47 @@ def comment(project_id: int, item_id: int):
     db.session.commit()
     flash("Comment saved.", "info")
     return redirect(url_for("items.show", project_id=project_id, item_id=item_id) + "#comments")
+
+
+@bp.post("/projects/<int:project_id>/items/index")
+@login_required
+def build_index(project_id: int):
+    project = load_project(project_id, need="reviewer")
+    try:
+        job = similar.start(project, current_user.id)
+    except ServiceError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Items index job #{job.id} started: the model's opinions and similar items.", "info")
+    return redirect(url_for("items.similar_page", project_id=project_id))
+
+
+@bp.route("/projects/<int:project_id>/items/similar")
+@login_required
+def similar_page(project_id: int):
+    """Items like one item (``?item=``) or a typed text (``?q=``); reviewers and admins,
+    since an annotator may not open items they have not labeled."""
+    project = load_project(project_id, need="reviewer")
+    query, item_arg = request.args.get("q", ""), request.args.get("item", "")
+    neighbours, asked, error = [], None, None
+    try:
+        if item_arg:
+            asked = browsing.find(project, item_arg)
+            if asked is None:
+                raise ServiceError(f"no item {item_arg!r} in this project", {"field": "item"})
+            neighbours = similar.similar_to_item(project, asked, 20)
+        elif query:
+            neighbours = similar.similar_to_text(project, query, 20)
+    except ServiceError as exc:
+        error = exc
+    html = render_template(
+        "items/similar.html",
+        project=project,
+        role=project_role(current_user, project),
+        query=query,
+        asked=asked,
+        neighbours=[(n, preview(project, n.item)) for n in neighbours],
+        index=similar.load_index(project),
+        error=error,
+    )
+    return html, (error.status if error and error.status != 409 else 200)
