@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd  # noqa: E402
+from sqlalchemy import select  # noqa: E402
 
 from benchmarks._common import fresh_app, percentiles  # noqa: E402
 from labeler.extensions import db  # noqa: E402
@@ -127,8 +128,17 @@ def deep_cursor(project: Project, viewer: User) -> str:
     return after or ""
 
 
-def run(n_items: int, rounds: int) -> None:
+def run(n_items: int, rounds: int, reuse: Path | None = None) -> None:
+    if reuse is not None:  # a folder an earlier run filled: time the pages only
+        app, _ = fresh_app(reuse)
+        with app.app_context():
+            admin_id = db.session.scalar(select(User.id).where(User.username == "boss"))
+            project_id = db.session.scalar(select(Project.id).where(Project.name == "Bench"))
+            n_items = db.session.get(Project, project_id).n_items
+        time_pages(app, reuse, project_id, admin_id, n_items, rounds)
+        return
     app, folder = fresh_app()
+    print(f"instance folder (pass --reuse to time it again): {folder}")
     with app.app_context():
         project = create_project("Bench", [{"name": name} for name in LABELS])
         users = [User(username=f"u{i}", role="annotator") for i in range(N_ANNOTATORS)]
@@ -144,6 +154,10 @@ def run(n_items: int, rounds: int) -> None:
     populate(folder / "labeler.sqlite", project_id, user_ids, n_items)
     seconds = time.perf_counter() - start
     print(f"{n_items:,} items written (the search index by trigger) in {seconds:.0f} s")
+    time_pages(app, folder, project_id, admin_id, n_items, rounds)
+
+
+def time_pages(app, folder: Path, project_id: int, admin_id: int, n_items: int, rounds: int):
     bare = sqlite3.connect(folder / "labeler.sqlite")
     with app.app_context():
         project = db.session.get(Project, project_id)
@@ -177,8 +191,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--reuse", type=Path, help="the instance folder of an earlier run")
     args = parser.parse_args()
-    run(args.items, args.rounds)
+    run(args.items, args.rounds, args.reuse)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ def upgrade():
         batch_op.add_column(sa.Column('predicted_confidence', sa.Double(), nullable=True))
         batch_op.create_index('ix_item_prediction', ['project_id', 'predicted_label', 'predicted_confidence'], unique=False)
         batch_op.create_index('ix_item_predicted_confidence', ['project_id', 'predicted_confidence'], unique=False)
-        batch_op.create_index('ix_item_consensus_confidence', ['project_id', 'consensus_confidence'], unique=False)
+        batch_op.create_index('ix_item_consensus_confidence', ['project_id', 'consensus_confidence', 'final_label'], unique=False)
     with op.batch_alter_table('annotation', schema=None) as batch_op:
         batch_op.create_index('ix_annotation_user_time', ['user_id', 'project_id', 'updated_at'], unique=False)
 
