@@ -67,3 +67,12 @@ def test_the_errors_page_shows_the_item_not_its_id_again(client, auth, app):
     html = client.get(f"/projects/{project}/model/errors").get_data(as_text=True)
     assert f'src="/projects/{project}/items/2/image"' in html and "scan" in html
     assert "<td>m1</td>" in html  # the id once, in its own column
+
+
+def test_each_empty_chart_says_why_it_is_empty(client, auth, project):
+    auth.login("rita")
+    monitoring = client.get(f"/projects/{project}/monitoring").get_data(as_text=True)
+    assert "no predictions served in this window yet" in monitoring
+    assert "no evaluated versions yet" not in monitoring
+    model = client.get(f"/projects/{project}/model").get_data(as_text=True)
+    assert "no model trained yet" in model

@@ -48,9 +48,23 @@ def _confusion(version: ModelVersion | None) -> Markup | None:
     )
 
 
+def _why_no_curve(history: list[ModelVersion]) -> str:
+    """What an empty learning curve says: no version, or versions with no test score."""
+    if not history:
+        return "no model trained yet"
+    if all(v.status in ("training", "failed") for v in history):
+        return "no version has finished training"
+    return "no version scored on test items yet (no final-labeled test items)"
+
+
 def _charts(history: list[ModelVersion]) -> dict[str, Markup]:
     return {
-        metric: line_chart_svg(reports.curve_series(history, metric), title=title, y_label=title)
+        metric: line_chart_svg(
+            reports.curve_series(history, metric),
+            title=title,
+            y_label=title,
+            empty=_why_no_curve(history),
+        )
         for metric, title in (("accuracy", "Accuracy"), ("macro_f1", "Macro-F1"))
     }
 
