@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -188,6 +188,12 @@ class Item(db.Model):
         Index("ix_item_review", "project_id", "disputed", "id"),
         Index("ix_item_final", "project_id", "split", "final_label"),
         Index("ix_item_content_hash", "project_id", "content_hash"),
+        # The item browser: its filters on the model's opinion, and its two sorts.
+        Index("ix_item_prediction", "project_id", "predicted_label", "predicted_confidence"),
+        Index("ix_item_predicted_confidence", "project_id", "predicted_confidence"),
+        # final_label rides along so "least sure first" among final items skips the
+        # disputed ones (the least sure of all) inside the index, without row lookups.
+        Index("ix_item_consensus_confidence", "project_id", "consensus_confidence", "final_label"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -229,13 +235,21 @@ class Item(db.Model):
     # whose labels then count for it too.
     content_hash: Mapped[str | None] = mapped_column(String(40))
     duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("item.id"))
+    # The champion's opinion of the item, written by the items index job (the item
+    # browser filters on it): its label and that label's probability (0..1).
+    predicted_label: Mapped[str | None] = mapped_column(String(120))
+    predicted_confidence: Mapped[float | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     project: Mapped[Project] = relationship()
 
 
 class Annotation(db.Model):
-    __table_args__ = (UniqueConstraint("item_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("item_id", "user_id"),
+        # The item browser's annotator and date filters.
+        Index("ix_annotation_user_time", "user_id", "project_id", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
@@ -281,6 +295,35 @@ class AnnotationRevision(db.Model):
     seconds: Mapped[float | None]
     labeled_at: Mapped[datetime]
     replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+COMMENT_KINDS = ("question", "flag", "answer", "note")
+
+
+class ItemComment(db.Model):
+    """A comment on an item: an annotator's question or flag, a reviewer's answer or note.
+
+    ``is_open``: a question or flag that no one has answered yet (the project page lists
+    them). A comment never holds a label, so it cannot reveal one annotator's vote to
+    another.
+    """
+
+    __table_args__ = (
+        Index("ix_item_comment_item", "item_id", "id"),
+        Index("ix_item_comment_open", "project_id", "is_open"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("item.id"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    kind: Mapped[str] = mapped_column(String(16), default="question", server_default="question")
+    body: Mapped[str] = mapped_column(Text)
+    reply_to: Mapped[int | None] = mapped_column(ForeignKey("item_comment.id"))
+    is_open: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
 
 
 class Assignment(db.Model):

@@ -1,5 +1,6 @@
-// The review form's keyboard: label hotkeys resolve, s sends back, ? marks
-// ambiguous, b returns to the queue. Typing a note never triggers a key.
+// The review form's keyboard: label hotkeys resolve, s sends back, m marks
+// ambiguous, b returns to the queue (? lists the keys: static/help.js).
+// Typing a note never triggers a key.
 "use strict";
 
 (() => {
@@ -7,7 +8,9 @@
   if (!form) return;
   const byKey = new Map();
   form.querySelectorAll("button[data-hotkey]").forEach((button) => {
-    if (button.dataset.hotkey) byKey.set(button.dataset.hotkey, button);
+    // A label's own hotkey wins over an action's (labels come first in the form).
+    const key = button.dataset.hotkey;
+    if (key && !byKey.has(key)) byKey.set(key, button);
   });
   let sent = false;
   form.addEventListener("submit", () => { sent = true; });  // one decision per page

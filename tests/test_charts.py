@@ -39,3 +39,10 @@ def test_bars_draw_negative_values_marks_and_intervals():
     assert "reliable" in svg and "&lt;b&gt;" in svg and "n/a" in svg
     assert svg.count("<rect") == 2
     xml.dom.minidom.parseString(str(svg))
+
+
+def test_an_empty_chart_says_why():
+    from labeler.web.charts_curve import line_chart_svg
+
+    assert "no predictions served" in line_chart_svg({}, empty="no predictions served yet")
+    assert "no evaluated versions yet" in line_chart_svg({"model": []})

@@ -84,3 +84,20 @@ def test_token_command_prints_a_working_token(app, client, project):
     assert token.startswith("lbl_")
     response = client.get("/api/v1/projects", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
+
+
+def test_demo_text_csv_on_an_existing_instance_adds_the_project_once(app, tmp_path, project):
+    texts = tmp_path / "reviews.csv"
+    texts.write_text("text,label\nlovely,pos\nawful,neg\nfine,pos\n")
+    runner = app.test_cli_runner()
+    args = ["demo", "--no-serve", "--text-csv", str(texts), "--label-column", "label"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert "Added the project 'Texts from reviews.csv' (3 texts)" in result.output
+    with app.app_context():
+        added = db.session.scalar(select(Project).where(Project.name == "Texts from reviews.csv"))
+        assert added.label_names == ["neg", "pos"] and added.n_items == 3
+    again = runner.invoke(args=args)
+    assert "is already here; reviews.csv was not imported again" in again.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Project.id))) == 2

@@ -15,6 +15,7 @@ from labeler.api.blueprint import SPEC, OpenApi, bp
 def init_app(app: Flask) -> None:
     from labeler.api import (  # noqa: F401  (routes register)
         admin_api,  # noqa: F401
+        browse,  # noqa: F401  (item browser, records, comments, bulk actions)
         export,
         formats,  # noqa: F401  (Label Studio, Prodigy)
         items,

@@ -61,11 +61,37 @@ def demo_command(
         db.session.commit()
     else:
         click.echo(f"Using the existing instance in {current_app.instance_path}")
+        if text_csv:
+            _add_text_project(text_csv, text_column, label_column, labels)
     click.echo("Logins (username / password):")
     for username, password, role in demo.DEMO_USERS:
         click.echo(f"  {username:<9} {password:<14} {role}")
     if not no_serve:
         serve(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
+
+
+def _add_text_project(
+    text_csv: Path, text_column: str, label_column: str | None, labels: str | None
+) -> None:
+    """``--text-csv`` on an instance that exists: add the text project once, or say why not."""
+    from labeler.cli import demo
+
+    name = demo.text_project_name(text_csv)
+    if db.session.scalar(select(Project).where(Project.name == name)) is not None:
+        click.echo(f"The project {name!r} is already here; {text_csv.name} was not imported again.")
+        return
+    users = list(
+        db.session.scalars(select(User).where(User.username.in_([u[0] for u in demo.DEMO_USERS])))
+    )
+    try:
+        project = demo.create_text_project(
+            users, text_csv, text_column, label_column, labels.split(",") if labels else None
+        )
+    except ServiceError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"Added the project {name!r} ({project.n_items:,} texts) to this instance.")
 
 
 @click.command("import")

@@ -89,7 +89,7 @@ def create_text_project(
                 "that does not look like a label column"
             )
     project = create_project(
-        f"Texts from {path.name}",
+        text_project_name(path),
         [{"name": name} for name in labels],
         f"Label each text from *{path.name}*.",
         annotations_per_item=1,
@@ -98,6 +98,10 @@ def create_text_project(
         import_file(project, stream, "csv", ColumnMapping(text=(text_column,)))
     _join(project, users)
     return project
+
+
+def text_project_name(path: Path) -> str:
+    return f"Texts from {path.name}"
 
 
 def _join(project: Project, users: list[User]) -> None:

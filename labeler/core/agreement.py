@@ -48,10 +48,11 @@ __all__ = [
 ]
 
 
-def leave_one_out_accuracy(frame: pd.DataFrame) -> pd.DataFrame:
+def leave_one_out_accuracy(frame: pd.DataFrame, min_others: int = 2) -> pd.DataFrame:
     """Each annotator's agreement with the majority of the *other* annotators.
 
-    Only items with at least two other ratings count. Where the others tie for the
+    Only items with at least ``min_others`` other ratings count (1: at k = 2 each
+    annotator is scored against the other). Where the others tie for the
     top label the item is skipped and counted in ``n_ties_skipped``. Leaving the
     annotator's own vote out matters: with it included the figure is inflated.
     Used as human-level performance (HLP) in evaluation.
@@ -67,7 +68,7 @@ def leave_one_out_accuracy(frame: pd.DataFrame) -> pd.DataFrame:
     others = coded.counts().astype(np.int32)[coded.item]
     others[rows, coded.label] -= 1
     top = others.max(axis=1, initial=0)
-    eligible = others.sum(axis=1) >= 2
+    eligible = others.sum(axis=1) >= min_others
     tied = eligible & ((others == top[:, None]).sum(axis=1) > 1)
     scored = eligible & ~tied
     correct = scored & (others[rows, coded.label] == top)

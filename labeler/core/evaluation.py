@@ -142,14 +142,14 @@ def human_level_performance(frame: pd.DataFrame) -> dict[str, Any]:
     """How often annotators match the others' majority on multiply-labeled test items.
 
     ``frame`` is long: ``item``, ``annotator``, ``label``. Each annotator is
-    scored against the majority of the *other* annotators of an item (items with
-    fewer than 2 other votes, or a tie among them, are skipped:
-    ``labeler.core.agreement.leave_one_out_accuracy``). ``overall`` (0..1) weights each
+    scored against the majority of the *other* annotators of an item; with two
+    annotators (k = 2) against the other one. Items where the others tie are skipped
+    (``labeler.core.agreement.leave_one_out_accuracy``). ``overall`` (0..1) weights each
     annotator by the annotations scored, so it reads as "a random scored label
     matches the others' majority this often"; ``None`` when nothing could be scored.
     A model near or above ``overall`` is as good as the labels allow.
     """
-    per_annotator = leave_one_out_accuracy(frame)
+    per_annotator = leave_one_out_accuracy(frame, min_others=1)
     scored = per_annotator[per_annotator["n_items"] > 0]
     n_scored = int(scored["n_items"].sum())
     overall = None

@@ -76,6 +76,7 @@ RUNNER_MODULES = [
     "labeler.services.data.quality",
     "labeler.services.learning.scoring_job",
     "labeler.services.projects.webhook_delivery",
+    "labeler.services.items.similar",
 ]
 
 

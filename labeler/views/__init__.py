@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
         auth_views,
         export,
         importing,
+        items,
         projects,
         review,
     )
@@ -40,6 +41,7 @@ def init_app(app: Flask) -> None:
         apidocs,
         review,
         agreement,
+        items,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(model_pages.bp)

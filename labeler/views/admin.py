@@ -18,6 +18,7 @@ from labeler.models import (
     AnnotationRevision,
     Assignment,
     Item,
+    ItemComment,
     Membership,
     User,
 )
@@ -186,6 +187,7 @@ def delete_project(project_id: int):
     )
     db.session.execute(delete(Annotation).where(Annotation.project_id == project.id))
     db.session.execute(delete(Assignment).where(Assignment.item_id.in_(item_ids)))
+    db.session.execute(delete(ItemComment).where(ItemComment.project_id == project.id))
     db.session.execute(delete(Item).where(Item.project_id == project.id))
     db.session.execute(delete(Membership).where(Membership.project_id == project.id))
     for hook in webhooks.webhooks(project):

@@ -69,14 +69,26 @@ def _slug(name: str) -> str:
 @bp.route("/projects/<int:project_id>/export")
 @login_required
 def page(project_id: int):
-    project = load_project(project_id, "reviewer")
+    return _page(load_project(project_id, "reviewer"), {})
+
+
+def _page(project: Project, values: dict, error: ServiceError | None = None):
+    """The export page; after a bad filter, a 422 that names it and keeps what was chosen."""
     recent = db.session.scalars(
         select(Job)
         .where(Job.project_id == project.id, Job.kind == "export")
         .order_by(Job.id.desc())
         .limit(10)
     )
-    return render_template("export/page.html", project=project, jobs=list(recent), formats=FORMATS)
+    html = render_template(
+        "export/page.html",
+        project=project,
+        jobs=list(recent),
+        formats=FORMATS,
+        values=values,
+        error=error,
+    )
+    return html, (error.status if error else 200)
 
 
 @bp.route("/projects/<int:project_id>/export/download")
@@ -86,8 +98,7 @@ def download(project_id: int):
     try:
         return stream_export(project, request.args.to_dict(), current_app.config["SECRET_KEY"])
     except ServiceError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("export.page", project_id=project.id))
+        return _page(project, request.args.to_dict(), exc)
 
 
 @bp.route("/projects/<int:project_id>/export/jobs", methods=["POST"])
@@ -104,10 +115,9 @@ def start_job(project_id: int):
     try:
         parse_filter(form)
         if params["format"] not in FORMATS:
-            raise ServiceError("unknown format")
+            raise ServiceError(f"format must be one of {', '.join(FORMATS)}", {"field": "format"})
     except ServiceError as exc:
-        flash(exc.message, "error")
-        return redirect(url_for("export.page", project_id=project.id))
+        return _page(project, request.form.to_dict(), exc)
     params["filters"] = form
     jobs.start("export", project.id, params, current_user.id, unique=False)
     flash("Export started; it appears below when ready.", "info")

@@ -14,6 +14,7 @@ from labeler.core.estimators import ESTIMATORS
 from labeler.extensions import db
 from labeler.models import ModelVersion, Project
 from labeler.services import ServiceError
+from labeler.services.items.preview import has_picture
 from labeler.services.learning import model_reports as reports
 from labeler.services.learning import model_settings, modeling
 from labeler.views.common import load_project
@@ -48,9 +49,23 @@ def _confusion(version: ModelVersion | None) -> Markup | None:
     )
 
 
+def _why_no_curve(history: list[ModelVersion]) -> str:
+    """What an empty learning curve says: no version, or versions with no test score."""
+    if not history:
+        return "no model trained yet"
+    if all(v.status in ("training", "failed") for v in history):
+        return "no version has finished training"
+    return "no version scored on test items yet (no final-labeled test items)"
+
+
 def _charts(history: list[ModelVersion]) -> dict[str, Markup]:
     return {
-        metric: line_chart_svg(reports.curve_series(history, metric), title=title, y_label=title)
+        metric: line_chart_svg(
+            reports.curve_series(history, metric),
+            title=title,
+            y_label=title,
+            empty=_why_no_curve(history),
+        )
         for metric, title in (("accuracy", "Accuracy"), ("macro_f1", "Macro-F1"))
     }
 
@@ -89,6 +104,7 @@ def errors(project_id: int):
         version=version,
         misclassified=reports.error_items(project, found.get("misclassified", [])),
         likely=reports.error_items(project, found.get("likely_label_errors", [])),
+        picture=has_picture(project),
     )
 
 

@@ -58,12 +58,22 @@ def _charts(found: dict[str, Any]) -> dict[str, Markup]:
     top = max((row["p95_ms"] or 0 for row in series), default=1.0) * 1.1 or 1.0
     busiest = max((row["per_minute"] for row in series), default=1.0) * 1.1 or 1.0
     x_label = "hours since the window started"
+    none = "no predictions served in this window yet"
     return {
-        "latency": line_chart_svg(latency, "Latency (ms) per version", x_label, "ms", (0.0, top)),
-        "throughput": line_chart_svg(
-            throughput, "Predictions a minute", x_label, "per minute", (0.0, busiest)
+        "latency": line_chart_svg(
+            latency,
+            "Latency (ms) per version",
+            x_label,
+            "ms",
+            (0.0, top),
+            empty=none if not series else "no request in this window recorded its latency",
         ),
-        "confidence": line_chart_svg(confidence, "Mean confidence", x_label, "confidence"),
+        "throughput": line_chart_svg(
+            throughput, "Predictions a minute", x_label, "per minute", (0.0, busiest), empty=none
+        ),
+        "confidence": line_chart_svg(
+            confidence, "Mean confidence", x_label, "confidence", empty=none
+        ),
     }
 
 

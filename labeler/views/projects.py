@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from labeler.auth import project_role, visible_projects
 from labeler.extensions import db
 from labeler.models import Annotation, Item, Membership, User
+from labeler.services.items import comments
 from labeler.services.projects import kinds
 from labeler.views.common import load_project
 from labeler.web.images import pixel_grid_png
@@ -52,6 +53,7 @@ def show(project_id: int):
             .where(Membership.project_id == project.id)
             .order_by(User.username)
         ).all()
+    questions = comments.open_questions(project) if role in ("admin", "reviewer") else []
     return render_template(
         "projects/show.html",
         project=project,
@@ -59,6 +61,8 @@ def show(project_id: int):
         role=role,
         mine=mine,
         members=members,
+        questions=questions,
+        n_questions=comments.count_open(project) if questions else 0,
     )
 
 

@@ -14,6 +14,7 @@ from labeler.auth import project_role
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.services import ServiceError
+from labeler.services.items.preview import has_picture, preview
 from labeler.services.labeling import queue as queue_service
 from labeler.services.labeling import review
 from labeler.services.labeling.labels import item_target
@@ -41,7 +42,16 @@ def queue(project_id: int):
         page=page,
         after=after,
         role=project_role(current_user, project),
+        previews={item.id: preview(project, item, 120) for item in page.items},
+        thumbnails=_thumbnails(project, page.items),
     )
+
+
+def _thumbnails(project, items) -> dict[int, str]:
+    """Each item's picture URL, for a project whose items show one (else none)."""
+    if not has_picture(project):
+        return {}
+    return {item.id: item_payload(project, item)["image_url"] for item in items}
 
 
 @bp.route("/projects/<int:project_id>/review/<int:item_id>")

@@ -38,12 +38,13 @@ def line_chart_svg(
     y_range: tuple[float, float] = (0.0, 1.0),
     width: int = 560,
     height: int = 300,
+    empty: str = "no evaluated versions yet",
 ) -> Markup:
     """Lines with markers for each named series of (x, y) points, and a legend.
 
     ``y_range`` fixes the vertical axis (metrics in 0..1 keep their scale between
     versions); x runs from 0 to the largest x. Series with no points are left out;
-    with no points at all the chart says so.
+    with no points at all the chart says why, in the words of ``empty``.
     """
     drawn = {name: sorted(points) for name, points in series.items() if points}
     left, right, top, bottom = 48, 150, 26 if title else 10, 40
@@ -94,7 +95,7 @@ def line_chart_svg(
     if not drawn:
         parts.append(
             f'<text x="{left + plot_w / 2}" y="{top + plot_h / 2}" '
-            f'text-anchor="middle" fill="{_MUTED}">no evaluated versions yet</text>'
+            f'text-anchor="middle" fill="{_MUTED}">{escape(empty)}</text>'
         )
     for index, (name, points) in enumerate(drawn.items()):
         colour, dash = _LOOK.get(name, (_EXTRA[index % len(_EXTRA)], ""))

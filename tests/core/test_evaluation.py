@@ -124,7 +124,7 @@ def test_human_level_performance_on_a_hand_made_frame() -> None:
         1: {"ann": "x", "bob": "x", "cy": "x"},  # everyone matches the others
         2: {"ann": "x", "bob": "y", "cy": "y"},  # ann misses; bob and cy: others tie (x, y)
         3: {"ann": "y", "bob": "y", "cy": "y", "dee": "x"},  # dee misses
-        4: {"ann": "x", "bob": "x"},  # one other vote only: skipped
+        4: {"ann": "x", "bob": "x"},  # k = 2: each against the other
     }
     frame = pd.DataFrame(
         [(item, who, label) for item, row in votes.items() for who, label in row.items()],
@@ -132,13 +132,24 @@ def test_human_level_performance_on_a_hand_made_frame() -> None:
     )
     result = human_level_performance(frame)
     per = {row["annotator"]: row for row in result["per_annotator"]}
-    assert per["ann"] == {"annotator": "ann", "n_items": 3, "accuracy": pytest.approx(2 / 3)}
-    assert per["bob"]["n_items"] == 2 and per["bob"]["accuracy"] == 1.0
+    assert per["ann"] == {"annotator": "ann", "n_items": 4, "accuracy": pytest.approx(3 / 4)}
+    assert per["bob"]["n_items"] == 3 and per["bob"]["accuracy"] == 1.0
     assert per["dee"] == {"annotator": "dee", "n_items": 1, "accuracy": 0.0}
-    # Scored annotations: ann 3 (2 right), bob 2 (2), cy 2 (2), dee 1 (0): 6 of 8.
-    assert result["overall"] == pytest.approx(6 / 8) and result["n_annotations_scored"] == 8
+    # Scored annotations: ann 4 (3 right), bob 3 (3), cy 2 (2), dee 1 (0): 8 of 10.
+    assert result["overall"] == pytest.approx(8 / 10) and result["n_annotations_scored"] == 10
     json.dumps(result, allow_nan=False)
-    assert human_level_performance(frame[frame["item"] == 4])["overall"] is None
+
+
+def test_human_level_is_measured_at_k_2() -> None:
+    """Two annotators per item: each is scored against the other (the issue's k = 2)."""
+    frame = pd.DataFrame(
+        [(1, "ann", "x"), (1, "bob", "x"), (2, "ann", "x"), (2, "bob", "y")],
+        columns=["item", "annotator", "label"],
+    )
+    result = human_level_performance(frame)
+    assert result["overall"] == pytest.approx(0.5) and result["n_annotations_scored"] == 4
+    single = human_level_performance(frame[frame["annotator"] == "ann"])
+    assert single["overall"] is None  # one vote per item: nothing to compare with
 
 
 def test_bootstrap_interval_brackets_and_shrinks() -> None:

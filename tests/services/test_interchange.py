@@ -221,8 +221,8 @@ def test_the_hugging_face_export_without_datasets_says_what_to_install(app, tmp_
 def test_annotators_who_are_not_members_are_refused_by_name_unless_asked(app):
     with app.app_context():
         project = create_project("Reviews", LABELS)
-        with (DATA / "interchange" / "label-studio-sentiment.json").open("rb") as stream:
-            with pytest.raises(ImportFailed, match="bob@example.org|alice"):
-                import_format(project, stream, "label-studio", {"7": "alice"})
+        source = DATA / "interchange" / "label-studio-sentiment.json"
+        with source.open("rb") as stream, pytest.raises(ImportFailed, match="not a member"):
+            import_format(project, stream, "label-studio", {"7": "alice"})
         db.session.rollback()
         assert _votes(project) == set() and _items(project) == {}

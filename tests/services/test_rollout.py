@@ -119,3 +119,19 @@ def test_without_baselines_a_version_waits_for_a_person(app):
         app.config["PROMOTION_MARGIN"] = 0.0
         passed, _ = rollout.policy_verdict(add_version(project), None, 0.0)
         assert passed
+
+
+def test_the_promotion_notes_are_plain_statements():
+    from labeler.models import ModelVersion
+    from labeler.services.serving.rollout import policy_verdict
+
+    version = ModelVersion(
+        metrics={"macro_f1": 0.942},
+        baseline_metrics={"majority": {"macro_f1": 0.033}, "stratified": {"macro_f1": 0.95}},
+    )
+    passed, reasons = policy_verdict(version, None, 0.01)
+    assert not passed
+    assert reasons == [
+        "macro-F1 0.942 vs majority 0.033: ahead by 0.909; the margin required is 0.010: passes",
+        "macro-F1 0.942 vs stratified 0.950: behind by 0.008; the margin required is 0.010: fails",
+    ]

@@ -19,6 +19,7 @@ from sqlalchemy import Select, select
 from labeler.extensions import db
 from labeler.models import Annotation, Item, Project, User
 from labeler.services import ServiceError
+from labeler.services.items.comments import comment_texts
 
 BATCH = 5000
 VIEWS = ("items", "annotations")
@@ -35,6 +36,7 @@ class ExportFilter:
     until: datetime | None = None  # ... and before
     adjudicated_only: bool = False
     include_ambiguous: bool = True
+    item_ids: tuple[int, ...] | None = None  # a selection (the item browser's export)
 
     def __post_init__(self) -> None:
         if self.split not in (None, "train", "test"):
@@ -68,6 +70,7 @@ def item_columns(project: Project) -> list[str]:
         "n_annotations",
         "split",
         "ambiguous",
+        "comments",
     ]
 
 
@@ -86,6 +89,8 @@ def _item_filters(stmt: Select, project: Project, flt: ExportFilter) -> Select:
         stmt = stmt.where(Item.final_source == "adjudicated")
     if not flt.include_ambiguous:
         stmt = stmt.where(Item.ambiguous.is_(False))
+    if flt.item_ids is not None:
+        stmt = stmt.where(Item.id.in_(flt.item_ids))
     return stmt
 
 
@@ -99,6 +104,7 @@ def item_rows(project: Project, flt: ExportFilter | None = None) -> Iterator[dic
         batch = list(db.session.scalars(stmt.order_by(Item.id).limit(BATCH)))
         if not batch:
             return
+        notes = comment_texts([item.id for item in batch])
         for item in batch:
             row = {"external_id": item.external_id}
             row.update({name: item.data.get(name) for name in fields})
@@ -109,6 +115,7 @@ def item_rows(project: Project, flt: ExportFilter | None = None) -> Iterator[dic
                 n_annotations=item.n_annotations,
                 split=item.split,
                 ambiguous=item.ambiguous,
+                comments=notes.get(item.id, ""),
             )
             yield row
         last = batch[-1].id  # the session's identity map is weak: old batches are freed

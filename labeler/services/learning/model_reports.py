@@ -13,6 +13,7 @@ from labeler.extensions import db
 from labeler.jobs import progress as job_progress
 from labeler.models import Item, Job, ModelVersion, Project
 from labeler.services import NotFound
+from labeler.services.items.preview import preview
 from labeler.services.learning.training_data import label_counts
 
 
@@ -135,20 +136,16 @@ def error_items(project: Project, entries: list[dict[str, Any]]) -> list[dict[st
         if ids
         else {}
     )
-    shown = (project.display or {}).get("text") or list(
-        (project.model_inputs or {}).get("text", [])
-    )
     rows = []
     for entry in entries:
         item = items.get(int(entry["item"]))
         if item is None:
             continue
-        preview = " · ".join(str(item.data.get(name, "")) for name in shown) or item.external_id
         rows.append(
             {
                 **entry,
                 "external_id": item.external_id,
-                "preview": preview,
+                "preview": preview(project, item),
                 "final_label": item.final_label,
                 "disputed": item.disputed,
             }

@@ -246,14 +246,21 @@ def policy_verdict(
         if rival is None:
             passed = False
             reasons.append(f"{name}: no score to compare with")
-        elif float(score) < float(rival) + margin:
-            passed = False
-            reasons.append(
-                f"macro-F1 {score:.3f} does not beat {name} ({rival:.3f}) by {margin:.3f}"
-            )
         else:
-            reasons.append(f"macro-F1 {score:.3f} beats {name} ({rival:.3f}) by {margin:.3f}")
+            passed = _against(float(score), name, float(rival), margin, reasons) and passed
     return passed, reasons
+
+
+def _against(score: float, name: str, rival: float, margin: float, reasons: list[str]) -> bool:
+    """One plain statement of the comparison: the lead, the margin required, the verdict."""
+    lead = score - rival
+    verdict = "passes" if score >= rival + margin else "fails"
+    ahead = f"ahead by {lead:.3f}" if lead >= 0 else f"behind by {-lead:.3f}"
+    reasons.append(
+        f"macro-F1 {score:.3f} vs {name} {rival:.3f}: {ahead}; "
+        f"the margin required is {margin:.3f}: {verdict}"
+    )
+    return verdict == "passes"
 
 
 def after_training(project: Project, version: ModelVersion) -> dict[str, Any]:
