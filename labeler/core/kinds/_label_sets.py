@@ -21,7 +21,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import sparse
 
-from labeler.core._agreement_alpha import coincidences, fleiss_from_counts, modal_rating_count
+from labeler.core._agreement_alpha import modal_rating_count
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -133,30 +133,38 @@ def set_alpha(coded: CodedSets, measure: str) -> float | None:
 def per_label(coded: CodedSets) -> pd.DataFrame:
     """Each label as a yes/no question: nominal alpha over pairable items, Fleiss'
     kappa over the items with the most common number of votes, and the share of
-    votes that chose the label. Undefined figures (no variation) are NaN."""
+    votes that chose the label. Undefined figures (no variation) are NaN.
+
+    Closed forms of the binary case, for every label at once (one Python call per
+    label was most of the time at a million annotations): with n1 the yes votes of
+    an item, n0 the no votes and m = n0 + n1, alpha = 1 - (n - 1) sum(n0 n1 / (m - 1))
+    / (N0 N1) over pairable items, N0 and N1 the totals; Fleiss' P_i =
+    (n0^2 + n1^2 - m) / (m (m - 1)).
+    """
     yes, voters = coded.yes_counts()
     pairable = voters >= 2
-    rows = []
-    for index, label in enumerate(coded.labels):
-        stacked = np.stack([voters - yes[:, index], yes[:, index]], axis=1)[pairable]
-        counts: IntArray = np.rint(stacked).astype(np.int64)
-        alpha = _binary_alpha(counts)
-        kappa = float("nan")
-        if counts.shape[0]:
-            modal = counts[counts.sum(axis=1) == modal_rating_count(counts)]
-            kappa = fleiss_from_counts(modal)
-        share = float(yes[:, index].sum() / max(voters.sum(), 1))
-        rows.append({"label": label, "alpha": alpha, "kappa": kappa, "share_chosen": share})
-    return pd.DataFrame(rows).set_index("label")
-
-
-def _binary_alpha(counts: IntArray) -> float:
-    if counts.shape[0] == 0:
-        return float("nan")
-    matrix = coincidences(counts)
-    marginals = matrix.sum(axis=1)
-    total = float(marginals.sum())
-    expected = float(2 * marginals[0] * marginals[1])
-    if expected <= 0:
-        return float("nan")
-    return 1.0 - (total - 1.0) * float(matrix[0, 1] + matrix[1, 0]) / expected
+    n1, m = yes[pairable], voters[pairable][:, None]
+    n0 = m - n1
+    total_yes, total_no = n1.sum(axis=0), n0.sum(axis=0)
+    observed = (n0 * n1 / (m - 1)).sum(axis=0)
+    expected = total_yes * total_no
+    n = total_yes + total_no
+    with np.errstate(divide="ignore", invalid="ignore"):
+        alpha = np.where(expected > 0, 1.0 - (n - 1.0) * observed / expected, np.nan)
+    kappa = np.full(len(coded.labels), np.nan)
+    if n1.shape[0]:
+        counts = np.rint(np.concatenate([n0[:, :1], n1[:, :1]], axis=1)).astype(np.int64)
+        modal = m.ravel() == modal_rating_count(counts)
+        k = m[modal]
+        agree = (n0[modal] ** 2 + n1[modal] ** 2 - k) / (k * (k - 1))
+        rate = n1[modal].sum(axis=0) / k.sum()
+        chance = rate**2 + (1 - rate) ** 2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kappa = np.where(
+                chance < 1 - 1e-12, (agree.mean(axis=0) - chance) / (1 - chance), np.nan
+            )
+    share = yes.sum(axis=0) / max(float(voters.sum()), 1.0)
+    return pd.DataFrame(
+        {"alpha": alpha, "kappa": kappa, "share_chosen": share},
+        index=pd.Index(coded.labels, name="label"),
+    )

@@ -36,6 +36,19 @@ def _number(value: float | None) -> float | None:
     return None if value is None or np.isnan(value) else float(value)
 
 
+def _row_codes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of a boolean matrix's distinct rows, and those rows. Up to 62 labels a row
+    is one integer bit mask (factorising those is ~20x faster than
+    ``np.unique(axis=0)``, which sorts rows as records)."""
+    if rows.shape[1] <= 62:
+        masks = rows.astype(np.int64) @ (np.int64(1) << np.arange(rows.shape[1], dtype=np.int64))
+        codes, uniques = pd.factorize(masks)
+        bits = (np.asarray(uniques)[:, None] >> np.arange(rows.shape[1])) & 1
+        return codes, bits.astype(bool)
+    distinct, inverse = np.unique(rows, axis=0, return_inverse=True)
+    return inverse.ravel(), distinct
+
+
 class MultiLabel(TaskKind):
     name = "multi_label"
     title = "Multi-label (any set of labels per item)"
@@ -176,11 +189,14 @@ class MultiLabel(TaskKind):
             disputed |= ~unanimous
         chosen = shares > 0.5
         # Decode each distinct consensus set once, not once per item.
-        packed, inverse = np.unique(chosen, axis=0, return_inverse=True)
-        values = [[lbl for lbl, on in zip(coded.labels, row, strict=True) if on] for row in packed]
-        keys = np.asarray([self.key(value) for value in values], dtype=object)[inverse.ravel()]
-        value_column = np.empty(len(coded.items), dtype=object)
-        value_column[:] = [values[code] for code in inverse.ravel()]
+        inverse, distinct = _row_codes(chosen)
+        values = [
+            [lbl for lbl, on in zip(coded.labels, row, strict=True) if on] for row in distinct
+        ]
+        keys = np.asarray([self.key(value) for value in values], dtype=object)[inverse]
+        as_objects = np.empty(len(values), dtype=object)
+        as_objects[:] = values
+        value_column = as_objects[inverse]
         value_column[tie] = None
         keys[tie] = None
         return pd.DataFrame(
