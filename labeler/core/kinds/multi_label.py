@@ -142,7 +142,9 @@ class MultiLabel(TaskKind):
         return ItemConsensus(value, confidence, disputed, unanimous)
 
     def consensus_methods(self) -> tuple[str, ...]:
-        return ("majority", "dawid_skene")
+        # Per-label Dawid-Skene is here (consensus(..., "dawid_skene")), but the project
+        # consensus job still fits single-label Dawid-Skene, so projects are not offered it.
+        return ("majority",)
 
     def consensus(self, votes: pd.DataFrame, context: KindContext, method: str) -> pd.DataFrame:
         """Each label decided on its own, by majority or by a binary Dawid-Skene fit
