@@ -40,7 +40,7 @@ from labeler.core.kinds import KindContext, kind_for  # noqa: E402
 from labeler.core.model_inputs import ModelInputs  # noqa: E402
 
 KIND = kind_for("multi_label")
-START, BATCH = 50, 25
+START, BATCH = 50, 25  # defaults of --start and --batch
 
 
 def yeast(wheel: str) -> tuple[pd.DataFrame, list[list[str]], tuple[str, ...]]:
@@ -70,9 +70,10 @@ def digits() -> tuple[pd.DataFrame, list[list[str]], tuple[str, ...]]:
     return X, values, tuple(tests)
 
 
-def labels_to_reach(X, values, pool, test, context, settings, target, order, rng):
+def labels_to_reach(X, values, pool, test, context, settings, target, order, rng, sizes):
     """Labels used when micro-F1 first reaches ``target`` (None if never)."""
-    labeled = list(rng.choice(pool, START, replace=False))
+    start, batch = sizes
+    labeled = list(rng.choice(pool, start, replace=False))
     while True:
         model = KIND.train(X.iloc[labeled], [values[i] for i in labeled], context, settings)
         f1 = KIND.evaluate(model, X.iloc[test], [values[i] for i in test], context)["micro_f1"]
@@ -82,10 +83,10 @@ def labels_to_reach(X, values, pool, test, context, settings, target, order, rng
         if len(rest) == 0:
             return None
         if order == "random":
-            picked = rng.choice(rest, min(BATCH, len(rest)), replace=False)
+            picked = rng.choice(rest, min(batch, len(rest)), replace=False)
         else:
             scores = KIND.uncertainty(model, X.iloc[rest], order, context)
-            picked = rest[np.argsort(-scores, kind="stable")[:BATCH]]
+            picked = rest[np.argsort(-scores, kind="stable")[:batch]]
         labeled.extend(int(i) for i in picked)
 
 
@@ -94,6 +95,8 @@ def main() -> None:
     parser.add_argument("--wheel", default=None, help="river 0.26.1 wheel (a glob is fine)")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--strategy", default="min_margin")
+    parser.add_argument("--start", type=int, default=START, help="random labels to begin with")
+    parser.add_argument("--batch", type=int, default=BATCH, help="labels added per round")
     args = parser.parse_args()
     if args.wheel and glob.glob(args.wheel):
         X, values, labels = yeast(args.wheel)
@@ -117,7 +120,7 @@ def main() -> None:
         for strategy in ("random", args.strategy):
             needed[strategy] = labels_to_reach(
                 X, values, pool, test, context, settings, target, strategy,
-                np.random.default_rng(seed + 100),
+                np.random.default_rng(seed + 100), (args.start, args.batch),
             )  # fmt: skip
         ratio = (needed["random"] or len(pool)) / (needed[args.strategy] or len(pool))
         ratios.append(ratio)
