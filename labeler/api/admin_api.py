@@ -30,6 +30,10 @@ class SettingsIn(Schema):
     annotations_per_item = fields.Integer(strict=True, validate=validate.Range(1, 50))
     consensus_method = fields.String(validate=validate.OneOf(admin.CONSENSUS_METHODS))
     dispute_threshold = fields.Float(validate=validate.Range(0, 1))
+    label_scale = fields.String(
+        validate=validate.OneOf(admin.LABEL_SCALES),
+        metadata={"description": "how agreement (and a rating's consensus) reads the labels"},
+    )
     # The limits labeler.services.learning.model_settings checks, said in the document.
     sampling_strategy = fields.String(validate=validate.OneOf(sampling.STRATEGIES))
     retrain_every = fields.Integer(strict=True, validate=validate.Range(1, 1_000_000))

@@ -53,6 +53,7 @@ def create():
         test_fraction=body.get("test_fraction", 0.2),
         task_kind=body.get("task_kind", DEFAULT_KIND),
         task_settings=body.get("task_settings") or {},
+        label_scale=body.get("label_scale", "nominal"),
     )
     db.session.commit()
     return project_payload(project, "admin"), 201

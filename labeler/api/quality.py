@@ -35,7 +35,9 @@ class QualityReport(Schema):
 
 class GoldMark(Schema):
     item = fields.Integer(required=True, validate=validate.Range(1, 2**62))
-    label = fields.String(required=True)
+    # The known answer in the project's task kind (a label, a list of labels...);
+    # the kind checks it.
+    label = fields.Raw(required=True)
 
 
 class GoldChange(Schema):

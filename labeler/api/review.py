@@ -14,6 +14,7 @@ from labeler.services import ServiceError
 from labeler.services.labeling import agreement_report, review
 from labeler.services.labeling import queue as queue_service
 from labeler.services.learning.modeling import maybe_start_training
+from labeler.services.projects import kinds
 
 
 def _item(item: Item, votes) -> dict:
@@ -63,7 +64,8 @@ class ReviewIn(Schema):
 @bp.post("/projects/<int:project_id>/items/<int:item_id>/review")
 @documented(body=ReviewIn, errors=(400, 401, 403, 404, 409, 422), free_json=True)
 def review_item(project_id: int, item_id: int):
-    """Decide: ``{"action": "resolve", "label": "spam", "note": "..."}``; or send_back,
+    """Decide: ``{"action": "resolve", "label": "spam", "note": "..."}`` (or ``"value"``:
+    the answer in the project's task kind, e.g. a list of labels); or send_back,
     ambiguous (no label)."""
     api_project(project_id, need="reviewer")  # who may ask comes before what they ask
     body = json_body()
@@ -78,12 +80,13 @@ def review_item(project_id: int, item_id: int):
         item,
         g.api_user,
         body.get("action") or "",
-        body.get("label"),
+        body["value"] if "value" in body else body.get("label"),
         body.get("note") or "",
     )
     payload = {
         "decision": _decision(decision),
         "final_label": item.final_label,
+        "final_value": kinds.read_value(project, item.final_label, item.final_value),
         "final_source": item.final_source,
         "disputed": item.disputed,
         "ambiguous": item.ambiguous,

@@ -38,6 +38,7 @@ class Project(Schema):
     name = fields.String()
     task_kind = fields.String(metadata={"description": "single_label | multi_label | rating"})
     task_settings = fields.Dict(metadata={"description": "the task kind's own settings"})
+    label_scale = fields.String(metadata={"description": "nominal | ordinal | interval"})
     labels = fields.List(fields.Nested(Label))
     guidelines = fields.String()
     annotations_per_item = fields.Integer()
@@ -62,6 +63,10 @@ class ProjectCreate(Schema):
         validate=validate.OneOf(list(KINDS)), metadata={"description": "fixed at creation"}
     )
     task_settings = fields.Dict()
+    label_scale = fields.String(
+        validate=validate.OneOf(["nominal", "ordinal", "interval"]),
+        metadata={"description": "how agreement reads the labels; a rating's scale type"},
+    )
 
 
 class Mapping(Schema):

@@ -16,6 +16,7 @@ def project_payload(project: Project, role: str | None = None) -> dict[str, Any]
         "name": project.name,
         "task_kind": project.task_kind,
         "task_settings": project.task_settings or {},
+        "label_scale": project.label_scale,
         "labels": project.labels,
         "guidelines": project.guidelines,
         "annotations_per_item": project.annotations_per_item,

@@ -232,6 +232,7 @@ def import_command(
 @click.option("--adjudicated-only", is_flag=True)
 @click.option("--exclude-ambiguous", is_flag=True)
 @click.option("--pseudonymize", is_flag=True, help="Stable pseudonymous annotator ids.")
+@click.option("--one-hot", is_flag=True, help="Items view: add a 0/1 column per label.")
 @click.option(
     "--card",
     "card_path",
@@ -253,6 +254,7 @@ def export_command(
     adjudicated_only: bool,
     exclude_ambiguous: bool,
     pseudonymize: bool,
+    one_hot: bool,
     card_path: Path | None,
 ) -> None:
     """Export PROJECT_NAME's items or annotations; rows stream, so size is not a problem."""
@@ -270,6 +272,7 @@ def export_command(
         "until": until or "",
         "adjudicated_only": str(adjudicated_only),
         "include_ambiguous": str(not exclude_ambiguous),
+        "one_hot": str(one_hot),
     }
     try:
         rows = write_export(

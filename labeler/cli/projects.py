@@ -1,4 +1,4 @@
-"""``labeler project create``: make a project from the command line, of any task kind."""
+"""``labeler project create`` / ``set``: make a project of any task kind, change its scale."""
 
 from __future__ import annotations
 
@@ -39,6 +39,14 @@ def project_group() -> None:
     default="{}",
     help="The kind's settings as JSON, e.g. '{\"allow_empty\": true}' for multi_label.",
 )
+@click.option(
+    "--scale",
+    "label_scale",
+    type=click.Choice(["nominal", "ordinal", "interval"]),
+    default="nominal",
+    show_default=True,
+    help="How agreement reads the labels; a rating project's scale type.",
+)
 @click.option("--k", "annotations_per_item", default=1, show_default=True, type=int)
 @click.option("--test-fraction", default=0.2, show_default=True, type=float)
 @click.option("--guidelines", default="", help="Guidelines (markdown).")
@@ -48,6 +56,7 @@ def create_command(
     labels: str,
     task_kind: str,
     task_settings: str,
+    label_scale: str,
     annotations_per_item: int,
     test_fraction: float,
     guidelines: str,
@@ -70,9 +79,39 @@ def create_command(
             test_fraction=test_fraction,
             task_kind=task_kind,
             task_settings=settings,
+            label_scale=label_scale,
         )
     except ServiceError as exc:
         db.session.rollback()
         raise click.ClickException(exc.message) from None
     db.session.commit()
     click.echo(f"Created project {project.name!r} (id {project.id}, {project.task_kind}).")
+
+
+@project_group.command("set")
+@click.argument("name")
+@click.option("--scale", "label_scale", type=click.Choice(["nominal", "ordinal", "interval"]))
+@click.option("--k", "annotations_per_item", type=int, default=None)
+@with_appcontext
+def set_command(name: str, label_scale: str | None, annotations_per_item: int | None) -> None:
+    """Change the project NAME's label scale or k (re-derives its consensus)."""
+    from sqlalchemy import select
+
+    from labeler.models import Project
+    from labeler.services.projects.admin import update_project_settings
+
+    project = db.session.scalar(select(Project).where(Project.name == name))
+    if project is None:
+        raise click.ClickException(f"no project named {name!r}")
+    body: dict[str, Any] = {}
+    if label_scale is not None:
+        body["label_scale"] = label_scale
+    if annotations_per_item is not None:
+        body["annotations_per_item"] = annotations_per_item
+    try:
+        changed, _ = update_project_settings(project, body, None)
+    except ServiceError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"{project.name}: changed {', '.join(changed) or 'nothing'}.")

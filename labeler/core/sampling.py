@@ -22,6 +22,7 @@ import pandas as pd
 from modAL.batch import uncertainty_batch_sampling
 from modAL.disagreement import vote_entropy
 from modAL.models import ActiveLearner, Committee
+from modAL.multilabel import max_loss
 from modAL.uncertainty import classifier_entropy, classifier_margin, classifier_uncertainty
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
@@ -31,6 +32,37 @@ from labeler.core.training import TrainedModel, single_blas_thread
 STRATEGIES = ("random", "least_confident", "margin", "entropy", "committee", "batch_diverse")
 """``batch_diverse`` is for jobs only (``select_batch``); ``score_pool`` gives it
 least-confident scores so the queue still has an order between batch runs."""
+
+MULTILABEL_STRATEGIES = ("min_margin", "mean_entropy", "max_loss")
+"""For a fitted one-vs-rest pipeline (``labeler.core.kinds.multi_label``). modAL's
+``max_loss`` works on scikit-learn 1.9 with such a pipeline; its
+``SVM_binary_minimum`` does not (it reads ``classifier.estimator.estimators_``,
+which a pipeline has not)."""
+
+
+def multilabel_scores(pipeline: Pipeline, X_pool: pd.DataFrame, strategy: str) -> np.ndarray:
+    """One score per pool row, 0..1, higher = more useful to label next.
+
+    - ``min_margin``: 1 - the smallest |2p - 1| over labels: the item with one label
+      nearest its decision boundary.
+    - ``mean_entropy``: the mean over labels of the binary entropy of p, / log 2.
+    - ``max_loss``: modAL's max loss (Li et al. 2004) over the labels, / 2 x labels.
+    """
+    if len(X_pool) == 0:
+        return np.zeros(0)
+    if strategy == "max_loss":
+        n_labels = max(len(pipeline.classes_), 1)
+        order, values = max_loss(pipeline, X_pool, n_instances=len(X_pool))
+        scores = np.empty(len(X_pool))
+        scores[np.asarray(order)] = np.asarray(values, dtype=float) / (2 * n_labels)
+        return np.clip(scores, 0.0, 1.0)
+    proba = np.clip(np.asarray(pipeline.predict_proba(X_pool), dtype=float), 1e-12, 1 - 1e-12)
+    if strategy == "min_margin":
+        return np.asarray(1.0 - np.abs(2 * proba - 1).min(axis=1), dtype=float)
+    if strategy == "mean_entropy":
+        entropy = -(proba * np.log(proba) + (1 - proba) * np.log(1 - proba))
+        return np.asarray(entropy.mean(axis=1) / np.log(2), dtype=float)
+    raise ValueError(f"strategy: unknown {strategy!r}; choose one of {list(MULTILABEL_STRATEGIES)}")
 
 
 def _pipeline(model: TrainedModel | Pipeline) -> Pipeline:

@@ -103,6 +103,7 @@ def new_project():
                 test_fraction=_float(form.get("test_fraction"), "test fraction"),
                 task_kind=form.get("task_kind") or DEFAULT_KIND,
                 task_settings=_json_object(form.get("task_settings"), "task settings"),
+                label_scale=form.get("label_scale") or "nominal",
             )
         except ServiceError as exc:
             flash(exc.message, "error")

@@ -129,3 +129,26 @@ def test_an_answer_may_be_sent_as_value_and_keeps_its_history(client, project, t
         ).scalar()
         assert stored == 1
         assert db.session.get(Item, item["id"]).final_label == "ham"
+
+
+def test_the_cli_makes_a_rating_project_and_changes_its_scale(app):
+    runner = app.test_cli_runner()
+    made = runner.invoke(
+        args=["project", "create", "Stars", "--labels", "1,2,3,4,5", "--kind", "rating",
+              "--scale", "ordinal", "--settings", '{"max_spread": 0.5}']
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    changed = runner.invoke(args=["project", "set", "Stars", "--scale", "interval"])
+    assert changed.exit_code == 0 and "changed label_scale" in changed.output
+    with app.app_context():
+        project = db.session.scalar(select(Project).where(Project.name == "Stars"))
+        assert (project.task_kind, project.label_scale, project.task_settings) == (
+            "rating",
+            "interval",
+            {"max_spread": 0.5},
+        )
+    refused = runner.invoke(
+        args=["project", "create", "Words", "--labels", "low,high", "--kind", "rating"]
+    )
+    assert refused.exit_code == 1 and "numbers low to high" in refused.output
+    assert runner.invoke(args=["project", "set", "Nope", "--scale", "ordinal"]).exit_code == 1

@@ -47,7 +47,7 @@ class SingleLabel(TaskKind):
             raise InvalidValue("label must be a string", "label")
         if raw not in context.labels:
             raise InvalidValue(
-                f"label {raw!r} is not in the label set", "label", allowed=list(context.labels)
+                f"{raw!r} is not in the label set", "label", allowed=list(context.labels)
             )
         return raw
 

@@ -19,7 +19,9 @@ from sqlalchemy import Select, select
 from labeler.extensions import db
 from labeler.models import Annotation, Item, Project, User
 from labeler.services import ServiceError
+from labeler.services.data.export_formats import AnswerCell
 from labeler.services.items.comments import comment_texts
+from labeler.services.projects import kinds
 
 BATCH = 5000
 VIEWS = ("items", "annotations")
@@ -37,6 +39,9 @@ class ExportFilter:
     adjudicated_only: bool = False
     include_ambiguous: bool = True
     item_ids: tuple[int, ...] | None = None  # a selection (the item browser's export)
+    # Not a filter: add one 0/1 column per label (``label:<name>``) to the items view,
+    # for kinds that have one-hot shapes (multi_label, single_label).
+    one_hot: bool = False
 
     def __post_init__(self) -> None:
         if self.split not in (None, "train", "test"):
@@ -60,7 +65,8 @@ def data_fields(project: Project) -> list[str]:
     return list(dict.fromkeys(ordered))
 
 
-def item_columns(project: Project) -> list[str]:
+def item_columns(project: Project, one_hot: bool = False) -> list[str]:
+    extra = [f"label:{name}" for name in _one_hot_labels(project)] if one_hot else []
     return [
         "external_id",
         *data_fields(project),
@@ -71,7 +77,22 @@ def item_columns(project: Project) -> list[str]:
         "split",
         "ambiguous",
         "comments",
+        *extra,
     ]
+
+
+def _one_hot_labels(project: Project) -> list[str]:
+    columns = kinds.kind_of(project).one_hot(None, kinds.context(project))
+    return list(columns or {})
+
+
+def answer_cell(project: Project, key: str | None, value: Any) -> AnswerCell | None:
+    """A stored answer as every export format holds it (None when there is none)."""
+    if key is None:
+        return None
+    kind = kinds.kind_of(project)
+    typed = kind.decode(key, value)
+    return AnswerCell(kind.export_value(typed), kind.csv_cell(typed))
 
 
 ANNOTATION_COLUMNS = ["external_id", "annotator", "label", "created_at", "updated_at", "seconds"]
@@ -98,6 +119,7 @@ def item_rows(project: Project, flt: ExportFilter | None = None) -> Iterator[dic
     """One dict per item, in id order."""
     flt = flt or ExportFilter()
     fields = data_fields(project)
+    kind, context = kinds.kind_of(project), kinds.context(project)
     last = 0
     while True:
         stmt = _item_filters(select(Item), project, flt).where(Item.id > last)
@@ -109,7 +131,7 @@ def item_rows(project: Project, flt: ExportFilter | None = None) -> Iterator[dic
             row = {"external_id": item.external_id}
             row.update({name: item.data.get(name) for name in fields})
             row.update(
-                final_label=item.final_label,
+                final_label=answer_cell(project, item.final_label, item.final_value),
                 decided_by=item.final_source,
                 confidence=_round(item.consensus_confidence),
                 n_annotations=item.n_annotations,
@@ -117,6 +139,10 @@ def item_rows(project: Project, flt: ExportFilter | None = None) -> Iterator[dic
                 ambiguous=item.ambiguous,
                 comments=notes.get(item.id, ""),
             )
+            if flt.one_hot and item.final_label is not None:
+                typed = kind.decode(item.final_label, item.final_value)
+                hot = kind.one_hot(typed, context) or {}
+                row.update({f"label:{name}": bit for name, bit in hot.items()})
             yield row
         last = batch[-1].id  # the session's identity map is weak: old batches are freed
 
@@ -135,6 +161,7 @@ def annotation_rows(
                 User.id,
                 User.username,
                 Annotation.label,
+                Annotation.value,
                 Annotation.created_at,
                 Annotation.updated_at,
                 Annotation.seconds,
@@ -151,11 +178,11 @@ def annotation_rows(
         batch = db.session.execute(stmt.order_by(Annotation.id).limit(BATCH)).all()
         if not batch:
             return
-        for _, external_id, user_id, username, label, created, updated, seconds in batch:
+        for _, external_id, user_id, username, label, value, created, updated, seconds in batch:
             yield {
                 "external_id": external_id,
                 "annotator": pseudonym(user_id, secret) if pseudonymize else username,
-                "label": label,
+                "label": answer_cell(project, label, value),
                 "created_at": created.isoformat(timespec="seconds"),
                 "updated_at": updated.isoformat(timespec="seconds"),
                 "seconds": seconds,
@@ -206,6 +233,7 @@ def parse_filter(args: dict[str, Any]) -> ExportFilter:
         until=when("until"),
         adjudicated_only=flag(args.get("adjudicated_only"), "adjudicated_only"),
         include_ambiguous=flag(args.get("include_ambiguous"), "include_ambiguous", True),
+        one_hot=flag(args.get("one_hot"), "one_hot"),
     )
 
 
@@ -214,7 +242,7 @@ def export_rows(
 ) -> tuple[Iterator[dict[str, Any]], list[str]]:
     """The rows and columns of one export view."""
     if view == "items":
-        return item_rows(project, flt), item_columns(project)
+        return item_rows(project, flt), item_columns(project, flt.one_hot)
     if view == "annotations":
         return annotation_rows(project, flt, pseudonymize, secret), ANNOTATION_COLUMNS
     raise ServiceError(f"view must be one of {', '.join(VIEWS)}", {"field": "view"})

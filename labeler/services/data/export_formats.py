@@ -12,10 +12,23 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+@dataclass(frozen=True)
+class AnswerCell:
+    """An answer of the project's task kind, as each format holds it: ``value`` in JSON
+    Lines and Parquet (a list for multi-label), ``csv_text`` in CSV (the kind's
+    documented cell, which labeler's importer reads back exactly)."""
+
+    value: Any
+    csv_text: str
+
+
 FORMATS = ("csv", "jsonl", "parquet")
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -27,6 +40,8 @@ MEDIA_TYPES = {
 def csv_cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, AnswerCell):
+        value = value.csv_text
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -59,7 +74,7 @@ def csv_chunks(
 def jsonl_chunks(rows: Iterable[dict[str, Any]], rows_per_chunk: int = 1000) -> Iterator[str]:
     lines: list[str] = []
     for row in rows:
-        lines.append(json.dumps(row, ensure_ascii=False))
+        lines.append(json.dumps(row, ensure_ascii=False, default=_answer_value))
         if len(lines) == rows_per_chunk:
             yield "\n".join(lines) + "\n"
             lines = []
@@ -101,6 +116,14 @@ def write_parquet(
     return total
 
 
+def _answer_value(value: Any) -> Any:
+    if isinstance(value, AnswerCell):
+        return value.value
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def _plain(value: Any) -> Any:
+    if isinstance(value, AnswerCell):
+        return value.value
     # Nested values (a JSONL field holding a list) are stored as their JSON text.
     return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else value

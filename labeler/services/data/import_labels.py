@@ -9,7 +9,7 @@ changed with its history kept.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 
@@ -22,8 +22,16 @@ if TYPE_CHECKING:
 
 
 class LabelWriter:
-    def __init__(self, project: Project, mapping: ColumnMapping, report: ImportReport):
+    def __init__(
+        self,
+        project: Project,
+        mapping: ColumnMapping,
+        report: ImportReport,
+        values: dict[str, Any] | None = None,
+    ):
         self.project, self.mapping, self.report = project, mapping, report
+        # Answer key -> typed value to store beside it (None: the key is the value).
+        self.values = values if values is not None else {}
         self.user_ids: dict[str, int] = {}
 
     def _user_id(self, name: str, line: int) -> int:
@@ -86,6 +94,7 @@ class LabelWriter:
                         "item_id": item_id,
                         "user_id": user_id,
                         "label": label,
+                        "value": self.values.get(label),
                         "project_id": self.project.id,
                         "created_at": now,
                         "updated_at": now,
@@ -94,7 +103,8 @@ class LabelWriter:
             elif annotation.label == label:
                 self.report.annotations_unchanged += 1
             else:
-                annotation.relabel(label, annotation.seconds, now)  # an import has no time
+                # an import has no time
+                annotation.relabel(label, annotation.seconds, now, self.values.get(label))
                 self.report.annotations_changed += 1
         if fresh:
             db.session.execute(insert(Annotation), fresh)

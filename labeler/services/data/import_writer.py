@@ -15,12 +15,14 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, insert, select, update
 
+from labeler.core.kinds import InvalidValue
 from labeler.core.quality import fingerprint
 from labeler.extensions import db
 from labeler.models import TIER_DONE, Item, Project
 from labeler.services.data.import_labels import LabelWriter
 from labeler.services.data.import_spec import ColumnMapping, ImportFailed, ImportReport, Row
 from labeler.services.labeling.gold import TIER_GOLD
+from labeler.services.projects import kinds
 
 
 def unit_hash(seed: int, salt: str, key: str) -> float:
@@ -32,7 +34,9 @@ def unit_hash(seed: int, salt: str, key: str) -> float:
 class RowImporter:
     def __init__(self, project: Project, mapping: ColumnMapping, report: ImportReport):
         self.project, self.mapping, self.report = project, mapping, report
-        self.labels = LabelWriter(project, mapping, report) if mapping.label else None
+        # The typed value of each answer key read so far (None: the key is the value).
+        self.values: dict[str, Any] = {}
+        self.labels = LabelWriter(project, mapping, report, self.values) if mapping.label else None
         self.key_hashes: list[np.ndarray] = []
         self.key_lines: list[np.ndarray] = []
 
@@ -111,40 +115,45 @@ class RowImporter:
     def _label(self, line: int, raw: dict[str, Any]) -> str | None:
         if not self.mapping.label:
             return None
-        value = raw.get(self.mapping.label)
-        if value is None or str(value).strip() == "":
-            return None
-        label = str(value).strip()
-        if label not in self.project.label_names:
-            raise ImportFailed(
-                f"{label!r} is not in the label set ({', '.join(self.project.label_names)})",
-                line=line,
-                column=self.mapping.label,
-            )
-        return label
+        return self._answer(line, raw, self.mapping.label, "")
 
     def _gold(self, line: int, raw: dict[str, Any]) -> str | None:
         if not self.mapping.gold:
             return None
-        value = raw.get(self.mapping.gold)
-        if value is None or str(value).strip() == "":
+        return self._answer(line, raw, self.mapping.gold, "gold answer ")
+
+    def _answer(self, line: int, raw: dict[str, Any], column: str, what: str) -> str | None:
+        """The key of the answer in ``column``, checked by the project's task kind (a
+        CSV cell in the kind's documented form, or a JSON value); its typed value is
+        kept in ``self.values``. None when the cell is empty."""
+        value = raw.get(column)
+        if value is None or (isinstance(value, str) and value.strip() == ""):
             return None
-        label = str(value).strip()
-        if label not in self.project.label_names:
-            raise ImportFailed(
-                f"gold answer {label!r} is not in the label set "
-                f"({', '.join(self.project.label_names)})",
-                line=line,
-                column=self.mapping.gold,
-            )
-        return label
+        kind, context = kinds.kind_of(self.project), kinds.context(self.project)
+        try:
+            if isinstance(value, list | dict):  # a JSON answer (JSONL or the API)
+                answer = kind.validate(value, context)
+            else:  # a cell, or a JSON number or string: read as the CSV cell it would be
+                answer = kind.parse_csv_cell(str(value).strip(), context)
+        except InvalidValue as error:
+            allowed = error.detail.get("allowed")
+            suffix = f" ({', '.join(map(str, allowed))})" if allowed else ""
+            raise ImportFailed(f"{what}{error}{suffix}", line=line, column=column) from None
+        key = kind.key(answer)
+        self.values[key] = kinds.stored(key, answer)
+        return key
 
     def _mark_gold(self, gold: dict[str, str], ids: dict[str, int]) -> None:
         for external_id, label in gold.items():
             db.session.execute(
                 update(Item)
                 .where(Item.id == ids[external_id])
-                .values(is_gold=True, gold_label=label, queue_tier=TIER_GOLD)
+                .values(
+                    is_gold=True,
+                    gold_label=label,
+                    gold_value=self.values.get(label),
+                    queue_tier=TIER_GOLD,
+                )
             )
         self.report.gold_marked += len(gold)
 

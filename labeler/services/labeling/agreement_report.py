@@ -23,6 +23,7 @@ from labeler.core.consensus import dawid_skene
 from labeler.extensions import db
 from labeler.models import Annotation, Job, Project, User, utcnow
 from labeler.services.labeling import gold
+from labeler.services.projects import kinds
 
 INLINE_LIMIT = 5_000  # annotations: below this the page computes on the spot
 BOOTSTRAP = 200  # resamples for alpha's 95% interval
@@ -71,6 +72,41 @@ def ratings_frame(project: Project) -> pd.DataFrame:
     frame = pd.concat(parts, ignore_index=True)
     frame["label"] = frame["label"].astype("category")
     return frame
+
+
+def kind_votes(project: Project) -> pd.DataFrame:
+    """Every vote as the project's task kind reads it: item, annotator, value, key."""
+    kind = kinds.kind_of(project)
+    stmt = (
+        select(Annotation.item_id, Annotation.user_id, Annotation.label, Annotation.value)
+        .where(Annotation.project_id == project.id)
+        .execution_options(yield_per=CHUNK)
+    )
+    rows = [
+        (item, user, kind.decode(key, value), key)
+        for item, user, key, value in db.session.execute(stmt)
+    ]
+    return pd.DataFrame(rows, columns=["item", "annotator", "value", "key"])
+
+
+def kind_figures(project: Project) -> dict[str, Any]:
+    """The task kind's own agreement figures, each with how to read it."""
+    kind = kinds.kind_of(project)
+    votes = kind_votes(project)
+    figures = kind.agreement(votes, kinds.context(project)) if len(votes) else []
+    return {
+        "name": kind.name,
+        "title": kind.title,
+        "figures": [
+            {
+                "name": figure.name,
+                "value": figure.value,
+                "how_to_read": figure.how_to_read,
+                "detail": dict(figure.detail),
+            }
+            for figure in figures
+        ],
+    }
 
 
 def label_order(project: Project, frame: pd.DataFrame) -> list[str]:
@@ -225,6 +261,7 @@ def compute(project: Project, progress: Progress | None = None) -> dict[str, Any
         "dawid_skene": (
             {"n_iter": fit.n_iter, "converged": fit.converged} if fit is not None else None
         ),
+        "kind": kind_figures(project),
     }
     return _clean(result)
 

@@ -18,10 +18,12 @@ from labeler.models import ROLES, AuditEvent, Project, User
 from labeler.services import Conflict, ServiceError, accounts
 from labeler.services.labeling.labels import refresh_project
 from labeler.services.learning import model_settings
+from labeler.services.projects import kinds
 from labeler.services.projects.store import recount, slug_ok
 
 CONSENSUS_METHODS = ("majority", "dawid_skene")
-CONSENSUS_FIELDS = ("annotations_per_item", "consensus_method", "dispute_threshold")
+CONSENSUS_FIELDS = ("annotations_per_item", "consensus_method", "dispute_threshold", "label_scale")
+LABEL_SCALES = ("nominal", "ordinal", "interval")
 SETTINGS = (
     *CONSENSUS_FIELDS,
     "sampling_strategy",
@@ -48,9 +50,10 @@ def _consensus_changes(project: Project, body: Mapping[str, Any]) -> dict[str, A
             )
         changes["annotations_per_item"] = k
     if "consensus_method" in body:
-        if body["consensus_method"] not in CONSENSUS_METHODS:
+        offered = kinds.kind_of(project).consensus_methods()
+        if body["consensus_method"] not in offered:
             raise ServiceError(
-                f"consensus method must be one of {list(CONSENSUS_METHODS)}",
+                f"consensus method must be one of {list(offered)} for this task kind",
                 {"field": "consensus_method"},
             )
         changes["consensus_method"] = body["consensus_method"]
@@ -61,6 +64,14 @@ def _consensus_changes(project: Project, body: Mapping[str, Any]) -> dict[str, A
                 "dispute threshold must be a number from 0 to 1", {"field": "dispute_threshold"}
             )
         changes["dispute_threshold"] = float(value)
+    if "label_scale" in body:
+        # How agreement treats the label order; a rating's consensus is its median
+        # (ordinal) or mean (interval).
+        if body["label_scale"] not in LABEL_SCALES:
+            raise ServiceError(
+                f"label_scale must be one of {list(LABEL_SCALES)}", {"field": "label_scale"}
+            )
+        changes["label_scale"] = body["label_scale"]
     return {name: value for name, value in changes.items() if getattr(project, name) != value}
 
 

@@ -84,6 +84,7 @@ def create_project(
     test_fraction: float = 0.2,
     task_kind: str = DEFAULT_KIND,
     task_settings: dict[str, Any] | None = None,
+    label_scale: str = "nominal",
     **settings: Any,
 ) -> Project:
     """A new project of ``task_kind`` (fixed from now on), its kind's ``task_settings``
@@ -97,6 +98,10 @@ def create_project(
         raise ServiceError("annotations per item must be between 1 and 50")
     if not 0.0 <= float(test_fraction) < 1.0:
         raise ServiceError("the test fraction must be at least 0 and below 1")
+    if label_scale not in ("nominal", "ordinal", "interval"):
+        raise ServiceError(
+            "label_scale must be nominal, ordinal or interval", {"field": "label_scale"}
+        )
     try:
         kind = kind_for(task_kind)
         labels = validate_labels(labels)
@@ -107,6 +112,7 @@ def create_project(
         name=name,
         task_kind=kind.name,
         task_settings=cleaned,
+        label_scale=label_scale,
         labels=labels,
         guidelines=guidelines,
         annotations_per_item=int(annotations_per_item),

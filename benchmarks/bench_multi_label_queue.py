@@ -1,0 +1,141 @@
+"""Benchmark: labels the model-ranked queue needs vs random order, multi-label.
+
+Run from the repository root:
+
+    pip download river==0.26.1 --no-deps -d /tmp/river    # once; not a dependency
+    python benchmarks/bench_multi_label_queue.py --wheel /tmp/river/river-0.26.1-*.whl
+    python benchmarks/bench_multi_label_queue.py           # no wheel: load_digits fallback
+
+Data: the Yeast multi-label set (2,417 genes, 103 numeric features, 14 functional
+classes; Elisseeff & Weston 2001) as river 0.26.1's wheel ships it
+(``river/datasets/yeast.csv.gz``, BSD-3 package). Read straight from the wheel file,
+so river is never installed or imported. Without a wheel, scikit-learn's digits
+become multi-label (even, greater than 4, prime, round-shaped).
+
+Protocol, per seed: a random 30% test split; the full-data micro-F1 is that of the
+multi_label kind's one-vs-rest model trained on the whole pool. Then an active
+learning loop starts from 50 random labels and adds batches of 25, retraining each
+time, picking either at random or by the kind's queue score (``min_margin``, the
+smallest per-label margin). Printed: labels needed to reach 95% of the full-data
+micro-F1, for both, and the ratio. Goal from issue 14: >= 1.5x fewer by the queue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import gzip
+import io
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from labeler.core.kinds import KindContext, kind_for  # noqa: E402
+from labeler.core.model_inputs import ModelInputs  # noqa: E402
+
+KIND = kind_for("multi_label")
+START, BATCH = 50, 25  # defaults of --start and --batch
+
+
+def yeast(wheel: str) -> tuple[pd.DataFrame, list[list[str]], tuple[str, ...]]:
+    path = sorted(glob.glob(wheel))[-1]
+    with zipfile.ZipFile(path) as archive:
+        frame = pd.read_csv(
+            io.BytesIO(gzip.decompress(archive.read("river/datasets/yeast.csv.gz")))
+        )
+    labels = tuple(c for c in frame.columns if c.startswith("Class"))
+    X = frame.drop(columns=list(labels))
+    values = [[lbl for lbl in labels if row[lbl] == 1] for _, row in frame.iterrows()]
+    return X, values, labels
+
+
+def digits() -> tuple[pd.DataFrame, list[list[str]], tuple[str, ...]]:
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    X = pd.DataFrame(data.data, columns=[f"px{i}" for i in range(data.data.shape[1])])
+    tests = {
+        "even": lambda d: d % 2 == 0,
+        "gt4": lambda d: d > 4,
+        "prime": lambda d: d in (2, 3, 5, 7),
+        "round": lambda d: d in (0, 6, 8, 9),
+    }
+    values = [[name for name, test in tests.items() if test(int(t))] for t in data.target]
+    return X, values, tuple(tests)
+
+
+def labels_to_reach(X, values, pool, test, context, settings, target, order, rng, sizes):
+    """Labels used when micro-F1 first reaches ``target`` (None if never)."""
+    start, batch = sizes
+    labeled = list(rng.choice(pool, start, replace=False))
+    while True:
+        model = KIND.train(X.iloc[labeled], [values[i] for i in labeled], context, settings)
+        f1 = KIND.evaluate(model, X.iloc[test], [values[i] for i in test], context)["micro_f1"]
+        if f1 >= target:
+            return len(labeled)
+        rest = np.setdiff1d(pool, labeled)
+        if len(rest) == 0:
+            return None
+        if order == "random":
+            picked = rng.choice(rest, min(batch, len(rest)), replace=False)
+        else:
+            scores = KIND.uncertainty(model, X.iloc[rest], order, context)
+            picked = rest[np.argsort(-scores, kind="stable")[:batch]]
+        labeled.extend(int(i) for i in picked)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--wheel", default=None, help="river 0.26.1 wheel (a glob is fine)")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--strategy", default="min_margin")
+    parser.add_argument("--start", type=int, default=START, help="random labels to begin with")
+    parser.add_argument("--batch", type=int, default=BATCH, help="labels added per round")
+    args = parser.parse_args()
+    if args.wheel and glob.glob(args.wheel):
+        X, values, labels = yeast(args.wheel)
+        name = "Yeast (river 0.26.1 wheel)"
+    else:
+        X, values, labels = digits()
+        name = "digits as multi-label (fallback: no --wheel given)"
+    context = KindContext(labels=labels)
+    settings = {"inputs": ModelInputs(numeric=tuple(X.columns))}
+    print(f"{name}: {len(X):,} items, {X.shape[1]} features, {len(labels)} labels")
+    ratios = []
+    for seed in range(args.seeds):
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(len(X))
+        test, pool = order[: int(0.3 * len(X))], order[int(0.3 * len(X)) :]
+        started = time.perf_counter()
+        full = KIND.train(X.iloc[pool], [values[i] for i in pool], context, settings)
+        full_f1 = KIND.evaluate(full, X.iloc[test], [values[i] for i in test], context)["micro_f1"]
+        target = 0.95 * full_f1
+        needed = {}
+        for strategy in ("random", args.strategy):
+            needed[strategy] = labels_to_reach(
+                X, values, pool, test, context, settings, target, strategy,
+                np.random.default_rng(seed + 100), (args.start, args.batch),
+            )  # fmt: skip
+        ratio = (needed["random"] or len(pool)) / (needed[args.strategy] or len(pool))
+        ratios.append(ratio)
+        print(
+            f"seed {seed}: full-data micro-F1 {full_f1:.3f} on {len(pool):,} labels; "
+            f"to reach {target:.3f}: random {needed['random']}, "
+            f"{args.strategy} queue {needed[args.strategy]} labels "
+            f"({ratio:.2f}x fewer; {time.perf_counter() - started:.0f} s)"
+        )
+    mean = float(np.mean(ratios))
+    print(
+        f"mean: the {args.strategy} queue needs {mean:.2f}x fewer labels than random "
+        f"(goal >= 1.5x: {'met' if mean >= 1.5 else 'not met'})"
+    )
+
+
+if __name__ == "__main__":
+    main()
