@@ -78,12 +78,18 @@ class JobWorkerSupervisor:
             if not self.stopping.is_set():
                 self._spawn()
 
-    def stop(self) -> None:
+    def signal_stop(self) -> None:
+        """Ask the job worker to stop after its job (while the web workers stop too)."""
         self.stopping.set()
+        process = self.process
+        if process is not None and process.poll() is None:
+            process.terminate()
+
+    def stop(self) -> None:
+        self.signal_stop()
         process = self.process
         if process is None or process.poll() is not None:
             return
-        process.terminate()
         try:
             process.wait(STOP_GRACE_SECONDS)
         except subprocess.TimeoutExpired:
@@ -114,6 +120,25 @@ def run(app: Flask, host: str, port: int, workers: int, threads: int) -> None:
             }
             for key, value in settings.items():
                 self.cfg.set(key, value)
+
+        def run(self) -> None:
+            from gunicorn.arbiter import Arbiter
+
+            class SupervisingArbiter(Arbiter):  # type: ignore[misc]
+                def stop(self, graceful: bool = True) -> None:
+                    if supervisor:  # both stop at once: each takes seconds on a busy machine
+                        supervisor.signal_stop()
+                    super().stop(graceful)
+
+                def halt(self, reason: str | None = None, exit_status: int = 0) -> None:
+                    try:
+                        super().halt(reason, exit_status)
+                    except SystemExit as done:  # workers stopped, job worker too: leave now,
+                        sys.stdout.flush()  # without seconds of tearing down numpy & co.
+                        sys.stderr.flush()
+                        os._exit(done.code if isinstance(done.code, int) else 1)
+
+            SupervisingArbiter(self).run()
 
         def load(self) -> Any:
             # In each web worker, after the fork: the app the WSGI entry point builds.

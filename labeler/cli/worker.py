@@ -122,6 +122,16 @@ def _run_database(app: Flask, burst: bool, fail_running: bool) -> None:
     signal.signal(signal.SIGINT, on_signal)
     click.echo(f"labeler worker: running jobs from the database (pid {os.getpid()})", err=True)
     database.work(app, stop, burst=burst)
+    if stop.is_set():  # stopped by a signal: the server is shutting down
+        from labeler.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+        # Nothing is left to flush or close: skip tearing down scikit-learn, pandas and
+        # numpy, which takes seconds on a busy machine and delays the server's shutdown.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _run_one(url: str, burst: bool, maintenance_interval: int) -> None:
