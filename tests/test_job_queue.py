@@ -134,3 +134,27 @@ def test_one_training_job_per_project_and_later_labels_go_into_the_next(queued_a
         assert trains[0].status == "queued"
         # Labels that arrived after it was queued wait for the next one.
         assert db.session.get(type(project), project.id).labels_since_training >= 4
+
+
+def test_the_database_keeps_one_active_training_job_per_project_whatever_the_race(queued_app):
+    from sqlalchemy.exc import IntegrityError
+
+    with queued_app.app_context():
+        project = make_project(n_items=3)
+        other = make_project("Other", n_items=3, members=(), reviewers=())
+        db.session.commit()
+        first = jobs.start("train", project.id, {"reason": "a"})
+        # A second process that checked before the first committed: its insert loses.
+        second = jobs.start("train", project.id, {"reason": "b"}, unique=False)
+        assert second.id == first.id
+        db.session.add(Job(kind="train", project_id=project.id, status="running"))
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()
+        # Other projects, finished jobs and other kinds are not held back.
+        assert jobs.start("train", other.id).id != first.id
+        db.session.get(Job, first.id).status = "done"
+        db.session.commit()
+        assert jobs.start("train", project.id).id != first.id
+        assert jobs.start("score", project.id, unique=False).id
+        assert jobs.start("score", project.id, unique=False).id

@@ -23,6 +23,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from labeler.db_engine import begin_write
 from labeler.extensions import db
@@ -108,7 +109,20 @@ def start(
             active.error = "stalled: no progress for too long; the process running it stopped"
     job = Job(kind=kind, project_id=project_id, params=params or {}, created_by=user_id)
     db.session.add(job)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another process queued the same training job between our check and our insert
+        # (PostgreSQL, several web workers): the database keeps one (uq_job_active_train).
+        db.session.rollback()
+        winner = db.session.scalar(
+            select(Job).where(
+                Job.kind == kind, Job.project_id == project_id, Job.status.in_(ACTIVE)
+            )
+        )
+        if winner is None:
+            raise
+        return winner
     job_id = job.id  # read before commit: reading after would open a stale snapshot
     db.session.commit()
     current_app.extensions["labeler.jobs"].dispatch(job_id)
