@@ -1,17 +1,24 @@
-"""Load: 50 simulated annotators against gunicorn, on SQLite and on PostgreSQL.
+"""Load over HTTP, side by side in one run: the bare limit, labeler's embedded default,
+and labeler on gunicorn + PostgreSQL (issue 21).
 
-Each annotator loops "GET next item, POST a label" over the API for a fixed time,
-on loopback only. Afterwards the database is checked: the annotation count equals
-the submits the server acknowledged (nothing lost, nothing doubled), no item has
-more than k annotations, and no response was a 5xx.
+Each annotator loops "GET next item, POST a label" over the API, on loopback only, from
+a load generator in its own process (this one; the servers run in theirs). Columns:
 
-    python benchmarks/bench_load.py                      # SQLite only, 60 s
-    python benchmarks/bench_load.py --postgres URL       # + PostgreSQL, 1 and 4 workers
-    python benchmarks/bench_load.py --seconds 15 --clients 50
+- bare: a Flask + sqlite3 app written below, doing the minimal work of a cycle (one
+  indexed select of the next open item and a lease counter update; one insert and one
+  counter update) on the same WSGI server (gunicorn, same workers and threads);
+- labeler's embedded default: ``labeler serve`` (gunicorn web processes + the job worker
+  on the job table), SQLite, 100,000 items, retraining every 50 final labels during the
+  run; the same without retraining, for the p95 ratio; one client alone for the p50;
+- labeler on gunicorn + PostgreSQL, 4 workers (a throwaway cluster, as .ci/run starts
+  one; skipped with a message if it cannot start).
 
-URL is a server the benchmark may create a database on, e.g.
-``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``. It prints sustained
-annotations/s and p95 latency per set-up, then the ratios to SQLite.
+Then the import of 100,000 items with one label each (labels/s). Afterwards every
+database is checked: acknowledged submits = annotations stored, no item past k, no 5xx.
+
+    python benchmarks/bench_load.py                         # the full comparison
+    python benchmarks/bench_load.py --seconds 15 --items 20000 --import-rows 20000   # smaller
+    python benchmarks/bench_load.py --legacy --clients 50   # the former SQLite/PostgreSQL run
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script: `benchmarks` and `labeler` from this tree
 LABELS = ("ham", "spam")
 
 
@@ -47,6 +55,7 @@ class LoadResult:
     conflicts: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
+    cycles_ms: list[float] = field(default_factory=list)  # next + submit, measured ones
     annotations_in_db: int = -1
     max_per_item: int = -1
     k: int = 2
@@ -66,6 +75,9 @@ class LoadResult:
     @property
     def p50_ms(self) -> float:
         return float(np.percentile(self.latencies_ms, 50)) if self.latencies_ms else 0.0
+
+    def cycle(self, q: float) -> float:
+        return float(np.percentile(self.cycles_ms, q)) if self.cycles_ms else 0.0
 
     def line(self) -> str:
         return (
@@ -203,6 +215,7 @@ def _annotator(
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     statuses: dict[int, int] = {}
     latencies: list[float] = []
+    cycles: list[float] = []
     acknowledged = conflicts = measured = 0
 
     def call(method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
@@ -218,6 +231,7 @@ def _annotator(
     n = 0
     try:
         while time.monotonic() < deadline:
+            began = time.perf_counter()
             status, payload = call("GET", f"/api/v1/projects/{project_id}/next")
             if status != 200 or not payload.get("items"):
                 time.sleep(0.05)
@@ -231,7 +245,9 @@ def _annotator(
             n += 1
             if status in (200, 201):
                 acknowledged += 1
-                measured += time.monotonic() >= measure_from
+                if time.monotonic() >= measure_from:
+                    measured += 1
+                    cycles.append((time.perf_counter() - began) * 1000)
             elif status == 409:
                 conflicts += 1
     finally:
@@ -241,6 +257,7 @@ def _annotator(
             result.measured += measured
             result.conflicts += conflicts
             result.latencies_ms.extend(latencies)
+            result.cycles_ms.extend(cycles)
             for code, count in statuses.items():
                 result.statuses[code] = result.statuses.get(code, 0) + count
 
@@ -331,16 +348,7 @@ def create_postgres_database(server_url: str) -> tuple[str, callable]:
     return url, lambda: execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument(
-        "--postgres",
-        default=os.environ.get("LABELER_TEST_DATABASE_URL"),
-        help="a PostgreSQL server URL (default: LABELER_TEST_DATABASE_URL)",
-    )
-    args = parser.parse_args()
+def legacy_main(args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="labeler-load-"))
     results = []
     try:
@@ -388,6 +396,377 @@ def main() -> None:
     ]
     if bad:
         sys.exit(f"FAILED invariants: {[r.name for r in bad]}")
+
+
+# --- issue 21: one run, side by side ---------------------------------------------------
+
+CLI = [sys.executable, "-c", "from labeler.cli.main import main; main()"]
+
+
+def _wait_http(port: int, process: subprocess.Popen, log: Path, seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            connection.request("GET", "/login")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:  # a refused or timed-out attempt, on a busy machine too
+            if process.poll() is not None:
+                raise RuntimeError(log.read_text()) from None
+            time.sleep(0.3)
+        finally:
+            connection.close()
+    stop_gunicorn(process)
+    raise RuntimeError(f"the server did not answer within {seconds} s")
+
+
+def _spawn(command: list[str], env: dict[str, str], log: Path, port: int) -> subprocess.Popen:
+    with log.open("ab") as handle:
+        process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=REPO,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=handle,
+        )
+    _wait_http(port, process, log)
+    return process
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("LABELER_")}
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+def run_bare(
+    folder: Path, clients: int, seconds: float, n_items: int, k: int, workers: int, threads: int
+) -> LoadResult:
+    from benchmarks import bare_app
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "bare.sqlite"
+    bare_app.prepare(str(path), n_items)
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(workers),
+        "--worker-class",
+        "gthread",
+        "--threads",
+        str(threads),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        "benchmarks.bare_app:create()",
+    ]
+    server = _spawn(command, _clean_env(BARE_DB=str(path), BARE_K=str(k)), folder / "log", port)
+    try:
+        result = drive(port, 1, [f"u{n}" for n in range(clients)], seconds, "bare Flask+sqlite3", k)
+    finally:
+        stop_gunicorn(server)
+    import sqlite3
+
+    connection = sqlite3.connect(path)
+    result.annotations_in_db = connection.execute("SELECT count(*) FROM annotation").fetchone()[0]
+    result.max_per_item = connection.execute("SELECT max(n) FROM item").fetchone()[0] or 0
+    connection.close()
+    return result
+
+
+def run_serve(
+    database_url: str,
+    folder: Path,
+    *,
+    clients: int,
+    seconds: float,
+    name: str,
+    n_items: int,
+    k: int,
+    workers: int,
+    threads: int,
+    retrain_every: int,
+    warmup: float = 5.0,
+) -> LoadResult:
+    """``labeler serve`` (web processes + job worker) against ``database_url``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    project_id, tokens = prepare(database_url, folder, clients, n_items, k)
+    _set_retrain(database_url, project_id, retrain_every)
+    port = _free_port()
+    env = _clean_env(
+        LABELER_DATABASE_URL=database_url,
+        LABELER_SECRET_KEY="load",
+        LABELER_INSTANCE_PATH=str(folder),
+    )
+    command = [
+        *CLI,
+        "serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+    ]
+    server = _spawn(command, env, folder / "serve.log", port)
+    try:
+        result = drive(port, project_id, tokens, seconds, name, k, warmup)
+    finally:
+        stop_gunicorn(server)
+    check_database(database_url, project_id, result)
+    result.trained = _versions(database_url, project_id)  # type: ignore[attr-defined]
+    return result
+
+
+def _set_retrain(database_url: str, project_id: int, retrain_every: int) -> None:
+    from sqlalchemy import create_engine, update
+
+    from labeler.models import Project
+
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            update(Project)
+            .where(Project.id == project_id)
+            .values(retrain_every=retrain_every, min_labels_per_class=5)
+        )
+    engine.dispose()
+
+
+def _versions(database_url: str, project_id: int) -> int:
+    from sqlalchemy import create_engine, func, select
+
+    from labeler.models import ModelVersion
+
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        n = connection.scalar(
+            select(func.count(ModelVersion.id)).where(
+                ModelVersion.project_id == project_id, ModelVersion.status != "failed"
+            )
+        )
+    engine.dispose()
+    return int(n or 0)
+
+
+class Cluster:
+    """A throwaway PostgreSQL cluster run as the postgres user (as .ci/run does)."""
+
+    def __init__(self) -> None:
+        import glob
+
+        binary = shutil.which("initdb") or max(
+            glob.glob("/usr/lib/postgresql/*/bin/initdb"), default=None
+        )
+        if binary is None:
+            raise RuntimeError("initdb is not installed")
+        self.bin = Path(binary).parent
+        self.folder = Path(tempfile.mkdtemp(prefix="labeler-bench-pg-"))
+        self.port = _free_port()
+        if os.geteuid() == 0:
+            shutil.chown(self.folder, "postgres")
+        self._run(
+            "initdb", "-D", str(self.folder / "data"), "-U", "postgres", "-A", "trust", "--no-sync"
+        )
+        options = (
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c max_connections=200"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.folder / "data"),
+            "-o",
+            options,
+            "-l",
+            str(self.folder / "log"),
+            "-w",
+            "start",
+        )
+
+    def _run(self, program: str, *args: str) -> None:
+        command = [str(self.bin / program), *args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, check=True, capture_output=True)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def remove(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def import_rate(rows: int) -> dict[str, float]:
+    """Seconds to import ``rows`` items alone, then ``rows`` items with one label each."""
+    import csv
+
+    from benchmarks._common import fresh_app
+    from labeler.extensions import db
+    from labeler.services.data.import_spec import ColumnMapping
+    from labeler.services.data.imports import import_file
+    from labeler.services.projects.store import create_project
+
+    app, folder = fresh_app()
+    path = folder / "labeled.csv"
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "text", "label", "annotator"])
+        for i in range(rows):
+            writer.writerow([f"id-{i}", f"message {i}: call now", LABELS[i % 2], f"ann{i % 20}"])
+    timings = {}
+    with app.app_context():
+        for name, mapping in (
+            ("items", ColumnMapping(id="id", text=("text",))),
+            (
+                "labeled",
+                ColumnMapping(id="id", text=("text",), label="label", annotator="annotator"),
+            ),
+        ):
+            project = create_project(f"Import {name}", [{"name": v} for v in LABELS])
+            db.session.commit()
+            started = time.perf_counter()
+            with path.open("rb") as stream:
+                import_file(project, stream, "csv", mapping)
+            db.session.commit()
+            timings[name] = time.perf_counter() - started
+        db.engine.dispose()
+    shutil.rmtree(folder, ignore_errors=True)
+    return timings
+
+
+def _row(result: LoadResult) -> str:
+    trained = getattr(result, "trained", None)
+    return (
+        f"{result.name:<34} {result.per_second:8.1f}/s  cycle p50 {result.cycle(50):6.1f}"
+        f"  p95 {result.cycle(95):7.1f}  worst {max(result.cycles_ms, default=0):7.0f} ms"
+        f"  5xx {result.server_errors}  409 {result.conflicts}  acked {result.acknowledged}"
+        f" = db {result.annotations_in_db}  max/item {result.max_per_item}"
+        + (f"  models {trained}" if trained is not None else "")
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--import-rows", type=int, default=100_000)
+    parser.add_argument(
+        "--workers", type=int, default=2, help="web processes of the embedded set-up"
+    )
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--legacy", action="store_true", help="the former SQLite/PostgreSQL run")
+    parser.add_argument("--postgres", default=os.environ.get("LABELER_TEST_DATABASE_URL"))
+    args = parser.parse_args()
+    if args.legacy:
+        args.seconds = args.seconds if args.seconds != 30.0 else 60.0
+        args.clients = args.clients if args.clients != 20 else 50
+        return legacy_main(args)
+    k, folder = 2, Path(tempfile.mkdtemp(prefix="labeler-load-"))
+    common = {
+        "clients": args.clients,
+        "seconds": args.seconds,
+        "n_items": args.items,
+        "k": k,
+        "workers": args.workers,
+        "threads": args.threads,
+    }
+    results: list[LoadResult] = []
+
+    def sqlite(name: str) -> str:
+        return f"sqlite:///{folder / name / 'labeler.sqlite'}"
+
+    try:
+        results.append(run_bare(folder / "bare", **common))
+        print(_row(results[-1]), flush=True)
+        training = run_serve(
+            sqlite("train"),
+            folder / "train",
+            name="labeler serve, training",
+            retrain_every=50,
+            **common,
+        )
+        results.append(training)
+        print(_row(training), flush=True)
+        quiet = run_serve(
+            sqlite("quiet"),
+            folder / "quiet",
+            name="labeler serve, no training",
+            retrain_every=0,
+            **common,
+        )
+        results.append(quiet)
+        print(_row(quiet), flush=True)
+        alone = run_serve(
+            sqlite("one"),
+            folder / "one",
+            name="labeler serve, 1 client",
+            retrain_every=0,
+            **{**common, "clients": 1},
+        )
+        results.append(alone)
+        print(_row(alone), flush=True)
+        try:
+            cluster = Cluster()
+        except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+            print(f"labeler on gunicorn + PostgreSQL: skipped ({exc})", flush=True)
+        else:
+            try:
+                pg = run_serve(
+                    cluster.url,
+                    folder / "pg",
+                    name="labeler gunicorn+PostgreSQL x4",
+                    retrain_every=50,
+                    **{**common, "workers": 4},
+                )
+                results.append(pg)
+                print(_row(pg), flush=True)
+            finally:
+                cluster.remove()
+        timings = import_rate(args.import_rows)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    bare = results[0]
+    print(
+        f"\n{args.clients} clients, k={k}, {args.seconds:.0f} s each after 5 s warm-up, "
+        f"{args.items:,} items; goals (issue 21):"
+    )
+    print(
+        f"  throughput, training on   {training.per_second:7.1f}/s   goal >= 300;"
+        f"  {100 * training.per_second / bare.per_second:4.0f}% of bare (goal >= 40%)"
+    )
+    print(f"  cycle p95, training on    {training.cycle(95):7.1f} ms  goal <= 150")
+    print(f"  worst cycle               {max(training.cycles_ms, default=0):7.0f} ms  goal < 1000")
+    print(
+        f"  p95 training / none       {training.cycle(95) / max(quiet.cycle(95), 1e-9):7.2f}x"
+        "   goal <= 1.3"
+    )
+    print(f"  one client, cycle p50     {alone.cycle(50):7.1f} ms  goal <= 10")
+    rows = args.import_rows
+    print(f"  import {rows:,} items alone        {rows / timings['items']:9,.0f} rows/s")
+    print(
+        f"  import {rows:,} items + 1 label    {rows / timings['labeled']:9,.0f} labels/s"
+        "   goal >= 20,000"
+    )
+    bad = [
+        r.name
+        for r in results
+        if r.server_errors or r.annotations_in_db != r.acknowledged or r.max_per_item > r.k
+    ]
+    if bad:
+        sys.exit(f"FAILED invariants: {bad}")
 
 
 if __name__ == "__main__":

@@ -4,17 +4,36 @@ pysqlite opens transactions lazily and only as DEFERRED, so two annotators could
 both read an item as free and both lease it. We take over BEGIN ourselves and let
 a unit of work ask for ``BEGIN IMMEDIATE`` (one writer at a time, readers still
 run under WAL). PostgreSQL needs none of this: the queue uses SKIP LOCKED there.
+
+Writers queue instead of failing: on SQLite a transaction that has read cannot start
+writing once another connection has committed, and that fails at once ("database is
+locked"), whatever the busy timeout. So every transaction of a request that may write
+(any method but GET, HEAD and OPTIONS, unless its view is marked :func:`reads_only`)
+begins as ``BEGIN IMMEDIATE``, which waits its turn for up to the busy timeout.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import sqlite3
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Flask
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from labeler.extensions import db
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def reads_only(view: View) -> View:
+    """Mark a POST view that writes nothing (a prediction), so it never waits for writers."""
+    view.labeler_reads_only = True  # type: ignore[attr-defined]
+    return view
 
 
 def init_app(app: Flask) -> None:
@@ -22,23 +41,80 @@ def init_app(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)
+            app.before_request(_note_write_request)
+
+
+def _note_write_request() -> None:
+    if request.method in SAFE_METHODS:
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    g.labeler_writes = not getattr(view, "labeler_reads_only", False)
+
+
+def _in_write_request() -> bool:
+    return has_request_context() and bool(g.get("labeler_writes"))
 
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        # The busy timeout is the driver's connect timeout (30 s, set in create_app).
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        immediate = conn.get_execution_options().get("immediate", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        immediate = conn.get_execution_options().get("immediate", False) or _in_write_request()
+        if not immediate:
+            conn.exec_driver_sql("BEGIN")
+            return
+        _take_writer_turn(conn.info)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _end_writer_turn(conn.info)
+            raise
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(conn: Connection) -> None:
+        _end_writer_turn(conn.info)
+
+    @event.listens_for(engine, "reset")
+    def _on_reset(_dbapi_connection: Any, record: Any, _state: Any) -> None:
+        _end_writer_turn(record.info)  # back to the pool mid-transaction (an error)
+
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(_dbapi_connection: Any, record: Any, _exception: Any) -> None:
+        _end_writer_turn(record.info)
+
+
+# One writer per process at a time, queued on a lock. SQLite's own busy handler makes a
+# waiting writer sleep in steps of up to 100 ms, so 16 threads contending for the write
+# lock left it idle most of the time (20 annotators got less done than one). Threads now
+# wait on this lock, woken the moment the writer before them ends; only one thread per
+# process meets SQLite's busy handler, against the other processes' writers.
+_WRITER = threading.Lock()
+WRITER_WAIT_SECONDS = 30.0  # as long as SQLite's busy timeout; then a 503
+
+
+def _take_writer_turn(info: dict[str, Any]) -> None:
+    if not _WRITER.acquire(timeout=WRITER_WAIT_SECONDS):
+        raise OperationalError(
+            "BEGIN IMMEDIATE",
+            {},
+            sqlite3.OperationalError("database is locked (no write turn within 30 s)"),
+        )
+    info["labeler.writer_turn"] = True
+
+
+def _end_writer_turn(info: dict[str, Any]) -> None:
+    if info.pop("labeler.writer_turn", False):
+        _WRITER.release()
 
 
 def begin_write() -> None:

@@ -363,11 +363,26 @@ class Adjudication(db.Model):
     reviewer: Mapped[User] = relationship()
 
 
+JOB_ACTIVE_TRAIN = "kind = 'train' AND status IN ('queued', 'running')"
+
+
 class Job(db.Model):
     """A unit of background work (training, scoring, consensus, export) and its state.
 
     status: queued | running | done | failed; progress 0..1.
     """
+
+    __table_args__ = (
+        Index("ix_job_queue", "status", "id"),  # the embedded queue's poll
+        # At most one training job per project queued or running, whatever the race.
+        Index(
+            "uq_job_active_train",
+            "project_id",
+            unique=True,
+            sqlite_where=text(JOB_ACTIVE_TRAIN),
+            postgresql_where=text(JOB_ACTIVE_TRAIN),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))

@@ -14,7 +14,7 @@ from labeler.api.blueprint import bp, documented
 from labeler.api.common import api_project, int_arg, json_body
 from labeler.api.schemas import Error, integer
 from labeler.auth import MODEL_INTERNALS_ROLE
-from labeler.db_engine import begin_write
+from labeler.db_engine import begin_write, reads_only
 from labeler.extensions import db
 from labeler.models import ModelVersion
 from labeler.services import ServiceError
@@ -87,6 +87,7 @@ def _rows(body: dict) -> list:
 @bp.post("/projects/<int:project_id>/predict")
 @documented(200, PredictOut, body=PredictIn, errors=(400, 401, 404, 409, 422))
 @bp.alt_response(503, schema=Error, description="no model can be loaded")
+@reads_only  # writes go to the prediction log's own thread; never wait for writers
 def predict(project_id: int):
     """Predict one item (``{"item": {...}}``) or a batch (``{"items": [...]}``) with the
     champion, or the challenger for its canary share: label, probabilities, version."""

@@ -91,15 +91,19 @@ def token_command(username: str, name: str, days: int) -> None:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True)
+@click.option(
+    "--workers", default=None, type=int, help="Web processes (default: one per core, 2+)."
+)
+@click.option("--threads", default=8, show_default=True, help="Threads per web process.")
 @with_appcontext
-def serve_command(host: str, port: int) -> None:
-    """Serve labeler with the built-in threaded server (one machine, one process)."""
-    serve(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
+def serve_command(host: str, port: int, workers: int | None, threads: int) -> None:
+    """Serve labeler: web processes, and a job worker process that runs training."""
+    serve(current_app._get_current_object(), host, port, workers, threads)  # type: ignore[attr-defined]
 
 
-def serve(app: Flask, host: str, port: int) -> None:
-    # Not app.run(): inside a `flask`/`labeler` CLI command Flask ignores it and returns.
-    from werkzeug.serving import run_simple
+def serve(app: Flask, host: str, port: int, workers: int | None = None, threads: int = 8) -> None:
+    from labeler.cli import server
 
-    click.echo(f"labeler is serving on http://{host}:{port}/  (Ctrl+C to stop)")
-    run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    db.session.remove()  # the web and job workers open their own connections
+    db.engine.dispose()
+    server.run(app, host, port, workers or server.default_workers(), threads)

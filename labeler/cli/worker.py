@@ -1,4 +1,5 @@
-"""``labeler worker``: RQ worker processes that run every kind of job.
+"""``labeler worker``: processes that run every kind of job, from Redis (RQ) or, with
+``--database``, from the job table (the embedded default, :mod:`labeler.jobs.database`).
 
 All job kinds share one queue (``labeler``); a worker imports every runner module
 (:data:`labeler.jobs.RUNNER_MODULES`) when it builds its app, so any worker can run
@@ -21,6 +22,19 @@ from flask.cli import ScriptInfo, with_appcontext
 
 
 @click.command("worker")
+@click.option(
+    "--database",
+    "from_database",
+    is_flag=True,
+    help="Run the jobs queued in the database (the embedded default, no Redis; "
+    "`labeler serve` starts one) instead of Redis's.",
+)
+@click.option(
+    "--fail-running",
+    is_flag=True,
+    help="With --database: first mark jobs left running by a stopped worker as failed "
+    "(only when this is the database's one worker).",
+)
 @click.option("--count", default=1, show_default=True, help="Worker processes to fork.")
 @click.option("--burst", is_flag=True, help="Exit once the queue is empty (tests, cron).")
 @click.option(
@@ -38,16 +52,26 @@ from flask.cli import ScriptInfo, with_appcontext
 )
 @with_appcontext
 def worker_command(
-    count: int, burst: bool, imports: tuple[str, ...], maintenance_interval: int
+    from_database: bool,
+    fail_running: bool,
+    count: int,
+    burst: bool,
+    imports: tuple[str, ...],
+    maintenance_interval: int,
 ) -> None:
-    """Run jobs from Redis (LABELER_REDIS_URL) until stopped with Ctrl+C or SIGTERM."""
+    """Run jobs from Redis (LABELER_REDIS_URL), or with --database from the database,
+    until stopped with Ctrl+C or SIGTERM."""
+    if imports:
+        os.environ["LABELER_WORKER_IMPORTS"] = ",".join(imports)
+    if from_database:
+        _import_extra()
+        _run_database(current_app._get_current_object(), burst, fail_running)  # type: ignore[attr-defined]
+        return
     from labeler.jobs import rq
 
     rq.APP_FACTORY = _app_factory(click.get_current_context())
     url = current_app.config.get("REDIS_URL")
     rq.connect(url).ping()  # fail here, with the URL in the message, not in a fork
-    if imports:
-        os.environ["LABELER_WORKER_IMPORTS"] = ",".join(imports)
     _import_extra()
     if count <= 1:
         _run_one(url, burst, maintenance_interval)
@@ -67,6 +91,47 @@ def _app_factory(ctx: click.Context) -> Callable[[], Flask]:
 def _import_extra() -> None:
     for module in filter(None, os.environ.get("LABELER_WORKER_IMPORTS", "").split(",")):
         importlib.import_module(module)
+
+
+def _run_database(app: Flask, burst: bool, fail_running: bool) -> None:
+    """The embedded default's job worker: jobs queued in the job table, one at a time.
+
+    The first SIGTERM or Ctrl+C stops it after the job it is running; a second, at once.
+    """
+    import threading
+
+    from labeler import jobs
+    from labeler.jobs import database
+
+    # Jobs that jobs start (a consensus refresh before training) go to the table too.
+    app.config["JOB_EXECUTOR"] = "database"
+    app.extensions["labeler.jobs"] = jobs.DatabaseExecutor(app)
+    if fail_running:
+        reason = "the job worker stopped while running this job; the previous model keeps serving"
+        failed = database.fail_interrupted(reason)
+        if failed:
+            click.echo(f"labeler worker: marked {failed} interrupted job(s) failed", err=True)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            raise SystemExit(1)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    click.echo(f"labeler worker: running jobs from the database (pid {os.getpid()})", err=True)
+    database.work(app, stop, burst=burst)
+    if stop.is_set():  # stopped by a signal: the server is shutting down
+        from labeler.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+        # Nothing is left to flush or close: skip tearing down scikit-learn, pandas and
+        # numpy, which takes seconds on a busy machine and delays the server's shutdown.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _run_one(url: str, burst: bool, maintenance_interval: int) -> None:

@@ -1,7 +1,9 @@
 """Background jobs: one narrow executor interface, several backends (DESIGN.md, "Jobs").
 
 - ``inline``: runs at once, in the caller's thread (tests, CLI);
-- ``thread``: a single background thread in the server process (the embedded default);
+- ``thread``: a single background thread in the server process;
+- ``database``: the job table is the queue, run by a worker process that ``labeler serve``
+  supervises (the embedded default; :mod:`labeler.jobs.database`);
 - further backends (Redis Queue) plug in through :data:`BACKENDS`.
 
 A job is a :class:`~labeler.models.Job` row. :func:`start` commits that row *before*
@@ -21,6 +23,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from labeler.db_engine import begin_write
 from labeler.extensions import db
@@ -105,6 +108,8 @@ def start(
     handler, a CLI command or a job, never from a service."""
     if kind not in RUNNERS:
         raise KeyError(f"no runner for job kind {kind!r}")
+    if not db.session().in_transaction():
+        begin_write()  # SQLite: the check below must not read in a transaction that then writes
     if unique:
         active = db.session.scalar(
             select(Job).where(
@@ -118,7 +123,20 @@ def start(
             active.error = "stalled: no progress for too long; the process running it stopped"
     job = Job(kind=kind, project_id=project_id, params=params or {}, created_by=user_id)
     db.session.add(job)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # Another process queued the same training job between our check and our insert
+        # (PostgreSQL, several web workers): the database keeps one (uq_job_active_train).
+        db.session.rollback()
+        winner = db.session.scalar(
+            select(Job).where(
+                Job.kind == kind, Job.project_id == project_id, Job.status.in_(ACTIVE)
+            )
+        )
+        if winner is None:
+            raise
+        return winner
     job_id = job.id  # read before commit: reading after would open a stale snapshot
     db.session.commit()
     current_app.extensions["labeler.jobs"].dispatch(job_id)
@@ -131,16 +149,19 @@ def _stalled(job: Job) -> bool:
     return (utcnow() - since).total_seconds() > limit
 
 
-def run(job_id: int) -> None:
-    """Run one job in the current app context; record its outcome on the row."""
+def run(job_id: int, claimed: bool = False) -> None:
+    """Run one job in the current app context; record its outcome on the row.
+
+    ``claimed``: the caller has already marked the job running (the database queue's
+    atomic claim, :func:`labeler.jobs.database.claim_next`)."""
     # Write transactions from the start: on SQLite a read transaction cannot turn into a
     # write once another process has committed (an immediate "database is locked").
     begin_write()
     job = db.session.get(Job, job_id)
-    if job is None or job.status != "queued":
+    if job is None or job.status != ("running" if claimed else "queued"):
         return
     whole_transaction = job.kind in WHOLE_TRANSACTION
-    job.status, job.started_at = "running", utcnow()
+    job.status, job.started_at = "running", job.started_at if claimed else utcnow()
     db.session.commit()
 
     def progress(fraction: float, message: str = "") -> None:
@@ -204,7 +225,22 @@ class ThreadExecutor:
                 log.exception("job %s crashed the runner", job_id)
 
 
-BACKENDS: dict[str, Callable[[Flask], Any]] = {"inline": InlineExecutor, "thread": ThreadExecutor}
+class DatabaseExecutor:
+    """The committed ``queued`` row is the message: the worker process that ``labeler
+    serve`` supervises claims it (:mod:`labeler.jobs.database`)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+
+    def dispatch(self, job_id: int) -> None:
+        return None
+
+
+BACKENDS: dict[str, Callable[[Flask], Any]] = {
+    "inline": InlineExecutor,
+    "thread": ThreadExecutor,
+    "database": DatabaseExecutor,
+}
 # A backend with dependencies of its own (redis, rq) adds itself to BACKENDS when its module
 # is imported (the app factory imports labeler.jobs.rq when it is configured), so this
 # module never imports it and the core install needs none of them.

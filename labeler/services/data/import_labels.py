@@ -107,5 +107,5 @@ class LabelWriter:
                 annotation.relabel(label, annotation.seconds, now, self.values.get(label))
                 self.report.annotations_changed += 1
         if fresh:
-            db.session.execute(insert(Annotation), fresh)
+            db.session.execute(insert(Annotation.__table__), fresh)  # Core: ~3x the ORM's speed
             self.report.annotations_added += len(fresh)

@@ -68,8 +68,9 @@ def field_kinds(project: Project) -> dict[str, str]:
 
 def sync_copies(project: Project, original: Item) -> None:
     """Give ``original``'s linked copies its consensus and final label (an indexed update:
-    copies share its content hash)."""
-    if original.content_hash is None or original.duplicate_of is not None:
+    copies share its content hash). Nothing to do, and no statement, in a project
+    without linked copies (``n_linked``): most projects, on every submit."""
+    if not project.n_linked or original.content_hash is None or original.duplicate_of is not None:
         return
     db.session.execute(
         update(Item)

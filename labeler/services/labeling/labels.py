@@ -4,13 +4,17 @@ Majority vote is recomputed for the one item that changed, so a submit stays
 cheap whatever the project size; a project using Dawid–Skene gets its posteriors
 from the consensus job and majority in between. Semantics match
 ``labeler.core.consensus.majority_vote`` (ties are disputes, never settled by order).
+After bulk writes (an import of labels, a label-set change) :func:`refresh_project`
+computes the same outcome a chunk of items at a time, in a few statements per chunk.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
 from labeler.extensions import db
 from labeler.models import Adjudication, Annotation, Item, Project
@@ -22,6 +26,48 @@ def item_target(project: Project, item: Item) -> int:
     return project.annotations_per_item + item.extra_annotations
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What an item's votes decide, as its project's task kind reads them: the consensus
+    key and stored value (None on a tie), the backing share (0..1, None without votes),
+    the dispute flag, and the final key, value and source (None while unsettled; the
+    final is applied only when no reviewer resolved the item)."""
+
+    consensus_label: str | None
+    consensus_value: Any
+    consensus_confidence: float | None
+    disputed: bool
+    final_label: str | None
+    final_value: Any
+    final_source: str | None
+
+
+def decide(project: Project, votes: list[Any], target: int) -> Outcome:
+    """The outcome of an item's decoded ``votes`` when it needs ``target`` labels.
+
+    The one rule for both paths: :func:`refresh_item` (one item, on every submit) and
+    :func:`refresh_project` (chunks of items, after a bulk import)."""
+    if not votes:
+        return Outcome(None, None, None, False, None, None, None)
+    kind = kinds.kind_of(project)
+    agreed = kind.item_consensus(votes, kinds.context(project))
+    key = None if agreed.value is None else kind.key(agreed.value)
+    stored = None if key is None else kinds.stored(key, agreed.value)
+    complete = len(votes) >= target
+    disputed = complete and agreed.disputed
+    settled = complete and not disputed and key is not None
+    source = ("unanimous" if agreed.unanimous else "majority") if settled else None
+    return Outcome(
+        key,
+        stored,
+        agreed.confidence,
+        disputed,
+        key if settled else None,
+        stored if settled else None,
+        source,
+    )
+
+
 def refresh_item(project: Project, item: Item) -> None:
     """Recompute ``item``'s consensus, dispute flag and final label from its votes,
     as the project's task kind reads them."""
@@ -31,20 +77,13 @@ def refresh_item(project: Project, item: Item) -> None:
     ).all()
     votes = [kind.decode(key, value) for key, value in rows]
     before, disputed_before = item.final_label, item.disputed
-    agreed = kind.item_consensus(votes, kinds.context(project))
-    complete = len(votes) >= item_target(project, item)
-    if agreed.value is None:
-        item.consensus_label = item.consensus_value = None
-    else:
-        item.consensus_label = kind.key(agreed.value)
-        item.consensus_value = kinds.stored(item.consensus_label, agreed.value)
-    item.consensus_confidence = agreed.confidence if votes else None
-    item.disputed = bool(votes) and complete and agreed.disputed
+    outcome = decide(project, votes, item_target(project, item))
+    item.consensus_label, item.consensus_value = outcome.consensus_label, outcome.consensus_value
+    item.consensus_confidence = outcome.consensus_confidence
+    item.disputed = outcome.disputed
     if not _adjudicated(item):
-        settled = complete and not item.disputed and item.consensus_label is not None
-        item.final_label = item.consensus_label if settled else None
-        item.final_value = item.consensus_value if settled else None
-        item.final_source = ("unanimous" if agreed.unanimous else "majority") if settled else None
+        item.final_label, item.final_value = outcome.final_label, outcome.final_value
+        item.final_source = outcome.final_source
     if item.final_label != before and item.final_label is not None:
         project.labels_since_training += 1
         webhooks.emit(project, "item.final_label", item_event(item))
@@ -77,21 +116,106 @@ def _adjudicated(item: Item) -> bool:
     )
 
 
-def refresh_project(project: Project, batch: int = 2000) -> None:
-    """Refresh every labeled item of ``project`` (after a bulk import of labels)."""
-    last = 0
+def refresh_project(project: Project, batch: int = 5000) -> None:
+    """Refresh every labeled item of ``project`` (after a bulk import of labels).
+
+    The same outcome as :func:`refresh_item` on each item (both call :func:`decide`), in
+    four statements per chunk of ``batch`` items (the items, their votes, which of them a
+    reviewer resolved, one executemany UPDATE) instead of a query and a flush per item.
+    """
+    db.session.flush()  # pending ORM changes first: the statements below read the rows
+    last, new_finals = 0, 0
     while True:
-        items = list(
-            db.session.scalars(
-                select(Item)
-                .where(Item.project_id == project.id, Item.n_annotations > 0, Item.id > last)
-                .order_by(Item.id)
-                .limit(batch)
+        items = db.session.execute(
+            select(
+                Item.id,
+                Item.external_id,
+                Item.extra_annotations,
+                Item.final_label,
+                Item.final_source,
+                Item.disputed,
             )
-        )
+            .where(Item.project_id == project.id, Item.n_annotations > 0, Item.id > last)
+            .order_by(Item.id)
+            .limit(batch)
+        ).all()
         if not items:
-            return
-        for item in items:
-            refresh_item(project, item)
-        db.session.flush()
+            break
         last = items[-1].id
+        new_finals += _refresh_chunk(project, items)
+    project.labels_since_training += new_finals
+    # The UPDATEs went around the ORM: loaded items must read their new values.
+    for loaded in list(db.session.identity_map.values()):
+        if isinstance(loaded, Item) and loaded.project_id == project.id:
+            db.session.expire(loaded)
+
+
+def _refresh_chunk(project: Project, items: list) -> int:
+    """Write the outcome of each item in ``items``; returns how many got a new final label."""
+    kind = kinds.kind_of(project)
+    low, high = items[0].id, items[-1].id
+    votes: dict[int, list[Any]] = defaultdict(list)
+    for item_id, key, value in db.session.execute(
+        select(Annotation.item_id, Annotation.label, Annotation.value)
+        .where(Annotation.item_id >= low, Annotation.item_id <= high)
+        .order_by(Annotation.item_id, Annotation.id)
+    ):
+        votes[item_id].append(kind.decode(key, value))
+    adjudicated = {row.id for row in items if row.final_source == "adjudicated"}
+    resolved = _resolved(adjudicated) if adjudicated else set()
+    rows, new_finals = [], 0
+    for row in items:
+        outcome = decide(
+            project, votes[row.id], project.annotations_per_item + row.extra_annotations
+        )
+        values = {
+            "id": row.id,
+            "consensus_label": outcome.consensus_label,
+            "consensus_value": outcome.consensus_value,
+            "consensus_confidence": outcome.consensus_confidence,
+            "disputed": outcome.disputed,
+        }
+        final, source = row.final_label, row.final_source
+        if row.id not in resolved:
+            final = values["final_label"] = outcome.final_label
+            values["final_value"] = outcome.final_value
+            source = values["final_source"] = outcome.final_source
+        event = {
+            "item_id": row.id,
+            "external_id": row.external_id,
+            "final_label": final,
+            "decided_by": source,
+            "confidence": outcome.consensus_confidence,
+        }
+        if final != row.final_label and final is not None:
+            new_finals += 1
+            webhooks.emit(project, "item.final_label", event)
+        if outcome.disputed and not row.disputed:
+            webhooks.emit(project, "item.disputed", event)
+        rows.append(values)
+    # Core executemany by id: the ORM's bulk UPDATE costs ~3x more here and adds nothing.
+    # Rows without a final_label key keep theirs: one statement per key set.
+    table = Item.__table__
+    for with_final in (True, False):
+        group = [v for v in rows if ("final_label" in v) == with_final]
+        if group:
+            columns = [c for c in group[0] if c != "id"]
+            db.session.execute(
+                update(table)
+                .where(table.c.id == bindparam("item_id"))
+                .values({c: bindparam(f"v_{c}") for c in columns}),
+                [{"item_id": v["id"], **{f"v_{c}": v[c] for c in columns}} for v in group],
+            )
+    return new_finals
+
+
+def _resolved(item_ids: set[int]) -> set[int]:
+    """Those of ``item_ids`` a reviewer's 'resolve' decision holds (as :func:`_adjudicated`
+    reads it for one item)."""
+    return set(
+        db.session.scalars(
+            select(Adjudication.item_id)
+            .where(Adjudication.item_id.in_(item_ids), Adjudication.action == "resolve")
+            .distinct()
+        )
+    )

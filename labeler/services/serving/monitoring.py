@@ -404,4 +404,5 @@ def maybe_check(project: Project) -> None:
     if now - last.get(project.id, -math.inf) < interval:
         return
     last[project.id] = now
+    begin_write()  # after the handler's commit; its reads must not turn into this write
     jobs.start(KIND, project.id, {"reason": "prediction traffic"})

@@ -1,0 +1,154 @@
+"""``labeler serve``: gunicorn's multi-process server, plus a supervised job worker.
+
+Why gunicorn and not a pure-Python threaded server (waitress): under one interpreter
+a single GIL serves every request, so on a 2-core machine threads cap labeler at one
+core; gunicorn's worker processes use them all, and it is small (pure Python, one
+dependency) and well kept. It needs ``fork``: on Windows run labeler under WSL.
+
+Each web worker builds its own app after the fork from ``labeler.wsgi`` (no preload:
+forked connection pools would share sockets). Jobs never run in a web worker: they
+wait in the job table (``LABELER_JOB_EXECUTOR=database``) for the one job worker
+process (``labeler worker --database``) that this module starts, restarts if it dies,
+and stops with the server. A deployment that configured RQ keeps its own workers.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import click
+from flask import Flask
+
+WORKER_COMMAND = [sys.executable, "-c", "from labeler.cli.main import main; main()", "worker"]
+STOP_GRACE_SECONDS = 10.0  # for the job worker to finish a job before it is killed
+
+
+def default_workers() -> int:
+    """Web worker processes: one per core, at least 2 (a slow request never blocks all)."""
+    return max(2, min(os.cpu_count() or 1, 8))
+
+
+def child_environment(app: Flask) -> dict[str, str]:
+    """What a web or job worker needs to build the same app as this command did."""
+    env = dict(os.environ)
+    env["LABELER_INSTANCE_PATH"] = app.instance_path
+    env["LABELER_DATABASE_URL"] = app.config["SQLALCHEMY_DATABASE_URI"]
+    env["LABELER_SECRET_KEY"] = app.config["SECRET_KEY"]
+    if app.config.get("DEMO"):
+        env["LABELER_DEMO"] = "true"
+    if app.config.get("JOB_EXECUTOR") != "rq":
+        env["LABELER_JOB_EXECUTOR"] = "database"
+    return env
+
+
+class JobWorkerSupervisor:
+    """Keeps one ``labeler worker --database`` process alive beside the web workers."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        self.process: subprocess.Popen[bytes] | None = None
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._watch, name="labeler-job-supervisor")
+        self.thread.daemon = True
+        self.restarts = 0
+
+    def start(self) -> None:
+        self._spawn()
+        self.thread.start()
+
+    def _spawn(self) -> None:
+        # --fail-running: a job the previous worker was running will never finish.
+        command = [*WORKER_COMMAND, "--database", "--fail-running"]
+        self.process = subprocess.Popen(command, env=self.env)
+
+    def _watch(self) -> None:
+        while not self.stopping.is_set():
+            assert self.process is not None
+            code = self.process.wait()
+            if self.stopping.is_set():
+                return
+            click.echo(f"labeler: the job worker exited ({code}); restarting it", err=True)
+            self.restarts += 1
+            time.sleep(1.0)  # a worker that dies at start must not spin the CPU
+            if not self.stopping.is_set():
+                self._spawn()
+
+    def signal_stop(self) -> None:
+        """Ask the job worker to stop after its job (while the web workers stop too)."""
+        self.stopping.set()
+        process = self.process
+        if process is not None and process.poll() is None:
+            process.terminate()
+
+    def stop(self) -> None:
+        self.signal_stop()
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        try:
+            process.wait(STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def run(app: Flask, host: str, port: int, workers: int, threads: int) -> None:
+    """Serve until SIGTERM or Ctrl+C: ``workers`` processes of ``threads`` threads each."""
+    from gunicorn.app.base import BaseApplication
+
+    env = child_environment(app)
+    supervisor = JobWorkerSupervisor(env) if env.get("LABELER_JOB_EXECUTOR") == "database" else None
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            settings: dict[str, Any] = {
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                "worker_class": "gthread",
+                "threads": threads,
+                "timeout": 120,
+                "graceful_timeout": 10,
+                "accesslog": None,
+                "loglevel": "warning",
+                "on_starting": lambda _arbiter: supervisor and supervisor.start(),
+                "on_exit": lambda _arbiter: supervisor and supervisor.stop(),
+            }
+            for key, value in settings.items():
+                self.cfg.set(key, value)
+
+        def run(self) -> None:
+            from gunicorn.arbiter import Arbiter
+
+            class SupervisingArbiter(Arbiter):  # type: ignore[misc]
+                def stop(self, graceful: bool = True) -> None:
+                    if supervisor:  # both stop at once: each takes seconds on a busy machine
+                        supervisor.signal_stop()
+                    super().stop(graceful)
+
+                def halt(self, reason: str | None = None, exit_status: int = 0) -> None:
+                    try:
+                        super().halt(reason, exit_status)
+                    except SystemExit as done:  # workers stopped, job worker too: leave now,
+                        sys.stdout.flush()  # without seconds of tearing down numpy & co.
+                        sys.stderr.flush()
+                        os._exit(done.code if isinstance(done.code, int) else 1)
+
+            SupervisingArbiter(self).run()
+
+        def load(self) -> Any:
+            # In each web worker, after the fork: the app the WSGI entry point builds.
+            from gunicorn.util import import_app
+
+            return import_app("labeler.wsgi:app")
+
+    os.environ.update(env)  # the web workers build their app from these
+    click.echo(
+        f"labeler is serving on http://{host}:{port}/  ({workers} processes x {threads} "
+        f"threads{', jobs in a worker process' if supervisor else ''}; Ctrl+C to stop)"
+    )
+    Server().run()
