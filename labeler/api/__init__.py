@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
         admin_api,  # noqa: F401
         export,
         items,
+        label_quality,  # noqa: F401  (confident-learning label issues)
         models,  # noqa: F401
         predict,  # noqa: F401  (serving, rollout, monitoring)
         projects,

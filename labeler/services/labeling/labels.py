@@ -52,8 +52,8 @@ def refresh_item(project: Project, item: Item) -> None:
         settled = complete and not item.disputed and item.consensus_label is not None
         item.final_label = item.consensus_label if settled else None
         item.final_source = ("unanimous" if len(counts) == 1 else "majority") if settled else None
-    if item.final_label != before and item.final_label is not None:
-        project.labels_since_training += 1
+    if item.final_label != before and item.final_label is not None and item.split == "train":
+        project.labels_since_training += 1  # test labels never train a model
 
 
 def _adjudicated_label(item: Item) -> str | None:

@@ -180,8 +180,8 @@ def decide(
 
 
 def _resolve(project: Project, item: Item, label: str) -> None:
-    if item.final_label != label:
-        project.labels_since_training += 1
+    if item.final_label != label and item.split == "train":
+        project.labels_since_training += 1  # test labels never train a model
     item.final_label, item.final_source = label, "adjudicated"
     item.disputed = item.ambiguous = False
 

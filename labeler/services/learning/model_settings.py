@@ -77,9 +77,7 @@ def parse(project: Project, form: Mapping[str, Any]) -> dict[str, Any]:
             changes[name] = _number(form, name, kind, low, high)
     estimator = form.get("estimator") or project.estimator
     if estimator not in ESTIMATORS:
-        raise ServiceError(
-            f"estimator must be one of {sorted(ESTIMATORS)}", {"field": "estimator"}
-        )
+        raise ServiceError(f"estimator must be one of {sorted(ESTIMATORS)}", {"field": "estimator"})
     if "estimator" in form or "estimator_params" in form:
         changes["estimator"] = estimator
         changes["estimator_params"] = _params(form.get("estimator_params", {}), estimator)
