@@ -25,17 +25,16 @@ class ReviewTop(Schema):
     )
 
 
-def _reported_version(project) -> ModelVersion:
-    """The version the Errors page shows: the champion, else the newest that finished."""
+def _reported_version(project) -> ModelVersion | None:
+    """The version the Errors page shows: the champion, else the newest that finished
+    (None before any version has looked for label issues)."""
     finished = [
         v
         for v in model_reports.versions(project)
         if v.status != "failed" and (v.metrics or {}).get("label_issues")
     ]
     champions = [v for v in finished if v.status == "champion"]
-    if not finished:
-        raise NotFound("no model version has looked for label issues yet")
-    return (champions or finished)[-1]
+    return (champions or finished or [None])[-1]
 
 
 @bp.get("/projects/<int:project_id>/label-issues")
@@ -51,10 +50,10 @@ def label_issues(project_id: int):
     limit = int_arg("limit", 100, 1, label_quality.MAX_ISSUES_KEPT)
     project, _ = api_project(project_id, "reviewer")
     version = _reported_version(project)
-    report = version.metrics["label_issues"]
+    report = version.metrics["label_issues"] if version else {"skipped": "no trained model yet"}
     rows = model_reports.error_items(project, report.get("issues", [])[:limit])
     return {
-        "version_id": version.id,
+        "version_id": version.id if version else None,
         "method": report.get("method"),
         "n_checked": report.get("n_checked", 0),
         "n_flagged": report.get("n_flagged", 0),
@@ -78,10 +77,13 @@ def label_issues(project_id: int):
 def review_label_issues(project_id: int):
     """Send the ``n`` most likely wrong labels to the review queue (adjudicated items
     stay as decided)."""
-    body = load_body(ReviewTop)
     begin_write()
-    project, _ = api_project(project_id, "reviewer")
-    items = label_quality.send_top_issues_to_review(project, _reported_version(project), body["n"])
+    project, _ = api_project(project_id, "reviewer")  # strangers learn nothing from a 422
+    body = load_body(ReviewTop)
+    version = _reported_version(project)
+    if version is None:
+        raise NotFound("no model version has looked for label issues yet")
+    items = label_quality.send_top_issues_to_review(project, version, body["n"])
     flagged = sorted(item.id for item in items if item.disputed)
     db.session.commit()
     return {"in_review": flagged}

@@ -321,6 +321,8 @@ def test_training_needs_two_labels(app):
 
 
 def test_retrain_starts_after_retrain_every_final_labels(app, client, tokens):
+    """Only train labels count toward retrain_every (test labels never train a model),
+    and the first model waits until every label has its minimum of train labels."""
     from tests.conftest import bearer
 
     with app.app_context():
@@ -328,7 +330,9 @@ def test_retrain_starts_after_retrain_every_final_labels(app, client, tokens):
         db.session.commit()
         project_id = project.id
     headers = bearer(tokens["alice"])
-    for n in range(1, 7):
+    train_labels: list[str] = []
+    test_labels = 0
+    for _ in range(60):
         item = client.get(f"/api/v1/projects/{project_id}/next", headers=headers).json["items"][0]
         values = {f["name"]: f["value"] for f in item["fields"]}
         label = LABELS[int(np.argmax([values[field] for field in FIELDS]))]
@@ -339,10 +343,18 @@ def test_retrain_starts_after_retrain_every_final_labels(app, client, tokens):
         )
         assert response.status_code == 201
         with app.app_context():
+            split = db.session.get(Item, item["id"]).split
             n_jobs = db.session.scalar(select(db.func.count(Job.id)))
             project = db.session.get(Project, project_id)
-            if n < 6:
-                assert n_jobs == 0 and project.labels_since_training == n
+            if split == "train":
+                train_labels.append(label)
+            else:
+                test_labels += 1
+            if n_jobs:
+                break
+            assert project.labels_since_training == len(train_labels)
+    assert test_labels > 0, "the test split took some labels, and they did not count"
+    assert len(train_labels) >= 6 and set(train_labels) == set(LABELS)
     with app.app_context():
         job = db.session.scalars(select(Job)).one()
         assert job.kind == "train" and job.params == {"reason": "automatic"}
