@@ -360,3 +360,24 @@ def test_retrain_starts_after_retrain_every_final_labels(app, client, tokens):
         assert job.kind == "train" and job.params == {"reason": "automatic"}
         assert job.status == "done", job.error
         assert db.session.get(Project, project_id).labels_since_training == 0
+
+
+def test_the_first_model_waits_for_every_labels_minimum(app):
+    """retrain_every train labels have arrived, but label c has none yet: no first model;
+    once c has its minimum, the next check starts one."""
+    with app.app_context():
+        project = three_way_project(retrain_every=2, min_labels_per_class=2)
+        train = db.session.scalars(
+            select(Item).where(Item.project_id == project.id, Item.split == "train")
+        ).all()
+        for item, label in zip(train[:6], ["a", "b", "a", "b", "a", "b"], strict=True):
+            queue.submit(project, user("alice"), item, label)
+        db.session.commit()
+        assert project.labels_since_training == 6
+        assert modeling.maybe_start_training(project) is None
+        assert db.session.scalar(select(db.func.count(Job.id))) == 0
+        for item in train[6:8]:
+            queue.submit(project, user("alice"), item, "c")
+        db.session.commit()
+        job = modeling.maybe_start_training(project)
+        assert job is not None and job.params == {"reason": "automatic"}
