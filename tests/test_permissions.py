@@ -83,6 +83,9 @@ MATRIX = {
     "models.train": "reviewer",
     "models.settings": "admin",
     "models.send_to_review": "reviewer",
+    "models.review_top_issues": "reviewer",
+    "api.label_issues": "reviewer",
+    "api.review_label_issues": "reviewer",
     "api.train_project": "reviewer",
     "api.list_models": "reviewer",  # model internals follow from others' labels
     "api.show_model": "reviewer",  # model internals follow from others' labels

@@ -19,6 +19,7 @@ def init_app(app: Flask) -> None:
         export,
         formats,  # noqa: F401  (Label Studio, Prodigy)
         items,
+        label_quality,  # noqa: F401  (confident-learning label issues)
         models,  # noqa: F401
         predict,  # noqa: F401  (serving, rollout, monitoring)
         projects,

@@ -15,8 +15,8 @@ from labeler.extensions import db
 from labeler.models import ModelVersion, Project
 from labeler.services import ServiceError
 from labeler.services.items.preview import has_picture
+from labeler.services.learning import label_quality, model_settings, modeling
 from labeler.services.learning import model_reports as reports
-from labeler.services.learning import model_settings, modeling
 from labeler.views.common import load_project
 from labeler.web.charts import heatmap_svg
 from labeler.web.charts_curve import line_chart_svg
@@ -87,6 +87,7 @@ def progress(project_id: int):
         jobs=reports.recent_jobs(project),
         distribution=reports.label_distribution(project),
         champion=db.session.get(ModelVersion, project.champion_id) if project.champion_id else None,
+        stopping=label_quality.stopping_sentence(history),
     )
 
 
@@ -97,15 +98,45 @@ def errors(project_id: int):
     history = reports.versions(project)
     version = _latest_evaluated(history)
     found: dict[str, Any] = ((version.metrics or {}).get("errors") or {}) if version else {}
+    issues: dict[str, Any] = ((version.metrics or {}).get("label_issues") or {}) if version else {}
+    role = project_role(current_user, project)
+    reviewing = role in ("admin", "reviewer")  # final labels are not for annotators
     return render_template(
         "models/errors.html",
         project=project,
-        role=project_role(current_user, project),
+        role=role,
         version=version,
         misclassified=reports.error_items(project, found.get("misclassified", [])),
         likely=reports.error_items(project, found.get("likely_label_errors", [])),
         picture=has_picture(project),
+        issues=issues if reviewing else {},
+        issue_rows=reports.error_items(project, issues.get("issues", [])[:100])
+        if reviewing
+        else [],
     )
+
+
+@bp.route("/projects/<int:project_id>/model/errors/review-top", methods=["POST"])
+@login_required
+def review_top_issues(project_id: int):
+    project = load_project(project_id, "reviewer")
+    version = _latest_evaluated(reports.versions(project))
+    try:
+        n = int(request.form.get("n", ""))
+    except ValueError:
+        flash("n: give a whole number of label issues to send to review.", "error")
+        return redirect(url_for("models.errors", project_id=project_id))
+    try:
+        if version is None:
+            raise ServiceError("no trained model yet")
+        items = label_quality.send_top_issues_to_review(project, version, n)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{sum(item.disputed for item in items)} items are in the review queue.", "info")
+    return redirect(url_for("models.errors", project_id=project_id))
 
 
 @bp.route("/projects/<int:project_id>/model/train", methods=["POST"])

@@ -320,6 +320,8 @@ def test_training_needs_two_labels(app):
 
 
 def test_retrain_starts_after_retrain_every_final_labels(app, client, tokens):
+    """Only train labels count toward retrain_every (test labels never train a model),
+    and the first model waits until every label has its minimum of train labels."""
     from tests.conftest import bearer
 
     with app.app_context():
@@ -327,7 +329,9 @@ def test_retrain_starts_after_retrain_every_final_labels(app, client, tokens):
         db.session.commit()
         project_id = project.id
     headers = bearer(tokens["alice"])
-    for n in range(1, 7):
+    train_labels: list[str] = []
+    test_labels = 0
+    for _ in range(60):
         item = client.get(f"/api/v1/projects/{project_id}/next", headers=headers).json["items"][0]
         values = {f["name"]: f["value"] for f in item["fields"]}
         label = LABELS[int(np.argmax([values[field] for field in FIELDS]))]
@@ -338,12 +342,41 @@ def test_retrain_starts_after_retrain_every_final_labels(app, client, tokens):
         )
         assert response.status_code == 201
         with app.app_context():
+            split = db.session.get(Item, item["id"]).split
             n_jobs = db.session.scalar(select(db.func.count(Job.id)))
             project = db.session.get(Project, project_id)
-            if n < 6:
-                assert n_jobs == 0 and project.labels_since_training == n
+            if split == "train":
+                train_labels.append(label)
+            else:
+                test_labels += 1
+            if n_jobs:
+                break
+            assert project.labels_since_training == len(train_labels)
+    assert test_labels > 0, "the test split took some labels, and they did not count"
+    assert len(train_labels) >= 6 and set(train_labels) == set(LABELS)
     with app.app_context():
         job = db.session.scalars(select(Job)).one()
         assert job.kind == "train" and job.params == {"reason": "automatic"}
         assert job.status == "done", job.error
         assert db.session.get(Project, project_id).labels_since_training == 0
+
+
+def test_the_first_model_waits_for_every_labels_minimum(app):
+    """retrain_every train labels have arrived, but label c has none yet: no first model;
+    once c has its minimum, the next check starts one."""
+    with app.app_context():
+        project = three_way_project(retrain_every=2, min_labels_per_class=2)
+        train = db.session.scalars(
+            select(Item).where(Item.project_id == project.id, Item.split == "train")
+        ).all()
+        for item, label in zip(train[:6], ["a", "b", "a", "b", "a", "b"], strict=True):
+            queue.submit(project, user("alice"), item, label)
+        db.session.commit()
+        assert project.labels_since_training == 6
+        assert modeling.maybe_start_training(project) is None
+        assert db.session.scalar(select(db.func.count(Job.id))) == 0
+        for item in train[6:8]:
+            queue.submit(project, user("alice"), item, "c")
+        db.session.commit()
+        job = modeling.maybe_start_training(project)
+        assert job is not None and job.params == {"reason": "automatic"}

@@ -42,9 +42,10 @@ def _item_state(project: Project) -> pd.DataFrame:
             Item.final_label,
             Item.final_source,
             Item.ambiguous,
+            Item.split,
         ).where(Item.project_id == project.id, Item.n_annotations > 0)
     ).all()
-    columns = ["id", "n", "extra", "final_label", "final_source", "ambiguous"]
+    columns = ["id", "n", "extra", "final_label", "final_source", "ambiguous", "split"]
     return pd.DataFrame(rows, columns=columns).set_index("id")
 
 
@@ -110,13 +111,15 @@ def apply_dawid_skene(
     fit = dawid_skene(ratings, known=gold)
     step(0.3, f"fitted in {fit.n_iter} iterations; writing items")
     state = _item_state(project)
-    before = state["final_label"]
+    before, split = state["final_label"], state["split"]
     updates = consensus_updates(project, items_by_votes(fit, ratings, gold), state)
     project_id = project.id
-    new_finals = sum(
+    new_finals = sum(  # train labels only: test labels never train a model
         1
         for row in updates
-        if row.get("final_label") is not None and row["final_label"] != before.get(row["id"])
+        if row.get("final_label") is not None
+        and row["final_label"] != before.get(row["id"])
+        and split.get(row["id"]) == "train"
     )
     for start in range(0, len(updates), BATCH):
         db.session.execute(update(Item), updates[start : start + BATCH])

@@ -85,7 +85,8 @@ def refresh_item(project: Project, item: Item) -> None:
         item.final_label, item.final_value = outcome.final_label, outcome.final_value
         item.final_source = outcome.final_source
     if item.final_label != before and item.final_label is not None:
-        project.labels_since_training += 1
+        if item.split == "train":
+            project.labels_since_training += 1  # test labels never train a model
         webhooks.emit(project, "item.final_label", item_event(item))
     if item.disputed and not disputed_before:
         webhooks.emit(project, "item.disputed", item_event(item))
@@ -134,6 +135,7 @@ def refresh_project(project: Project, batch: int = 5000) -> None:
                 Item.final_label,
                 Item.final_source,
                 Item.disputed,
+                Item.split,
             )
             .where(Item.project_id == project.id, Item.n_annotations > 0, Item.id > last)
             .order_by(Item.id)
@@ -151,7 +153,8 @@ def refresh_project(project: Project, batch: int = 5000) -> None:
 
 
 def _refresh_chunk(project: Project, items: list) -> int:
-    """Write the outcome of each item in ``items``; returns how many got a new final label."""
+    """Write the outcome of each item in ``items``; returns how many train items got a new
+    final label (what counts toward the next retrain)."""
     kind = kinds.kind_of(project)
     low, high = items[0].id, items[-1].id
     votes: dict[int, list[Any]] = defaultdict(list)
@@ -188,7 +191,7 @@ def _refresh_chunk(project: Project, items: list) -> int:
             "confidence": outcome.consensus_confidence,
         }
         if final != row.final_label and final is not None:
-            new_finals += 1
+            new_finals += row.split == "train"  # test labels never train a model
             webhooks.emit(project, "item.final_label", event)
         if outcome.disputed and not row.disputed:
             webhooks.emit(project, "item.disputed", event)

@@ -182,8 +182,8 @@ def decide(
 
 
 def _resolve(project: Project, item: Item, key: str, value: object) -> None:
-    if item.final_label != key:
-        project.labels_since_training += 1
+    if item.final_label != key and item.split == "train":
+        project.labels_since_training += 1  # test labels never train a model
     item.final_label, item.final_value, item.final_source = key, value, "adjudicated"
     item.disputed = item.ambiguous = False
     webhooks.emit(project, "item.final_label", item_event(item))

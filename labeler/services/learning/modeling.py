@@ -21,13 +21,13 @@ from typing import Any
 from sqlalchemy import select
 
 from labeler import jobs
-from labeler.core import evaluation, training
+from labeler.core import evaluation, sampling, training
 from labeler.core.artifacts import ModelArtifactError
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Job, ModelVersion, Project
 from labeler.services import Conflict, ServiceError
-from labeler.services.learning import artifacts, scoring
+from labeler.services.learning import artifacts, label_quality, scoring
 from labeler.services.learning.training_data import (
     LabeledFrame,
     final_labeled,
@@ -86,7 +86,8 @@ def start_training(project: Project, user_id: int | None = None, reason: str = "
 
 
 def maybe_start_training(project: Project) -> Job | None:
-    """Start a training job when ``retrain_every`` new final labels have arrived.
+    """Start a training job when ``retrain_every`` new final train labels have arrived
+    and, for the first model, every label has ``min_labels_per_class`` train labels.
 
     Call it right after the handler's commit that may have added final labels (the
     annotation API, the review queue). Commits when it starts a job.
@@ -94,6 +95,10 @@ def maybe_start_training(project: Project) -> Job | None:
     db.session.refresh(project)
     if project.retrain_every <= 0 or project.labels_since_training < project.retrain_every:
         return None
+    if project.champion_id is None and sampling.is_cold_start(
+        label_counts(project, "train"), project.label_names, project.min_labels_per_class
+    ):
+        return None  # a first model only once every label has its minimum of train labels
     begin_write()  # SQLite: the read above cannot become the job's write once others commit
     try:
         return start_training(project, reason="automatic")
@@ -259,6 +264,7 @@ def _evaluate(
         notes.append("no final-labeled test items yet: the model is not evaluated")
         metrics["learning_curve"] = {"n_train_labels": len(train)}
         metrics["errors"] = _errors(model, train, None)
+        _label_quality(project, model, train, None, metrics)
         return metrics, {}, None
     metrics.update(evaluation.evaluate(model, test.X, test.y))
     baselines = evaluation.baselines(train.y, test.y)
@@ -278,7 +284,22 @@ def _evaluate(
             metrics["comparison"] = comparison
     metrics["learning_curve"] = evaluation.learning_curve_point(len(train), metrics, baselines)
     metrics["errors"] = _errors(model, train, test)
+    _label_quality(project, model, train, test, metrics)
     return metrics, baselines, comparison
+
+
+def _label_quality(
+    project: Project,
+    model: training.TrainedModel,
+    train: LabeledFrame,
+    test: LabeledFrame | None,
+    metrics: dict[str, Any],
+) -> None:
+    """Label issues by confident learning and the stop set's predictions, timed."""
+    clock = time.perf_counter()
+    metrics["label_issues"] = label_quality.label_issue_report(project, model, train, test)
+    metrics["stop_set"] = label_quality.stop_set_predictions(project, model)
+    metrics["label_quality_seconds"] = time.perf_counter() - clock
 
 
 def _errors(

@@ -1,0 +1,223 @@
+"""Consensus that weighs the model in: each item's label from its votes and the model's
+out-of-sample probabilities, each weighted by how reliable it has proven.
+
+The idea is CROWDLAB's (Goh, Tkachenko and Mueller, 2022; cleanlab's
+``get_label_quality_multiannotator``): start from majority vote (ties broken by the
+model), estimate each annotator's agreement with the others and the model's agreement
+with that consensus, turn both into weights against the error of always answering the
+commonest class, and average the model's probabilities with each vote's likelihood.
+The consensus is the top of that average, and its value there is the item's
+consensus quality (0..1: below ~0.5 the evidence is split). It helps most where labels
+are sparse (k = 1-2), where Dawid-Skene has too few votes per annotator to learn from.
+
+Where it departs from cleanlab: with no item labeled twice (k = 1) cleanlab stops;
+here each annotator's agreement is then estimated as the model's mean probability for
+the labels they gave, so a careless annotator still weighs less than a careful one.
+
+Input is the long ``item``, ``annotator``, ``label`` frame and an items x labels frame
+of probabilities. The idea carries to any kind with class probabilities (multi-label
+one label at a time); ratings, spans and pairwise choices need their own likelihoods.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from labeler.core._agreement_codes import CodedRatings, FloatArray, IntArray, encode
+
+_FLOOR = 1e-6  # cleanlab's CLIPPING_LOWER_BOUND: no weight is ever exactly 0
+
+
+@dataclass(frozen=True)
+class ModelAwareResult:
+    """What model-aware consensus found.
+
+    ``items``: per item ``label``, ``confidence`` (the consensus quality, 0..1),
+    ``support`` (votes), ``unanimous`` and ``disputed`` (False; apply a threshold
+    with :func:`labeler.core.consensus.disputed`). ``posteriors``: items x labels,
+    rows sum to 1. ``annotator_quality``: 0..1, how often each annotator's labels are
+    right, judged by the posteriors and by agreement with the consensus.
+    ``annotator_weight`` and ``model_weight``: the reliability weights (> 0; a
+    weight 1 counts like an annotator who never errs; the model's is scaled by the
+    square root of the mean votes per item).
+    """
+
+    items: pd.DataFrame
+    posteriors: pd.DataFrame
+    annotator_quality: pd.Series
+    annotator_weight: pd.Series
+    model_weight: float
+
+    def relabel_scores(self, unlabeled: pd.DataFrame | None = None) -> tuple[pd.Series, pd.Series]:
+        """How much one more label would help, for labeled and unlabeled items (ActiveLab).
+
+        Each score is 1 minus ActiveLab's: the consensus quality shrunk towards chance
+        (1/K) by the weight of the evidence behind it, so an item with one careless
+        vote scores higher than one with three careful votes at the same quality. An
+        unlabeled item's score is the same formula with the model alone. Both are on
+        one scale, 0..1 - 1/K; serve the highest first. ``unlabeled`` holds items x
+        labels probabilities (columns as ``posteriors``).
+        """
+        n_labels = self.posteriors.shape[1]
+        chance = 1.0 / n_labels
+        mean_weight = float(self.annotator_weight.mean())
+        evidence = self.items["vote_weight"].to_numpy() + self.model_weight
+        quality = self.items["confidence"].to_numpy()
+        labeled = (quality * evidence + chance * mean_weight) / (evidence + mean_weight)
+        labeled_scores = pd.Series(1.0 - labeled, index=self.items.index, name="relabel")
+        if unlabeled is None or not len(unlabeled):
+            return labeled_scores, pd.Series(dtype=np.float64, name="first_label")
+        top = unlabeled.to_numpy(dtype=np.float64).max(axis=1)
+        fresh = (top * self.model_weight + chance * mean_weight) / (self.model_weight + mean_weight)
+        return labeled_scores, pd.Series(1.0 - fresh, index=unlabeled.index, name="first_label")
+
+
+def _agreement_with_others(coded: CodedRatings, counts: IntArray, support: IntArray) -> FloatArray:
+    """Per annotator, the share of the other votes on their items that match theirs
+    (NaN for an annotator who shares no item with anyone)."""
+    n_annotators = len(coded.annotators)
+    others = support[coded.item] - 1
+    matching = counts[coded.item, coded.label] - 1
+    agree = np.bincount(coded.annotator, weights=matching, minlength=n_annotators)
+    total = np.bincount(coded.annotator, weights=others, minlength=n_annotators)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, agree / np.maximum(total, 1), np.nan)
+
+
+def _own_label_probability(coded: CodedRatings, probs: FloatArray) -> FloatArray:
+    """Per annotator, the model's mean probability for the labels they gave."""
+    n_annotators = len(coded.annotators)
+    given = probs[coded.item, coded.label]
+    total = np.bincount(coded.annotator, weights=given, minlength=n_annotators)
+    return total / np.maximum(np.bincount(coded.annotator, minlength=n_annotators), 1)
+
+
+@dataclass(frozen=True)
+class _Weights:
+    annotator: FloatArray
+    model: float
+    vote_likelihood: float
+
+
+def _weights(
+    coded: CodedRatings, counts: IntArray, probs: FloatArray, consensus: IntArray
+) -> _Weights:
+    support = counts.sum(axis=1)
+    multi = support > 1
+    agreement = _agreement_with_others(coded, counts, support)
+    if np.isnan(agreement).all():
+        agreement = _own_label_probability(coded, probs)  # k = 1: judged by the model
+        scope = np.ones(len(support), dtype=bool)
+        likelihood = float(agreement.mean())
+    else:
+        agreement = np.where(np.isnan(agreement), np.nanmean(agreement), agreement)
+        scope = multi
+        likelihood = float((counts[multi, consensus[multi]] / support[multi]).mean())
+    chosen = consensus[scope]
+    commonest = np.bincount(chosen, minlength=probs.shape[1]).argmax()
+    baseline_error = max(float(np.mean(chosen != commonest)), _FLOOR)
+    annotator = np.clip(1.0 - (1.0 - agreement) / baseline_error, _FLOOR, None)
+    model_error = float(np.mean(probs[scope].argmax(axis=1) != chosen))
+    model = max(1.0 - model_error / baseline_error, _FLOOR) * float(np.sqrt(support.mean()))
+    return _Weights(annotator, model, likelihood)
+
+
+def _posteriors(coded: CodedRatings, probs: FloatArray, weights: _Weights) -> FloatArray:
+    """The weighted average of the model's probabilities and each vote's likelihood
+    (its label with the annotators' mean agreement, the rest share what is left)."""
+    n_items, n_labels = probs.shape
+    vote_weight = weights.annotator[coded.annotator]
+    for_label = np.bincount(
+        coded.item * n_labels + coded.label, weights=vote_weight, minlength=n_items * n_labels
+    ).reshape(n_items, n_labels)
+    per_item = np.bincount(coded.item, weights=vote_weight, minlength=n_items)
+    right = weights.vote_likelihood
+    wrong = (1.0 - right) / max(n_labels - 1, 1)
+    blended = weights.model * probs + for_label * right + (per_item[:, None] - for_label) * wrong
+    posterior: FloatArray = blended / (weights.model + per_item)[:, None]
+    return posterior
+
+
+def _annotator_quality(
+    coded: CodedRatings, posteriors: FloatArray, consensus: IntArray, weights: _Weights
+) -> FloatArray:
+    n_annotators = len(coded.annotators)
+    given = np.maximum(np.bincount(coded.annotator, minlength=n_annotators), 1)
+    label_quality = (
+        np.bincount(
+            coded.annotator,
+            weights=posteriors[coded.item, coded.label],
+            minlength=n_annotators,
+        )
+        / given
+    )
+    support = np.bincount(coded.item, minlength=posteriors.shape[0])
+    multi = support[coded.item] > 1
+    agrees = (coded.label == consensus[coded.item]) & multi
+    shared = np.bincount(coded.annotator[multi], minlength=n_annotators)
+    agreement = np.bincount(coded.annotator[agrees], minlength=n_annotators) / np.maximum(shared, 1)
+    spread = weights.annotator.sum() * support.mean() / n_annotators
+    share = weights.model / (weights.model + spread)
+    quality: FloatArray = np.where(
+        shared > 0, share * label_quality + (1 - share) * agreement, label_quality
+    )
+    return quality
+
+
+def model_aware_consensus(frame: pd.DataFrame, probs: pd.DataFrame) -> ModelAwareResult:
+    """Consensus of votes and the model's out-of-sample probabilities (see module doc).
+
+    Args:
+        frame: long votes, columns item, annotator, label.
+        probs: items x labels probabilities (rows sum to 1) for every item of
+            ``frame``; its columns are the label set (a label no one used is a class).
+
+    Raises:
+        ValueError: an item of ``frame`` has no probabilities, or a vote's label is
+            not a column of ``probs``.
+    """
+    coded = encode(frame, order=list(probs.columns))
+    rows = probs.index.get_indexer(coded.items)
+    if (rows < 0).any():
+        absent = sorted(map(str, coded.items[rows < 0]))
+        raise ValueError(f"items without model probabilities: {absent[:10]}")
+    model = probs.to_numpy(dtype=np.float64)[rows]
+    counts = coded.counts()
+    majority = (counts + 0.5 * model).argmax(axis=1)  # a tie goes the model's way
+    weights = _weights(coded, counts, model, majority)
+    posteriors = _posteriors(coded, model, weights)
+    top = posteriors.max(axis=1, keepdims=True)
+    tied = (posteriors >= top - 1e-12).sum(axis=1) > 1
+    consensus = np.where(tied, majority, posteriors.argmax(axis=1))
+    weights = _weights(coded, counts, model, consensus)  # again, against the better consensus
+    posteriors = _posteriors(coded, model, weights)
+    quality = posteriors[np.arange(len(consensus)), consensus]
+    support = counts.sum(axis=1)
+    items = pd.DataFrame(
+        {
+            "label": pd.Series(np.asarray(coded.labels, dtype=object)[consensus], dtype=object),
+            "confidence": quality,
+            "support": support,
+            "unanimous": (counts > 0).sum(axis=1) == 1,
+            "disputed": np.zeros(len(consensus), dtype=bool),
+            "vote_weight": np.bincount(
+                coded.item, weights=weights.annotator[coded.annotator], minlength=len(support)
+            ),
+        }
+    ).set_axis(pd.Index(coded.items, name="item"))
+    return ModelAwareResult(
+        items=items,
+        posteriors=pd.DataFrame(
+            posteriors, index=items.index, columns=pd.Index(coded.labels, name="label")
+        ),
+        annotator_quality=pd.Series(
+            _annotator_quality(coded, posteriors, consensus, weights),
+            index=coded.annotators,
+            name="quality",
+        ),
+        annotator_weight=pd.Series(weights.annotator, index=coded.annotators, name="weight"),
+        model_weight=weights.model,
+    )

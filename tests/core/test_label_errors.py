@@ -1,0 +1,100 @@
+"""Confident learning: the flagged set and ranking match cleanlab's on the same
+probabilities; the parts behave as their docstrings say."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from cleanlab.count import compute_confident_joint
+from cleanlab.filter import find_label_issues as cleanlab_find_label_issues
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_predict
+from threadpoolctl import threadpool_limits
+
+from labeler.core import label_errors
+from labeler.core.model_inputs import ModelInputs
+
+
+@pytest.fixture(scope="module")
+def noisy_digits() -> dict[float, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Digits with 5, 10 and 20% of labels flipped (seeded): true, given, 5-fold probs."""
+    X, y = load_digits(return_X_y=True)
+    rng = np.random.default_rng(0)
+    cases = {}
+    for noise in (0.05, 0.1, 0.2):
+        given = y.copy()
+        flip = rng.random(len(y)) < noise
+        given[flip] = (given[flip] + rng.integers(1, 10, flip.sum())) % 10
+        with threadpool_limits(1):  # BLAS threads on a shared machine cost minutes
+            probs = cross_val_predict(
+                LogisticRegression(C=0.1, max_iter=300), X / 16, given, cv=5, method="predict_proba"
+            )
+        cases[noise] = (y, given, probs)
+    return cases
+
+
+@pytest.mark.parametrize("noise", [0.05, 0.1, 0.2])
+def test_the_flagged_set_is_cleanlabs(noisy_digits, noise):
+    _, given, probs = noisy_digits[noise]
+    ours = label_errors.find_label_issues(given, probs)
+    theirs = cleanlab_find_label_issues(given, probs, n_jobs=1)
+    assert ours.sum() > 0
+    np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(
+        label_errors.confident_joint(given, probs), compute_confident_joint(given, probs)
+    )
+
+
+@pytest.mark.parametrize("method", ["self_confidence", "normalized_margin"])
+def test_the_ranking_is_cleanlabs(noisy_digits, method):
+    _, given, probs = noisy_digits[0.1]
+    found = label_errors.label_issues(given, probs, method)
+    theirs = cleanlab_find_label_issues(given, probs, n_jobs=1, return_indices_ranked_by=method)
+    np.testing.assert_array_equal(found.ranked, theirs)
+
+
+def test_flagged_labels_are_mostly_the_flipped_ones(noisy_digits):
+    truth, given, probs = noisy_digits[0.1]
+    found = label_errors.label_issues(given, probs)
+    flipped = set(np.flatnonzero(truth != given))
+    precision = len(flipped & set(found.ranked)) / len(found.ranked)
+    recall = len(flipped & set(found.ranked)) / len(flipped)
+    assert precision > 0.7 and recall > 0.7
+    assert abs(found.estimated_errors - len(flipped)) < 0.3 * len(flipped)
+    # likely_label names the true digit for most flagged items
+    assert np.mean(found.likely_label[found.ranked] == truth[found.ranked]) > 0.7
+
+
+def test_label_quality_scores():
+    probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]])
+    given = np.array([0, 1])
+    np.testing.assert_allclose(label_errors.label_quality(given, probs), [0.7, 0.3])
+    np.testing.assert_allclose(
+        label_errors.label_quality(given, probs, "normalized_margin"),
+        [(0.7 - 0.2 + 1) / 2, (0.3 - 0.6 + 1) / 2],
+    )
+
+
+def test_a_label_the_model_agrees_with_is_never_flagged():
+    # item 3's given label (1) is wrong, but the model's top class is 1 too
+    probs = np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.9], [0.45, 0.55], [0.05, 0.95]])
+    given = np.array([0, 0, 1, 1, 0])
+    flagged = label_errors.find_label_issues(given, probs)
+    assert flagged.tolist() == [False, False, False, False, True]
+
+
+def test_out_of_sample_probabilities():
+    X, y = load_digits(return_X_y=True)
+    frame = pd.DataFrame(X[:400], columns=[f"p{i}" for i in range(64)])
+    labels = [str(v) for v in y[:400]]
+    labels[7] = "9" if labels[7] != "9" else "1"  # a wrong label a fitted model would learn
+    inputs = ModelInputs(numeric=tuple(frame.columns))
+    probs, classes = label_errors.out_of_sample_probabilities(frame, labels, inputs)
+    assert classes == sorted(set(labels)) and probs.shape == (400, len(classes))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0)
+    # out of sample: the model never saw item 7's wrong label, so it doubts it
+    assert probs[7, classes.index(labels[7])] < 0.5
+    with pytest.raises(ValueError, match="2\\+ items each"):
+        label_errors.out_of_sample_probabilities(frame.iloc[:3], ["a", "a", "b"], inputs)

@@ -1,0 +1,102 @@
+"""Model-aware consensus: cleanlab's CROWDLAB figures on the same votes and
+probabilities, ActiveLab's relabel scores, and the k = 1 case cleanlab leaves out."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from cleanlab.multiannotator import get_label_quality_multiannotator
+
+from labeler.core.model_consensus import model_aware_consensus
+
+N_LABELS = 4
+
+
+def simulate(
+    accuracies: list[float], votes_per_item: tuple[int, int], n_items: int = 600, seed: int = 0
+) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+    """True labels, long votes by annotators of the given accuracies, and soft model
+    probabilities that put the true label on top about 80% of the time."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(N_LABELS, size=n_items)
+    rows = []
+    for item in range(n_items):
+        k = rng.integers(votes_per_item[0], votes_per_item[1] + 1)
+        for annotator in rng.choice(len(accuracies), size=k, replace=False):
+            right = rng.random() < accuracies[annotator]
+            label = truth[item] if right else (truth[item] + rng.integers(1, N_LABELS)) % N_LABELS
+            rows.append((item, f"a{annotator}", int(label)))
+    logits = rng.normal(size=(n_items, N_LABELS))
+    logits[np.arange(n_items), truth] += 1.8
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    frame = pd.DataFrame(rows, columns=["item", "annotator", "label"])
+    return truth, frame, pd.DataFrame(probs, columns=range(N_LABELS))
+
+
+def test_the_figures_are_cleanlabs_crowdlab():
+    _, frame, probs = simulate([0.95, 0.8, 0.6, 0.9, 0.5], (1, 3))
+    ours = model_aware_consensus(frame, probs)
+    wide = frame.pivot(index="item", columns="annotator", values="label")
+    theirs = get_label_quality_multiannotator(
+        wide, probs.to_numpy(), verbose=False, return_weights=True
+    )
+    quality = theirs["label_quality"]
+    np.testing.assert_array_equal(
+        ours.items["label"].to_numpy(dtype=int), quality["consensus_label"].to_numpy()
+    )
+    np.testing.assert_allclose(
+        ours.items["confidence"], quality["consensus_quality_score"], atol=1e-12
+    )
+    assert ours.model_weight == pytest.approx(theirs["model_weight"])
+    np.testing.assert_allclose(ours.annotator_weight, theirs["annotator_weight"])
+    stats = theirs["annotator_stats"].sort_index()
+    np.testing.assert_allclose(ours.annotator_quality, stats["annotator_quality"])
+
+
+def test_it_beats_majority_where_votes_are_few():
+    truth, frame, probs = simulate([0.9, 0.7, 0.55], (1, 2), seed=1)
+    ours = model_aware_consensus(frame, probs)
+    majority = frame.groupby("item")["label"].agg(lambda s: s.mode().iloc[0])
+    right = ours.items["label"].to_numpy(dtype=int) == truth
+    assert right.mean() > (majority.to_numpy() == truth).mean() + 0.03
+    # the quality score ranks wrong consensus labels low
+    wrong_quality = ours.items["confidence"][~right].mean()
+    assert wrong_quality < ours.items["confidence"][right].mean() - 0.15
+    assert ours.annotator_quality.idxmax() == "a0" and ours.annotator_quality.idxmin() == "a2"
+
+
+def test_one_label_per_item_weighs_annotators_by_the_model():
+    truth, frame, probs = simulate([0.95, 0.4], (1, 1), seed=2)
+    ours = model_aware_consensus(frame, probs)
+    assert ours.annotator_weight["a0"] > 2 * ours.annotator_weight["a1"]
+    careless = frame["annotator"].eq("a1").groupby(frame["item"]).any()
+    right = ours.items["label"].to_numpy(dtype=int) == truth
+    given = frame.set_index("item")["label"].sort_index().to_numpy()
+    # on the careless annotator's items the model overrules enough wrong votes
+    assert right[careless.to_numpy()].mean() > (given == truth)[careless.to_numpy()].mean()
+
+
+def test_relabel_scores_follow_activelab():
+    _, frame, probs = simulate([0.95, 0.8, 0.6], (1, 3), seed=3)
+    ours = model_aware_consensus(frame, probs)
+    unlabeled = probs.iloc[:50].set_axis(range(1000, 1050))
+    labeled, fresh = ours.relabel_scores(unlabeled)
+    chance, mean_weight = 1 / N_LABELS, ours.annotator_weight.mean()
+    evidence = ours.items["vote_weight"] + ours.model_weight
+    activelab = (ours.items["confidence"] * evidence + chance * mean_weight) / (
+        evidence + mean_weight
+    )
+    np.testing.assert_allclose(labeled, 1 - activelab)
+    top = unlabeled.max(axis=1)
+    first = (top * ours.model_weight + chance * mean_weight) / (ours.model_weight + mean_weight)
+    np.testing.assert_allclose(fresh, 1 - first)
+    # at equal consensus quality, more votes behind it means less need of another
+    assert (labeled >= 0).all() and (labeled <= 1 - chance + 1e-12).all()
+
+
+def test_items_without_probabilities_are_refused():
+    frame = pd.DataFrame({"item": [1, 2], "annotator": ["a", "a"], "label": [0, 1]})
+    probs = pd.DataFrame([[0.5, 0.5]], index=[1], columns=[0, 1])
+    with pytest.raises(ValueError, match="without model probabilities: \\['2'\\]"):
+        model_aware_consensus(frame, probs)
