@@ -17,6 +17,7 @@ from labeler.core.kinds.base import (
     bounded_key,
     canonical_json,
 )
+from labeler.core.kinds.pairwise import Pairwise
 from labeler.core.kinds.single_label import SingleLabel
 
 __all__ = [
@@ -37,7 +38,7 @@ __all__ = [
 DEFAULT_KIND = "single_label"
 
 #: Every kind by name, in the order the project form offers them.
-KINDS: dict[str, TaskKind] = {kind.name: kind for kind in (SingleLabel(),)}
+KINDS: dict[str, TaskKind] = {kind.name: kind for kind in (SingleLabel(), Pairwise())}
 
 
 def kind_for(name: str) -> TaskKind:
