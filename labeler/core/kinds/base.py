@@ -148,6 +148,28 @@ class TaskKind(ABC):
             )
         return {}
 
+    # -- presentation ------------------------------------------------------------
+
+    def check_item(self, data: Mapping[str, Any], context: KindContext) -> None:
+        """Refuse an item the kind cannot show (raise InvalidValue naming the field)."""
+        return None
+
+    def presentation(
+        self, data: Mapping[str, Any], context: KindContext, seed: int
+    ) -> dict[str, Any] | None:
+        """How the form lays out an item when the kind does it itself (None: the shell
+        lists the item's fields). ``seed`` is stable for one item and one viewer, so a
+        random layout (pairwise's left/right order) survives a reload."""
+        return None
+
+    def record_presentation(self, value: Value, presentation: Mapping[str, Any]) -> Value:
+        """``value`` with what the server showed recorded in it (pairwise: the order).
+
+        Raises:
+            InvalidValue: when the answer contradicts what was shown.
+        """
+        return value
+
     # -- agreement and consensus -----------------------------------------------
 
     @abstractmethod

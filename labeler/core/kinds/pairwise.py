@@ -51,6 +51,13 @@ def fields(context: KindContext) -> dict[str, str]:
     return {role: str(context.settings.get("fields", {}).get(role, role)) for role in ROLES}
 
 
+def _text(value: object) -> str:
+    """A field as text ('' for missing or NaN)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)
+
+
 def _key_frame(votes: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {"item": votes["item"], "annotator": votes["annotator"], "label": votes["key"]}
@@ -136,6 +143,44 @@ class Pairwise(TaskKind):
             "strength": bool(settings.get("strength", False)),
             "fields": {role: str(names.get(role, role)) for role in ROLES},
         }
+
+    # -- presentation ------------------------------------------------------------
+
+    def check_item(self, data: Mapping[str, Any], context: KindContext) -> None:
+        names = fields(context)
+        for role in REQUIRED_ROLES:
+            if not _text(data.get(names[role])).strip():
+                raise InvalidValue(f"a pairwise item needs a {role.replace('_', ' ')}", names[role])
+
+    def presentation(
+        self, data: Mapping[str, Any], context: KindContext, seed: int
+    ) -> dict[str, Any] | None:
+        """Prompt, context and the two responses in an order drawn from ``seed``
+        (left/right, half the viewers each way); the systems are not shown."""
+        names = fields(context)
+        shown = ORDERS[seed % 2]
+        slot = {
+            "A": _text(data.get(names["response_a"])),
+            "B": _text(data.get(names["response_b"])),
+        }
+        return {
+            "layout": "pair",
+            "shown": shown,
+            "prompt": _text(data.get(names["prompt"])),
+            "context": _text(data.get(names["context"])),
+            "left": slot[shown[0]],
+            "right": slot[shown[1]],
+        }
+
+    def record_presentation(self, value: Value, presentation: Mapping[str, Any]) -> Value:
+        shown = presentation.get("shown")
+        if shown not in ORDERS:
+            return value
+        if value.get("shown", shown) != shown:
+            raise InvalidValue(
+                f"shown {value['shown']!r} is not the order you were shown ({shown!r})", "shown"
+            )
+        return {**value, "shown": shown}
 
     # -- agreement and consensus -----------------------------------------------
 

@@ -14,12 +14,14 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, insert, select, update
 
+from labeler.core.kinds import InvalidValue
 from labeler.core.quality import fingerprint
 from labeler.extensions import db
 from labeler.models import TIER_DONE, Item, Project
 from labeler.services.data.import_labels import LabelWriter
 from labeler.services.data.import_spec import ColumnMapping, ImportFailed, ImportReport, Row
 from labeler.services.labeling.gold import TIER_GOLD
+from labeler.services.projects import kinds
 
 
 def unit_hash(seed: int, salt: str, key: str) -> float:
@@ -32,6 +34,7 @@ class RowImporter:
     def __init__(self, project: Project, mapping: ColumnMapping, report: ImportReport):
         self.project, self.mapping, self.report = project, mapping, report
         self.labels = LabelWriter(project, mapping, report) if mapping.label else None
+        self.kind, self.kind_context = kinds.kind_of(project), kinds.context(project)
         self.key_hashes: list[np.ndarray] = []
         self.key_lines: list[np.ndarray] = []
 
@@ -85,6 +88,10 @@ class RowImporter:
         data = {
             column: _value(line, column, raw, self.mapping) for column in self.mapping.data_columns
         }
+        try:
+            self.kind.check_item(data, self.kind_context)
+        except InvalidValue as error:
+            raise ImportFailed(str(error), line=line, column=error.field) from None
         if self.mapping.id is None:
             blob = json.dumps(data, sort_keys=True, ensure_ascii=False)
             return hashlib.sha1(blob.encode()).hexdigest()[:16], data
