@@ -102,9 +102,8 @@ def test_each_annotator_sees_a_stable_random_order_and_votes_are_stored_as_a_or_
             assert saved.json["value"] == {"choice": choice, "shown": shown["shown"]}
     assert len(set(orders.values())) == 2  # both orders were drawn
     with app.app_context():
-        stored = {
-            (a.user_id, a.item_id): (a.label, a.value) for a in db.session.scalars(select(Annotation))
-        }
+        annotations = db.session.scalars(select(Annotation))
+        stored = {(a.user_id, a.item_id): (a.label, a.value) for a in annotations}
         assert len(stored) == 18
         for (name, item_id), shown in orders.items():
             label, value = stored[(user(name).id, item_id)]
