@@ -25,6 +25,7 @@ def init_app(app: Flask) -> None:
         export,
         importing,
         projects,
+        ranking,
         review,
     )
     from labeler.views import models as model_pages
@@ -40,6 +41,7 @@ def init_app(app: Flask) -> None:
         apidocs,
         review,
         agreement,
+        ranking,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(model_pages.bp)

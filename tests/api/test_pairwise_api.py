@@ -3,6 +3,9 @@ votes stored in A/B terms."""
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from sqlalchemy import func, select
 
 from labeler.extensions import db
@@ -41,12 +44,13 @@ def make_pairwise(client, tokens, app, n: int = 6, k: int = 2) -> int:
     )
     assert created.status_code == 201, created.json
     project_id = created.json["id"]
-    imported = client.post(
-        f"/api/v1/projects/{project_id}/items",
-        json={"mapping": MAPPING, "items": _pairs(n)},
-        headers=bearer(tokens["admin"]),
-    )
-    assert imported.status_code == 201 and imported.json["added"] == n
+    if n:
+        imported = client.post(
+            f"/api/v1/projects/{project_id}/items",
+            json={"mapping": MAPPING, "items": _pairs(n)},
+            headers=bearer(tokens["admin"]),
+        )
+        assert imported.status_code == 201 and imported.json["added"] == n
     with app.app_context():
         project = db.session.get(Project, project_id)
         for name in ("alice", "bob", "carol"):
@@ -134,3 +138,100 @@ def test_an_answer_that_contradicts_the_order_shown_is_refused(client, tokens, a
     assert both_bad.status_code == 201 and both_bad.json["label"] == "both_bad"
     with app.app_context():
         assert db.session.scalar(select(func.count(Annotation.id))) == 1
+
+
+def _vote_all(client, tokens, project_id, name, decide):
+    """``name`` votes on every pair it is served; ``decide(external_id, presentation)``
+    gives the choice in A/B terms."""
+    base = f"/api/v1/projects/{project_id}"
+    headers = bearer(tokens[name])
+    while items := client.get(f"{base}/next", headers=headers).json["items"]:
+        item = items[0]
+        choice = decide(item["external_id"], item["presentation"])
+        saved = client.post(
+            f"{base}/items/{item['id']}/annotation", json={"value": choice}, headers=headers
+        )
+        assert saved.status_code == 201, saved.json
+
+
+def test_ranking_order_effects_and_preference_pairs_come_from_the_final_votes(client, tokens, app):
+    project_id = make_pairwise(client, tokens, app, n=0, k=1)
+    rows = [
+        {"id": f"q{i}", "question": f"q{i}", "response_a": f"a{i}", "response_b": f"b{i}",
+         "system_a": a, "system_b": b}
+        for i, (a, b) in enumerate(
+            [("alpha", "beta")] * 4 + [("gamma", "beta")] * 3 + [("alpha", "gamma")] * 2
+        )
+    ]  # fmt: skip
+    admin = bearer(tokens["admin"])
+    base = f"/api/v1/projects/{project_id}"
+    assert client.post(f"{base}/items", json={"mapping": MAPPING, "items": rows},
+                       headers=admin).status_code == 201  # fmt: skip
+    # beta loses every game; alpha beats gamma once, they tie once; q0 is a tie too.
+    plan = {"q0": "tie", "q7": "A", "q8": "tie"}
+    left_votes = []
+
+    def decide(external_id, presentation):
+        beta_is_b = rows[int(external_id[1:])]["system_b"] == "beta"
+        choice = plan.get(external_id) or ("A" if beta_is_b else "B")
+        if choice != "tie":
+            left_votes.append(presentation["shown"][0] == choice)
+        return {"choice": choice}
+
+    _vote_all(client, tokens, project_id, "alice", decide)
+    ranking = client.get(f"{base}/ranking", headers=admin).json
+    order = [row["system"] for row in ranking["systems"]]
+    assert order == ["alpha", "gamma", "beta"] and ranking["n_comparisons"] == 9
+    assert ranking["systems"][0]["wins"] == 4.0 and ranking["systems"][2]["losses"] == 6.0
+    rates = ranking["win_rates"]
+    assert rates["alpha"]["gamma"] == 0.75 and rates["beta"]["gamma"] == 0.0
+    assert all(row["low"] <= row["strength"] <= row["high"] for row in ranking["systems"])
+    table = client.get(f"{base}/ranking?format=csv", headers=admin)
+    lines = table.get_data(as_text=True).splitlines()
+    assert table.mimetype == "text/csv" and lines[0].startswith("rank,system,strength,low,high")
+    assert lines[1].split(",")[:2] == ["1", "alpha"] and len(lines) == 4
+
+    effects = client.get(f"{base}/order-effects", headers=admin).json["annotators"]
+    alice = next(row for row in effects if row["annotator"] == "alice")
+    assert alice["n_decided"] == len(left_votes) == 7  # two ties carry no side
+    assert alice["left_share"] == pytest.approx(sum(left_votes) / 7)
+    assert alice["expected"] == 0.5 and alice["a_share"] == 1.0  # every decided vote went to A
+
+    pairs = client.get(f"{base}/preference-pairs", headers=admin)
+    records = [json.loads(line) for line in pairs.get_data(as_text=True).splitlines()]
+    assert pairs.mimetype == "application/x-ndjson" and len(records) == 7
+    first = next(r for r in records if r["id"] == "q1")
+    assert (first["prompt"], first["chosen"], first["rejected"]) == ("q1", "a1", "b1")
+    assert (first["system_chosen"], first["system_rejected"]) == ("alpha", "beta")
+    assert first["margin"] == 1.0 and first["agreement"] == 1.0 and first["n_votes"] == 1
+    gamma = next(r for r in records if r["id"] == "q4")
+    assert (gamma["chosen"], gamma["system_chosen"]) == ("a4", "gamma")
+    with_ties = client.get(f"{base}/preference-pairs?include_ties=1", headers=admin)
+    tied = [json.loads(line) for line in with_ties.get_data(as_text=True).splitlines()]
+    assert len(tied) == 9 and {r["choice"] for r in tied if r["margin"] == 0.0} == {"tie"}
+    maybe = client.get(f"{base}/preference-pairs?include_ties=maybe", headers=admin)
+    assert maybe.status_code == 422 and maybe.json["detail"]["field"] == "include_ties"
+
+
+def test_the_ranking_page_shows_systems_win_rates_and_position_bias(client, tokens, app, auth):
+    project_id = make_pairwise(client, tokens, app, n=4, k=1)
+    _vote_all(client, tokens, project_id, "alice", lambda _id, shown: {"choice": shown["shown"][0]})
+    auth.login("admin")
+    page = client.get(f"/projects/{project_id}/ranking").get_data(as_text=True)
+    assert 'id="systems"' in page and "<td>alpha</td>" in page and 'id="win-rates"' in page
+    assert "<td>alice</td><td>4</td><td>1.00</td><td>0.50</td><td>+2.0</td>" in page
+    assert 'id="ranking-link"' in client.get(f"/projects/{project_id}").get_data(as_text=True)
+
+
+def test_a_single_label_project_has_no_ranking(client, tokens, project):
+    refused = client.get(f"/api/v1/projects/{project}/ranking", headers=bearer(tokens["admin"]))
+    assert refused.status_code == 422 and refused.json["detail"]["field"] == "task_kind"
+
+
+def test_the_ranking_page_of_a_single_label_project_says_it_has_none(client, auth, project):
+    auth.login("admin")
+    page = client.get(f"/projects/{project}/ranking")
+    assert page.status_code == 200 and "a single_label project has none" in page.get_data(
+        as_text=True
+    )
+    assert 'id="ranking-link"' not in client.get(f"/projects/{project}").get_data(as_text=True)

@@ -246,6 +246,28 @@ class TaskKind(ABC):
         """The queue strategies this kind can rank by (``random`` always works)."""
         return ("random",)
 
+    # -- comparisons of systems (kinds whose items pit two systems against each other) --
+
+    #: Whether the kind ranks systems (and so the project links to a ranking page).
+    ranks_systems: bool = False
+
+    def comparisons(self, items: pd.DataFrame, context: KindContext) -> pd.DataFrame | None:
+        """``system_a``, ``system_b``, ``choice`` per final item (``items``: ``data``,
+        ``value``), for a ranking of systems; None for kinds that compare none."""
+        return None
+
+    def order_effects(self, votes: pd.DataFrame, context: KindContext) -> pd.DataFrame | None:
+        """Per annotator, how the order an item was shown in swayed their votes; None for
+        kinds that show no order."""
+        return None
+
+    def preference_pairs(
+        self, items: pd.DataFrame, votes: pd.DataFrame, context: KindContext, include_ties: bool
+    ) -> list[dict[str, Any]] | None:
+        """Final items as prompt / chosen / rejected records for preference tuning
+        (``items``: ``item``, ``external_id``, ``data``, ``value``); None for other kinds."""
+        return None
+
     # -- exports ---------------------------------------------------------------
 
     def export_value(self, value: Value | None) -> Any:

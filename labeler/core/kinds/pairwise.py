@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labeler.core import agreement, consensus, evaluation, preference_model
+from labeler.core import agreement, consensus, evaluation, position_bias, preference_model
 from labeler.core.kinds.base import (
     Figure,
     InvalidValue,
@@ -58,6 +58,11 @@ def _text(value: object) -> str:
     return str(value)
 
 
+def _system(value: object) -> str | None:
+    text = _text(value).strip()
+    return text or None
+
+
 def _key_frame(votes: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {"item": votes["item"], "annotator": votes["annotator"], "label": votes["key"]}
@@ -74,6 +79,7 @@ class Pairwise(TaskKind):
     widget = "kinds/pairwise.js"
     keys_hint = "1 or ← left better, 2 or → right better, 3 tie (4 both bad)"
     headline_metric = "accuracy"
+    ranks_systems = True
 
     # -- values ----------------------------------------------------------------
 
@@ -299,6 +305,66 @@ class Pairwise(TaskKind):
 
     def strategies(self) -> tuple[str, ...]:
         return ("random", "least_confident")
+
+    # -- comparisons of systems ----------------------------------------------------
+
+    def comparisons(self, items: pd.DataFrame, context: KindContext) -> pd.DataFrame | None:
+        names = fields(context)
+        return pd.DataFrame(
+            {
+                "system_a": [_system(d.get(names["system_a"])) for d in items["data"]],
+                "system_b": [_system(d.get(names["system_b"])) for d in items["data"]],
+                "choice": [None if v is None else v["choice"] for v in items["value"]],
+            }
+        )
+
+    def order_effects(self, votes: pd.DataFrame, context: KindContext) -> pd.DataFrame | None:
+        return position_bias.report(
+            pd.DataFrame(
+                {
+                    "annotator": votes["annotator"],
+                    "choice": [v["choice"] for v in votes["value"]],
+                    "shown": [v.get("shown") for v in votes["value"]],
+                }
+            )
+        )
+
+    def preference_pairs(
+        self, items: pd.DataFrame, votes: pd.DataFrame, context: KindContext, include_ties: bool
+    ) -> list[dict[str, Any]] | None:
+        """``prompt``, ``chosen``, ``rejected`` (the trainers' shape), ``system_chosen`` /
+        ``system_rejected``, ``margin`` (0..1: votes for the winner minus votes for the
+        other, over all votes), ``agreement`` (0..1: share of votes for the final choice)
+        and ``n_votes``. Ties and both-bad come only with ``include_ties``, A as chosen,
+        their ``choice`` saying what they are."""
+        names = fields(context)
+        counts = votes.groupby(["item", "key"]).size()
+        records = []
+        for row in items.itertuples(index=False):
+            choice = row.value["choice"]
+            if choice not in ("A", "B") and not include_ties:
+                continue
+            first, second = ("B", "A") if choice == "B" else ("A", "B")
+            tally = counts.get(row.item, pd.Series(dtype=int))
+            n = int(tally.sum())
+            won, lost = int(tally.get(first, 0)), int(tally.get(second, 0))
+            data = row.data
+            records.append(
+                {
+                    "id": row.external_id,
+                    "prompt": _text(data.get(names["prompt"])),
+                    "context": _text(data.get(names["context"])) or None,
+                    "chosen": _text(data.get(names[f"response_{first.lower()}"])),
+                    "rejected": _text(data.get(names[f"response_{second.lower()}"])),
+                    "system_chosen": _system(data.get(names[f"system_{first.lower()}"])),
+                    "system_rejected": _system(data.get(names[f"system_{second.lower()}"])),
+                    "choice": choice,
+                    "margin": (won - lost) / n if n and choice in ("A", "B") else 0.0,
+                    "agreement": int(tally.get(choice, 0)) / n if n else None,
+                    "n_votes": n,
+                }
+            )
+        return records
 
     # -- exports ---------------------------------------------------------------
 
