@@ -204,6 +204,8 @@ def test_ranking_order_effects_and_preference_pairs_come_from_the_final_votes(cl
     assert (first["prompt"], first["chosen"], first["rejected"]) == ("q1", "a1", "b1")
     assert (first["system_chosen"], first["system_rejected"]) == ("alpha", "beta")
     assert first["margin"] == 1.0 and first["agreement"] == 1.0 and first["n_votes"] == 1
+    [vote] = first["votes"]
+    assert vote["annotator"] == "alice" and vote["choice"] == "A" and vote["shown"] in ("AB", "BA")
     gamma = next(r for r in records if r["id"] == "q4")
     assert (gamma["chosen"], gamma["system_chosen"]) == ("a4", "gamma")
     with_ties = client.get(f"{base}/preference-pairs?include_ties=1", headers=admin)

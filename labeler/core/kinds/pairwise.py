@@ -335,10 +335,14 @@ class Pairwise(TaskKind):
         """``prompt``, ``chosen``, ``rejected`` (the trainers' shape), ``system_chosen`` /
         ``system_rejected``, ``margin`` (0..1: votes for the winner minus votes for the
         other, over all votes), ``agreement`` (0..1: share of votes for the final choice)
-        and ``n_votes``. Ties and both-bad come only with ``include_ties``, A as chosen,
-        their ``choice`` saying what they are."""
+        ``n_votes`` and ``votes`` (every vote: annotator, choice, strength, order shown).
+        Ties and both-bad come only with ``include_ties``, A as chosen, their ``choice``
+        saying what they are."""
         names = fields(context)
         counts = votes.groupby(["item", "key"]).size()
+        every: dict[Any, list[dict[str, Any]]] = {}
+        for item, who, value in zip(votes["item"], votes["annotator"], votes["value"], strict=True):
+            every.setdefault(item, []).append({"annotator": who, **value})
         records = []
         for row in items.itertuples(index=False):
             choice = row.value["choice"]
@@ -362,6 +366,7 @@ class Pairwise(TaskKind):
                     "margin": (won - lost) / n if n and choice in ("A", "B") else 0.0,
                     "agreement": int(tally.get(choice, 0)) / n if n else None,
                     "n_votes": n,
+                    "votes": every.get(row.item, []),
                 }
             )
         return records
