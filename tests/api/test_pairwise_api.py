@@ -237,3 +237,29 @@ def test_the_ranking_page_of_a_single_label_project_says_it_has_none(client, aut
         as_text=True
     )
     assert 'id="ranking-link"' not in client.get(f"/projects/{project}").get_data(as_text=True)
+
+
+def test_a_split_pair_goes_to_review_and_the_reviewer_picks_a_or_b(client, tokens, app, auth):
+    project_id = make_pairwise(client, tokens, app, n=1, k=2)
+    with app.app_context():
+        set_member(db.session.get(Project, project_id), user("rita"), "reviewer")
+        db.session.commit()
+    _vote_all(client, tokens, project_id, "alice", lambda _id, _shown: {"choice": "A"})
+    _vote_all(client, tokens, project_id, "bob", lambda _id, _shown: {"choice": "B"})
+    with app.app_context():
+        item = db.session.scalar(select(Item))
+        assert item.disputed and item.final_label is None
+        item_id = item.id
+    auth.login("rita")
+    page = client.get(f"/projects/{project_id}/review/{item_id}").get_data(as_text=True)
+    assert 'value="B"' in page and "B better" in page and "both bad" in page
+    assert 'value="unused"' not in page  # the label set is not what a pair is answered with
+    decided = auth.post(f"/projects/{project_id}/review/{item_id}/decide", {"label": "B"})
+    assert decided.status_code == 302
+    with app.app_context():
+        item = db.session.get(Item, item_id)
+        assert (item.final_label, item.final_value, item.final_source) == (
+            "B",
+            {"choice": "B"},
+            "adjudicated",
+        )

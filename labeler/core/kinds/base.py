@@ -162,6 +162,12 @@ class TaskKind(ABC):
         random layout (pairwise's left/right order) survives a reload."""
         return None
 
+    def answer_choices(self, context: KindContext) -> list[dict[str, Any]] | None:
+        """The fixed answers a reviewer picks from, shaped like labels (``name``,
+        ``hotkey``, ``description``), when they are not the project's label set; None:
+        the label set."""
+        return None
+
     def record_presentation(self, value: Value, presentation: Mapping[str, Any]) -> Value:
         """``value`` with what the server showed recorded in it (pairwise: the order).
 

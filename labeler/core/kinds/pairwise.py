@@ -178,6 +178,12 @@ class Pairwise(TaskKind):
             "right": slot[shown[1]],
         }
 
+    def answer_choices(self, context: KindContext) -> list[dict[str, Any]] | None:
+        return [
+            {"name": choice, "hotkey": str(n), "description": _WORDS[choice]}
+            for n, choice in enumerate(allowed_choices(context), start=1)
+        ]
+
     def record_presentation(self, value: Value, presentation: Mapping[str, Any]) -> Value:
         shown = presentation.get("shown")
         if shown not in ORDERS:
