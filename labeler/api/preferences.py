@@ -40,6 +40,12 @@ class Ranking(Schema):
                   "(ties half), null where they never met"}
     )  # fmt: skip
     n_comparisons = fields.Integer()
+    ties = fields.String(metadata={"description": "half | davidson"})
+    tie_parameter = fields.Float(
+        allow_none=True,
+        metadata={"description": "Davidson's nu (>= 0): equal systems tie nu / (2 + nu) "
+                  "of the time; null when ties count half"},
+    )  # fmt: skip
 
 
 class OrderEffect(Schema):
@@ -61,13 +67,16 @@ class OrderEffects(Schema):
 @documented(
     schema=Ranking,
     errors=(401, 403, 404, 422),
-    params=(("format", one_of("json", "csv"), "csv: the systems' table only"),),
+    params=(
+        ("format", one_of("json", "csv"), "csv: the systems' table only"),
+        ("ties", one_of("half", "davidson"), "a tie as half a win, or Davidson's tie model"),
+    ),
     files=("text/csv",),
 )
 def systems_ranking(project_id: int):
     """The systems ranked by a Bradley-Terry fit on the final votes, with intervals."""
     project, _ = api_project(project_id, "reviewer")
-    result = preferences.ranking(project)
+    result = preferences.ranking(project, ties=request.args.get("ties") or "half")
     if request.args.get("format", "json") != "csv":
         return result
     out = io.StringIO()

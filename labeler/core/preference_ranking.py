@@ -99,6 +99,34 @@ def fit_strengths(
     return strength
 
 
+def fit_davidson(counts: Comparisons, l2: float = 0.01) -> tuple[FloatArray, float]:
+    """Davidson's (1970) model, where ties have their own parameter ``nu`` (>= 0):
+    P(i beats j) = p_i / D, P(tie) = nu * sqrt(p_i p_j) / D, D = p_i + p_j + nu sqrt(p_i p_j).
+
+    Returns log-strengths (sum 0, on the Bradley-Terry scale) and ``nu``: 0 means ties
+    carry no information beyond chance; two equal systems tie with probability
+    nu / (2 + nu). A few parameters only, so a quasi-Newton fit of the exact
+    likelihood (scipy, which scikit-learn brings) is enough.
+    """
+    from scipy.optimize import minimize
+
+    wins, ties = counts.wins, counts.ties / 2.0  # each tie once per ordered pair's half
+    n = len(counts.systems)
+
+    def loss(params: FloatArray) -> float:
+        strength, log_nu = params[:n] - params[:n].mean(), params[n]
+        half = (strength[:, None] + strength[None, :]) / 2.0
+        log_d = np.logaddexp(np.logaddexp(strength[:, None], strength[None, :]), log_nu + half)
+        likelihood = (wins * (strength[:, None] - log_d)).sum()
+        likelihood += (ties * (log_nu + half - log_d)).sum()
+        return float(-likelihood + l2 / 2.0 * (strength**2).sum())
+
+    start = np.concatenate([fit_strengths(counts, l2), [np.log(0.5)]])
+    fitted = minimize(loss, start, method="L-BFGS-B").x
+    strength = fitted[:n] - fitted[:n].mean()
+    return np.asarray(strength, dtype=float), float(np.exp(fitted[n]))
+
+
 def win_rate_matrix(counts: Comparisons) -> pd.DataFrame:
     """Share of row's games against column won (ties half), NaN where they never met."""
     wins = counts.wins + counts.ties / 2.0
@@ -114,20 +142,29 @@ def ranking(
     level: float = 0.95,
     l2: float = 0.01,
     random_state: int = 0,
+    ties: str = "half",
 ) -> pd.DataFrame:
     """The systems best first: ``system``, ``strength`` with its bootstrap interval
     (``low``, ``high``: percentiles of refits on comparisons resampled with
     replacement, at ``level``), ``rank`` (1 = best), ``rank_low`` / ``rank_high``
     (the best and worst rank within the same interval), ``wins``, ``losses``, ``ties``.
+    ``ties``: ``"half"`` (a tie is half a win each) or ``"davidson"`` (:func:`fit_davidson`;
+    its ``nu`` is in ``table.attrs["tie_parameter"]``).
     """
+    if ties not in ("half", "davidson"):
+        raise ValueError(f"ties must be 'half' or 'davidson', not {ties!r}")
+
+    def fit(counts: Comparisons) -> FloatArray:
+        return fit_strengths(counts, l2) if ties == "half" else fit_davidson(counts, l2)[0]
+
     systems, a, b, outcome = _encode(frame)
     counts = _count(systems, a, b, outcome)
-    strength = fit_strengths(counts, l2)
+    strength = fit(counts)
     rng = np.random.default_rng(random_state)
     draws = np.empty((n_bootstrap, len(systems)))
     for draw in range(n_bootstrap):
         rows = rng.integers(0, len(a), len(a))
-        draws[draw] = fit_strengths(_count(systems, a[rows], b[rows], outcome[rows]), l2)
+        draws[draw] = fit(_count(systems, a[rows], b[rows], outcome[rows]))
     tail = (1.0 - level) / 2.0 * 100.0
     ranks = (-draws).argsort(axis=1).argsort(axis=1) + 1
     table = pd.DataFrame(
@@ -145,4 +182,5 @@ def ranking(
     )
     table = table.sort_values("strength", ascending=False, kind="stable").reset_index(drop=True)
     table.insert(2, "rank", np.arange(1, len(table) + 1))
+    table.attrs["tie_parameter"] = fit_davidson(counts, l2)[1] if ties == "davidson" else None
     return table

@@ -186,6 +186,11 @@ def test_ranking_order_effects_and_preference_pairs_come_from_the_final_votes(cl
     rates = ranking["win_rates"]
     assert rates["alpha"]["gamma"] == 0.75 and rates["beta"]["gamma"] == 0.0
     assert all(row["low"] <= row["strength"] <= row["high"] for row in ranking["systems"])
+    davidson = client.get(f"{base}/ranking?ties=davidson", headers=admin).json
+    assert davidson["ties"] == "davidson" and davidson["tie_parameter"] > 0
+    assert [row["system"] for row in davidson["systems"]][-1] == "beta"
+    bad = client.get(f"{base}/ranking?ties=thirds", headers=admin)
+    assert bad.status_code == 422 and bad.json["detail"]["field"] == "ties"
     table = client.get(f"{base}/ranking?format=csv", headers=admin)
     lines = table.get_data(as_text=True).splitlines()
     assert table.mimetype == "text/csv" and lines[0].startswith("rank,system,strength,low,high")

@@ -89,3 +89,29 @@ def test_win_rate_matrix_counts_ties_as_half_and_leaves_unmet_pairs_empty():
     assert rates.loc["a", "b"] == pytest.approx(0.5)  # 1 win, 1 loss, 1 tie
     assert rates.loc["c", "b"] == 1.0 and rates.loc["b", "c"] == 0.0
     assert np.isnan(rates.loc["a", "c"])
+
+
+def _davidson_votes(strengths: dict[str, float], nu: float, n: int, seed: int = 4):
+    rng = np.random.default_rng(seed)
+    names = list(strengths)
+    rows = []
+    for _ in range(n):
+        a, b = rng.choice(len(names), 2, replace=False)
+        pa, pb = np.exp(strengths[names[a]]), np.exp(strengths[names[b]])
+        tie = nu * np.sqrt(pa * pb)
+        draw = rng.random() * (pa + pb + tie)
+        rows.append((names[a], names[b], "A" if draw < pa else "B" if draw < pa + pb else "tie"))
+    return pd.DataFrame(rows, columns=["system_a", "system_b", "choice"])
+
+
+def test_davidson_recovers_the_tie_parameter_and_the_strengths_it_simulated():
+    truth = {"x": 0.8, "y": 0.0, "z": -0.8}
+    counts = pr.comparisons(_davidson_votes(truth, nu=0.8, n=6000))
+    strengths, nu = pr.fit_davidson(counts, l2=0.0)
+    assert nu == pytest.approx(0.8, abs=0.08)
+    np.testing.assert_allclose(strengths, [0.8, 0.0, -0.8], atol=0.08)
+    # Without ties nu falls to 0 and the strengths are Bradley-Terry's.
+    plain = pr.comparisons(_simulated({"x": 0.5, "y": 0.0, "z": -0.5}, 2000))
+    bt_strengths, no_ties = pr.fit_davidson(plain, l2=0.0)
+    assert no_ties < 1e-3
+    np.testing.assert_allclose(bt_strengths, pr.fit_strengths(plain, l2=0.0), atol=1e-3)

@@ -56,16 +56,20 @@ def _refuse(project: Project, what: str) -> ServiceError:
     return ServiceError(f"{what}: a {project.task_kind} project has none", {"field": "task_kind"})
 
 
-def ranking(project: Project, n_bootstrap: int = BOOTSTRAP) -> dict[str, Any]:
+def ranking(project: Project, n_bootstrap: int = BOOTSTRAP, ties: str = "half") -> dict[str, Any]:
     """The systems by Bradley-Terry strength on the final votes, with 95% bootstrap
-    intervals, and the win-rate matrix (row's share of games won against column)."""
+    intervals, and the win-rate matrix (row's share of games won against column).
+    ``ties``: half (a tie is half a win each) or davidson (a tie parameter is fitted)."""
+    if ties not in ("half", "davidson"):
+        raise ServiceError("ties must be half or davidson", {"field": "ties"})
     comparisons = kinds.kind_of(project).comparisons(_final_items(project), kinds.context(project))
     if comparisons is None:
         raise _refuse(project, "a ranking of systems")
     counts = preference_ranking.comparisons(comparisons)
     if len(counts.systems) < 2:
-        return {"systems": [], "win_rates": {}, "n_comparisons": 0}
-    table = preference_ranking.ranking(comparisons, n_bootstrap=n_bootstrap)
+        return {"systems": [], "win_rates": {}, "n_comparisons": 0, "ties": ties,
+                "tie_parameter": None}  # fmt: skip
+    table = preference_ranking.ranking(comparisons, n_bootstrap=n_bootstrap, ties=ties)
     rates = preference_ranking.win_rate_matrix(counts)
     return {
         "systems": [
@@ -77,6 +81,8 @@ def ranking(project: Project, n_bootstrap: int = BOOTSTRAP) -> dict[str, Any]:
             for row in rates.index
         },
         "n_comparisons": int(counts.wins.sum() + counts.ties.sum() / 2),
+        "ties": ties,
+        "tie_parameter": table.attrs["tie_parameter"],
     }
 
 
