@@ -91,3 +91,37 @@ def test_vote_on_five_pairs_by_keyboard_change_one_and_find_a_b_votes(page, app,
         assert {external: value["shown"] for external, _, value in votes} == orders
         assert all(value["choice"] == label for _, label, value in votes)
         assert [r.label for r in db.session.scalars(select(AnnotationRevision))] == ["both_bad"]
+
+
+def test_strength_is_toggled_by_key_and_sent_with_a_vote(page, app):
+    with app.app_context():
+        project = create_project(
+            "Graded", [{"name": "unused"}], task_kind="pairwise",
+            task_settings={"strength": True}, test_fraction=0.0,
+        )  # fmt: skip
+        rows = [(i + 1, {"id": f"g{i}", "prompt": "p", "response_a": f"a{i}",
+                         "response_b": f"b{i}"}) for i in range(3)]  # fmt: skip
+        texts = ("prompt", "response_a", "response_b")
+        import_rows(project, rows, ColumnMapping(id="id", text=texts))
+        set_member(project, user("alice"), "annotator")
+        db.session.commit()
+        project_id = project.id
+    login(page, "alice", PASSWORDS["alice"])
+    page.goto(f"/projects/{project_id}/annotate")
+    page.wait_for_selector("#item:not([hidden])")
+    expect(page.locator(".pair-strength")).to_contain_text("slightly")
+    assert page.locator('[data-side="both_bad"]').count() == 0  # not a project option here
+    first = page.locator("#item-external-id").inner_text()
+    page.keyboard.press("m")
+    expect(page.locator(".pair-strength")).to_contain_text("much")
+    page.keyboard.press("2")
+    expect(page.locator("#item-external-id")).not_to_have_text(first)
+    second = page.locator("#item-external-id").inner_text()
+    page.keyboard.press("3")  # a tie carries no strength
+    expect(page.locator("#item-external-id")).not_to_have_text(second)
+    expect(page.locator("#session-count")).to_have_text("2")  # both votes are saved
+    with app.app_context():
+        stored = select(Item.external_id, Annotation.value).join(Annotation.item)
+        values = dict(db.session.execute(stored).all())
+        assert values[first]["strength"] == "much" and values[first]["choice"] in ("A", "B")
+        assert values[second]["choice"] == "tie" and "strength" not in values[second]
