@@ -268,3 +268,28 @@ def test_a_split_pair_goes_to_review_and_the_reviewer_picks_a_or_b(client, token
             {"choice": "B"},
             "adjudicated",
         )
+
+
+def test_the_annotations_export_shows_every_vote_with_the_order_shown(client, tokens, app):
+    project_id = make_pairwise(client, tokens, app, n=3, k=2)
+    served = {}
+
+    def decide(external_id, presentation):
+        served[external_id] = presentation["shown"]
+        return {"choice": "B"}
+
+    _vote_all(client, tokens, project_id, "alice", decide)
+    admin = bearer(tokens["admin"])
+    base = f"/api/v1/projects/{project_id}/export?view=annotations"
+    rows = [
+        json.loads(line)
+        for line in client.get(f"{base}&format=jsonl", headers=admin)
+        .get_data(as_text=True)
+        .split("\n")
+        if line
+    ]
+    assert {r["external_id"]: r["value"] for r in rows} == {
+        external_id: f"B@{shown}" for external_id, shown in served.items()
+    }
+    header = client.get(f"{base}&format=csv", headers=admin).get_data(as_text=True).splitlines()[0]
+    assert header.endswith(",seconds,value")

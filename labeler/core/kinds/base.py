@@ -276,6 +276,10 @@ class TaskKind(ABC):
 
     # -- exports ---------------------------------------------------------------
 
+    #: False when a value holds more than its key (the annotations export then adds a
+    #: ``value`` column, written by :meth:`csv_cell`).
+    value_is_key: bool = True
+
     def export_value(self, value: Value | None) -> Any:
         """The value as JSONL and Parquet hold it."""
         return value

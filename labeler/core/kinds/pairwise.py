@@ -80,6 +80,7 @@ class Pairwise(TaskKind):
     keys_hint = "1 or ← left better, 2 or → right better, 3 tie (4 both bad)"
     headline_metric = "accuracy"
     ranks_systems = True
+    value_is_key = False  # the order shown and the strength ride beside the choice
 
     # -- values ----------------------------------------------------------------
 

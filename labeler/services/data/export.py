@@ -19,6 +19,7 @@ from sqlalchemy import Select, select
 from labeler.extensions import db
 from labeler.models import Annotation, Item, Project, User
 from labeler.services import ServiceError
+from labeler.services.projects import kinds
 
 BATCH = 5000
 VIEWS = ("items", "annotations")
@@ -117,8 +118,10 @@ def item_rows(project: Project, flt: ExportFilter | None = None) -> Iterator[dic
 def annotation_rows(
     project: Project, flt: ExportFilter | None = None, pseudonymize: bool = False, secret: str = ""
 ) -> Iterator[dict[str, Any]]:
-    """One dict per annotation, in id order; annotators named or pseudonymous."""
+    """One dict per annotation, in id order; annotators named or pseudonymous. A kind
+    whose values hold more than their key adds ``value`` (the kind's CSV cell)."""
     flt = flt or ExportFilter()
+    kind = kinds.kind_of(project)
     last = 0
     while True:
         stmt = (
@@ -131,6 +134,7 @@ def annotation_rows(
                 Annotation.created_at,
                 Annotation.updated_at,
                 Annotation.seconds,
+                Annotation.value,
             )
             .join(Item, Item.id == Annotation.item_id)
             .join(User, User.id == Annotation.user_id)
@@ -144,8 +148,8 @@ def annotation_rows(
         batch = db.session.execute(stmt.order_by(Annotation.id).limit(BATCH)).all()
         if not batch:
             return
-        for _, external_id, user_id, username, label, created, updated, seconds in batch:
-            yield {
+        for _, external_id, user_id, username, label, created, updated, seconds, value in batch:
+            row = {
                 "external_id": external_id,
                 "annotator": pseudonym(user_id, secret) if pseudonymize else username,
                 "label": label,
@@ -153,6 +157,9 @@ def annotation_rows(
                 "updated_at": updated.isoformat(timespec="seconds"),
                 "seconds": seconds,
             }
+            if not kind.value_is_key:
+                row["value"] = kind.csv_cell(kind.decode(label, value))
+            yield row
         last = batch[-1][0]
 
 
@@ -209,7 +216,8 @@ def export_rows(
     if view == "items":
         return item_rows(project, flt), item_columns(project)
     if view == "annotations":
-        return annotation_rows(project, flt, pseudonymize, secret), ANNOTATION_COLUMNS
+        extra = [] if kinds.kind_of(project).value_is_key else ["value"]
+        return annotation_rows(project, flt, pseudonymize, secret), ANNOTATION_COLUMNS + extra
     raise ServiceError(f"view must be one of {', '.join(VIEWS)}", {"field": "view"})
 
 
