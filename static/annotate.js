@@ -63,6 +63,7 @@ async function start(root) {
     if (item.image_url) { image.src = item.image_url; image.hidden = false; } else { image.hidden = true; image.removeAttribute("src"); }
     const box = $("item-fields");
     box.replaceChildren();
+    box.hidden = Boolean(item.presentation);  // the kind's widget lays this item out itself
     const table = document.createElement("table");
     table.className = "record";
     for (const field of item.fields) {
@@ -83,7 +84,7 @@ async function start(root) {
       }
     }
     if (table.rows.length) box.append(table);
-    widget.show(myValue === null ? undefined : myValue);
+    widget.show(myValue === null ? undefined : myValue, item);
     $("item-mode").hidden = backIndex < 0;
     shownAt = performance.now();
   }

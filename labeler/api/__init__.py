@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
         label_quality,  # noqa: F401  (confident-learning label issues)
         models,  # noqa: F401
         predict,  # noqa: F401  (serving, rollout, monitoring)
+        preferences,  # noqa: F401  (pairwise: ranking, order effects, preference pairs)
         projects,
         quality,  # noqa: F401  (data quality, gold, label set)
         review,

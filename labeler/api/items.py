@@ -54,7 +54,7 @@ def next_items(project_id: int):
     project, _ = api_project(project_id)
     items = queue_service.next_items(project, g.api_user, n, current_app.config["LEASE_SECONDS"])
     payload = {
-        "items": [item_payload(project, item) for item in items],
+        "items": [item_payload(project, item, viewer_id=g.api_user.id) for item in items],
         "progress": _progress(project),
     }
     db.session.commit()
@@ -75,8 +75,8 @@ def get_item(project_id: int, item_id: int):
     ):
         raise NotFound(f"item {item_id} not found in your work")
     if mine is None:
-        return item_payload(project, item)
-    return item_payload(project, item, mine.label, mine.value)
+        return item_payload(project, item, viewer_id=g.api_user.id)
+    return item_payload(project, item, mine.label, mine.value, viewer_id=g.api_user.id)
 
 
 @bp.post("/projects/<int:project_id>/items/<int:item_id>/annotation")

@@ -136,6 +136,13 @@ class Item(Schema):
     external_id = fields.String()
     fields_ = fields.List(fields.Nested(Field), data_key="fields")
     image_url = fields.String(allow_none=True)
+    presentation = fields.Raw(
+        allow_none=True,
+        metadata={
+            "description": "the kind's layout of the item for you, e.g. pairwise: "
+            "{layout: pair, shown: AB|BA, prompt, context, left, right}; null: show the fields"
+        },
+    )
     my_label = fields.String(allow_none=True, metadata={"description": "your answer's key"})
     my_value = fields.Raw(allow_none=True, metadata={"description": _VALUE})
 

@@ -29,10 +29,16 @@ def project_payload(project: Project, role: str | None = None) -> dict[str, Any]
 
 
 def item_payload(
-    project: Project, item: Item, my_label: str | None = None, my_value: Any = None
+    project: Project,
+    item: Item,
+    my_label: str | None = None,
+    my_value: Any = None,
+    viewer_id: int | None = None,
 ) -> dict[str, Any]:
-    """What an annotator sees: the item's fields and their own answer (its key and typed
-    value), never others'."""
+    """What an annotator sees: the item's fields, the kind's layout of it for
+    ``viewer_id`` (``presentation``, None when the fields are all), and their own answer
+    (its key and typed value), never others'."""
+    presentation = kinds.presentation(project, item, viewer_id)
     display = project.display or {}
     grid = display.get("pixel_grid") or {}
     hidden = set(grid.get("fields", []))
@@ -55,6 +61,7 @@ def item_payload(
         "external_id": item.external_id,
         "fields": fields,
         "image_url": image_url,
+        "presentation": presentation,
         "my_label": my_label,
         "my_value": kinds.read_value(project, my_label, my_value) if my_label else None,
     }

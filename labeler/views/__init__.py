@@ -26,6 +26,7 @@ def init_app(app: Flask) -> None:
         importing,
         items,
         projects,
+        ranking,
         review,
     )
     from labeler.views import models as model_pages
@@ -42,6 +43,7 @@ def init_app(app: Flask) -> None:
         review,
         agreement,
         items,
+        ranking,
     ):
         app.register_blueprint(module.bp)
     app.register_blueprint(model_pages.bp)

@@ -19,6 +19,7 @@ from labeler.services.labeling import queue as queue_service
 from labeler.services.labeling import review
 from labeler.services.labeling.labels import item_target
 from labeler.services.learning.modeling import maybe_start_training
+from labeler.services.projects import kinds
 from labeler.views.common import load_project
 
 bp = Blueprint("review", __name__)
@@ -67,6 +68,7 @@ def item(project_id: int, item_id: int):
         project=project,
         item=found,
         shown=item_payload(project, found),
+        choices=kinds.kind_of(project).answer_choices(kinds.context(project)) or project.labels,
         votes=review.item_votes(project, found),
         history=review.history(found),
         opinion=review.model_opinion(project, found),

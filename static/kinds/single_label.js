@@ -6,8 +6,10 @@
 // - options.labels: the project's label set [{name, hotkey, description}];
 // - options.settings: the kind's task settings (Project.task_settings);
 // - options.submit(value): call it with the answer in the kind's value shape;
-// - show(value): reset the controls for a new item, marking `value` (the annotator's
-//   earlier answer, or undefined) as chosen;
+// - show(value, item): reset the controls for a new item, marking `value` (the
+//   annotator's earlier answer, or undefined) as chosen; `item` is the item payload, whose
+//   `presentation` (when not null) is the kind's own layout of it, which the widget then
+//   draws (the shell hides its field list);
 // - handleKey(event): return true when the key was the widget's (the shell then
 //   prevents its default); the shell keeps s (skip), b (back) and ? for itself.
 

@@ -34,6 +34,7 @@ def _example_answers(kind: TaskKind) -> list[object]:
         "single_label": ["ham", "spam"],
         "multi_label": [["spam", "ham"], ["eggs"]],
         "rating": [1, 5],
+        "pairwise": [{"choice": "B", "shown": "BA"}, "tie", {"choice": "A", "shown": "AB"}],
     }[kind.name]
 
 

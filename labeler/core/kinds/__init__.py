@@ -18,6 +18,7 @@ from labeler.core.kinds.base import (
     canonical_json,
 )
 from labeler.core.kinds.multi_label import MultiLabel
+from labeler.core.kinds.pairwise import Pairwise
 from labeler.core.kinds.rating import Rating
 from labeler.core.kinds.single_label import SingleLabel
 
@@ -39,7 +40,9 @@ __all__ = [
 DEFAULT_KIND = "single_label"
 
 #: Every kind by name, in the order the project form offers them.
-KINDS: dict[str, TaskKind] = {kind.name: kind for kind in (SingleLabel(), MultiLabel(), Rating())}
+KINDS: dict[str, TaskKind] = {
+    kind.name: kind for kind in (SingleLabel(), MultiLabel(), Rating(), Pairwise())
+}
 
 
 def kind_for(name: str) -> TaskKind:

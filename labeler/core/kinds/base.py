@@ -148,6 +148,34 @@ class TaskKind(ABC):
             )
         return {}
 
+    # -- presentation ------------------------------------------------------------
+
+    def check_item(self, data: Mapping[str, Any], context: KindContext) -> None:
+        """Refuse an item the kind cannot show (raise InvalidValue naming the field)."""
+        return None
+
+    def presentation(
+        self, data: Mapping[str, Any], context: KindContext, seed: int
+    ) -> dict[str, Any] | None:
+        """How the form lays out an item when the kind does it itself (None: the shell
+        lists the item's fields). ``seed`` is stable for one item and one viewer, so a
+        random layout (pairwise's left/right order) survives a reload."""
+        return None
+
+    def answer_choices(self, context: KindContext) -> list[dict[str, Any]] | None:
+        """The fixed answers a reviewer picks from, shaped like labels (``name``,
+        ``hotkey``, ``description``), when they are not the project's label set; None:
+        the label set."""
+        return None
+
+    def record_presentation(self, value: Value, presentation: Mapping[str, Any]) -> Value:
+        """``value`` with what the server showed recorded in it (pairwise: the order).
+
+        Raises:
+            InvalidValue: when the answer contradicts what was shown.
+        """
+        return value
+
     # -- agreement and consensus -----------------------------------------------
 
     @abstractmethod
@@ -224,7 +252,33 @@ class TaskKind(ABC):
         """The queue strategies this kind can rank by (``random`` always works)."""
         return ("random",)
 
+    # -- comparisons of systems (kinds whose items pit two systems against each other) --
+
+    #: Whether the kind ranks systems (and so the project links to a ranking page).
+    ranks_systems: bool = False
+
+    def comparisons(self, items: pd.DataFrame, context: KindContext) -> pd.DataFrame | None:
+        """``system_a``, ``system_b``, ``choice`` per final item (``items``: ``data``,
+        ``value``), for a ranking of systems; None for kinds that compare none."""
+        return None
+
+    def order_effects(self, votes: pd.DataFrame, context: KindContext) -> pd.DataFrame | None:
+        """Per annotator, how the order an item was shown in swayed their votes; None for
+        kinds that show no order."""
+        return None
+
+    def preference_pairs(
+        self, items: pd.DataFrame, votes: pd.DataFrame, context: KindContext, include_ties: bool
+    ) -> list[dict[str, Any]] | None:
+        """Final items as prompt / chosen / rejected records for preference tuning
+        (``items``: ``item``, ``external_id``, ``data``, ``value``); None for other kinds."""
+        return None
+
     # -- exports ---------------------------------------------------------------
+
+    #: False when a value holds more than its key (the annotations export then adds a
+    #: ``value`` column, written by :meth:`csv_cell`).
+    value_is_key: bool = True
 
     def export_value(self, value: Value | None) -> Any:
         """The value as JSONL and Parquet hold it."""

@@ -150,8 +150,10 @@ def item_rows(project: Project, flt: ExportFilter | None = None) -> Iterator[dic
 def annotation_rows(
     project: Project, flt: ExportFilter | None = None, pseudonymize: bool = False, secret: str = ""
 ) -> Iterator[dict[str, Any]]:
-    """One dict per annotation, in id order; annotators named or pseudonymous."""
+    """One dict per annotation, in id order; annotators named or pseudonymous. A kind
+    whose values hold more than their key adds ``value`` (the kind's CSV cell)."""
     flt = flt or ExportFilter()
+    kind = kinds.kind_of(project)
     last = 0
     while True:
         stmt = (
@@ -179,7 +181,7 @@ def annotation_rows(
         if not batch:
             return
         for _, external_id, user_id, username, label, value, created, updated, seconds in batch:
-            yield {
+            row = {
                 "external_id": external_id,
                 "annotator": pseudonym(user_id, secret) if pseudonymize else username,
                 "label": answer_cell(project, label, value),
@@ -187,6 +189,9 @@ def annotation_rows(
                 "updated_at": updated.isoformat(timespec="seconds"),
                 "seconds": seconds,
             }
+            if not kind.value_is_key:
+                row["value"] = kind.csv_cell(kind.decode(label, value))
+            yield row
         last = batch[-1][0]
 
 
@@ -244,7 +249,8 @@ def export_rows(
     if view == "items":
         return item_rows(project, flt), item_columns(project, flt.one_hot)
     if view == "annotations":
-        return annotation_rows(project, flt, pseudonymize, secret), ANNOTATION_COLUMNS
+        extra = [] if kinds.kind_of(project).value_is_key else ["value"]
+        return annotation_rows(project, flt, pseudonymize, secret), ANNOTATION_COLUMNS + extra
     raise ServiceError(f"view must be one of {', '.join(VIEWS)}", {"field": "view"})
 
 

@@ -37,6 +37,7 @@ class RowImporter:
         # The typed value of each answer key read so far (None: the key is the value).
         self.values: dict[str, Any] = {}
         self.labels = LabelWriter(project, mapping, report, self.values) if mapping.label else None
+        self.kind, self.kind_context = kinds.kind_of(project), kinds.context(project)
         self.key_hashes: list[np.ndarray] = []
         self.key_lines: list[np.ndarray] = []
 
@@ -90,6 +91,10 @@ class RowImporter:
         data = {
             column: _value(line, column, raw, self.mapping) for column in self.mapping.data_columns
         }
+        try:
+            self.kind.check_item(data, self.kind_context)
+        except InvalidValue as error:
+            raise ImportFailed(str(error), line=line, column=error.field) from None
         if self.mapping.id is None:
             blob = json.dumps(data, sort_keys=True, ensure_ascii=False)
             return hashlib.sha1(blob.encode()).hexdigest()[:16], data

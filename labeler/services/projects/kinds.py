@@ -7,10 +7,11 @@ when the value is more than its key, the typed value as JSON (the ``*_value`` co
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from labeler.core.kinds import InvalidValue, KindContext, TaskKind, Value, kind_for
-from labeler.models import Project
+from labeler.models import Item, Project
 from labeler.services import ServiceError
 
 
@@ -29,8 +30,14 @@ def context(project: Project) -> KindContext:
     )
 
 
-def check_value(project: Project, raw: object, field: str | None = None) -> tuple[str, Any]:
-    """``(key, stored value)`` of an answer, checked by the project's kind.
+def check_value(
+    project: Project,
+    raw: object,
+    field: str | None = None,
+    presented: dict[str, Any] | None = None,
+) -> tuple[str, Any]:
+    """``(key, stored value)`` of an answer, checked by the project's kind; ``presented``
+    is how the server laid the item out for the one answering (:func:`presentation`).
 
     The stored value is None when it equals its key (a single label), so such rows
     read exactly as before kinds existed.
@@ -41,10 +48,24 @@ def check_value(project: Project, raw: object, field: str | None = None) -> tupl
     kind = kind_of(project)
     try:
         value = kind.validate(raw, context(project))
+        if presented is not None:
+            value = kind.record_presentation(value, presented)
     except InvalidValue as error:
         raise ServiceError(str(error), {"field": field or error.field, **error.detail}) from None
     key = kind.key(value)
     return key, (None if value == key else value)
+
+
+def viewer_seed(item: Item, viewer_id: int | None) -> int:
+    """A number fixed for one item and one viewer (so a layout survives a reload),
+    unrelated across viewers."""
+    digest = hashlib.blake2b(f"{item.id}:{viewer_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def presentation(project: Project, item: Item, viewer_id: int | None) -> dict[str, Any] | None:
+    """How the project's kind lays ``item`` out for ``viewer_id`` (None: as fields)."""
+    return kind_of(project).presentation(item.data, context(project), viewer_seed(item, viewer_id))
 
 
 def stored(key: str, value: Any) -> Any:

@@ -1,0 +1,113 @@
+"""Reports of kinds that compare two systems' responses: the ranking of the systems,
+the order effects per annotator, and preference-tuning records.
+
+Each asks the project's kind (``comparisons``, ``order_effects``, ``preference_pairs``);
+a kind that has none of them answers None and the service says so (422), so no caller
+tests a kind's name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+
+from labeler.core import preference_ranking
+from labeler.extensions import db
+from labeler.models import Annotation, Item, Project, User
+from labeler.services import ServiceError
+from labeler.services.projects import kinds
+
+BOOTSTRAP = 200  # resamples for the strength intervals
+
+
+def _votes(project: Project) -> pd.DataFrame:
+    """Every vote: item, annotator (username), key, value (typed)."""
+    kind = kinds.kind_of(project)
+    rows = db.session.execute(
+        select(Annotation.item_id, User.username, Annotation.label, Annotation.value)
+        .join(User, User.id == Annotation.user_id)
+        .where(Annotation.project_id == project.id)
+        .order_by(Annotation.id)
+    ).all()
+    return pd.DataFrame(
+        [(item, who, key, kind.decode(key, value)) for item, who, key, value in rows],
+        columns=["item", "annotator", "key", "value"],
+    )
+
+
+def _final_items(project: Project) -> pd.DataFrame:
+    """Items with a final value: item, external_id, data, value (typed)."""
+    kind = kinds.kind_of(project)
+    rows = db.session.execute(
+        select(Item.id, Item.external_id, Item.data, Item.final_label, Item.final_value)
+        .where(Item.project_id == project.id, Item.final_label.is_not(None))
+        .order_by(Item.id)
+    ).all()
+    return pd.DataFrame(
+        [(i, e, data, kind.decode(key, value)) for i, e, data, key, value in rows],
+        columns=["item", "external_id", "data", "value"],
+    )
+
+
+def _refuse(project: Project, what: str) -> ServiceError:
+    return ServiceError(f"{what}: a {project.task_kind} project has none", {"field": "task_kind"})
+
+
+def ranking(project: Project, n_bootstrap: int = BOOTSTRAP, ties: str = "half") -> dict[str, Any]:
+    """The systems by Bradley-Terry strength on the final votes, with 95% bootstrap
+    intervals, and the win-rate matrix (row's share of games won against column).
+    ``ties``: half (a tie is half a win each) or davidson (a tie parameter is fitted)."""
+    if ties not in ("half", "davidson"):
+        raise ServiceError("ties must be half or davidson", {"field": "ties"})
+    comparisons = kinds.kind_of(project).comparisons(_final_items(project), kinds.context(project))
+    if comparisons is None:
+        raise _refuse(project, "a ranking of systems")
+    counts = preference_ranking.comparisons(comparisons)
+    if len(counts.systems) < 2:
+        return {"systems": [], "win_rates": {}, "n_comparisons": 0, "ties": ties,
+                "tie_parameter": None}  # fmt: skip
+    table = preference_ranking.ranking(comparisons, n_bootstrap=n_bootstrap, ties=ties)
+    rates = preference_ranking.win_rate_matrix(counts)
+    return {
+        "systems": [
+            {k: (v.item() if isinstance(v, np.generic) else v) for k, v in row.items()}
+            for row in table.to_dict(orient="records")
+        ],
+        "win_rates": {
+            row: {col: None if np.isnan(v) else float(v) for col, v in rates.loc[row].items()}
+            for row in rates.index
+        },
+        "n_comparisons": int(counts.wins.sum() + counts.ties.sum() / 2),
+        "ties": ties,
+        "tie_parameter": table.attrs["tie_parameter"],
+    }
+
+
+RANKING_COLUMNS = ("rank", "system", "strength", "low", "high", "rank_low", "rank_high",
+                   "wins", "losses", "ties")  # fmt: skip
+
+
+def order_effects(project: Project) -> list[dict[str, Any]]:
+    """Per annotator: share of "left" votes against the share expected, and the
+    preference share with the side habit taken out (see ``core.position_bias``)."""
+    votes = _votes(project)
+    report = kinds.kind_of(project).order_effects(votes, kinds.context(project))
+    if report is None:
+        raise _refuse(project, "an order-effects report")
+    return [
+        {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+        for row in report.to_dict(orient="records")
+    ]
+
+
+def preference_pairs(project: Project, include_ties: bool = False) -> list[dict[str, Any]]:
+    """Final items as prompt / chosen / rejected records (see the kind's docstring)."""
+    records = kinds.kind_of(project).preference_pairs(
+        _final_items(project), _votes(project), kinds.context(project), include_ties
+    )
+    if records is None:
+        raise _refuse(project, "preference pairs")
+    return records

@@ -1,0 +1,295 @@
+"""Pairwise projects through the API: import with a field mapping, the order shown,
+votes stored in A/B terms."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from labeler.extensions import db
+from labeler.models import Annotation, Item, Project
+from labeler.services.projects.store import set_member
+from tests.conftest import bearer, user
+
+MAPPING = {
+    "id": "id",
+    "text": ["question", "response_a", "response_b"],
+    "meta": ["system_a", "system_b"],
+}
+
+
+def _pairs(n: int) -> list[dict[str, str]]:
+    return [
+        {"id": f"p{i}", "question": f"How do I sort list {i}?",
+         "response_a": f"Use sorted(xs) — answer A{i}\n    indented <b>code</b>",
+         "response_b": f"Write a loop — answer B{i}", "system_a": "alpha", "system_b": "beta"}
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def make_pairwise(client, tokens, app, n: int = 6, k: int = 2) -> int:
+    created = client.post(
+        "/api/v1/projects",
+        json={
+            "name": "Answers",
+            "labels": [{"name": "unused"}],
+            "task_kind": "pairwise",
+            "task_settings": {"both_bad": True, "fields": {"prompt": "question"}},
+            "annotations_per_item": k,
+            "test_fraction": 0.0,
+        },
+        headers=bearer(tokens["admin"]),
+    )
+    assert created.status_code == 201, created.json
+    project_id = created.json["id"]
+    if n:
+        imported = client.post(
+            f"/api/v1/projects/{project_id}/items",
+            json={"mapping": MAPPING, "items": _pairs(n)},
+            headers=bearer(tokens["admin"]),
+        )
+        assert imported.status_code == 201 and imported.json["added"] == n
+    with app.app_context():
+        project = db.session.get(Project, project_id)
+        for name in ("alice", "bob", "carol"):
+            set_member(project, user(name), "annotator")
+        db.session.commit()
+    return project_id
+
+
+def test_an_item_without_a_response_b_stops_the_import_and_names_line_and_column(
+    client, tokens, app
+):
+    project_id = make_pairwise(client, tokens, app, n=1)
+    rows = _pairs(3)
+    rows[2]["response_b"] = "  "
+    refused = client.post(
+        f"/api/v1/projects/{project_id}/items",
+        json={"mapping": MAPPING, "items": rows},
+        headers=bearer(tokens["admin"]),
+    )
+    assert refused.status_code == 422
+    assert "line 3" in refused.json["error"] and "'response_b'" in refused.json["error"]
+    assert "needs a response b" in refused.json["error"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Item.id))) == 1  # nothing more was added
+
+
+def test_each_annotator_sees_a_stable_random_order_and_votes_are_stored_as_a_or_b(
+    client, tokens, app
+):
+    project_id = make_pairwise(client, tokens, app, n=6, k=3)
+    base = f"/api/v1/projects/{project_id}"
+    orders = {}
+    for name in ("alice", "bob", "carol"):
+        headers = bearer(tokens[name])
+        for _ in range(6):
+            item = client.get(f"{base}/next", headers=headers).json["items"][0]
+            shown = item["presentation"]
+            assert shown["prompt"].startswith("How do I sort list")
+            left_is_a = shown["left"].startswith("Use sorted")
+            assert shown["shown"] == ("AB" if left_is_a else "BA")
+            assert "<b>code</b>" in (shown["left"] + shown["right"])  # raw text; the page escapes
+            again = client.get(f"{base}/items/{item['id']}", headers=headers).json["presentation"]
+            assert again == shown  # a reload shows the same order
+            orders[(name, item["id"])] = shown["shown"]
+            # Everyone prefers the response on the left: stored in A/B terms.
+            choice = "A" if left_is_a else "B"
+            saved = client.post(
+                f"{base}/items/{item['id']}/annotation",
+                json={"value": {"choice": choice}},
+                headers=headers,
+            )
+            assert saved.status_code == 201, saved.json
+            assert saved.json["value"] == {"choice": choice, "shown": shown["shown"]}
+    assert len(set(orders.values())) == 2  # both orders were drawn
+    with app.app_context():
+        annotations = db.session.scalars(select(Annotation))
+        stored = {(a.user_id, a.item_id): (a.label, a.value) for a in annotations}
+        assert len(stored) == 18
+        for (name, item_id), shown in orders.items():
+            label, value = stored[(user(name).id, item_id)]
+            assert label == shown[0] and value["shown"] == shown
+
+
+def test_an_answer_that_contradicts_the_order_shown_is_refused(client, tokens, app):
+    project_id = make_pairwise(client, tokens, app, n=2)
+    base = f"/api/v1/projects/{project_id}"
+    headers = bearer(tokens["alice"])
+    item = client.get(f"{base}/next", headers=headers).json["items"][0]
+    other = "BA" if item["presentation"]["shown"] == "AB" else "AB"
+    refused = client.post(
+        f"{base}/items/{item['id']}/annotation",
+        json={"value": {"choice": "A", "shown": other}},
+        headers=headers,
+    )
+    assert refused.status_code == 422 and refused.json["detail"]["field"] == "shown"
+    bad = client.post(
+        f"{base}/items/{item['id']}/annotation",
+        json={"value": {"choice": "both_good"}},
+        headers=headers,
+    )
+    assert bad.status_code == 422 and bad.json["detail"]["field"] == "choice"
+    both_bad = client.post(
+        f"{base}/items/{item['id']}/annotation", json={"value": "both_bad"}, headers=headers
+    )
+    assert both_bad.status_code == 201 and both_bad.json["label"] == "both_bad"
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Annotation.id))) == 1
+
+
+def _vote_all(client, tokens, project_id, name, decide):
+    """``name`` votes on every pair it is served; ``decide(external_id, presentation)``
+    gives the choice in A/B terms."""
+    base = f"/api/v1/projects/{project_id}"
+    headers = bearer(tokens[name])
+    while items := client.get(f"{base}/next", headers=headers).json["items"]:
+        item = items[0]
+        choice = decide(item["external_id"], item["presentation"])
+        saved = client.post(
+            f"{base}/items/{item['id']}/annotation", json={"value": choice}, headers=headers
+        )
+        assert saved.status_code == 201, saved.json
+
+
+def test_ranking_order_effects_and_preference_pairs_come_from_the_final_votes(client, tokens, app):
+    project_id = make_pairwise(client, tokens, app, n=0, k=1)
+    rows = [
+        {"id": f"q{i}", "question": f"q{i}", "response_a": f"a{i}", "response_b": f"b{i}",
+         "system_a": a, "system_b": b}
+        for i, (a, b) in enumerate(
+            [("alpha", "beta")] * 4 + [("gamma", "beta")] * 3 + [("alpha", "gamma")] * 2
+        )
+    ]  # fmt: skip
+    admin = bearer(tokens["admin"])
+    base = f"/api/v1/projects/{project_id}"
+    assert client.post(f"{base}/items", json={"mapping": MAPPING, "items": rows},
+                       headers=admin).status_code == 201  # fmt: skip
+    # beta loses every game; alpha beats gamma once, they tie once; q0 is a tie too.
+    plan = {"q0": "tie", "q7": "A", "q8": "tie"}
+    left_votes = []
+
+    def decide(external_id, presentation):
+        beta_is_b = rows[int(external_id[1:])]["system_b"] == "beta"
+        choice = plan.get(external_id) or ("A" if beta_is_b else "B")
+        if choice != "tie":
+            left_votes.append(presentation["shown"][0] == choice)
+        return {"choice": choice}
+
+    _vote_all(client, tokens, project_id, "alice", decide)
+    ranking = client.get(f"{base}/ranking", headers=admin).json
+    order = [row["system"] for row in ranking["systems"]]
+    assert order == ["alpha", "gamma", "beta"] and ranking["n_comparisons"] == 9
+    assert ranking["systems"][0]["wins"] == 4.0 and ranking["systems"][2]["losses"] == 6.0
+    rates = ranking["win_rates"]
+    assert rates["alpha"]["gamma"] == 0.75 and rates["beta"]["gamma"] == 0.0
+    assert all(row["low"] <= row["strength"] <= row["high"] for row in ranking["systems"])
+    davidson = client.get(f"{base}/ranking?ties=davidson", headers=admin).json
+    assert davidson["ties"] == "davidson" and davidson["tie_parameter"] > 0
+    assert [row["system"] for row in davidson["systems"]][-1] == "beta"
+    bad = client.get(f"{base}/ranking?ties=thirds", headers=admin)
+    assert bad.status_code == 422 and bad.json["detail"]["field"] == "ties"
+    table = client.get(f"{base}/ranking?format=csv", headers=admin)
+    lines = table.get_data(as_text=True).splitlines()
+    assert table.mimetype == "text/csv" and lines[0].startswith("rank,system,strength,low,high")
+    assert lines[1].split(",")[:2] == ["1", "alpha"] and len(lines) == 4
+
+    effects = client.get(f"{base}/order-effects", headers=admin).json["annotators"]
+    alice = next(row for row in effects if row["annotator"] == "alice")
+    assert alice["n_decided"] == len(left_votes) == 7  # two ties carry no side
+    assert alice["left_share"] == pytest.approx(sum(left_votes) / 7)
+    assert alice["expected"] == 0.5 and alice["a_share"] == 1.0  # every decided vote went to A
+
+    pairs = client.get(f"{base}/preference-pairs", headers=admin)
+    records = [json.loads(line) for line in pairs.get_data(as_text=True).splitlines()]
+    assert pairs.mimetype == "application/x-ndjson" and len(records) == 7
+    first = next(r for r in records if r["id"] == "q1")
+    assert (first["prompt"], first["chosen"], first["rejected"]) == ("q1", "a1", "b1")
+    assert (first["system_chosen"], first["system_rejected"]) == ("alpha", "beta")
+    assert first["margin"] == 1.0 and first["agreement"] == 1.0 and first["n_votes"] == 1
+    [vote] = first["votes"]
+    assert vote["annotator"] == "alice" and vote["choice"] == "A" and vote["shown"] in ("AB", "BA")
+    gamma = next(r for r in records if r["id"] == "q4")
+    assert (gamma["chosen"], gamma["system_chosen"]) == ("a4", "gamma")
+    with_ties = client.get(f"{base}/preference-pairs?include_ties=1", headers=admin)
+    tied = [json.loads(line) for line in with_ties.get_data(as_text=True).splitlines()]
+    assert len(tied) == 9 and {r["choice"] for r in tied if r["margin"] == 0.0} == {"tie"}
+    maybe = client.get(f"{base}/preference-pairs?include_ties=maybe", headers=admin)
+    assert maybe.status_code == 422 and maybe.json["detail"]["field"] == "include_ties"
+
+
+def test_the_ranking_page_shows_systems_win_rates_and_position_bias(client, tokens, app, auth):
+    project_id = make_pairwise(client, tokens, app, n=4, k=1)
+    _vote_all(client, tokens, project_id, "alice", lambda _id, shown: {"choice": shown["shown"][0]})
+    auth.login("admin")
+    page = client.get(f"/projects/{project_id}/ranking").get_data(as_text=True)
+    assert 'id="systems"' in page and "<td>alpha</td>" in page and 'id="win-rates"' in page
+    assert "<td>alice</td><td>4</td><td>1.00</td><td>0.50</td><td>+2.0</td>" in page
+    assert 'id="ranking-link"' in client.get(f"/projects/{project_id}").get_data(as_text=True)
+
+
+def test_a_single_label_project_has_no_ranking(client, tokens, project):
+    refused = client.get(f"/api/v1/projects/{project}/ranking", headers=bearer(tokens["admin"]))
+    assert refused.status_code == 422 and refused.json["detail"]["field"] == "task_kind"
+
+
+def test_the_ranking_page_of_a_single_label_project_says_it_has_none(client, auth, project):
+    auth.login("admin")
+    page = client.get(f"/projects/{project}/ranking")
+    assert page.status_code == 200 and "a single_label project has none" in page.get_data(
+        as_text=True
+    )
+    assert 'id="ranking-link"' not in client.get(f"/projects/{project}").get_data(as_text=True)
+
+
+def test_a_split_pair_goes_to_review_and_the_reviewer_picks_a_or_b(client, tokens, app, auth):
+    project_id = make_pairwise(client, tokens, app, n=1, k=2)
+    with app.app_context():
+        set_member(db.session.get(Project, project_id), user("rita"), "reviewer")
+        db.session.commit()
+    _vote_all(client, tokens, project_id, "alice", lambda _id, _shown: {"choice": "A"})
+    _vote_all(client, tokens, project_id, "bob", lambda _id, _shown: {"choice": "B"})
+    with app.app_context():
+        item = db.session.scalar(select(Item))
+        assert item.disputed and item.final_label is None
+        item_id = item.id
+    auth.login("rita")
+    page = client.get(f"/projects/{project_id}/review/{item_id}").get_data(as_text=True)
+    assert 'value="B"' in page and "B better" in page and "both bad" in page
+    assert 'value="unused"' not in page  # the label set is not what a pair is answered with
+    decided = auth.post(f"/projects/{project_id}/review/{item_id}/decide", {"label": "B"})
+    assert decided.status_code == 302
+    with app.app_context():
+        item = db.session.get(Item, item_id)
+        assert (item.final_label, item.final_value, item.final_source) == (
+            "B",
+            {"choice": "B"},
+            "adjudicated",
+        )
+
+
+def test_the_annotations_export_shows_every_vote_with_the_order_shown(client, tokens, app):
+    project_id = make_pairwise(client, tokens, app, n=3, k=2)
+    served = {}
+
+    def decide(external_id, presentation):
+        served[external_id] = presentation["shown"]
+        return {"choice": "B"}
+
+    _vote_all(client, tokens, project_id, "alice", decide)
+    admin = bearer(tokens["admin"])
+    base = f"/api/v1/projects/{project_id}/export?view=annotations"
+    rows = [
+        json.loads(line)
+        for line in client.get(f"{base}&format=jsonl", headers=admin)
+        .get_data(as_text=True)
+        .split("\n")
+        if line
+    ]
+    assert {r["external_id"]: r["value"] for r in rows} == {
+        external_id: f"B@{shown}" for external_id, shown in served.items()
+    }
+    header = client.get(f"{base}&format=csv", headers=admin).get_data(as_text=True).splitlines()[0]
+    assert header.endswith(",seconds,value")
