@@ -34,6 +34,7 @@ def _example_answers(kind: TaskKind) -> list[object]:
         "single_label": ["ham", "spam"],
         "multi_label": [["spam", "ham"], ["eggs"]],
         "rating": [1, 5],
+        "spans": [[{"start": 4, "end": 9, "label": "spam"}], []],
     }[kind.name]
 
 

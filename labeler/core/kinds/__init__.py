@@ -18,6 +18,7 @@ from labeler.core.kinds.base import (
     canonical_json,
 )
 from labeler.core.kinds.single_label import SingleLabel
+from labeler.core.kinds.spans import SpanKind
 
 __all__ = [
     "DEFAULT_KIND",
@@ -37,7 +38,7 @@ __all__ = [
 DEFAULT_KIND = "single_label"
 
 #: Every kind by name, in the order the project form offers them.
-KINDS: dict[str, TaskKind] = {kind.name: kind for kind in (SingleLabel(),)}
+KINDS: dict[str, TaskKind] = {kind.name: kind for kind in (SingleLabel(), SpanKind())}
 
 
 def kind_for(name: str) -> TaskKind:
