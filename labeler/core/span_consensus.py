@@ -1,7 +1,8 @@
 """One answer from several annotators' spans: span voting and token Dawid–Skene.
 
 - Span voting: a span (start, end, label) is in the consensus when at least ``share``
-  of the item's annotators marked exactly it. An item is disputed when any span some
+  of the item's annotators marked exactly it, and more marked it than did not (a tie
+  settles nothing). An item is disputed when any span some
   annotator marked lacks the share. Where overlaps are not allowed, of two overlapping
   winners the one more annotators marked stays (then the longer, then the earlier).
 - Token Dawid–Skene: every token of every item is a unit whose class is its IOB2 tag;
@@ -36,9 +37,11 @@ def _drop_overlaps(winners: list[tuple[Triple, int]]) -> list[Triple]:
 
 
 def vote(
-    values: Sequence[Sequence[Span]], share: float, overlap: bool = False
+    values: Sequence[Sequence[Span]], share: float, overlap: bool = False, ties_in: bool = False
 ) -> tuple[list[Span], float, bool]:
     """``(consensus spans, confidence, disputed)`` of one item's annotations.
+    ``ties_in``: a span half the annotators marked is in (the leave-one-out reference
+    of two others, where a tie is common and skipping it would leave little to score).
 
     ``confidence`` (0..1) is the weakest decision's margin: for each span anyone marked,
     the share of annotators on the winning side (in or out); 1 when all agree.
@@ -47,7 +50,10 @@ def vote(
         return [], 0.0, False
     counts = Counter(span for value in values for span in as_tuples(value))
     n = len(values)
-    winners = [(span, c) for span, c in counts.items() if c / n >= share - 1e-12]
+    # A tie between "marked" and "not marked" settles nothing (as a tie of labels).
+    winners = [
+        (span, c) for span, c in counts.items() if c / n >= share - 1e-12 and (ties_in or 2 * c > n)
+    ]
     chosen = sorted(s for s, _ in winners) if overlap else _drop_overlaps(winners)
     confidence = min((max(c, n - c) / n for c in counts.values()), default=1.0)
     disputed = len(chosen) < len(counts)
@@ -157,7 +163,7 @@ def leave_one_out_f1(votes: pd.DataFrame, share: float) -> dict[str, Any]:
             continue
         for i, (annotator, own) in enumerate(marks):
             others = [value for j, (_, value) in enumerate(marks) if j != i]
-            reference, _, _ = vote(others, share)
+            reference, _, _ = vote(others, share, ties_in=True)
             counts.setdefault(annotator, Counts()).add(as_tuples(reference), as_tuples(own), True)
             scored[annotator] += 1
     per_annotator = [

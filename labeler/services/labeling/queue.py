@@ -225,7 +225,7 @@ def submit(
     now = now or utcnow()
     if item.project_id != project.id:
         raise NotFound(f"item {item.id} is not in project {project.name!r}")
-    key, value = kinds.check_value(project, label)
+    key, value = kinds.check_value(project, label, item=item)
     seconds = None if seconds is None else min(max(float(seconds), 0.0), MAX_SECONDS)
     existing = db.session.scalar(
         select(Annotation).where(Annotation.item_id == item.id, Annotation.user_id == user.id)

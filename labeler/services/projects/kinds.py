@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from labeler.core.kinds import InvalidValue, KindContext, TaskKind, Value, kind_for
-from labeler.models import Project
+from labeler.models import Item, Project
 from labeler.services import ServiceError
 
 
@@ -29,8 +29,11 @@ def context(project: Project) -> KindContext:
     )
 
 
-def check_value(project: Project, raw: object, field: str | None = None) -> tuple[str, Any]:
-    """``(key, stored value)`` of an answer, checked by the project's kind.
+def check_value(
+    project: Project, raw: object, field: str | None = None, item: Item | None = None
+) -> tuple[str, Any]:
+    """``(key, stored value)`` of an answer about ``item``, checked by the project's kind
+    (which may read the item, e.g. spans check their offsets against its text).
 
     The stored value is None when it equals its key (a single label), so such rows
     read exactly as before kinds existed.
@@ -39,8 +42,11 @@ def check_value(project: Project, raw: object, field: str | None = None) -> tupl
         ServiceError: (422) with the kind's message and the field it names.
     """
     kind = kind_of(project)
+    checking = context(project)
+    if item is not None:
+        checking = kind.for_item(checking, item.data or {})
     try:
-        value = kind.validate(raw, context(project))
+        value = kind.validate(raw, checking)
     except InvalidValue as error:
         raise ServiceError(str(error), {"field": field or error.field, **error.detail}) from None
     key = kind.key(value)
