@@ -66,6 +66,7 @@ async function start(root) {
     const table = document.createElement("table");
     table.className = "record";
     for (const field of item.fields) {
+      if (field.kind === "text" && widget.showsText?.(field.name, item)) continue;  // drawn by the widget
       if (field.kind === "text") {
         const wrap = document.createElement("section");
         wrap.className = "text-field";
@@ -83,7 +84,7 @@ async function start(root) {
       }
     }
     if (table.rows.length) box.append(table);
-    widget.show(myValue === null ? undefined : myValue);
+    widget.show(myValue === null ? undefined : myValue, item);
     $("item-mode").hidden = backIndex < 0;
     shownAt = performance.now();
   }

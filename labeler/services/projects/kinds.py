@@ -44,7 +44,11 @@ def check_value(
     kind = kind_of(project)
     checking = context(project)
     if item is not None:
-        checking = kind.for_item(checking, item.data or {})
+        # the fields as the form shows them: the project's text fields first
+        shown = {
+            name: (item.data or {}).get(name) for name in (project.display or {}).get("text", [])
+        }
+        checking = kind.for_item(checking, {**shown, **(item.data or {})})
     try:
         value = kind.validate(raw, checking)
     except InvalidValue as error:
