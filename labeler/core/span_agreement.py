@@ -15,14 +15,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from itertools import combinations
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from labeler.core.span_text import Span, as_tuples, bio_tags, tokenize
+from labeler.core.span_frames import explode, token_table
+from labeler.core.span_text import Span, as_tuples
 
 Triple = tuple[int, int, str]
 
@@ -62,73 +60,74 @@ def _overlaps_any(span: Triple, others: Iterable[Triple]) -> bool:
     return any(o[2] == span[2] and o[0] < span[1] and span[0] < o[1] for o in others)
 
 
-def _by_item(votes: pd.DataFrame) -> Iterable[tuple[Any, list[tuple[Any, frozenset[Triple]]]]]:
-    grouped: dict[Any, list[tuple[Any, frozenset[Triple]]]] = defaultdict(list)
-    for item, annotator, value in zip(
-        votes["item"], votes["annotator"], votes["value"], strict=True
-    ):
-        grouped[item].append((annotator, as_tuples(value or [])))
-    return grouped.items()
-
-
 def pairwise_f1(votes: pd.DataFrame, strict: bool = True) -> dict[str, float | None]:
     """Pairwise span F1 over all annotator pairs: ``overall`` and one entry per label
     (None where no pair marked any span)."""
-    counts = Counts()
-    for _, marks in _by_item(votes):
-        for (_, first), (_, second) in combinations(marks, 2):
-            counts.add(first, second, strict)
-    return {"overall": counts.f1(), **{label: counts.f1(label) for label in counts.labels()}}
+    if strict:
+        return _strict_pairwise_f1(votes)
+    return _lenient_pairwise_f1(votes)
 
 
-@dataclass
-class TokenTable:
-    """Every vote's IOB2 tags, long: one row per (token of an item, annotator).
+def _lenient_pairwise_f1(votes: pd.DataFrame) -> dict[str, float | None]:
+    """Lenient pairwise F1 from a self-join of the spans on (item, label): for each pair
+    (the earlier vote in the frame as the reference), a span is found when it overlaps
+    a span of the other vote."""
+    spans = explode(votes)
+    if spans.empty:
+        return {"overall": None}
+    spans["label"] = spans["label"].astype(str)
+    spans["id"] = np.arange(len(spans))
+    rank = votes.groupby("item", sort=False).cumcount().to_numpy()
+    n_votes = votes.groupby("item").size()
+    spans["later"] = n_votes.reindex(spans["item"]).to_numpy() - 1 - rank[spans["vote"]]
+    spans["earlier"] = rank[spans["vote"]]
+    pairs = spans[["item", "label", "vote", "id", "start", "end"]]
+    joined = pairs.merge(pairs, on=["item", "label"], suffixes=("", "_other"))
+    joined = joined[
+        (joined["vote"] != joined["vote_other"])
+        & (joined["start"] < joined["end_other"])
+        & (joined["start_other"] < joined["end"])
+    ].drop_duplicates(["id", "vote_other"])
+    as_reference = joined["vote"] < joined["vote_other"]
+    found_ref = joined[as_reference].groupby("label").size()
+    found_pred = joined[~as_reference].groupby("label").size()
+    n_ref = spans.groupby("label")["later"].sum()
+    n_pred = spans.groupby("label")["earlier"].sum()
 
-    ``units`` numbers the tokens of all items in turn (item ``i``'s tokens are
-    ``base[i]`` .. ``base[i] + len(tokens[i])``); ``coders`` and ``tags`` are codes into
-    ``annotators`` and ``tag_names`` (``tag_names[0] == "O"``)."""
+    def f1(fr: float, fp: float, nr: float, np_: float) -> float | None:
+        if nr + np_ == 0:
+            return None
+        precision, recall = (fp / np_ if np_ else 0.0), (fr / nr if nr else 0.0)
+        return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
 
-    tokens: dict[Any, list[tuple[int, int]]]
-    base: dict[Any, int]
-    units: np.ndarray
-    coders: np.ndarray
-    tags: np.ndarray
-    annotators: list[Any]
-    tag_names: list[str]
+    result = {"overall": f1(found_ref.sum(), found_pred.sum(), n_ref.sum(), n_pred.sum())}
+    for name in sorted(n_ref.index):
+        result[name] = f1(
+            found_ref.get(name, 0), found_pred.get(name, 0), n_ref[name], n_pred[name]
+        )
+    return {k: None if v is None else float(v) for k, v in result.items()}
 
 
-def token_table(votes: pd.DataFrame, tokenizer: str = "words") -> TokenTable:
-    """The :class:`TokenTable` of ``votes``; needs a ``text`` column."""
-    texts = votes.groupby("item", sort=False)["text"].first()
-    tokens = {item: tokenize(str(text), tokenizer) for item, text in texts.items()}
-    offset, base = 0, {}
-    for item, item_tokens in tokens.items():
-        base[item] = offset
-        offset += len(item_tokens)
-    names: dict[str, int] = {"O": 0}
-    annotators: dict[Any, int] = {}
-    units: list[int] = []
-    coders: list[int] = []
-    tags: list[int] = []
-    for item, annotator, value in zip(
-        votes["item"], votes["annotator"], votes["value"], strict=True
-    ):
-        item_tokens = tokens[item]
-        coder = annotators.setdefault(annotator, len(annotators))
-        row = bio_tags(value or [], item_tokens)
-        units.extend(range(base[item], base[item] + len(row)))
-        coders.extend([coder] * len(row))
-        tags.extend(names.setdefault(tag, len(names)) for tag in row)
-    return TokenTable(
-        tokens,
-        base,
-        np.asarray(units, dtype=np.int64),
-        np.asarray(coders, dtype=np.int64),
-        np.asarray(tags, dtype=np.int64),
-        list(annotators),
-        list(names),
-    )
+def _strict_pairwise_f1(votes: pd.DataFrame) -> dict[str, float | None]:
+    """Strict pairwise F1 from span counts: over all pairs of an item's n annotators,
+    the matches are sum C(c, 2) for a span c annotators marked, and the spans compared
+    sum (n - 1) per marked span; F1 = 2 matches / compared."""
+    spans = explode(votes)
+    if spans.empty:
+        return {"overall": None}
+    n_votes = votes.groupby("item").size()
+    spans["others"] = n_votes.reindex(spans["item"]).to_numpy() - 1
+    label = spans["label"].astype(str)
+    counts = spans.groupby([spans["item"], spans["start"], spans["end"], label]).size()
+    pairs = (counts * (counts - 1) / 2).groupby(level=3).sum()
+    compared = spans.groupby(label)["others"].sum()
+    result: dict[str, float | None] = {}
+    total_pairs, total_compared = float(pairs.sum()), float(compared.sum())
+    result["overall"] = 2 * total_pairs / total_compared if total_compared else None
+    for name in sorted(compared.index):
+        denominator = float(compared[name])
+        result[name] = 2 * float(pairs.get(name, 0.0)) / denominator if denominator else None
+    return result
 
 
 def nominal_alpha(units: np.ndarray, values: np.ndarray) -> float | None:
@@ -136,10 +135,12 @@ def nominal_alpha(units: np.ndarray, values: np.ndarray) -> float | None:
     coincidence counts; units with one value are not pairable and drop out."""
     if units.size == 0:
         return None
-    _, unit_index = np.unique(units, return_inverse=True)
+    dense = units.min() >= 0 and units.max() < 2 * units.size  # token tables are
+    unit_index = units if dense else pd.factorize(units)[0]
     n_values = int(values.max()) + 1
-    counts = np.zeros((int(unit_index.max()) + 1, n_values))
-    np.add.at(counts, (unit_index, values), 1)
+    n_units = int(unit_index.max()) + 1
+    counts = np.bincount(unit_index * n_values + values, minlength=n_units * n_values)
+    counts = counts.reshape(n_units, n_values).astype(np.float64)
     per_unit = counts.sum(axis=1)
     pairable = per_unit >= 2
     counts, per_unit = counts[pairable], per_unit[pairable]

@@ -22,8 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labeler.core.span_agreement import Counts, TokenTable
-from labeler.core.span_text import Span, as_tuples, spans_from_tags
+from labeler.core.span_agreement import Counts
+from labeler.core.span_frames import TokenTable, explode, units_to_spans
+from labeler.core.span_text import Span, as_tuples
 
 Triple = tuple[int, int, str]
 
@@ -59,6 +60,47 @@ def vote(
     disputed = len(chosen) < len(counts)
     spans: list[Span] = [{"start": s, "end": e, "label": lab} for s, e, lab in chosen]
     return spans, confidence, disputed
+
+
+def vote_many(votes: pd.DataFrame, share: float, overlap: bool = False) -> pd.DataFrame:
+    """:func:`vote` for every item of a votes frame at once, by item: ``value``,
+    ``confidence``, ``disputed`` and ``unanimous`` (every answer the same)."""
+    n_votes = votes.groupby("item", sort=True).size()
+    spans = explode(votes)
+    counts = (
+        spans.assign(label=spans["label"].astype(str))
+        .groupby(["item", "start", "end", "label"], sort=True)
+        .size()
+        .rename("count")
+        .reset_index()
+    )
+    n = n_votes.reindex(counts["item"]).to_numpy()
+    c = counts["count"].to_numpy()
+    counts["won"] = (c / n >= share - 1e-12) & (2 * c > n)
+    counts["margin"] = np.maximum(c, n - c) / n
+    counts["all"] = c == n
+    per_item = counts.groupby("item").agg(
+        confidence=("margin", "min"), won=("won", "all"), unanimous=("all", "all")
+    )
+    table = pd.DataFrame(index=n_votes.index)
+    table["confidence"] = per_item["confidence"].reindex(table.index).fillna(1.0)
+    table["disputed"] = ~per_item["won"].reindex(table.index).fillna(True).astype(bool)
+    table["unanimous"] = per_item["unanimous"].reindex(table.index).fillna(True).astype(bool)
+    winners = counts[counts["won"]]
+    values: dict[Any, list[Span]] = {item: [] for item in table.index}
+    for item, start, end, label in zip(
+        winners["item"], winners["start"], winners["end"], winners["label"], strict=True
+    ):
+        values[item].append({"start": int(start), "end": int(end), "label": str(label)})
+    if not overlap:
+        crowded = winners["item"].eq(winners["item"].shift()) & (
+            winners["start"] < winners["end"].shift()
+        )
+        for item in winners.loc[crowded, "item"].unique():
+            marks = votes.loc[votes["item"] == item, "value"].tolist()
+            values[item], table.loc[item, "confidence"], _ = vote(marks, share)
+    table["value"] = [values[item] for item in table.index]
+    return table
 
 
 def near_miss_groups(values: Sequence[Sequence[Span]]) -> list[dict[str, Any]]:
@@ -136,14 +178,11 @@ def dawid_skene_tags(
 def dawid_skene(table: TokenTable) -> dict[Any, tuple[list[Span], float]]:
     """Per item: ``(consensus spans, the least token posterior)`` by token Dawid–Skene."""
     best, confidence = dawid_skene_tags(table)
-    result: dict[Any, tuple[list[Span], float]] = {}
-    for item, tokens in table.tokens.items():
-        start = table.base[item]
-        window = slice(start, start + len(tokens))
-        tags = [table.tag_names[code] for code in best[window]]
-        least = float(confidence[window].min()) if tokens else 1.0
-        result[item] = (spans_from_tags(tags, tokens), least)
-    return result
+    spans = units_to_spans(table, best)
+    least = np.ones(len(table.items))
+    has_tokens = table.n_tokens > 0
+    least[has_tokens] = np.minimum.reduceat(confidence, table.base[has_tokens])
+    return {item: (spans[item], float(low)) for item, low in zip(table.items, least, strict=True)}
 
 
 def leave_one_out_f1(votes: pd.DataFrame, share: float) -> dict[str, Any]:

@@ -17,9 +17,9 @@ import pytest
 from seqeval.metrics import f1_score
 from seqeval.metrics.sequence_labeling import get_entities
 
-from labeler.core import span_agreement, span_consensus
+from labeler.core import span_agreement, span_consensus, span_frames
 from labeler.core.kinds import KindContext, kind_for
-from labeler.core.span_text import as_tuples, bio_tags, tokenize
+from labeler.core.span_text import as_tuples, bio_tags, spans_from_tags, tokenize
 from labeler.simulate.span_annotators import PATTERNS, SpanAnnotator, find_entities
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sms-spam.csv"
@@ -90,7 +90,7 @@ def test_lenient_f1_counts_overlaps_and_is_at_least_strict(corpus):
 
 def test_token_alpha_matches_the_krippendorff_package(corpus):
     votes = _votes(corpus, ANNOTATORS)
-    table = span_agreement.token_table(votes)
+    table = span_frames.token_table(votes)
     matrix = np.full((len(table.annotators), int(table.units.max()) + 1), np.nan)
     matrix[table.coders, table.units] = table.tags
     expected = krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal")
@@ -152,3 +152,38 @@ def test_agreement_figures_say_how_to_read_them(corpus):
     figures = kind.agreement(_votes(corpus, ANNOTATORS), KindContext(labels=LABELS))
     assert [f.name for f in figures][0] == "Pairwise span F1 (strict)"
     assert all(f.how_to_read and f.value is not None and -1 <= f.value <= 1 for f in figures)
+
+
+def test_the_array_token_table_agrees_with_the_one_text_functions(corpus):
+    votes = _votes(corpus, ANNOTATORS)
+    table = span_frames.token_table(votes)
+    at = 0
+    for row in votes.itertuples():
+        tokens = tokenize(row.text)
+        expected = bio_tags(row.value, tokens)
+        got = [table.tag_names[c] for c in table.tags[at : at + len(tokens)]]
+        assert got == expected
+        at += len(tokens)
+    # and back: the tags of the first annotator's votes read as their spans again
+    first = votes[votes["annotator"] == "a"]
+    mine = span_frames.token_table(first)
+    found = span_frames.units_to_spans(mine, mine.tags)
+    assert [found[item] for item in first["item"]] == first["value"].tolist()
+    dangling = mine.tags.copy()
+    dangling[dangling % 2 == 1] += 1  # every B- becomes I-: both repair alike
+    repaired = span_frames.units_to_spans(mine, dangling)
+    for item, base, n in zip(mine.items, mine.base, mine.n_tokens, strict=True):
+        tags = [mine.tag_names[c] for c in dangling[base : base + n]]
+        window = slice(base, base + n)
+        tokens = list(zip(mine.token_start[window], mine.token_end[window], strict=True))
+        assert repaired[item] == spans_from_tags(tags, tokens)
+
+
+def test_voting_over_the_whole_frame_matches_voting_item_by_item(corpus):
+    votes = _votes(corpus, ANNOTATORS)
+    table = span_consensus.vote_many(votes, share=0.5)
+    for item, group in votes.groupby("item"):
+        spans, confidence, disputed = span_consensus.vote(group["value"].tolist(), 0.5)
+        row = table.loc[item]
+        assert (row["value"], row["confidence"], row["disputed"]) == (spans, confidence, disputed)
+    assert table["disputed"].any() and not table["disputed"].all()

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labeler.core import span_agreement, span_consensus, span_model
+from labeler.core import span_agreement, span_consensus, span_frames, span_model
 from labeler.core.kinds.base import (
     Figure,
     InvalidValue,
@@ -157,24 +157,17 @@ class SpanKind(TaskKind):
     def consensus(self, votes: pd.DataFrame, context: KindContext, method: str) -> pd.DataFrame:
         if method not in self.consensus_methods():
             raise InvalidValue(f"unknown consensus method {method!r}", "consensus_method")
-        by_item = votes.groupby("item", sort=True)["value"].apply(list)
-        rows = {item: self.item_consensus(values, context) for item, values in by_item.items()}
-        table = pd.DataFrame(
-            {
-                "value": [r.value for r in rows.values()],
-                "confidence": [r.confidence for r in rows.values()],
-                "unanimous": [r.unanimous for r in rows.values()],
-                "disputed": [r.disputed for r in rows.values()],
-            },
-            index=pd.Index(list(rows), name="item"),
-        )
+        overlap = bool({**DEFAULTS, **context.settings}["overlap"])
+        table = span_consensus.vote_many(votes, context.dispute_threshold, overlap)
+        if context.require_unanimity:
+            table["disputed"] = table["disputed"] | ~table["unanimous"]
         if method == "dawid_skene":
             if "text" not in votes.columns:
                 raise InvalidValue(
                     "token Dawid-Skene needs the items' texts (a text column)", "consensus_method"
                 )
             tokenizer = {**DEFAULTS, **context.settings}["tokenizer"]
-            found = span_consensus.dawid_skene(span_agreement.token_table(votes, tokenizer))
+            found = span_consensus.dawid_skene(span_frames.token_table(votes, tokenizer))
             table["value"] = [found[item][0] for item in table.index]
             table["confidence"] = [found[item][1] for item in table.index]
             table["disputed"] = table["disputed"] | (
