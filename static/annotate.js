@@ -67,6 +67,7 @@ async function start(root) {
     const table = document.createElement("table");
     table.className = "record";
     for (const field of item.fields) {
+      if (field.kind === "text" && widget.showsText?.(field.name, item)) continue;  // drawn by the widget
       if (field.kind === "text") {
         const wrap = document.createElement("section");
         wrap.className = "text-field";

@@ -13,8 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import click
+import pandas as pd
 
+from labeler.core.kinds import KindContext, kind_for
 from labeler.core.sampling import STRATEGIES
+from labeler.simulate.span_annotators import SpanAnnotator, find_entities, mixed_annotators
+from labeler.simulate.span_run import consensus_scores, read_conll_file, simulate_votes
 
 
 def _floats(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[float]:
@@ -270,3 +274,66 @@ def pairwise_command(
             f" {row['a_share']:8.3f} {'-' if corrected is None else f'{corrected:10.3f}'}"
             f" {judged:14.3f}"
         )
+
+
+@simulate_command.command("spans")
+@click.option(
+    "--conll",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Texts and true spans as CoNLL (token, tag per line).",
+)
+@click.option(
+    "--data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A CSV of short messages; phones, URLs, prices and times are the truth.",
+)
+@click.option("--text-column", default="text", show_default=True)
+@click.option("--max-items", type=int, default=2000, show_default=True)
+@click.option(
+    "--annotator",
+    "rates",
+    multiple=True,
+    help="miss,shift,mislabel rates of one annotator, e.g. 0.1,0.2,0.05 (repeat per "
+    "annotator) [careful, average and careless].",
+)
+@click.option("--seed", default=0, show_default=True)
+def spans_command(
+    conll: Path | None,
+    data: Path | None,
+    text_column: str,
+    max_items: int,
+    rates: tuple[str, ...],
+    seed: int,
+) -> None:
+    """Span annotators that miss, shift and mislabel at set rates: agreement, and each
+    consensus method's span F1 against the truth (offline, no server)."""
+    if conll is not None:
+        corpus = read_conll_file(conll)[:max_items]
+    elif data is not None:
+        texts = pd.read_csv(data)[text_column].dropna().astype(str)
+        corpus = [(t, find_entities(t)) for t in texts[:max_items]]
+    else:
+        raise click.UsageError("give --conll or --data")
+    try:
+        annotators = [
+            SpanAnnotator(f"annotator{i + 1}", *(float(x) for x in text.split(",")))
+            for i, text in enumerate(rates)
+        ] or mixed_annotators()
+    except (TypeError, ValueError):
+        raise click.BadParameter(
+            "give three rates like 0.1,0.2,0.05", param_hint="--annotator"
+        ) from None
+    labels = sorted({s["label"] for _, spans in corpus for s in spans})
+    votes = simulate_votes(corpus, annotators, labels, seed=seed)
+    kind = kind_for("spans")
+    context = KindContext(labels=tuple(labels), settings=kind.validate_settings({}, labels))
+    click.echo(f"{len(corpus)} texts, {len(annotators)} annotators, labels {', '.join(labels)}")
+    for figure in kind.agreement(votes, context):
+        value = "n/a" if figure.value is None else f"{figure.value:.3f}"
+        click.echo(f"  {figure.name}: {value}  ({figure.how_to_read})")
+    truth = [spans for _, spans in corpus]
+    for method, f1 in consensus_scores(votes, truth, labels).items():
+        click.echo(f"  consensus {method}: span F1 vs truth {f1:.3f}")
+    human = kind.human_level(votes, context)
+    for row in human["per_annotator"]:
+        click.echo(f"  {row['annotator']}: span F1 vs the others' vote {row['span_f1']:.3f}")

@@ -35,6 +35,7 @@ def _example_answers(kind: TaskKind) -> list[object]:
         "multi_label": [["spam", "ham"], ["eggs"]],
         "rating": [1, 5],
         "pairwise": [{"choice": "B", "shown": "BA"}, "tie", {"choice": "A", "shown": "AB"}],
+        "spans": [[{"start": 4, "end": 9, "label": "spam"}], []],
     }[kind.name]
 
 

@@ -21,6 +21,7 @@ from labeler.core.kinds.multi_label import MultiLabel
 from labeler.core.kinds.pairwise import Pairwise
 from labeler.core.kinds.rating import Rating
 from labeler.core.kinds.single_label import SingleLabel
+from labeler.core.kinds.spans import SpanKind
 
 __all__ = [
     "DEFAULT_KIND",
@@ -41,7 +42,8 @@ DEFAULT_KIND = "single_label"
 
 #: Every kind by name, in the order the project form offers them.
 KINDS: dict[str, TaskKind] = {
-    kind.name: kind for kind in (SingleLabel(), MultiLabel(), Rating(), Pairwise())
+    kind.name: kind
+    for kind in (SingleLabel(), MultiLabel(), Rating(), SpanKind(), Pairwise())
 }
 
 

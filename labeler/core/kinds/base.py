@@ -50,13 +50,16 @@ class InvalidValue(ValueError):
 @dataclass(frozen=True)
 class KindContext:
     """What a kind may know of its project: the label names in order, the scale
-    (nominal | ordinal | interval), the kind's own settings, and the consensus rule."""
+    (nominal | ordinal | interval), the kind's own settings, and the consensus rule.
+    ``text`` is the item's text when an answer points into it (spans; see
+    :meth:`TaskKind.for_item`), else None."""
 
     labels: tuple[str, ...]
     label_scale: str = "nominal"
     settings: Mapping[str, Any] = field(default_factory=dict)
     dispute_threshold: float = 0.5
     require_unanimity: bool = False
+    text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,11 @@ class TaskKind(ABC):
             InvalidValue: with a message naming what is wrong (a label outside the
                 set, an empty set the project forbids, a rating off the scale).
         """
+
+    def for_item(self, context: KindContext, data: Mapping[str, Any]) -> KindContext:
+        """The context to check an answer about the item whose fields are ``data``
+        (a kind whose answers point into the item's text puts the text in it)."""
+        return context
 
     @abstractmethod
     def key(self, value: Value) -> str:

@@ -83,7 +83,7 @@ def gold_item_ids(project: Project) -> set[int]:
 def mark(project: Project, item: Item, label: object) -> None:
     """Make ``item`` gold with the known answer ``label`` (an answer in the project's
     kind), or change its answer."""
-    key, value = kinds.check_value(project, label, "label")
+    key, value = kinds.check_value(project, label, "label", item)
     item.is_gold, item.gold_label, item.gold_value, item.queue_tier = True, key, value, TIER_GOLD
     db.session.flush()
 

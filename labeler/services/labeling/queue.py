@@ -233,7 +233,7 @@ def submit(
     if item.project_id != project.id:
         raise NotFound(f"item {item.id} is not in project {project.name!r}")
     key, value = kinds.check_value(
-        project, label, presented=kinds.presentation(project, item, user.id)
+        project, label, item=item, presented=kinds.presentation(project, item, user.id)
     )
     seconds = None if seconds is None else min(max(float(seconds), 0.0), MAX_SECONDS)
     existing = db.session.scalar(

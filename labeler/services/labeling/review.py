@@ -159,7 +159,7 @@ def decide(
     key, value = None, None
     if action == "resolve":
         try:
-            key, value = kinds.check_value(project, label, "label")
+            key, value = kinds.check_value(project, label, "label", item)
         except ServiceError as error:
             raise InvalidDecision(error.message, error.detail) from None
         _resolve(project, item, key, value)

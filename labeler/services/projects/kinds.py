@@ -34,10 +34,13 @@ def check_value(
     project: Project,
     raw: object,
     field: str | None = None,
+    item: Item | None = None,
     presented: dict[str, Any] | None = None,
 ) -> tuple[str, Any]:
-    """``(key, stored value)`` of an answer, checked by the project's kind; ``presented``
-    is how the server laid the item out for the one answering (:func:`presentation`).
+    """``(key, stored value)`` of an answer about ``item``, checked by the project's kind
+    (which may read the item, e.g. spans check their offsets against its text);
+    ``presented`` is how the server laid the item out for the one answering
+    (:func:`presentation`).
 
     The stored value is None when it equals its key (a single label), so such rows
     read exactly as before kinds existed.
@@ -46,8 +49,15 @@ def check_value(
         ServiceError: (422) with the kind's message and the field it names.
     """
     kind = kind_of(project)
+    checking = context(project)
+    if item is not None:
+        # the fields as the form shows them: the project's text fields first
+        shown = {
+            name: (item.data or {}).get(name) for name in (project.display or {}).get("text", [])
+        }
+        checking = kind.for_item(checking, {**shown, **(item.data or {})})
     try:
-        value = kind.validate(raw, context(project))
+        value = kind.validate(raw, checking)
         if presented is not None:
             value = kind.record_presentation(value, presented)
     except InvalidValue as error:

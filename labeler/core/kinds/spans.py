@@ -1,0 +1,247 @@
+"""spans: labeled spans of an item's text (named entities, PII, aspects).
+
+The value is a list of ``{"start", "end", "label"}`` in Unicode code-point offsets,
+snapped to the project's tokens, sorted, without repeats; ``[]`` means "no entities".
+Its key is the value's canonical JSON (digested when long).
+
+Settings (``Project.task_settings``): ``text_field`` (the item field annotated; the
+first text field when None), ``tokenizer`` (``words`` or ``characters``) and
+``overlap`` (whether spans may overlap; False by default).
+
+Votes may carry a ``text`` column (the item's text): the token-level figures
+(Krippendorff's alpha on IOB2 tags, token Dawid–Skene) need it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from labeler.core import span_agreement, span_consensus, span_frames, span_model
+from labeler.core.kinds.base import (
+    Figure,
+    InvalidValue,
+    ItemConsensus,
+    KindContext,
+    TaskKind,
+    Value,
+    bounded_key,
+    canonical_json,
+)
+from labeler.core.span_text import TOKENIZERS, SpanError, as_tuples, check_spans
+
+DEFAULTS: dict[str, Any] = {"text_field": None, "tokenizer": "words", "overlap": False}
+
+
+def text_of(data: Mapping[str, Any], settings: Mapping[str, Any]) -> str:
+    """The annotated text among an item's fields (``text_field``, else the first string)."""
+    name = settings.get("text_field")
+    if name:
+        value = data.get(name)
+        return "" if value is None else str(value)
+    return next((v for v in data.values() if isinstance(v, str)), "")
+
+
+def _texts(X: pd.DataFrame, context: KindContext) -> list[str]:
+    name = context.settings.get("text_field")
+    column = (
+        name
+        if name in X.columns
+        else next(
+            (c for c in X.columns if X[c].dtype == object or pd.api.types.is_string_dtype(X[c])),
+            X.columns[0],
+        )
+    )
+    return ["" if pd.isna(v) else str(v) for v in X[column]]
+
+
+class SpanKind(TaskKind):
+    name = "spans"
+    title = "Spans (label stretches of text)"
+    widget = "kinds/spans.js"
+    keys_hint = (
+        "arrows move, shift+arrows extend, a label's hotkey marks, Delete removes, Enter submits"
+    )
+    headline_metric = "micro_f1"
+
+    def validate_settings(
+        self, settings: Mapping[str, Any], labels: Sequence[str]
+    ) -> dict[str, Any]:
+        if unknown := set(settings) - set(DEFAULTS):
+            raise InvalidValue(f"unknown span settings {sorted(unknown)}", "task_settings")
+        clean = {**DEFAULTS, **settings}
+        if clean["tokenizer"] not in TOKENIZERS:
+            raise InvalidValue(
+                f"tokenizer must be one of {list(TOKENIZERS)}", "task_settings.tokenizer"
+            )
+        if not isinstance(clean["overlap"], bool):
+            raise InvalidValue("overlap must be true or false", "task_settings.overlap")
+        if clean["text_field"] is not None and not isinstance(clean["text_field"], str):
+            raise InvalidValue("text_field must be a field name", "task_settings.text_field")
+        return clean
+
+    def for_item(self, context: KindContext, data: Mapping[str, Any]) -> KindContext:
+        return replace(context, text=text_of(data, context.settings))
+
+    def validate(self, raw: object, context: KindContext) -> Value:
+        settings = {**DEFAULTS, **context.settings}
+        try:
+            return check_spans(
+                raw,
+                context.labels,
+                text=context.text,
+                tokenizer=settings["tokenizer"],
+                overlap=bool(settings["overlap"]),
+            )
+        except SpanError as error:
+            raise InvalidValue(str(error), error.field, allowed=list(context.labels)) from None
+
+    def key(self, value: Value) -> str:
+        return bounded_key(canonical_json(value))
+
+    def decode(self, key: str | None, stored: Value | None) -> Value | None:
+        if stored is not None:
+            return stored
+        return None if key is None else [] if key == "[]" else key
+
+    def display(self, value: Value | None) -> str:
+        if value is None:
+            return ""
+        if not value:
+            return "no entities"
+        return ", ".join(f"{s['label']} {s['start']}–{s['end']}" for s in value)
+
+    # -- agreement and consensus -----------------------------------------------
+
+    def agreement(self, votes: pd.DataFrame, context: KindContext) -> list[Figure]:
+        strict = span_agreement.pairwise_f1(votes, strict=True)
+        lenient = span_agreement.pairwise_f1(votes, strict=False)
+        tokenizer = {**DEFAULTS, **context.settings}["tokenizer"]
+        return [
+            Figure(
+                "Pairwise span F1 (strict)",
+                strict["overall"],
+                "0..1: how often two annotators mark the same start, end and label",
+                {"per_label": {k: v for k, v in strict.items() if k != "overall"}},
+            ),
+            Figure(
+                "Pairwise span F1 (lenient)",
+                lenient["overall"],
+                "0..1: as strict, but overlapping spans with the same label match",
+                {"per_label": {k: v for k, v in lenient.items() if k != "overall"}},
+            ),
+            Figure(
+                "Krippendorff's alpha (tokens, IOB2)",
+                span_agreement.token_alpha(votes, tokenizer),
+                "-1..1 over every token's tag: 1 perfect, 0 chance; at least 0.8 is reliable",
+            ),
+        ]
+
+    def item_consensus(self, values: Sequence[Value], context: KindContext) -> ItemConsensus:
+        overlap = bool({**DEFAULTS, **context.settings}["overlap"])
+        spans, confidence, disputed = span_consensus.vote(
+            values, context.dispute_threshold, overlap
+        )
+        unanimous = len({as_tuples(v) for v in values}) <= 1
+        disputed = disputed or (context.require_unanimity and not unanimous)
+        return ItemConsensus(spans if values else None, confidence, disputed, unanimous)
+
+    def consensus_methods(self) -> tuple[str, ...]:
+        return ("majority", "dawid_skene")
+
+    def consensus(self, votes: pd.DataFrame, context: KindContext, method: str) -> pd.DataFrame:
+        if method not in self.consensus_methods():
+            raise InvalidValue(f"unknown consensus method {method!r}", "consensus_method")
+        overlap = bool({**DEFAULTS, **context.settings}["overlap"])
+        table = span_consensus.vote_many(votes, context.dispute_threshold, overlap)
+        if context.require_unanimity:
+            table["disputed"] = table["disputed"] | ~table["unanimous"]
+        if method == "dawid_skene":
+            if "text" not in votes.columns:
+                raise InvalidValue(
+                    "token Dawid-Skene needs the items' texts (a text column)", "consensus_method"
+                )
+            tokenizer = {**DEFAULTS, **context.settings}["tokenizer"]
+            found = span_consensus.dawid_skene(span_frames.token_table(votes, tokenizer))
+            table["value"] = [found[item][0] for item in table.index]
+            table["confidence"] = [found[item][1] for item in table.index]
+            table["disputed"] = table["disputed"] | (
+                table["confidence"] < context.dispute_threshold
+            )
+        table["key"] = [None if v is None else self.key(v) for v in table["value"]]
+        return table[["value", "key", "confidence", "unanimous", "disputed"]]
+
+    # -- the model -------------------------------------------------------------
+
+    def targets(self, values: Sequence[Value], context: KindContext) -> np.ndarray:
+        return np.asarray([canonical_json(v) for v in values], dtype=object)
+
+    def train(
+        self,
+        X: pd.DataFrame,
+        values: Sequence[Value],
+        context: KindContext,
+        model_settings: Mapping[str, Any],
+    ) -> Any:
+        tokenizer = {**DEFAULTS, **context.settings}["tokenizer"]
+        texts = _texts(X, context)
+        tagger = span_model.train_tagger(
+            texts, values, tokenizer, int(model_settings.get("random_state", 0))
+        )
+        tagger.dictionary = span_model.entity_dictionary(texts, values)
+        return tagger
+
+    def predict(self, model: Any, X: pd.DataFrame, context: KindContext) -> list[Value]:
+        return list(model.predict(_texts(X, context)))
+
+    def evaluate(
+        self, model: Any, X: pd.DataFrame, truth: Sequence[Value], context: KindContext
+    ) -> dict[str, Any]:
+        texts = _texts(X, context)
+        metrics = span_model.span_scores(truth, model.predict(texts))
+        guessed = span_model.mark_dictionary(model.dictionary, texts)
+        metrics["dictionary_baseline"] = span_model.span_scores(truth, guessed)
+        return metrics
+
+    def baselines(
+        self, train: Sequence[Value], test: Sequence[Value], context: KindContext
+    ) -> dict[str, dict[str, Any]]:
+        """ "no spans" here; the dictionary baseline needs the texts, so :meth:`evaluate`
+        reports it (``dictionary_baseline``) beside the model's own figures."""
+        return {"no_spans": span_model.span_scores(test, [[] for _ in test])}
+
+    def human_level(self, votes: pd.DataFrame, context: KindContext) -> dict[str, Any]:
+        return span_consensus.leave_one_out_f1(votes, context.dispute_threshold)
+
+    def uncertainty(
+        self, model: Any, pool: pd.DataFrame, strategy: str, context: KindContext
+    ) -> np.ndarray:
+        texts = _texts(pool, context)
+        if strategy == "random":
+            return np.random.default_rng(0).random(len(texts))
+        if strategy not in self.strategies():
+            raise InvalidValue(f"unknown strategy {strategy!r}", "strategy")
+        return span_model.uncertainty(model, texts, strategy)
+
+    def strategies(self) -> tuple[str, ...]:
+        return ("mnlp", "token_entropy", "random")
+
+    # -- exports ---------------------------------------------------------------
+
+    def csv_cell(self, value: Value | None) -> str:
+        """The spans' canonical JSON (``[]`` for no entities, empty for no answer)."""
+        return "" if value is None else canonical_json(value)
+
+    def parse_csv_cell(self, text: str, context: KindContext) -> Value:
+        try:
+            raw = json.loads(text)
+        except ValueError:
+            raise InvalidValue(
+                "spans must be a JSON list of {start, end, label}", "spans"
+            ) from None
+        return self.validate(raw, context)

@@ -1,0 +1,117 @@
+"""Span records in and out: JSONL with tokens and spans, CoNLL-style BIO, and back.
+
+Offsets are Unicode code points (``text[start:end]`` in Python), never bytes or UTF-16
+units. The JSONL record is what spaCy's and Prodigy's span readers take::
+
+    {"text": "...", "tokens": [{"text", "start", "end", "id"}],
+     "spans": [{"start", "end", "label", "token_start", "token_end"}]}
+
+(``token_end`` is the index of the span's last token, inclusive, as those tools count.)
+CoNLL is one ``token<TAB>tag`` line per token and a blank line after each text; it
+holds no whitespace, so reading it back needs the text (:func:`spans_from_bio`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from labeler.core.span_text import Span, SpanError, bio_tags, check_spans, tokenize
+
+
+def jsonl_record(text: str, spans: Sequence[Span], tokenizer: str = "words") -> dict[str, Any]:
+    """The JSONL record of one text and its spans."""
+    tokens = tokenize(text, tokenizer)
+    index = {start: i for i, (start, _) in enumerate(tokens)}
+    last = {end: i for i, (_, end) in enumerate(tokens)}
+    return {
+        "text": text,
+        "tokens": [
+            {"text": text[s:e], "start": s, "end": e, "id": i} for i, (s, e) in enumerate(tokens)
+        ],
+        "spans": [
+            {
+                "start": span["start"],
+                "end": span["end"],
+                "label": span["label"],
+                "token_start": index.get(span["start"]),
+                "token_end": last.get(span["end"]),
+            }
+            for span in spans
+        ],
+    }
+
+
+def read_jsonl_record(
+    record: Mapping[str, Any],
+    labels: Sequence[str],
+    tokenizer: str = "words",
+    overlap: bool = False,
+) -> tuple[str, list[Span]]:
+    """``(text, spans)`` of a JSONL record, checked as an answer is.
+
+    Raises:
+        SpanError: naming the field (``text``, ``spans[1].label``...).
+    """
+    text = record.get("text")
+    if not isinstance(text, str):
+        raise SpanError("a record needs its text (a string)", "text")
+    raw = [
+        {k: span.get(k) for k in ("start", "end", "label")} if isinstance(span, dict) else span
+        for span in record.get("spans") or []
+    ]
+    return text, check_spans(raw, labels, text=text, tokenizer=tokenizer, overlap=overlap)
+
+
+def conll_lines(text: str, spans: Sequence[Span], tokenizer: str = "words") -> Iterator[str]:
+    """One ``token<TAB>tag`` line per token, then an empty line."""
+    tokens = tokenize(text, tokenizer)
+    for (start, end), tag in zip(tokens, bio_tags(spans, tokens), strict=True):
+        yield f"{text[start:end]}\t{tag}"
+    yield ""
+
+
+def read_conll_blocks(lines: Iterable[str]) -> Iterator[list[tuple[str, str]]]:
+    """The ``(token, tag)`` pairs of each text of CoNLL lines (the tag is the last column)."""
+    block: list[tuple[str, str]] = []
+    for line in lines:
+        parts = line.rstrip("\r\n").split("\t") if "\t" in line else line.split()
+        if not parts or not parts[0]:
+            if block:
+                yield block
+            block = []
+            continue
+        block.append((parts[0], parts[-1]))
+    if block:
+        yield block
+
+
+def spans_from_bio(
+    text: str, block: Sequence[tuple[str, str]], labels: Sequence[str], tokenizer: str = "words"
+) -> list[Span]:
+    """The spans of a text's BIO tags; the tokens must be the text's own.
+
+    Raises:
+        SpanError: (``tags``) when the tokens differ from the text's, or a tag is not
+            ``O`` / ``B-X`` / ``I-X`` with X in the label set.
+    """
+    tokens = tokenize(text, tokenizer)
+    if [text[s:e] for s, e in tokens] != [token for token, _ in block]:
+        raise SpanError(
+            f"the tags' {len(block)} tokens are not this text's {len(tokens)} tokens", "tags"
+        )
+    spans: list[Span] = []
+    current: str | None = None
+    for line, ((start, end), (_, tag)) in enumerate(zip(tokens, block, strict=True), 1):
+        prefix, _, label = tag.partition("-")
+        if tag == "O":
+            current = None
+            continue
+        if prefix not in ("B", "I") or label not in labels:
+            raise SpanError(f"token {line}: tag {tag!r} is not O, B-X or I-X of the labels", "tags")
+        if prefix == "I" and current == label:
+            spans[-1]["end"] = end
+        else:
+            spans.append({"start": start, "end": end, "label": label})
+            current = label
+    return check_spans(spans, labels, text=text, tokenizer=tokenizer)

@@ -1,0 +1,190 @@
+"""Spans over a text: tokens, snapping, checking, and BIO tags.
+
+Every offset is a Unicode code point index into the Python ``str`` (not a UTF-8 byte,
+not a UTF-16 unit): ``text[start:end]`` is the span's text. A span is a dict
+``{"start": int, "end": int, "label": str}`` with ``0 <= start < end <= len(text)``.
+
+The default tokenizer ("words") makes a token of each run of word characters and of
+each other non-space character; combining marks, variation selectors, skin-tone
+modifiers and zero-width joiners stay with the character before them, so an accented
+letter written as two code points or a composed emoji is never cut in half. The
+"characters" tokenizer makes a token of every non-space code point.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
+from typing import Any, TypedDict
+
+import numpy as np
+
+
+class Span(TypedDict):
+    start: int
+    end: int
+    label: str
+
+
+# Code points that extend the one before them (marks, selectors, modifiers, ZWJ + next).
+_EXTEND = (
+    "\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u064b-\u065f\u0900-\u0903\u093a-\u094f"
+    "\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe00-\ufe0f\ufe20-\ufe2f"
+    "\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f\U000e0100-\U000e01ef"
+)
+_TOKEN = {
+    "words": re.compile(rf"[\w{_EXTEND}]+|[^\w\s](?:[{_EXTEND}]|\u200d\S)*"),
+    "characters": re.compile(rf"\S(?:[{_EXTEND}]|\u200d\S)*"),
+}
+TOKENIZERS = tuple(_TOKEN)
+# The same tokens with the whitespace between them, so that the pieces cover the text.
+_PIECES = {name: re.compile(rf"\s+|{pattern.pattern}") for name, pattern in _TOKEN.items()}
+
+
+class SpanError(ValueError):
+    """A span that cannot stand; ``field`` names it (``spans[2].end``)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def tokenize(text: str, tokenizer: str = "words") -> list[tuple[int, int]]:
+    """The ``(start, end)`` code-point offsets of each token of ``text``, in order."""
+    return [match.span() for match in _TOKEN[tokenizer].finditer(text)]
+
+
+def tokenize_many(
+    texts: Sequence[str], tokenizer: str = "words"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`tokenize` of many texts at once: ``(text index, start, end)`` per token.
+
+    One ``findall`` over the texts joined by newlines cuts them into pieces that cover
+    every character (tokens and whitespace runs), so the offsets come from the pieces'
+    lengths in numpy rather than from a match object per token (5x faster on 10⁵ texts).
+    """
+    pieces = _PIECES[tokenizer].findall("\n".join(texts))
+    lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+    is_token = ~np.fromiter(map(str.isspace, pieces), dtype=bool, count=len(pieces))
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    text_base = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]]) if texts else np.zeros(0)
+    starts, ends = starts[is_token], ends[is_token]
+    owner = np.searchsorted(np.asarray(text_base, dtype=np.int64), starts, side="right") - 1
+    base = np.asarray(text_base, dtype=np.int64)[owner]
+    return owner.astype(np.int64), starts - base, ends - base
+
+
+def snap(span: Span, tokens: Sequence[tuple[int, int]], starts: Sequence[int]) -> Span | None:
+    """``span`` widened to the tokens it touches, or None when it touches none
+    (only whitespace). ``starts``: the tokens' start offsets (for bisecting)."""
+    first = max(bisect_right(starts, span["start"]) - 1, 0)
+    if first < len(tokens) and tokens[first][1] <= span["start"]:
+        first += 1  # the span starts after this token's end, in the gap before the next
+    last = bisect_left(starts, span["end"]) - 1
+    if first >= len(tokens) or last < first:
+        return None
+    return {"start": tokens[first][0], "end": tokens[last][1], "label": span["label"]}
+
+
+def _one(raw: object, index: int, labels: Sequence[str]) -> Span:
+    where = f"spans[{index}]"
+    if not isinstance(raw, dict):
+        raise SpanError(f"{where} must be an object with start, end and label", where)
+    for name in ("start", "end"):
+        number = raw.get(name)
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise SpanError(f"{where}.{name} must be an integer offset", f"{where}.{name}")
+    label = raw.get("label")
+    if not isinstance(label, str) or label not in labels:
+        raise SpanError(f"{where}.label {label!r} is not in the label set", f"{where}.label")
+    if extra := set(raw) - {"start", "end", "label", "text"}:
+        raise SpanError(f"{where} has unknown fields {sorted(extra)}", where)
+    start, end = raw["start"], raw["end"]
+    if not 0 <= start < end:
+        raise SpanError(f"{where} needs 0 <= start < end, got {start}..{end}", where)
+    return {"start": start, "end": end, "label": label}
+
+
+def check_spans(
+    raw: object,
+    labels: Sequence[str],
+    *,
+    text: str | None = None,
+    tokenizer: str = "words",
+    overlap: bool = False,
+) -> list[Span]:
+    """The canonical spans of ``raw``: checked, snapped to tokens when ``text`` is known,
+    without repeats, sorted by (start, end, label).
+
+    Raises:
+        SpanError: naming the span and field at fault (out of the text, start >= end,
+            a label outside the set, only whitespace, an overlap the project forbids).
+    """
+    if not isinstance(raw, list):
+        raise SpanError("spans must be a list (an empty list means no entities)", "spans")
+    spans = [_one(item, i, labels) for i, item in enumerate(raw)]
+    if text is not None:
+        tokens = tokenize(text, tokenizer)
+        starts = [start for start, _ in tokens]
+        snapped = []
+        for i, span in enumerate(spans):
+            if span["end"] > len(text):
+                raise SpanError(
+                    f"spans[{i}].end {span['end']} is past the text's {len(text)} characters",
+                    f"spans[{i}].end",
+                )
+            fitted = snap(span, tokens, starts)
+            if fitted is None:
+                raise SpanError(f"spans[{i}] covers only whitespace", f"spans[{i}]")
+            snapped.append(fitted)
+        spans = snapped
+    unique = sorted({(s["start"], s["end"], s["label"]) for s in spans})
+    if not overlap:
+        for (s1, e1, l1), (s2, e2, l2) in zip(unique, unique[1:], strict=False):
+            if s2 < e1:
+                raise SpanError(
+                    f"spans {s1}..{e1} ({l1}) and {s2}..{e2} ({l2}) overlap, "
+                    "which this project does not allow",
+                    "spans",
+                )
+    return [{"start": s, "end": e, "label": lab} for s, e, lab in unique]
+
+
+def bio_tags(spans: Iterable[Span], tokens: Sequence[tuple[int, int]]) -> list[str]:
+    """One IOB2 tag per token (``B-PER``, ``I-PER``, ``O``). Where spans overlap, the
+    token keeps the first span's tag in (start, end, label) order."""
+    tags = ["O"] * len(tokens)
+    starts = [start for start, _ in tokens]
+    for span in sorted(spans, key=lambda s: (s["start"], s["end"], s["label"])):
+        first = bisect_left(starts, span["start"])
+        last = bisect_left(starts, span["end"])
+        if first < last and tags[first] == "O":
+            tags[first] = "B-" + span["label"]
+            for i in range(first + 1, last):
+                if tags[i] == "O":
+                    tags[i] = "I-" + span["label"]
+    return tags
+
+
+def spans_from_tags(tags: Sequence[str], tokens: Sequence[tuple[int, int]]) -> list[Span]:
+    """The spans of IOB2 ``tags`` over ``tokens``, repaired the usual way: an ``I-X``
+    that does not continue an ``X`` starts one (as a ``B-X`` would)."""
+    spans: list[Span] = []
+    label: str | None = None
+    for tag, (start, end) in zip(tags, tokens, strict=True):
+        prefix, _, name = tag.partition("-")
+        if prefix == "I" and label == name:
+            spans[-1]["end"] = end
+        elif prefix in ("B", "I") and name:
+            spans.append({"start": start, "end": end, "label": name})
+            label = name
+        else:
+            label = None
+    return spans
+
+
+def as_tuples(spans: Iterable[Any]) -> frozenset[tuple[int, int, str]]:
+    """The spans as a set of ``(start, end, label)``: what strict matching compares."""
+    return frozenset((int(s["start"]), int(s["end"]), str(s["label"])) for s in spans)
