@@ -115,6 +115,7 @@ def test_a_running_import_shows_live_progress_here_and_in_the_job_api(app, clien
     # no inline script (strict CSP): the page polls with static/models.js
     assert re.findall(r"<script[^>]*>", html) == [
         '<script src="/static/common.js" defer>',
+        '<script type="module" src="/static/help.js">',  # the "?" keys overlay, every page
         '<script src="/static/models.js" defer>',
     ]
     status = client.get(f"/api/v1/jobs/{job_id}").json

@@ -91,7 +91,11 @@ class BulkIn(Schema):
         required=True,
         validate=validate.OneOf(("send_to_review", "request_label", "mark_gold", "unmark_gold")),
     )
-    items = fields.List(fields.Integer(), required=True, validate=validate.Length(1, 500))
+    items = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(1, 2**63 - 1)),
+        required=True,
+        validate=validate.Length(1, 500),
+    )
 
 
 class BulkResult(Schema):

@@ -58,9 +58,19 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 # Operations where a request valid by the schema can still break a rule no schema can
 # say: a label in this project's label set, a lease on the item, a password that is not
-# a common one, a mapping that maps a column, a batch that holds an item. On these, and
-# only these, a 422 for schema-valid data is expected; every other check runs on all.
+# a common one, a mapping that maps a column, a batch that holds an item, either an item
+# or a text to find items like, a report only a pairwise project has, a webhook address
+# with a host, gold only for items with a final label, task settings that the chosen
+# kind knows. On these, and only these, a 422 for schema-valid data is expected; every
+# other check runs on all.
 BUSINESS_RULES = {
+    "POST /api/v1/projects",
+    "POST /api/v1/projects/{project_id}/items/bulk",
+    "GET /api/v1/projects/{project_id}/items/similar",
+    "GET /api/v1/projects/{project_id}/ranking",
+    "GET /api/v1/projects/{project_id}/order-effects",
+    "GET /api/v1/projects/{project_id}/preference-pairs",
+    "POST /api/v1/projects/{project_id}/webhooks",
     "POST /api/v1/users",
     "POST /api/v1/projects/{project_id}/items/{item_id}/annotation",
     "POST /api/v1/projects/{project_id}/predict",
