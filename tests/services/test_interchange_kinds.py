@@ -241,6 +241,18 @@ def _prodigy(**answer) -> list[dict]:
         ),
         (
             "spans",
+            "label-studio",
+            _ls([{"type": "labels", "value": {"start": 10, "end": 99, "labels": ["PER"]}}]),
+            "task 1: answer: spans[0].end 99 is past the text's 21 characters",
+        ),
+        (
+            "spans",
+            "prodigy",
+            _prodigy(spans=[{"start": 0, "end": 99, "label": "PER"}]),
+            "line 1: answer: spans[0].end 99 is past the text's 21 characters",
+        ),
+        (
+            "spans",
             "prodigy",
             _prodigy(spans=[{"start": 0, "end": "3", "label": "PER"}]),
             "line 1 (id a): spans[0].end: must be a code-point offset, not '3'",
