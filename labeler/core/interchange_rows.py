@@ -11,7 +11,7 @@ NOBODY = "imported"  # the annotator of rows that carry no label (the importer n
 
 
 def row(
-    external_id: str, data: dict[str, Any], label: str | None, annotator: str | None
+    external_id: str, data: dict[str, Any], label: Any | None, annotator: str | None
 ) -> dict[str, Any]:
     return {**data, ID: external_id, LABEL: label, ANNOTATOR: annotator or NOBODY}
 
@@ -70,4 +70,4 @@ class Exported:
 
     external_id: str
     data: dict[str, Any]
-    annotations: list[tuple[str, str, float | None, str | None]]
+    annotations: list[tuple[str, Any, float | None, str | None]]

@@ -27,7 +27,7 @@ class ImportFailed(ServiceError):
         super().__init__(
             f"{where}: {message}" if where else message, {"line": line, "column": column}
         )
-        self.line, self.column = line, column
+        self.line, self.column, self.reason = line, column, message
 
 
 @dataclass(frozen=True)

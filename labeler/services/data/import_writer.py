@@ -73,10 +73,10 @@ class RowImporter:
                 )
             keys[key] = line
             parsed.setdefault(external_id, (line, data))
-            answer = self._gold(line, raw)
+            answer = self._gold(line, raw, data)
             if answer is not None:
                 gold[external_id] = answer
-            label = self._label(line, raw)
+            label = self._label(line, raw, data)
             if label is not None and annotator is not None:
                 label_rows.append((line, external_id, annotator, label))
         self.key_hashes.append(np.fromiter((hash(k) for k in keys), np.int64, len(keys)))
@@ -117,24 +117,28 @@ class RowImporter:
             raise ImportFailed("the annotator is empty", line=line, column=self.mapping.annotator)
         return name
 
-    def _label(self, line: int, raw: dict[str, Any]) -> str | None:
+    def _label(self, line: int, raw: dict[str, Any], data: dict[str, Any]) -> str | None:
         if not self.mapping.label:
             return None
-        return self._answer(line, raw, self.mapping.label, "")
+        return self._answer(line, raw, data, self.mapping.label, "")
 
-    def _gold(self, line: int, raw: dict[str, Any]) -> str | None:
+    def _gold(self, line: int, raw: dict[str, Any], data: dict[str, Any]) -> str | None:
         if not self.mapping.gold:
             return None
-        return self._answer(line, raw, self.mapping.gold, "gold answer ")
+        return self._answer(line, raw, data, self.mapping.gold, "gold answer ")
 
-    def _answer(self, line: int, raw: dict[str, Any], column: str, what: str) -> str | None:
+    def _answer(
+        self, line: int, raw: dict[str, Any], data: dict[str, Any], column: str, what: str
+    ) -> str | None:
         """The key of the answer in ``column``, checked by the project's task kind (a
         CSV cell in the kind's documented form, or a JSON value); its typed value is
-        kept in ``self.values``. None when the cell is empty."""
+        kept in ``self.values``. None when the cell is empty. The item's fields ``data``
+        let a kind whose answers point into the text check them against it (spans)."""
         value = raw.get(column)
         if value is None or (isinstance(value, str) and value.strip() == ""):
             return None
-        kind, context = kinds.kind_of(self.project), kinds.context(self.project)
+        kind = kinds.kind_of(self.project)
+        context = kind.for_item(kinds.context(self.project), data)
         try:
             if isinstance(value, list | dict):  # a JSON answer (JSONL or the API)
                 answer = kind.validate(value, context)

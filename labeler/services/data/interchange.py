@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 from sqlalchemy import select
 
@@ -23,6 +23,7 @@ from labeler.models import Annotation, Item, Project, User
 from labeler.services.data.import_spec import ColumnMapping, ImportFailed, ImportReport
 from labeler.services.data.imports import import_rows
 from labeler.services.data.readers import read_jsonl
+from labeler.services.projects import kinds
 
 BATCH = 1000
 
@@ -33,6 +34,7 @@ class Format:
     write: Callable[[Iterator[Exported], KindValues, list[str]], Iterator[str]]
     media_type: str
     suffix: str
+    record: str  # what the file calls the unit the converter numbers: "task", "line"
 
 
 def _read_label_studio(
@@ -69,8 +71,10 @@ def _write_prodigy(
 
 
 FORMATS: dict[str, Format] = {
-    "label-studio": Format(_read_label_studio, _write_label_studio, "application/json", "json"),
-    "prodigy": Format(_read_prodigy, _write_prodigy, "application/x-ndjson", "jsonl"),
+    "label-studio": Format(
+        _read_label_studio, _write_label_studio, "application/json", "json", "task"
+    ),
+    "prodigy": Format(_read_prodigy, _write_prodigy, "application/x-ndjson", "jsonl", "line"),
 }
 
 
@@ -80,9 +84,9 @@ def get_format(name: str) -> Format:
     return FORMATS[name]
 
 
-def _kind(project: Project) -> KindValues:
+def _kind(project: Project, fmt: str) -> KindValues:
     try:
-        return kind_values(project.task_kind)
+        return kind_values(project.task_kind, fmt)
     except FormatError as exc:
         raise ImportFailed(str(exc)) from None
 
@@ -101,10 +105,9 @@ def import_format(
     ``add_annotators`` asks to make them members (the report says whom it added).
 
     Raises ImportFailed naming the record and field; nothing is written then."""
+    chosen = get_format(fmt)
     try:
-        converted = get_format(fmt).read(
-            stream, _kind(project), project.label_names, annotators or {}
-        )
+        converted = chosen.read(stream, _kind(project, fmt), project.label_names, annotators or {})
     except FormatError as exc:
         raise ImportFailed(str(exc)) from None
     if not converted.rows:
@@ -117,7 +120,14 @@ def import_format(
         annotator=ANNOTATOR,
         add_annotators=add_annotators,
     )
-    report = import_rows(project, converted.rows, mapping, chunk_rows)
+    try:
+        report = import_rows(project, converted.rows, mapping, chunk_rows)
+    except ImportFailed as exc:
+        field = {LABEL: "answer", ANNOTATOR: "annotator"}.get(exc.column or "")
+        if field is None or exc.line is None:
+            raise
+        # The rows' columns are the converter's own: name the file's record instead.
+        raise ImportFailed(f"{chosen.record} {exc.line}: {field}: {exc.reason}") from None
     report.messages.extend(converted.messages())
     return report
 
@@ -125,11 +135,12 @@ def import_format(
 def export_format(project: Project, fmt: str) -> Iterator[str]:
     """The project's items and every annotation, in ``fmt``, as text chunks."""
     chosen = get_format(fmt)
-    return chosen.write(exported_items(project), _kind(project), project.label_names)
+    return chosen.write(exported_items(project), _kind(project, fmt), project.label_names)
 
 
 def exported_items(project: Project) -> Iterator[Exported]:
-    """Each item with its annotations (annotator name, label, seconds, created), by id."""
+    """Each item with its annotations (annotator name, value, seconds, created), by id."""
+    kind = kinds.kind_of(project)
     last = 0
     while True:
         items = list(
@@ -142,12 +153,13 @@ def exported_items(project: Project) -> Iterator[Exported]:
         )
         if not items:
             return
-        votes: dict[int, list[tuple[str, str, float | None, str | None]]] = {}
+        votes: dict[int, list[tuple[str, Any, float | None, str | None]]] = {}
         rows = db.session.execute(
             select(
                 Annotation.item_id,
                 User.username,
                 Annotation.label,
+                Annotation.value,
                 Annotation.seconds,
                 Annotation.created_at,
             )
@@ -155,9 +167,14 @@ def exported_items(project: Project) -> Iterator[Exported]:
             .where(Annotation.item_id.in_([i.id for i in items]))
             .order_by(Annotation.id)
         )
-        for item_id, username, label, seconds, created in rows:
+        for item_id, username, label, value, seconds, created in rows:
             votes.setdefault(item_id, []).append(
-                (username, label, seconds, created.isoformat() if created else None)
+                (
+                    username,
+                    kind.decode(label, value),
+                    seconds,
+                    created.isoformat() if created else None,
+                )
             )
         for item in items:
             yield Exported(item.external_id, dict(item.data), votes.get(item.id, []))

@@ -1,0 +1,288 @@
+"""Label Studio and Prodigy/spaCy files for the multi-label, rating and spans kinds:
+every answer, annotator and span survives labeler -> format -> labeler, and a bad
+record of each shape is named by record and field and changes nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from labeler.core.kinds.base import canonical_json
+from labeler.extensions import db
+from labeler.models import Annotation, Item, User
+from labeler.services.data.import_spec import ColumnMapping, ImportFailed
+from labeler.services.data.imports import import_rows
+from labeler.services.data.interchange import export_format, import_format
+from labeler.services.projects import kinds
+from labeler.services.projects.store import create_project
+
+TOPICS = [{"name": "sports"}, {"name": "politics"}, {"name": "tech"}]
+STARS = [{"name": str(point)} for point in range(1, 6)]
+ENTITIES = [{"name": "PER"}, {"name": "PHONE"}, {"name": "TIME"}]
+
+# Text outside the Basic Multilingual Plane (the emoji) makes code-point offsets differ
+# from UTF-16 ones: a span after it only round-trips if both sides count code points.
+CALL = "Zoë 📞 rang Ana at 9am"
+NOTE = "Nobody called."
+
+
+def _span(text: str, word: str, label: str) -> dict:
+    start = text.index(word)
+    return {"start": start, "end": start + len(word), "label": label}
+
+
+KINDS = {
+    "multi_label": (
+        TOPICS,
+        {},
+        [
+            ("n1", "Match report", "alice", ["sports"]),
+            ("n1", "Match report", "bob", ["sports", "politics"]),
+            ("n2", "Chips and votes", "alice", ["politics", "tech"]),
+            ("n3", "Nothing yet", None, None),
+        ],
+    ),
+    "rating": (
+        STARS,
+        {"label_scale": "ordinal"},
+        [
+            ("f1", "A fine film", "alice", 4),
+            ("f1", "A fine film", "bob", 5),
+            ("f2", "A dull film", "alice", 1),
+            ("f3", "Unseen", None, None),
+        ],
+    ),
+    "spans": (
+        ENTITIES,
+        {},
+        [
+            ("c1", CALL, "alice", [_span(CALL, "Zoë", "PER"), _span(CALL, "Ana", "PER")]),
+            ("c1", CALL, "bob", [_span(CALL, "Ana", "PER"), _span(CALL, "9am", "TIME")]),
+            ("c2", NOTE, "alice", []),  # "no entities" is an answer too
+            ("c3", "Unread", None, None),
+        ],
+    ),
+}
+FORMATS = {"multi_label": ["label-studio", "prodigy"], "rating": ["label-studio"]}
+FORMATS["spans"] = ["label-studio", "prodigy"]
+
+
+def _project(name: str, kind: str):
+    labels, extra, _ = KINDS[kind]
+    return create_project(name, labels, task_kind=kind, test_fraction=0.0, **extra)
+
+
+def _seed(project, kind: str) -> None:
+    rows = [
+        (n, {"id": ext, "text": text, "who": who or "alice", "answer": answer})
+        for n, (ext, text, who, answer) in enumerate(KINDS[kind][2], start=1)
+    ]
+    mapping = ColumnMapping(
+        id="id", text=("text",), label="answer", annotator="who", add_annotators=True
+    )
+    import_rows(project, rows, mapping)
+
+
+def _answers(project) -> set[tuple[str, str, str]]:
+    kind = kinds.kind_of(project)
+    rows = db.session.execute(
+        select(Item.external_id, User.username, Annotation.label, Annotation.value)
+        .join(Item, Item.id == Annotation.item_id)
+        .join(User, User.id == Annotation.user_id)
+        .where(Annotation.project_id == project.id)
+    )
+    return {(ext, who, canonical_json(kind.decode(key, value))) for ext, who, key, value in rows}
+
+
+def _items(project) -> dict[str, dict]:
+    items = db.session.scalars(select(Item).where(Item.project_id == project.id))
+    return {item.external_id: item.data for item in items}
+
+
+@pytest.mark.parametrize(
+    ("kind", "fmt"), [(kind, fmt) for kind, fmts in FORMATS.items() for fmt in fmts]
+)
+def test_labeler_to_the_format_and_back_keeps_every_answer_and_annotator(app, kind, fmt):
+    with app.app_context():
+        source = _project("Source", kind)
+        _seed(source, kind)
+        db.session.commit()
+        want = {
+            (ext, who, canonical_json(answer))
+            for ext, _, who, answer in KINDS[kind][2]
+            if who is not None
+        }
+        assert _answers(source) == want  # the seed itself went in whole
+        exported = "".join(export_format(source, fmt)).encode()
+        target = _project("Target", kind)
+        import_format(target, io.BytesIO(exported), fmt, add_annotators=True)
+        db.session.commit()
+        assert _answers(target) == want
+        answered = {ext for ext, _, _ in want}
+        items = _items(source)
+        if fmt == "prodigy":  # a Prodigy file holds answers only
+            items = {ext: data for ext, data in items.items() if ext in answered}
+        assert _items(target) == items
+
+
+def test_label_studio_span_results_read_code_point_offsets_and_the_span_text(app):
+    with app.app_context():
+        source = _project("Source", "spans")
+        _seed(source, "spans")
+        db.session.commit()
+        tasks = json.loads("".join(export_format(source, "label-studio")))
+        call = next(t for t in tasks if t["meta"]["external_id"] == "c1")
+        results = call["annotations"][0]["result"]
+        assert [r["type"] for r in results] == ["labels", "labels"]
+        ana = results[1]["value"]
+        assert ana["labels"] == ["PER"]
+        assert CALL[ana["start"] : ana["end"]] == "Ana"
+
+
+def test_prodigy_multi_label_reads_accept_lists_and_spacy_cats(app):
+    records = [
+        {"text": "a", "meta": {"id": "a"}, "accept": ["tech", "sports"], "_annotator_id": "x"},
+        {"text": "b", "meta": {"id": "b"}, "cats": {"sports": 0, "politics": 1, "tech": 1}},
+        {"text": "c", "meta": {"id": "c"}, "accept": ["tech"], "answer": "reject"},
+    ]
+    with app.app_context():
+        project = _project("Topics", "multi_label")
+        payload = "\n".join(json.dumps(r) for r in records).encode()
+        report = import_format(project, io.BytesIO(payload), "prodigy", add_annotators=True)
+        db.session.commit()
+        assert _answers(project) == {
+            ("a", "x", canonical_json(["sports", "tech"])),
+            ("b", "imported", canonical_json(["politics", "tech"])),
+        }
+        assert report.messages == ["1 cancelled or rejected answers were not imported"]
+
+
+def _ls(result) -> list[dict]:
+    return [
+        {"id": 5, "data": {"text": CALL}, "annotations": [{"completed_by": 1, "result": result}]}
+    ]
+
+
+def _prodigy(**answer) -> list[dict]:
+    return [{"text": CALL, "meta": {"id": "a"}, "_annotator_id": "x", **answer}]
+
+
+@pytest.mark.parametrize(
+    ("kind", "fmt", "content", "needle"),
+    [
+        (
+            "multi_label",
+            "label-studio",
+            _ls([{"type": "choices", "value": {"choices": ["tech", "eggs"]}}]),
+            "task 1 (id 5): annotations[0].result[0].value.choices: 'eggs' is not in the label",
+        ),
+        (
+            "multi_label",
+            "label-studio",
+            _ls([{"type": "rating", "value": {"rating": 3}}]),
+            "task 1 (id 5): annotations[0].result[0]: a multi-label project reads 'choices'",
+        ),
+        (
+            "multi_label",
+            "prodigy",
+            _prodigy(accept="tech"),
+            "line 1 (id a): accept: must be a list of label names",
+        ),
+        (
+            "multi_label",
+            "prodigy",
+            _prodigy(cats={"tech": 0.7}),
+            "line 1 (id a): cats.tech: is scored 0.7, not 0 or 1",
+        ),
+        (
+            "rating",
+            "label-studio",
+            _ls([{"type": "rating", "value": {"rating": "four"}}]),
+            "task 1 (id 5): annotations[0].result[0].value.rating: must be a number",
+        ),
+        (
+            "rating",
+            "label-studio",
+            _ls([{"type": "rating", "value": {"stars": 4}}]),
+            "task 1 (id 5): annotations[0].result[0].value: needs 'rating'",
+        ),
+        (
+            "rating",
+            "label-studio",
+            _ls([{"type": "rating", "value": {"rating": 9}}]),
+            "task 1: answer: '9' is not a point of the scale (1, 2, 3, 4, 5)",
+        ),
+        (
+            "rating",
+            "prodigy",
+            _prodigy(accept=["4"]),
+            "prodigy files carry single_label, multi_label, spans projects, not rating",
+        ),
+        (
+            "spans",
+            "label-studio",
+            _ls([{"type": "labels", "value": {"start": 0, "end": 3, "labels": ["CITY"]}}]),
+            "task 1 (id 5): annotations[0].result[0].value.labels: 'CITY' is not in the label",
+        ),
+        (
+            "spans",
+            "label-studio",
+            _ls([{"type": "labels", "value": {"start": -1, "end": 3, "labels": ["PER"]}}]),
+            "task 1 (id 5): annotations[0].result[0].value.start: must be a code-point offset",
+        ),
+        (
+            "spans",
+            "label-studio",
+            _ls([{"type": "labels", "value": {"start": 0, "end": 3, "labels": ["PER", "TIME"]}}]),
+            "task 1 (id 5): annotations[0].result[0].value.labels: a span carries one label",
+        ),
+        (
+            "spans",
+            "label-studio",
+            _ls([{"type": "labels", "value": {"start": 10, "end": 99, "labels": ["PER"]}}]),
+            "task 1: answer: spans[0].end 99 is past the text's 21 characters",
+        ),
+        (
+            "spans",
+            "prodigy",
+            _prodigy(spans=[{"start": 0, "end": 99, "label": "PER"}]),
+            "line 1: answer: spans[0].end 99 is past the text's 21 characters",
+        ),
+        (
+            "spans",
+            "prodigy",
+            _prodigy(spans=[{"start": 0, "end": "3", "label": "PER"}]),
+            "line 1 (id a): spans[0].end: must be a code-point offset, not '3'",
+        ),
+        (
+            "spans",
+            "prodigy",
+            _prodigy(spans=[{"start": 0, "end": 3}]),
+            "line 1 (id a): spans[0].label: None is not in the label set",
+        ),
+    ],
+)
+def test_a_bad_record_of_each_shape_is_named_and_changes_nothing(app, kind, fmt, content, needle):
+    with app.app_context():
+        project = _project("Bad", kind)
+        db.session.commit()
+        if fmt == "prodigy":
+            payload = "\n".join(json.dumps(r) for r in content).encode()
+        else:
+            payload = json.dumps(content).encode()
+        with pytest.raises(ImportFailed) as caught:
+            import_format(project, io.BytesIO(payload), fmt, add_annotators=True)
+        db.session.rollback()
+        assert needle in caught.value.message
+        assert db.session.scalar(select(func.count(Item.id))) == 0
+
+
+def test_a_format_without_a_shape_for_the_kind_refuses_the_export_by_name(app):
+    with app.app_context():
+        project = _project("Stars", "rating")
+        db.session.commit()
+        with pytest.raises(ImportFailed, match="prodigy files carry .* projects, not rating"):
+            export_format(project, "prodigy")
