@@ -33,7 +33,11 @@ ARTIFACT_FORMAT = 1
 
 TRUSTED_TYPES: frozenset[str] = frozenset(
     {
+        "labeler.core.kinds._multi_label_model.MultiLabelModel",
+        "labeler.core.kinds._rating_model.RatingModel",
         "labeler.core.model_inputs.prepare_frame",
+        "labeler.core.preference_model.PreferenceModel",
+        "labeler.core.span_model.SpanTagger",
         "numpy.dtype",
         "sklearn.calibration._CalibratedClassifier",
         "sklearn.calibration._SigmoidCalibration",
@@ -124,6 +128,10 @@ def load_model(path: str | os.PathLike[str]) -> TrainedModel:
         raise ModelArtifactError(path, f"holds types we never save: {refused}")
     try:
         payload = skops.io.loads(data, trusted=list(untrusted))
+        if "kind_model" in payload:
+            raise ModelArtifactError(
+                path, f"holds a {payload.get('kind')} model, not a label classifier"
+            )
         for name, step in _vectorisers(payload["pipeline"]).items():
             terms = payload["vocabularies"][name].split("\n")
             step.vocabulary_ = {term: index for index, term in enumerate(terms)}
@@ -136,5 +144,46 @@ def load_model(path: str | os.PathLike[str]) -> TrainedModel:
             notes=[str(note) for note in payload["notes"]],
             inputs=ModelInputs.from_dict(payload["inputs"]),
         )
+    except ModelArtifactError:
+        raise
     except Exception as error:
         raise ModelArtifactError(path, f"cannot be read back ({error})") from error
+
+
+def save_kind_model(model: Any, kind: str, path: str | os.PathLike[str]) -> None:
+    """Write a task kind's own model (not a :class:`TrainedModel`) as a skops file,
+    atomically. The model's classes must be in :data:`TRUSTED_TYPES` to load again:
+    they are plain data (fitted scikit-learn steps and settings), never code."""
+    payload = {"format": ARTIFACT_FORMAT, "kind": kind, "kind_model": model}
+    target = Path(path)
+    temporary = target.with_name(f".{target.name}.tmp")
+    skops.io.dump(payload, temporary, compression=zipfile.ZIP_DEFLATED)
+    os.replace(temporary, target)
+
+
+def load_kind_model(path: str | os.PathLike[str], kind: str) -> Any:
+    """Read a model written by :func:`save_kind_model` for ``kind``.
+
+    Raises:
+        ModelArtifactError: the file is missing or unreadable, holds a type outside
+            ``TRUSTED_TYPES``, or is not a model of ``kind``.
+    """
+    if not Path(path).is_file():
+        raise ModelArtifactError(path, "file not found")
+    try:
+        data = Path(path).read_bytes()
+        untrusted = skops.io.get_untrusted_types(data=data)
+    except Exception as error:
+        raise ModelArtifactError(path, f"not a readable skops artifact ({error})") from error
+    refused = sorted(set(untrusted) - TRUSTED_TYPES)
+    if refused:
+        raise ModelArtifactError(path, f"holds types we never save: {refused}")
+    try:
+        payload = skops.io.loads(data, trusted=list(untrusted))
+    except Exception as error:
+        raise ModelArtifactError(path, f"cannot be read back ({error})") from error
+    if not isinstance(payload, dict) or payload.get("format") != ARTIFACT_FORMAT:
+        raise ModelArtifactError(path, f"not an artifact of format {ARTIFACT_FORMAT}")
+    if payload.get("kind") != kind or "kind_model" not in payload:
+        raise ModelArtifactError(path, f"not a {kind} model (holds {payload.get('kind')!r})")
+    return payload["kind_model"]

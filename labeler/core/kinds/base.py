@@ -209,6 +209,13 @@ class TaskKind(ABC):
     #: The metric that ranks model versions, and whether higher is better.
     headline_metric: str = "macro_f1"
     headline_higher_is_better: bool = True
+    #: Whether :meth:`train` gives a ``labeler.core.training.TrainedModel`` (a label
+    #: classifier over the project's model inputs): the training job then adds what
+    #: only such a model offers (errors, label issues, the champion on the same items),
+    #: and predictions, similar items and label quality can serve it. Other kinds'
+    #: models are trained, evaluated, saved and asked for uncertainty through this
+    #: interface alone.
+    label_classifier: bool = False
 
     @abstractmethod
     def targets(self, values: Sequence[Value], context: KindContext) -> np.ndarray:

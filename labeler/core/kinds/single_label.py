@@ -41,6 +41,7 @@ class SingleLabel(TaskKind):
     name = "single_label"
     title = "Single label (one label per item)"
     widget = "kinds/single_label.js"
+    label_classifier = True
 
     def validate(self, raw: object, context: KindContext) -> Value:
         if not isinstance(raw, str):

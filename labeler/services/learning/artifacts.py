@@ -8,10 +8,17 @@ arbitrary file. skops refuses to load types we never save (no pickle).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import current_app
 
-from labeler.core.artifacts import ModelArtifactError, load_model, save_model
+from labeler.core.artifacts import (
+    ModelArtifactError,
+    load_kind_model,
+    load_model,
+    save_kind_model,
+    save_model,
+)
 from labeler.core.training import TrainedModel
 from labeler.models import ModelVersion
 
@@ -33,6 +40,25 @@ def save(model: TrainedModel, project_id: int, version_id: int) -> str:
     target.parent.mkdir(parents=True, exist_ok=True)
     save_model(model, target)
     return relative
+
+
+def save_kind(model: Any, kind: str, project_id: int, version_id: int) -> str:
+    """Write a task kind's own model; return its path relative to the artifact folder."""
+    relative = relative_path(project_id, version_id)
+    target = folder() / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    save_kind_model(model, kind, target)
+    return relative
+
+
+def load_kind(version: ModelVersion, kind: str) -> Any:
+    """The fitted model of ``version`` of a project whose kind trains its own model."""
+    return load_kind_path(version.artifact_path, kind)
+
+
+def load_kind_path(relative: str | None, kind: str) -> Any:
+    """The fitted ``kind`` model stored at ``relative`` inside the artifact folder."""
+    return load_kind_model(resolve(relative), kind)
 
 
 def resolve(relative: str | None) -> Path:

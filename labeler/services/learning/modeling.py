@@ -8,6 +8,13 @@ under ``ARTIFACT_FOLDER/project-<id>/version-<id>.skops``, then, unless it is wo
 than the champion on the test split, scores the open train pool, writes the
 queue ranks and becomes the champion. A failure marks the version ``failed`` with
 its error; the previous champion and its scores stay as they were.
+
+A project whose task kind is not a label classifier (``TaskKind.label_classifier``
+False: multi-label, rating, spans, pairwise) trains through its kind instead
+(:func:`_train_kind_version`): the kind's ``train`` on final values, its ``evaluate``,
+``baselines`` and ``human_level`` on the test split, its own artifact, promotion by
+its headline metric (``rollout.kind_verdict``) and the pool ranked by its
+``uncertainty`` (``scoring.rank_open_pool_by_kind``).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from sqlalchemy import select
 from labeler import jobs
 from labeler.core import evaluation, sampling, training
 from labeler.core.artifacts import ModelArtifactError
+from labeler.core.model_inputs import ModelInputs
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Job, ModelVersion, Project
@@ -31,11 +39,15 @@ from labeler.services.learning import artifacts, label_quality, scoring
 from labeler.services.learning.training_data import (
     LabeledFrame,
     final_labeled,
+    final_valued,
     hlp_annotations,
     label_counts,
     model_inputs,
+    test_votes,
 )
 from labeler.services.projects import webhooks
+from labeler.services.projects.kinds import context as kind_context
+from labeler.services.projects.kinds import kind_of
 from labeler.services.serving import rollout
 
 KIND = "train"
@@ -71,8 +83,13 @@ def start_training(project: Project, user_id: int | None = None, reason: str = "
     running = active_job(project)
     if running is not None:
         return running
-    usable = trainable_labels(label_counts(project, "train"), project.estimator)
-    if len(usable) < 2:
+    if not kind_of(project).label_classifier:
+        n_final = sum(label_counts(project, "train").values())
+        if n_final < 2:
+            raise Conflict(
+                f"training needs final answers on at least 2 train items; so far {n_final}"
+            )
+    elif len(usable := trainable_labels(label_counts(project, "train"), project.estimator)) < 2:
         raise Conflict(
             f"training needs final labels of at least 2 different labels on train items "
             f"({min_examples(project.estimator)}+ each); labels ready so far: {usable or 'none'}"
@@ -95,8 +112,13 @@ def maybe_start_training(project: Project) -> Job | None:
     db.session.refresh(project)
     if project.retrain_every <= 0 or project.labels_since_training < project.retrain_every:
         return None
-    if project.champion_id is None and sampling.is_cold_start(
-        label_counts(project, "train"), project.label_names, project.min_labels_per_class
+    cold_start_counts = kind_of(project).label_classifier  # labels of a label set
+    if (
+        cold_start_counts
+        and project.champion_id is None
+        and sampling.is_cold_start(
+            label_counts(project, "train"), project.label_names, project.min_labels_per_class
+        )
     ):
         return None  # a first model only once every label has its minimum of train labels
     begin_write()  # SQLite: the read above cannot become the job's write once others commit
@@ -156,6 +178,8 @@ def run_training(job: Job, progress: jobs.Progress) -> dict[str, Any]:
         db.session.flush()
         version_id = version.id
     try:
+        if not kind_of(project).label_classifier:
+            return _train_kind_version(project, version, progress)
         return _train_version(project, version, progress)
     except Exception as exc:
         with _writing():
@@ -318,3 +342,83 @@ def _errors(
     found["likely_label_errors"].sort(key=lambda entry: -entry["confidence"])
     found["likely_label_errors"] = found["likely_label_errors"][:MAX_ERRORS_KEPT]
     return found
+
+
+def kind_model_settings(project: Project) -> dict[str, Any]:
+    """What a kind's ``train`` takes (``TaskKind.train``): the model inputs (none set is
+    fine for kinds that read their own fields), estimator, params and seed."""
+    return {
+        "inputs": ModelInputs.from_dict(project.model_inputs or {}),
+        "estimator": project.estimator,
+        "params": dict(project.estimator_params or {}),
+        "random_state": project.id,
+        "grid_search": False,
+    }
+
+
+def _train_kind_version(
+    project: Project, version: ModelVersion, progress: jobs.Progress
+) -> dict[str, Any]:
+    """The training job for a kind that trains its own model (not a label classifier):
+    fit on the final values of train items, evaluate on the test split with the kind's
+    metrics, baselines and human level, save, and past the kind's verdict rank the
+    pool by the kind's uncertainty and become the champion."""
+    report = _reporter(progress)
+    kind, context = kind_of(project), kind_context(project)
+    timings: dict[str, float] = {}
+    notes: list[str] = []
+    clock = time.perf_counter()
+    report(0.02, "reading final answers")
+    train = final_valued(project, "train", kind.decode)
+    model = kind.train(train.X, train.values, context, kind_model_settings(project))
+    timings["fit"] = time.perf_counter() - clock
+    report(0.3, f"fitted on {len(train):,} answers; evaluating on the test split")
+    clock = time.perf_counter()
+    test = final_valued(project, "test", kind.decode)
+    metrics: dict[str, Any] = {
+        "n_test": len(test),
+        "n_train_labels": len(train),
+        "headline_metric": kind.headline_metric,
+        "headline_higher_is_better": kind.headline_higher_is_better,
+    }
+    votes = test_votes(project, kind.decode)
+    metrics["hlp"] = kind.human_level(votes, context) if len(votes) else None
+    baselines: dict[str, Any] = {}
+    if len(test):
+        metrics.update(kind.evaluate(model, test.X, test.values, context))
+        baselines = kind.baselines(train.values, test.values, context)
+    else:
+        notes.append("no final-labeled test items yet: the model is not evaluated")
+    timings["evaluate"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    artifact_path = artifacts.save_kind(model, kind.name, project.id, version.id)
+    artifacts.load_kind_path(artifact_path, kind.name)  # a bad file fails here
+    timings["save"] = time.perf_counter() - clock
+    champion = db.session.get(ModelVersion, project.champion_id) if project.champion_id else None
+    with _writing():
+        version.n_labels, version.artifact_path = len(train), artifact_path
+        version.train_label_counts = dict(Counter(kind.key(value) for value in train.values))
+        version.baseline_metrics = baselines
+        version.metrics = {**metrics, "notes": notes, "timings": timings}
+        version.status = "candidate"
+        passed, reasons = rollout.verdict(project, version, champion)
+        if not passed:
+            version.metrics = {**version.metrics, "notes": [*notes, *reasons]}
+            rollout.after_training(project, version)
+        webhooks.emit(project, "model.trained", _trained_event(version, passed))
+    if not passed:
+        return {
+            "version_id": version.id,
+            "status": "candidate",
+            "n_labels": len(train),
+            "reasons": reasons,
+        }
+    clock = time.perf_counter()
+    ranked = scoring.rank_open_pool_by_kind(
+        project, kind, context, model, version.id, lambda f, m: progress(0.45 + 0.53 * f, m)
+    )
+    timings["score"] = time.perf_counter() - clock
+    with _writing():
+        version.metrics = {**version.metrics, "timings": timings, "queue": ranked}
+        rollout.promote(project, version, None, "automatic: " + "; ".join(reasons), automatic=True)
+    return {"version_id": version.id, "status": "champion", "n_labels": len(train), **ranked}

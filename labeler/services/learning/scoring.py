@@ -28,6 +28,7 @@ import pandas as pd
 from sqlalchemy import bindparam, func, select, update
 
 from labeler.core import sampling
+from labeler.core.kinds import KindContext, TaskKind
 from labeler.core.training import TrainedModel
 from labeler.db_engine import begin_write
 from labeler.extensions import db
@@ -36,6 +37,7 @@ from labeler.services.learning.training_data import (
     LabeledFrame,
     label_counts,
     pool_batches,
+    pool_data_batches,
     pool_filter,
     pool_ids,
 )
@@ -220,4 +222,66 @@ def rank_open_pool(
         "n_scored": int(len(pool.item_ids)),
         "cold_start": cold,
         "ranked_by_model": follows_model,
+    }
+
+
+def kind_strategy(project: Project, kind: TaskKind) -> str:
+    """The strategy that scores the pool: the project's when its kind offers it and it
+    is not ``random``, else the kind's first informative one (with ``random`` the
+    scores still say how unsure the model is, as for single labels)."""
+    informative = [name for name in kind.strategies() if name != "random"]
+    if project.sampling_strategy in informative or not informative:
+        return project.sampling_strategy if informative else "random"
+    return informative[0]
+
+
+def rank_open_pool_by_kind(
+    project: Project,
+    kind: TaskKind,
+    context: KindContext,
+    model: Any,
+    version_id: int,
+    progress: Progress,
+) -> dict[str, Any]:
+    """:func:`rank_open_pool` for a kind that trains its own model: the pool is scored
+    by ``kind.uncertainty`` (:func:`kind_strategy`); unless the project's strategy is
+    ``random`` the ranks follow the scores, with the random share, and the test items
+    keep their random order, as for single labels. There is no cold start (it counts
+    labels of a label set)."""
+    strategy = kind_strategy(project, kind)
+    follows_model = project.sampling_strategy != "random" and strategy != "random"
+    open_ids = pool_ids(project, "train", by_rank=False)
+    total = max(int(open_ids.size), 1)
+    ids: list[np.ndarray] = []
+    scores: list[np.ndarray] = []
+    for batch_ids, X in pool_data_batches(project, open_ids):
+        ids.append(batch_ids)
+        scores.append(np.asarray(kind.uncertainty(model, X, strategy, context), dtype=float))
+        begin_write()  # nothing is pending while scoring; the report is its own write
+        progress(
+            SCORING_SHARE * sum(map(len, ids)) / total,
+            f"scored {sum(map(len, ids)):,} of {total:,} open items",
+        )
+    pool = PoolScores(
+        np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64),
+        np.concatenate(scores) if scores else np.zeros(0),
+    )
+    order = None
+    if follows_model and len(pool.scores):
+        mixed = sampling.mix_random_share(
+            pool.scores, project.random_share, random_state=project.id
+        )
+        order = np.argsort(-mixed, kind="stable")
+    write_scores(
+        pool, version_id, order, lambda f, m: progress(SCORING_SHARE + (1 - SCORING_SHARE) * f, m)
+    )
+    if follows_model:
+        begin_write()
+        respread_test_ranks(project)
+        progress(1.0, "spread the test items through the queue again")
+    return {
+        "n_scored": int(len(pool.item_ids)),
+        "cold_start": False,
+        "ranked_by_model": follows_model,
+        "strategy": strategy,
     }

@@ -23,6 +23,8 @@ from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Job, ModelVersion, Project
 from labeler.services.learning import artifacts, modeling, scoring
+from labeler.services.projects.kinds import context as kind_context
+from labeler.services.projects.kinds import kind_of
 
 KIND = "score"
 
@@ -74,13 +76,27 @@ def run_scoring(job: Job, progress: jobs.Progress) -> dict[str, Any]:
         return {"skipped": "the project has no champion: the queue keeps its order"}
     champion_id = champion.id
     progress(0.02, f"loading model #{champion_id}")
+    kind = kind_of(project)
     try:
-        model = artifacts.load(champion)
+        if not kind.label_classifier:
+            model = artifacts.load_kind(champion, kind.name)
+        else:
+            model = artifacts.load(champion)
     except ModelArtifactError as exc:
         raise RuntimeError(
             f"the champion, model #{champion_id}, cannot be loaded ({exc.reason}; "
             f"artifact {exc.path}): the queue keeps its ranks"
         ) from exc
+    if not kind.label_classifier:
+        ranked = scoring.rank_open_pool_by_kind(
+            project,
+            kind,
+            kind_context(project),
+            model,
+            champion_id,
+            lambda f, m: progress(0.1 + 0.9 * f, m),
+        )
+        return {"version_id": champion_id, **ranked, "notes": []}
     progress(0.05, "reading final labels")
     notes: list[str] = []
     train = modeling.usable_train(project, notes, champion.estimator)

@@ -142,3 +142,81 @@ def hlp_annotations(project: Project) -> pd.DataFrame:
         )
     ).all()
     return pd.DataFrame(rows, columns=["item", "annotator", "label"])
+
+
+@dataclass(frozen=True)
+class ValuedFrame:
+    """Items with their final values, for a kind that trains its own model: ``X`` has
+    every field of the items (a kind reads the ones it needs: its text, its roles, or
+    the project's model inputs)."""
+
+    item_ids: np.ndarray
+    X: pd.DataFrame
+    values: list[Any]
+
+    def __len__(self) -> int:
+        return len(self.item_ids)
+
+
+def data_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """All the items' fields, one column each (a field an item lacks is None)."""
+    return pd.DataFrame.from_records(records) if records else pd.DataFrame()
+
+
+def final_valued(project: Project, split: str, decode: Any) -> ValuedFrame:
+    """Like :func:`final_labeled`, with the final values (``decode(key, value)``, the
+    kind's) and all item fields."""
+    stmt = (
+        select(Item.id, Item.data, Item.final_label, Item.final_value)
+        .where(
+            Item.project_id == project.id,
+            Item.split == split,
+            Item.final_label.is_not(None),
+            Item.ambiguous.is_(False),
+            Item.duplicate_of.is_(None),
+        )
+        .order_by(Item.id)
+    )
+    if split == "test":
+        stmt = stmt.where(Item.is_gold.is_(False))
+    rows = db.session.execute(stmt).all()
+    return ValuedFrame(
+        np.asarray([row[0] for row in rows], dtype=np.int64),
+        data_frame([dict(row[1] or {}) for row in rows]),
+        [decode(row[2], row[3]) for row in rows],
+    )
+
+
+def pool_data_batches(
+    project: Project, ids: np.ndarray, batch_size: int = 5000
+) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
+    """As :func:`pool_batches`, with all item fields (for a kind's own model)."""
+    for start in range(0, ids.size, batch_size):
+        chunk = [int(item_id) for item_id in ids[start : start + batch_size]]
+        rows = db.session.execute(
+            select(Item.id, Item.data).where(Item.id.in_(chunk)).order_by(Item.id)
+        ).all()
+        yield (
+            np.asarray([row[0] for row in rows], dtype=np.int64),
+            data_frame([dict(row[1] or {}) for row in rows]),
+        )
+
+
+def test_votes(project: Project, decode: Any) -> pd.DataFrame:
+    """Long frame ``item``, ``annotator``, ``value``, ``key`` of test items with 2+
+    answers (the kind's human level)."""
+    rows = db.session.execute(
+        select(Annotation.item_id, User.username, Annotation.label, Annotation.value)
+        .join(Item, Item.id == Annotation.item_id)
+        .join(User, User.id == Annotation.user_id)
+        .where(
+            Item.project_id == project.id,
+            Item.split == "test",
+            Item.n_annotations >= 2,
+            Item.ambiguous.is_(False),
+        )
+    ).all()
+    return pd.DataFrame(
+        [(item, who, decode(key, value), key) for item, who, key, value in rows],
+        columns=["item", "annotator", "value", "key"],
+    )

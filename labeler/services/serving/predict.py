@@ -34,6 +34,7 @@ from labeler.extensions import db
 from labeler.models import ModelVersion, Project
 from labeler.services import Conflict, ServiceError
 from labeler.services.learning import artifacts
+from labeler.services.projects.kinds import kind_of
 from labeler.services.serving import prediction_log
 
 log = logging.getLogger(__name__)
@@ -270,8 +271,16 @@ def check_rows(project: Project, rows: Sequence[Any]) -> pd.DataFrame:
     are ignored.
 
     Raises:
-        ServiceError (422): the detail lists each bad row and field.
+        ServiceError (422): the detail lists each bad row and field, or the project's
+            kind trains a model predictions cannot serve yet (not a label classifier).
     """
+    kind = kind_of(project)
+    if not kind.label_classifier:
+        raise ServiceError(
+            f"predictions serve single-label models only: this project's task kind is "
+            f"{kind.name}, whose model ranks the queue but is not served yet",
+            {"field": "task_kind", "task_kind": kind.name},
+        )
     inputs = ModelInputs.from_dict(project.model_inputs or {})
     if not inputs.fields:
         raise Conflict("the project has no model inputs, so there is nothing to predict from")

@@ -18,10 +18,13 @@ from flask import current_app
 from sqlalchemy import select
 
 from labeler.core.artifacts import ModelArtifactError
+from labeler.core.kinds import TaskKind
 from labeler.extensions import db
 from labeler.models import AuditEvent, ModelVersion, Project
 from labeler.services import Conflict, ServiceError
+from labeler.services.learning import artifacts
 from labeler.services.projects import webhooks
+from labeler.services.projects.kinds import kind_of
 from labeler.services.serving import predict as serving
 
 SERVABLE = ("candidate", "challenger", "retired")
@@ -48,8 +51,12 @@ ROLLOUT_EVENTS = {"promote": "model.promoted", "rollback": "model.rolled_back"}
 
 def _warm(version: ModelVersion) -> None:
     """Load ``version`` beside the champion; Conflict if its artifact cannot serve."""
+    kind = kind_of(db.session.get(Project, version.project_id))
     try:
-        serving.cache().get(version)
+        if kind.label_classifier:
+            serving.cache().get(version)
+        else:  # predictions do not serve it yet: the artifact must load for the queue
+            artifacts.load_kind(version, kind.name)
     except ModelArtifactError as exc:
         raise Conflict(
             f"model #{version.id} cannot serve: {exc.reason}", {"artifact": exc.path}
@@ -263,6 +270,50 @@ def _against(score: float, name: str, rival: float, margin: float, reasons: list
     return verdict == "passes"
 
 
+def kind_verdict(
+    version: ModelVersion, champion: ModelVersion | None, margin: float, kind: TaskKind
+) -> tuple[bool, list[str]]:
+    """:func:`policy_verdict` for a kind that trains its own model: its headline
+    metric (``kind.headline_metric``, higher or lower better as the kind says) must
+    beat every baseline the kind reports and the champion's recorded score by
+    ``margin``."""
+    metric, sign = kind.headline_metric, 1.0 if kind.headline_higher_is_better else -1.0
+    metrics, baselines = version.metrics or {}, version.baseline_metrics or {}
+    score = metrics.get(metric)
+    if score is None:
+        return False, [f"no test-split {metric}: waits for a person"]
+    rivals: dict[str, Any] = {name: (found or {}).get(metric) for name, found in baselines.items()}
+    if champion is not None and champion.id != version.id:
+        rivals[f"champion #{champion.id}"] = (champion.metrics or {}).get(metric)
+    if not rivals:
+        return False, ["no baseline to compare with: waits for a person"]
+    reasons, passed = [], True
+    for name, rival in rivals.items():
+        if rival is None:
+            passed = False
+            reasons.append(f"{name}: no {metric} to compare with")
+            continue
+        lead = sign * (float(score) - float(rival))
+        verdict = "passes" if lead >= margin else "fails"
+        better = "higher" if kind.headline_higher_is_better else "lower"
+        reasons.append(
+            f"{metric} {float(score):.3f} vs {name} {float(rival):.3f} ({better} is better): "
+            f"lead {lead:.3f}; the margin required is {margin:.3f}: {verdict}"
+        )
+        passed = passed and verdict == "passes"
+    return passed, reasons
+
+
+def verdict(
+    project: Project, version: ModelVersion, champion: ModelVersion | None
+) -> tuple[bool, list[str]]:
+    """The promotion verdict by the project's kind (see :func:`policy_verdict`)."""
+    kind = kind_of(project)
+    if kind.label_classifier:
+        return policy_verdict(version, champion, promotion_margin())
+    return kind_verdict(version, champion, promotion_margin(), kind)
+
+
 def after_training(project: Project, version: ModelVersion) -> dict[str, Any]:
     """Hook for the training job, once ``version`` is evaluated and saved: promote it
     automatically under the policy, otherwise leave it a candidate for a person.
@@ -273,7 +324,7 @@ def after_training(project: Project, version: ModelVersion) -> dict[str, Any]:
     if version.status == "champion":
         return {"promoted": False, "reasons": ["already the champion"]}
     champion = db.session.get(ModelVersion, project.champion_id) if project.champion_id else None
-    passed, reasons = policy_verdict(version, champion, promotion_margin())
+    passed, reasons = verdict(project, version, champion)
     if version.status == "training":
         version.status = "candidate"
     if passed and version.status in SERVABLE:
