@@ -5,8 +5,9 @@ triggers on ``item``) holds the tokens of every item's field values; a search is
 index lookup that returns item ids, which the browser joins with its other filters.
 The table is contentless, so it costs the tokens, not a second copy of the data.
 
-Elsewhere (PostgreSQL) the search falls back to a case-insensitive substring match on
-the item's JSON text: correct, but a scan of the project's items.
+Elsewhere (PostgreSQL) the search falls back to a case-insensitive regular expression on
+the item's JSON text with the same rule (whole words, the last a prefix): correct, but a
+scan of the project's items.
 """
 
 from __future__ import annotations
@@ -63,8 +64,12 @@ def matching(query: str) -> ColumnElement[bool] | None:
     words = _WORD.findall(query)
     if not words:
         return None
+    # The same rule as the FTS5 query: whole words, the last one as a prefix. A word is
+    # \w+, so it holds no regular-expression syntax; \m and \M are PostgreSQL's word
+    # start and end.
     text_of = cast(Item.data, String)
-    condition = text_of.ilike(f"%{words[0]}%")
-    for word in words[1:]:
-        condition = condition & text_of.ilike(f"%{word}%")
+    patterns = [rf"\m{word}\M" for word in words[:-1]] + [rf"\m{words[-1]}"]
+    condition = text_of.regexp_match(patterns[0], flags="i")
+    for pattern in patterns[1:]:
+        condition = condition & text_of.regexp_match(pattern, flags="i")
     return condition
