@@ -32,6 +32,7 @@ from labeler.core.kinds.base import (
     TaskKind,
     Value,
 )
+from labeler.core.kinds.single_label import figure_value, label_frame
 
 CHOICES = ("A", "B", "tie")
 BOTH_BAD = "both_bad"
@@ -61,16 +62,6 @@ def _text(value: object) -> str:
 def _system(value: object) -> str | None:
     text = _text(value).strip()
     return text or None
-
-
-def _key_frame(votes: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame(
-        {"item": votes["item"], "annotator": votes["annotator"], "label": votes["key"]}
-    )
-
-
-def _number(result: agreement.AgreementResult) -> float | None:
-    return None if np.isnan(result.value) else float(result.value)
 
 
 class Pairwise(TaskKind):
@@ -198,17 +189,17 @@ class Pairwise(TaskKind):
     # -- agreement and consensus -----------------------------------------------
 
     def agreement(self, votes: pd.DataFrame, context: KindContext) -> list[Figure]:
-        frame = _key_frame(votes)
+        frame = label_frame(votes)
         people = evaluation.human_level_performance(frame)
         return [
             Figure(
                 "Krippendorff's alpha (nominal, on A / B / tie)",
-                _number(agreement.krippendorff_alpha(frame)),
+                figure_value(agreement.krippendorff_alpha(frame)),
                 "-1..1: 1 perfect, 0 chance; at least 0.8 is reliable, 0.667 tentative",
             ),
             Figure(
                 "Percent agreement",
-                _number(agreement.percent_agreement(frame)),
+                figure_value(agreement.percent_agreement(frame)),
                 "0..1: share of annotator pairs giving the same choice (not chance-corrected)",
             ),
             Figure(
@@ -240,7 +231,7 @@ class Pairwise(TaskKind):
         return ("majority", "dawid_skene")
 
     def consensus(self, votes: pd.DataFrame, context: KindContext, method: str) -> pd.DataFrame:
-        frame = _key_frame(votes)
+        frame = label_frame(votes)
         if method == "dawid_skene":
             items = consensus.dawid_skene(frame).items
         elif method == "majority":
@@ -299,7 +290,7 @@ class Pairwise(TaskKind):
         return {"majority_side": {"side": "A" if side else "B", "accuracy": accuracy}}
 
     def human_level(self, votes: pd.DataFrame, context: KindContext) -> dict[str, Any]:
-        return evaluation.human_level_performance(_key_frame(votes))
+        return evaluation.human_level_performance(label_frame(votes))
 
     def uncertainty(
         self, model: Any, pool: pd.DataFrame, strategy: str, context: KindContext

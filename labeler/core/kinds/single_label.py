@@ -33,7 +33,8 @@ def label_frame(votes: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _number(result: agreement.AgreementResult) -> float | None:
+def figure_value(result: agreement.AgreementResult) -> float | None:
+    """An agreement result as a figure's value: None where it is undefined (NaN)."""
     return None if np.isnan(result.value) else float(result.value)
 
 
@@ -63,17 +64,17 @@ class SingleLabel(TaskKind):
         return [
             Figure(
                 f"Krippendorff's alpha ({level})",
-                _number(alpha),
+                figure_value(alpha),
                 "-1..1: 1 perfect, 0 chance; at least 0.8 is reliable, 0.667 tentative",
             ),
             Figure(
                 "Fleiss' kappa",
-                _number(agreement.fleiss_kappa(frame)),
+                figure_value(agreement.fleiss_kappa(frame)),
                 "-1..1: agreement beyond chance over all annotators",
             ),
             Figure(
                 "Percent agreement",
-                _number(agreement.percent_agreement(frame)),
+                figure_value(agreement.percent_agreement(frame)),
                 "0..1: share of annotator pairs that agree (not chance-corrected)",
             ),
         ]
