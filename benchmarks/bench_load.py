@@ -108,7 +108,8 @@ def prepare(
     from labeler.services.data.imports import import_rows
     from labeler.services.projects.store import create_project, set_member
 
-    labeler.models.PASSWORD_METHOD = "pbkdf2:sha256:1000"  # 50 logins, not a hashing benchmark
+    # 50 logins, not a hashing benchmark
+    labeler.models.accounts.PASSWORD_METHOD = "pbkdf2:sha256:1000"
     app = create_app(
         {
             "SECRET_KEY": "load",

@@ -41,7 +41,7 @@ PASSWORDS = {
 
 
 # Hashing with scrypt costs ~0.1 s a user; the suite does not test its strength.
-labeler.models.PASSWORD_METHOD = "pbkdf2:sha256:1000"
+labeler.models.accounts.PASSWORD_METHOD = "pbkdf2:sha256:1000"
 
 
 # Tests that read SQLite's EXPLAIN QUERY PLAN; on PostgreSQL the plan reads otherwise.

@@ -188,7 +188,7 @@ def test_an_unknown_user_costs_the_same_password_check(app, monkeypatch):
         return real(stored, password)
 
     monkeypatch.setattr(login_guard, "check_password_hash", counting)
-    monkeypatch.setattr("labeler.models.check_password_hash", counting)
+    monkeypatch.setattr("labeler.models.accounts.check_password_hash", counting)
     with app.app_context():
         assert not login_guard.password_matches(None, "whatever")
         assert not login_guard.password_matches(user("alice"), "whatever")

@@ -19,9 +19,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from labeler import models
 from labeler.extensions import db
-from labeler.models import AuditEvent, User, utcnow
+from labeler.models import AuditEvent, User, accounts, utcnow
 
 MAX_FAILURES = 5  # per account
 MAX_FAILURES_PER_ADDRESS = 20  # colleagues behind one NAT share an address
@@ -72,7 +71,7 @@ def password_matches(user: User | None, password: str) -> bool:
     if user is None or user.password_hash is None:
         if not _dummy_hash:
             _dummy_hash.append(
-                generate_password_hash(secrets.token_hex(16), method=models.PASSWORD_METHOD)
+                generate_password_hash(secrets.token_hex(16), method=accounts.PASSWORD_METHOD)
             )
         check_password_hash(_dummy_hash[0], password)  # the same work: timing tells nothing
         return False

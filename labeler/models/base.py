@@ -1,0 +1,25 @@
+"""Shared definitions of the data model: roles, queue tiers, the typed value column."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import JSON
+
+ROLES = ("admin", "reviewer", "annotator")
+PROJECT_ROLES = ("reviewer", "annotator")
+SPLITS = ("train", "test")
+
+# Item.queue_tier: 0 = has all the labels it needs; 1 = started (0 < n < k), asked
+# first so consensus arrives; 2 = not started.
+TIER_DONE, TIER_STARTED, TIER_FRESH = 0, 1, 2
+
+
+# A typed label value (labeler.core.kinds) beside its key; None is SQL NULL ("the key
+# is the value"), not the JSON text null.
+VALUE_JSON = JSON(none_as_null=True)
+
+
+def utcnow() -> datetime:
+    """Naive UTC: SQLite has no time zones, so every timestamp is stored naive UTC."""
+    return datetime.now(UTC).replace(tzinfo=None)
