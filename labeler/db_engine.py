@@ -36,6 +36,13 @@ def reads_only(view: View) -> View:
     return view
 
 
+def writes(view: View) -> View:
+    """Mark a GET view that writes (leasing the next item), so its request begins as a
+    write transaction at once: no read transaction to throw away, nothing to load twice."""
+    view.labeler_writes = True  # type: ignore[attr-defined]
+    return view
+
+
 def init_app(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
@@ -45,9 +52,10 @@ def init_app(app: Flask) -> None:
 
 
 def _note_write_request() -> None:
-    if request.method in SAFE_METHODS:
-        return
     view = current_app.view_functions.get(request.endpoint or "")
+    if request.method in SAFE_METHODS:
+        g.labeler_writes = getattr(view, "labeler_writes", False)
+        return
     g.labeler_writes = not getattr(view, "labeler_reads_only", False)
 
 
@@ -121,8 +129,13 @@ def begin_write() -> None:
     """Start the session's transaction as a write transaction (SQLite: IMMEDIATE).
 
     Call it at the start of a unit of work that reads then writes shared rows
-    (leasing an item, submitting a label). Anything read before is discarded.
+    (leasing an item, submitting a label). Anything read before is discarded, unless the
+    transaction open now is a write already (SQLite: a request that began as one), whose
+    reads stay valid: no writer can have committed since it began.
     """
+    session = db.session()
+    if session.in_transaction() and session.connection().info.get("labeler.writer_turn"):
+        return
     db.session.rollback()
     db.session.connection(execution_options={"immediate": True})
 

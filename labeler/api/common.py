@@ -9,7 +9,7 @@ from typing import Any
 from flask import g, request
 from marshmallow import Schema, ValidationError
 
-from labeler.auth import project_role
+from labeler.auth import project_and_role
 from labeler.extensions import db
 from labeler.models import Project
 from labeler.services import Forbidden, NotFound, ServiceError
@@ -18,9 +18,17 @@ _RANK = {"annotator": 1, "reviewer": 2, "admin": 3}
 
 
 def api_project(project_id: int, need: str = "annotator") -> tuple[Project, str]:
-    """The project and the caller's role on it; 404 for strangers, 403 for too low a role."""
-    project = db.session.get(Project, project_id)
-    role = project_role(g.api_user, project) if project is not None else None
+    """The project and the caller's role on it; 404 for strangers, 403 for too low a role.
+
+    Both are read once per request (a handler may ask again after ``begin_write``); the
+    project is held here so the session's identity map keeps it for the second ask."""
+    known = g.setdefault("api_projects", {})
+    if project_id in known:
+        role = known[project_id][1]
+        project = db.session.get(Project, project_id)  # from the identity map (or reloaded)
+    else:
+        project, role = project_and_role(g.api_user, project_id)
+    known[project_id] = (project, role)
     if project is None or role is None:
         raise NotFound(f"project {project_id} not found")
     if _RANK[role] < _RANK[need]:

@@ -21,20 +21,25 @@ from labeler.api.schemas import (
     integer,
 )
 from labeler.api.serialize import item_payload
-from labeler.db_engine import begin_write
+from labeler.db_engine import begin_write, writes
 from labeler.extensions import db
 from labeler.models import Annotation, Project, utcnow
 from labeler.services import NotFound, ServiceError
 from labeler.services.labeling import queue as queue_service
+from labeler.services.labeling.labels import retrain_due
 from labeler.services.learning.modeling import maybe_start_training
 from labeler.services.projects import kinds
 
 
 def _progress(project: Project) -> dict:
-    started = session.get("started_at")
-    since = datetime.fromisoformat(started) if started else utcnow()
+    started = session.get("started_at")  # a browser session's start; tokens have none
+    labeled = (
+        queue_service.labeled_since(project, g.api_user, datetime.fromisoformat(started))
+        if started
+        else 0  # labeled since now: nothing yet
+    )
     return {
-        "session_labeled": queue_service.labeled_since(project, g.api_user, since),
+        "session_labeled": labeled,
         "coverage": round(project.coverage, 4),
         "filled_slots": project.filled_slots,
         "goal": project.n_queued * project.annotations_per_item,
@@ -47,6 +52,7 @@ def _progress(project: Project) -> dict:
     errors=(401, 404, 422),
     params=(("n", integer(1, 5), "how many items to lease"),),
 )
+@writes  # leases: the request's transaction begins as a write
 def next_items(project_id: int):
     """Lease up to ``n`` items (default 1, at most 5) for the caller; held items come first."""
     n = int_arg("n", 1, 1, 5)
@@ -112,8 +118,10 @@ def annotate(project_id: int, item_id: int):
                 "item": item.id,
                 "progress": _progress(project),
             }
+            due = retrain_due(project)  # read before the commit expires the project
             db.session.commit()
-            maybe_start_training(project)  # after the commit: a job starts only from it
+            if due:
+                maybe_start_training(project)  # after the commit: a job starts only from it
         except IntegrityError:  # a concurrent retry won the race; read its result
             db.session.rollback()
             if attempt:

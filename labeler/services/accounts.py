@@ -72,18 +72,19 @@ def start_session(user: User) -> str:
     return secret
 
 
-def session_is_live(user_id: int, secret: str | None) -> bool:
+def live_session_user(user_id: int, secret: str | None) -> User | None:
+    """The active user of a live session, in one query (what every request asks first)."""
     if not secret:
-        return False
-    return (
-        db.session.scalar(
-            select(UserSession.id).where(
-                UserSession.secret_hash == _hash(secret),
-                UserSession.user_id == user_id,
-                UserSession.ended_at.is_(None),
-            )
+        return None
+    return db.session.scalar(
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            User.id == user_id,
+            User.active.is_(True),
+            UserSession.secret_hash == _hash(secret),
+            UserSession.ended_at.is_(None),
         )
-        is not None
     )
 
 

@@ -26,6 +26,12 @@ def item_target(project: Project, item: Item) -> int:
     return project.annotations_per_item + item.extra_annotations
 
 
+def retrain_due(project: Project) -> bool:
+    """Whether enough new final train labels arrived for ``maybe_start_training`` to look
+    (it checks again, on fresh rows); a handler asks before its commit expires ``project``."""
+    return 0 < project.retrain_every <= project.labels_since_training
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What an item's votes decide, as its project's task kind reads them: the consensus
@@ -68,14 +74,16 @@ def decide(project: Project, votes: list[Any], target: int) -> Outcome:
     )
 
 
-def refresh_item(project: Project, item: Item) -> None:
+def refresh_item(project: Project, item: Item, votes: list[Any] | None = None) -> None:
     """Recompute ``item``'s consensus, dispute flag and final label from its votes,
-    as the project's task kind reads them."""
-    kind = kinds.kind_of(project)
-    rows = db.session.execute(
-        select(Annotation.label, Annotation.value).where(Annotation.item_id == item.id)
-    ).all()
-    votes = [kind.decode(key, value) for key, value in rows]
+    as the project's task kind reads them (decoded ``votes``: a caller that has just
+    read every one of them, so they are not read again)."""
+    if votes is None:
+        kind = kinds.kind_of(project)
+        rows = db.session.execute(
+            select(Annotation.label, Annotation.value).where(Annotation.item_id == item.id)
+        ).all()
+        votes = [kind.decode(key, value) for key, value in rows]
     before, disputed_before = item.final_label, item.disputed
     outcome = decide(project, votes, item_target(project, item))
     item.consensus_label, item.consensus_value = outcome.consensus_label, outcome.consensus_value

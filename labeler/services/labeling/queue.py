@@ -19,7 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import and_, case, delete, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 
 from labeler.extensions import db
 from labeler.models import (
@@ -131,8 +134,7 @@ def next_items(
             if len(open_items) == len(batch):
                 break
     items = held + picked
-    for item in items:
-        _lease(project, user, item, expires)
+    _lease(project, user, items, expires)
     return items
 
 
@@ -181,17 +183,30 @@ def _still_open(project: Project, user: User, items: list[Item], now: datetime) 
     ]
 
 
-def _lease(project: Project, user: User, item: Item, expires: datetime) -> None:
-    lease = db.session.scalar(
-        select(Assignment).where(Assignment.item_id == item.id, Assignment.user_id == user.id)
-    )
-    if lease is None:
-        db.session.add(
-            Assignment(item_id=item.id, user_id=user.id, project_id=project.id, expires_at=expires)
+def _lease(project: Project, user: User, items: list[Item], expires: datetime) -> None:
+    """Lease ``items`` to ``user`` until ``expires``, in one statement: an upsert on
+    (item, user) renews a held lease or clears an old skip, as a new lease would."""
+    if not items:
+        return
+    table = Assignment.__table__
+    insert = sqlite_insert if db.engine.dialect.name == "sqlite" else postgresql_insert
+    rows = [
+        {
+            "item_id": item.id,
+            "user_id": user.id,
+            "project_id": project.id,
+            "expires_at": expires,
+            "skipped": False,
+        }
+        for item in items
+    ]
+    stmt = insert(table).values(rows)
+    db.session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[table.c.item_id, table.c.user_id],
+            set_={"expires_at": stmt.excluded.expires_at, "skipped": False},
         )
-    else:
-        lease.expires_at, lease.skipped = expires, False
-    db.session.flush()
+    )
 
 
 def holds_live_lease(item: Item, user: User, now: datetime) -> bool:
@@ -236,9 +251,8 @@ def submit(
         project, label, item=item, presented=kinds.presentation(project, item, user.id)
     )
     seconds = None if seconds is None else min(max(float(seconds), 0.0), MAX_SECONDS)
-    existing = db.session.scalar(
-        select(Annotation).where(Annotation.item_id == item.id, Annotation.user_id == user.id)
-    )
+    others, lease = _votes_and_lease(item, user, now)
+    existing = next((a for a in others if a.user_id == user.id), None)
     if existing is not None:
         result = _change(existing, key, value, seconds, now)
         if result.outcome == "changed":
@@ -246,13 +260,13 @@ def submit(
             _after_vote(project, user, item)
         return result
     target = item_target(project, item)
-    if require_lease and not holds_live_lease(item, user, now):
+    if require_lease and not lease:
         raise Conflict(
             f"item {item.id} is not yours to label now: it was not served to you, or your "
             "lease ran out; ask for the next item (your label was not recorded)"
         )
     # Every annotator may answer a gold item: it is never "full".
-    if not item.is_gold and item.n_annotations >= target and not holds_live_lease(item, user, now):
+    if not item.is_gold and item.n_annotations >= target and not lease:
         raise Conflict(
             "this item already has all the labels it needs; "
             "your lease had expired, so your label was not recorded"
@@ -269,18 +283,44 @@ def submit(
         guideline_version=project.guideline_version,
     )
     db.session.add(annotation)
-    _count_new_annotation(project, item, target)
-    db.session.execute(
-        delete(Assignment).where(Assignment.item_id == item.id, Assignment.user_id == user.id)
-    )
+    _count_new_annotation(project, item)
+    if lease is not None:  # a live one, or one run out or skipped: the label replaces it
+        db.session.execute(
+            delete(Assignment).where(Assignment.item_id == item.id, Assignment.user_id == user.id)
+        )
     db.session.flush()
-    _after_vote(project, user, item)
+    kind = kinds.kind_of(project)
+    votes = [kind.decode(a.label, a.value) for a in others] + [kind.decode(key, value)]
+    # The counter moves under the item's row lock: when it matches, no vote came between
+    # our read and our write (PostgreSQL), so the votes read above are all of them.
+    _after_vote(project, user, item, votes if item.n_annotations == len(votes) else None)
     return SubmitResult(annotation, "created")
 
 
-def _after_vote(project: Project, user: User, item: Item) -> None:
+def _votes_and_lease(item: Item, user: User, now: datetime) -> tuple[list[Annotation], bool | None]:
+    """The item's annotations (at most k or so) and this user's lease on it (True: live,
+    False: run out or skipped, None: none), in one read."""
+    live = and_(Assignment.expires_at > now, Assignment.skipped.is_(False))
+    lease = (
+        select(case((live, 1), else_=0))
+        .where(Assignment.item_id == item.id, Assignment.user_id == user.id)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(Annotation, lease)
+        .select_from(Item)
+        .outerjoin(Annotation, Annotation.item_id == Item.id)
+        .where(Item.id == item.id)
+    ).all()
+    state = rows[0][1] if rows else None
+    return [a for a, _ in rows if a is not None], None if state is None else bool(state)
+
+
+def _after_vote(
+    project: Project, user: User, item: Item, votes: list[object] | None = None
+) -> None:
     """Consensus of the item, its linked copies, and the annotator's gold record."""
-    refresh_item(project, item)
+    refresh_item(project, item, votes)
     sync_copies(project, item)
     if item.is_gold:
         gold.check_annotator(project, user)
@@ -296,21 +336,27 @@ def _change(
     return SubmitResult(annotation, "changed")
 
 
-def _count_new_annotation(project: Project, item: Item, target: int) -> None:
-    n = item.n_annotations + 1
-    tier = gold.TIER_GOLD if item.is_gold else TIER_DONE if n >= target else TIER_STARTED
-    db.session.execute(
-        update(Item)
-        .where(Item.id == item.id)
-        .values(n_annotations=Item.n_annotations + 1, queue_tier=tier)
-    )
-    if n <= project.annotations_per_item:
+def _count_new_annotation(project: Project, item: Item) -> None:
+    """Count the new label on the item (and its tier) and on the project, in place:
+    the item's new count comes back from the UPDATE, not from a second read."""
+    table = Item.__table__
+    n = table.c.n_annotations + 1
+    target = project.annotations_per_item + table.c.extra_annotations
+    tier = gold.TIER_GOLD if item.is_gold else case((n >= target, TIER_DONE), else_=TIER_STARTED)
+    counted = db.session.execute(
+        update(table)
+        .where(table.c.id == item.id)
+        .values(n_annotations=n, queue_tier=tier)
+        .returning(table.c.n_annotations, table.c.queue_tier)
+    ).one()
+    set_committed_value(item, "n_annotations", counted.n_annotations)
+    set_committed_value(item, "queue_tier", counted.queue_tier)
+    if counted.n_annotations <= project.annotations_per_item:
         db.session.execute(
             update(Project)
             .where(Project.id == project.id)
             .values(filled_slots=Project.filled_slots + 1)
         )
-    db.session.refresh(item)
 
 
 def skip(project: Project, user: User, item: Item, now: datetime | None = None) -> None:
