@@ -68,6 +68,10 @@ class Project(db.Model):
     n_linked: Mapped[int] = mapped_column(default=0, server_default="0")
     # Sum over items of min(n_annotations, k): the numerator of coverage toward k.
     filled_slots: Mapped[int] = mapped_column(default=0)
+    # The strategy whose model order the open train items' ranks follow (None: the seeded
+    # random order): once set, a retrain of a large pool rescores a bounded window only
+    # (labeler.services.learning.scoring_window).
+    queue_ranked_by: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(

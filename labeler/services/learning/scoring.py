@@ -33,6 +33,7 @@ from labeler.core.training import TrainedModel
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Item, Project
+from labeler.services.learning import scoring_window
 from labeler.services.learning.training_data import (
     LabeledFrame,
     label_counts,
@@ -67,8 +68,10 @@ def score_open_pool(
     strategy: str,
     progress: Progress,
     batch_size: int = WRITE_BATCH,
+    open_ids: np.ndarray | None = None,
 ) -> PoolScores:
-    """Read the open train items in batches and score them with ``strategy``.
+    """Read the open train items (or ``open_ids`` of them) in batches and score them
+    with ``strategy``.
 
     ``committee`` bags its committee once over the whole pool (a committee per batch
     would refit it every batch); ``batch_diverse`` keeps the rows for ``select_batch``.
@@ -77,7 +80,8 @@ def score_open_pool(
     ids: list[np.ndarray] = []
     scores: list[np.ndarray] = []
     frames: list[pd.DataFrame] = []
-    open_ids = pool_ids(project, "train", by_rank=False)
+    if open_ids is None:
+        open_ids = pool_ids(project, "train", by_rank=False)
     total = max(int(open_ids.size), 1)
     done = 0
     for batch_ids, X in pool_batches(project, open_ids, batch_size):
@@ -126,17 +130,14 @@ def usefulness_order(
 
 
 def write_scores(
-    pool: PoolScores, version_id: int, order: np.ndarray | None, progress: Progress
+    pool: PoolScores, version_id: int, ranks: np.ndarray | None, progress: Progress
 ) -> None:
-    """Store each open item's score and version; with ``order``, its rank too.
+    """Store each scored item's score and version; with ``ranks`` (one per item of
+    ``pool``, :func:`scoring_window.ranks_for`), its queue rank too.
 
     Writes go in batches, each its own write transaction committed by ``progress``
     (the job's), so annotators are never locked out for the whole write.
     """
-    ranks = None
-    if order is not None:
-        ranks = np.empty(len(order))
-        ranks[order] = np.arange(len(order)) / max(len(order), 1)
     table = Item.__table__
     values = {"score": bindparam("new_score"), "scored_by_version": bindparam("version")}
     if ranks is not None:
@@ -209,20 +210,41 @@ def rank_open_pool(
         begin_write()  # nothing is pending while scoring; the report is its own write
         progress(SCORING_SHARE * fraction, message)
 
-    pool = score_open_pool(project, model, train, strategy, report_scoring)
-    order = usefulness_order(project, model, pool, train, strategy) if follows_model else None
-    write_scores(
-        pool, version_id, order, lambda f, m: progress(SCORING_SHARE + (1 - SCORING_SHARE) * f, m)
+    window = scoring_window.choose(project, strategy, follows_model)
+    pool = score_open_pool(
+        project, model, train, strategy, report_scoring, open_ids=window.item_ids
     )
-    if follows_model:
-        begin_write()
-        respread_test_ranks(project)
-        progress(1.0, "spread the test items through the queue again")
+    order = usefulness_order(project, model, pool, train, strategy) if follows_model else None
+    _write_ranks(project, pool, window, order, version_id, strategy, progress)
     return {
         "n_scored": int(len(pool.item_ids)),
+        "n_open": window.n_open,
+        "bounded": window.bounded,
         "cold_start": cold,
         "ranked_by_model": follows_model,
     }
+
+
+def _write_ranks(
+    project: Project,
+    pool: PoolScores,
+    window: scoring_window.Window,
+    order: np.ndarray | None,
+    version_id: int,
+    strategy: str,
+    progress: Progress,
+) -> None:
+    """Write the scores (and, with ``order``, the ranks) of ``window``; after a whole
+    pool's ranking, spread the test items again and note whose order the queue follows."""
+    ranks = scoring_window.ranks_for(window, order) if order is not None else None
+    write_scores(
+        pool, version_id, ranks, lambda f, m: progress(SCORING_SHARE + (1 - SCORING_SHARE) * f, m)
+    )
+    if order is not None and not window.bounded:
+        begin_write()
+        respread_test_ranks(project)
+        project.queue_ranked_by = strategy
+        progress(1.0, "spread the test items through the queue again")
 
 
 def kind_strategy(project: Project, kind: TaskKind) -> str:
@@ -250,11 +272,11 @@ def rank_open_pool_by_kind(
     labels of a label set)."""
     strategy = kind_strategy(project, kind)
     follows_model = project.sampling_strategy != "random" and strategy != "random"
-    open_ids = pool_ids(project, "train", by_rank=False)
-    total = max(int(open_ids.size), 1)
+    window = scoring_window.choose(project, strategy, follows_model)
+    total = max(int(window.item_ids.size), 1)
     ids: list[np.ndarray] = []
     scores: list[np.ndarray] = []
-    for batch_ids, X in pool_data_batches(project, open_ids):
+    for batch_ids, X in pool_data_batches(project, window.item_ids):
         ids.append(batch_ids)
         scores.append(np.asarray(kind.uncertainty(model, X, strategy, context), dtype=float))
         begin_write()  # nothing is pending while scoring; the report is its own write
@@ -272,15 +294,11 @@ def rank_open_pool_by_kind(
             pool.scores, project.random_share, random_state=project.id
         )
         order = np.argsort(-mixed, kind="stable")
-    write_scores(
-        pool, version_id, order, lambda f, m: progress(SCORING_SHARE + (1 - SCORING_SHARE) * f, m)
-    )
-    if follows_model:
-        begin_write()
-        respread_test_ranks(project)
-        progress(1.0, "spread the test items through the queue again")
+    _write_ranks(project, pool, window, order, version_id, strategy, progress)
     return {
         "n_scored": int(len(pool.item_ids)),
+        "n_open": window.n_open,
+        "bounded": window.bounded,
         "cold_start": False,
         "ranked_by_model": follows_model,
         "strategy": strategy,

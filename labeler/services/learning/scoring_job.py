@@ -75,6 +75,9 @@ def run_scoring(job: Job, progress: jobs.Progress) -> dict[str, Any]:
     if champion is None:
         return {"skipped": "the project has no champion: the queue keeps its order"}
     champion_id = champion.id
+    # Another model serves now: its first ranking covers the whole pool (no window of
+    # :mod:`scoring_window`), committed with the ranks it writes.
+    project.queue_ranked_by = None
     progress(0.02, f"loading model #{champion_id}")
     kind = kind_of(project)
     try:

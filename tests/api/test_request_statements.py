@@ -1,0 +1,110 @@
+"""How many SQL statements one next and one submit cost, so the request path cannot
+quietly grow again (issue 21: one cycle issued 32 statements before, 16 now).
+
+Counted on SQLite, BEGIN included (every statement is a round trip to the database
+under the writer lock). On PostgreSQL the path differs (``begin_write`` starts a fresh
+transaction there, and the driver sends no BEGIN), so these bounds are SQLite's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, select
+
+from labeler.extensions import db
+from labeler.models import Annotation, Assignment, Item
+from tests.conftest import bearer, make_project
+
+pytestmark = pytest.mark.skipif(
+    bool(os.environ.get("LABELER_TEST_DATABASE_URL")),
+    reason="counts SQLite's statements; PostgreSQL's transactions begin otherwise",
+)
+
+# What one request may cost now (BEGIN IMMEDIATE; token or session; project and role;
+# then the queue's own work). A change that adds a statement must raise these on purpose.
+NEXT_WITH_TOKEN = 6  # begin, token, project+role, held leases, pick, lease upsert
+SUBMIT_WITH_TOKEN = 10  # begin, token, project+role, item, votes+lease, insert,
+#                         counters (returning), project slots, lease delete, consensus
+FINAL_EXTRA = 2  # a vote that settles the item: the training counter, webhook subscribers
+SESSION_EXTRA = 1  # the browser form's "labeled this session" count
+
+
+@contextmanager
+def counted(app) -> Iterator[list[str]]:
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, _params, _context, _executemany):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def _cycle(app, client, project_id: int, label: str, headers: dict) -> tuple[int, int, int]:
+    """One next + submit; returns the item and the statements of each request."""
+    with counted(app) as statements:
+        response = client.get(f"/api/v1/projects/{project_id}/next", headers=headers)
+        assert response.status_code == 200, response.json
+        n_next = len(statements)
+        item_id = response.json["items"][0]["id"]
+        response = client.post(
+            f"/api/v1/projects/{project_id}/items/{item_id}/annotation",
+            json={"label": label, "seconds": 2.0},
+            headers=headers,
+        )
+        assert response.status_code == 201, response.json
+    return item_id, n_next, len(statements) - n_next
+
+
+@pytest.fixture
+def k2_project(app) -> int:
+    with app.app_context():
+        project = make_project("Counted", n_items=10, k=2)
+        db.session.commit()
+        return project.id
+
+
+def test_next_and_submit_with_a_token_stay_within_their_statements(app, client, k2_project, tokens):
+    alice, bob = bearer(tokens["alice"]), bearer(tokens["bob"])
+    for headers in (alice, bob):  # first use records last_used_at (once a minute)
+        client.get(f"/api/v1/projects/{k2_project}/progress", headers=headers)
+
+    item_id, n_next, n_submit = _cycle(app, client, k2_project, "spam", alice)
+    assert n_next <= NEXT_WITH_TOKEN
+    assert n_submit <= SUBMIT_WITH_TOKEN
+    # bob is given the started item (finish what is started) and settles it
+    second, n_next, n_submit = _cycle(app, client, k2_project, "spam", bob)
+    assert second == item_id
+    assert n_next <= NEXT_WITH_TOKEN
+    assert n_submit <= SUBMIT_WITH_TOKEN + FINAL_EXTRA
+
+    with app.app_context():  # nothing was skipped to get there
+        item = db.session.get(Item, item_id)
+        assert (item.n_annotations, item.final_label, item.final_source) == (2, "spam", "unanimous")
+        assert item.queue_tier == 0  # done
+        labels = db.session.scalars(select(Annotation.label).where(Annotation.item_id == item_id))
+        assert sorted(labels) == ["spam", "spam"]
+        assert db.session.scalar(select(Assignment.id).where(Assignment.item_id == item_id)) is None
+        assert item.project.filled_slots == 2
+        assert item.project.labels_since_training == 1
+
+
+def test_next_and_submit_from_the_form_stay_within_their_statements(app, client, auth, k2_project):
+    auth.login("alice")  # the login starts the session's count
+    headers = {"X-CSRFToken": auth.csrf()}
+    item_id, n_next, n_submit = _cycle(app, client, k2_project, "ham", headers)
+    assert n_next <= NEXT_WITH_TOKEN + SESSION_EXTRA
+    assert n_submit <= SUBMIT_WITH_TOKEN + SESSION_EXTRA
+    response = client.get(f"/api/v1/projects/{k2_project}/progress", headers=headers)
+    assert response.json["session_labeled"] == 1
+    with app.app_context():
+        assert db.session.get(Item, item_id).n_annotations == 1
