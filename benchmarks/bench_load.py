@@ -632,7 +632,13 @@ def import_rate(rows: int) -> dict[str, float]:
             ("items", ColumnMapping(id="id", text=("text",))),
             (
                 "labeled",
-                ColumnMapping(id="id", text=("text",), label="label", annotator="annotator"),
+                ColumnMapping(
+                    id="id",
+                    text=("text",),
+                    label="label",
+                    annotator="annotator",
+                    add_annotators=True,
+                ),
             ),
         ):
             project = create_project(f"Import {name}", [{"name": v} for v in LABELS])

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select, tuple_
 
 from labeler.extensions import db
-from labeler.models import Annotation, Membership, Project, User, utcnow
+from labeler.models import Annotation, Assignment, Membership, Project, User, utcnow
 from labeler.services.data.import_spec import ImportFailed
 
 if TYPE_CHECKING:
@@ -109,3 +109,11 @@ class LabelWriter:
         if fresh:
             db.session.execute(insert(Annotation.__table__), fresh)  # Core: ~3x the ORM's speed
             self.report.annotations_added += len(fresh)
+            # A label in hand ends its annotator's lease, as a submit does (one statement).
+            db.session.execute(
+                delete(Assignment).where(
+                    tuple_(Assignment.item_id, Assignment.user_id).in_(
+                        [(row["item_id"], row["user_id"]) for row in fresh]
+                    )
+                )
+            )

@@ -166,19 +166,30 @@ def _refresh_chunk(project: Project, items: list) -> int:
     kind = kinds.kind_of(project)
     low, high = items[0].id, items[-1].id
     votes: dict[int, list[Any]] = defaultdict(list)
+    vote_keys: dict[int, list[str]] = defaultdict(list)
     for item_id, key, value in db.session.execute(
         select(Annotation.item_id, Annotation.label, Annotation.value)
         .where(Annotation.item_id >= low, Annotation.item_id <= high)
         .order_by(Annotation.item_id, Annotation.id)
     ):
         votes[item_id].append(kind.decode(key, value))
+        vote_keys[item_id].append(key)
+    keys = {item_id: tuple(found) for item_id, found in vote_keys.items()}
+    keys.update({row.id: () for row in items if row.id not in keys})
     adjudicated = {row.id for row in items if row.final_source == "adjudicated"}
     resolved = _resolved(adjudicated) if adjudicated else set()
     rows, new_finals = [], 0
+    finals: list[dict[str, Any]] = []
+    disputes: list[dict[str, Any]] = []
+    # A chunk holds few distinct vote patterns (one label each: as many as labels), and
+    # equal keys mean equal votes: decide each pattern once.
+    outcomes: dict[tuple[tuple[str, ...], int], Outcome] = {}
     for row in items:
-        outcome = decide(
-            project, votes[row.id], project.annotations_per_item + row.extra_annotations
-        )
+        target = project.annotations_per_item + row.extra_annotations
+        pattern = (keys[row.id], target)
+        outcome = outcomes.get(pattern)
+        if outcome is None:
+            outcome = outcomes[pattern] = decide(project, votes[row.id], target)
         values = {
             "id": row.id,
             "consensus_label": outcome.consensus_label,
@@ -200,10 +211,12 @@ def _refresh_chunk(project: Project, items: list) -> int:
         }
         if final != row.final_label and final is not None:
             new_finals += row.split == "train"  # test labels never train a model
-            webhooks.emit(project, "item.final_label", event)
+            finals.append(event)
         if outcome.disputed and not row.disputed:
-            webhooks.emit(project, "item.disputed", event)
+            disputes.append(event)
         rows.append(values)
+    _emit_summary(project, "item.final_label", finals)
+    _emit_summary(project, "item.disputed", disputes)
     # Core executemany by id: the ORM's bulk UPDATE costs ~3x more here and adds nothing.
     # Rows without a final_label key keep theirs: one statement per key set.
     table = Item.__table__
@@ -218,6 +231,13 @@ def _refresh_chunk(project: Project, items: list) -> int:
                 [{"item_id": v["id"], **{f"v_{c}": v[c] for c in columns}} for v in group],
             )
     return new_finals
+
+
+def _emit_summary(project: Project, event_name: str, events: list[dict[str, Any]]) -> None:
+    """One delivery for a chunk's items, not one per item: ``{"bulk": true, "count": n,
+    "items": [...]}``, each entry what :func:`item_event` says of one item."""
+    if events:
+        webhooks.emit(project, event_name, {"bulk": True, "count": len(events), "items": events})
 
 
 def _resolved(item_ids: set[int]) -> set[int]:
