@@ -140,15 +140,11 @@ def prepare(
 
 
 def start_gunicorn(database_url: str, instance: Path, workers: int, port: int) -> subprocess.Popen:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("LABELER_")}
-    env.update(
-        {
-            "LABELER_DATABASE_URL": database_url,
-            "LABELER_SECRET_KEY": "load",
-            "LABELER_INSTANCE_PATH": str(instance),
-            "LABELER_JOB_EXECUTOR": "thread",
-            "PYTHONPATH": str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
-        }
+    env = _clean_env(
+        LABELER_DATABASE_URL=database_url,
+        LABELER_SECRET_KEY="load",
+        LABELER_INSTANCE_PATH=str(instance),
+        LABELER_JOB_EXECUTOR="thread",
     )
     command = [
         sys.executable,
@@ -168,30 +164,7 @@ def start_gunicorn(database_url: str, instance: Path, workers: int, port: int) -
         "60",
         "labeler.wsgi:app",
     ]
-    with (instance / "gunicorn.log").open("ab") as log:
-        process = subprocess.Popen(
-            command,
-            env=env,
-            cwd=REPO,
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # a worker answers once it has imported the app
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        try:
-            connection.request("GET", "/login")
-            if connection.getresponse().status == 200:
-                return process
-        except OSError:  # a refused or timed-out attempt, on a busy machine too
-            if process.poll() is not None:
-                raise RuntimeError((instance / "gunicorn.log").read_text()) from None
-            time.sleep(0.2)
-        finally:
-            connection.close()
-    os.killpg(process.pid, signal.SIGKILL)
-    raise RuntimeError("gunicorn did not answer within 120 s")
+    return _spawn(command, env, instance / "gunicorn.log", port)
 
 
 def stop_gunicorn(process: subprocess.Popen) -> None:
@@ -405,6 +378,8 @@ CLI = [sys.executable, "-c", "from labeler.cli.main import main; main()"]
 
 
 def _wait_http(port: int, process: subprocess.Popen, log: Path, seconds: float = 180) -> None:
+    """The one readiness probe: wait until a worker answers GET /login (it has imported
+    the app), or fail with the server's log when it exits first."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
