@@ -1,0 +1,123 @@
+"""Where one next + submit cycle spends its time, in process (issue 21).
+
+Drives ``--cycles`` next + submit cycles of one annotator with a token through the Flask
+test client (no WSGI server, no socket), on a project of ``--items`` items with k = 2,
+and prints per phase the time per cycle and its share: SQL (every statement, timed from
+the driver's cursor events), token and project lookups, the queue's pick and lease,
+recording the label, the consensus refresh, the commit, JSON encoding, and what is left
+(Flask routing, request hooks, flask-smorest, the test client). It also prints the
+statements per request. The WSGI server's share is what ``bench_load.py``'s one-client
+cycle adds on top of the in-process total.
+
+    python benchmarks/bench_request_phases.py                 # 2,000 cycles, 20,000 items
+    python benchmarks/bench_request_phases.py --cycles 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import shutil
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+# (label, the profiled function's file suffix and name): cumulative time of each
+PHASES = (
+    ("token lookup", "labeler/auth.py", "user_for_token"),
+    ("project + role", "labeler/auth.py", "project_and_role"),
+    ("queue: pick + lease", "labeler/services/labeling/queue.py", "next_items"),
+    ("submit (record, count)", "labeler/services/labeling/queue.py", "submit"),
+    ("  of it: consensus refresh", "labeler/services/labeling/labels.py", "refresh_item"),
+    ("commit", "sqlalchemy/orm/scoping.py", "commit"),
+    ("JSON response", "labeler/web/json_provider.py", "response"),
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cycles", type=int, default=2000)
+    parser.add_argument("--items", type=int, default=20000)
+    parser.add_argument("--dump", help="also write the profile to this file (pstats)")
+    args = parser.parse_args()
+    from sqlalchemy import event
+
+    from benchmarks.bench_load import prepare
+    from labeler import create_app
+    from labeler.extensions import db
+
+    folder = Path(__import__("tempfile").mkdtemp(prefix="labeler-phases-"))
+    url = f"sqlite:///{folder / 'labeler.sqlite'}"
+    project_id, (token,) = prepare(url, folder, 1, args.items, 2)
+    app = create_app({"SECRET_KEY": "phases", "INSTANCE_PATH": str(folder), "DATABASE_URL": url})
+    with app.app_context():
+        engine = db.engine
+    sql = {"seconds": 0.0, "statements": 0}
+
+    def before(conn, *_args):
+        conn.info["phase_started"] = time.perf_counter()
+
+    def after(conn, *_args):
+        sql["seconds"] += time.perf_counter() - conn.info.pop("phase_started")
+        sql["statements"] += 1
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def cycles(n: int) -> None:
+        for i in range(n):
+            item = client.get(f"/api/v1/projects/{project_id}/next", headers=headers)
+            item_id = item.json["items"][0]["id"]
+            answer = {"label": ("ham", "spam")[i % 2], "seconds": 1.0}
+            response = client.post(
+                f"/api/v1/projects/{project_id}/items/{item_id}/annotation",
+                json=answer,
+                headers=headers,
+            )
+            assert response.status_code == 201, response.json
+
+    cycles(50)  # warm-up: imports, caches, the token's last_used_at write
+    sql.update(seconds=0.0, statements=0)
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.enable()
+    cycles(args.cycles)
+    profiler.disable()
+    total = time.perf_counter() - started
+    if args.dump:
+        profiler.dump_stats(args.dump)
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    per_cycle = 1000 * total / args.cycles
+    print(f"{args.cycles:,} cycles, {args.items:,} items, k=2, in process (profiled)")
+    print(f"  total                      {per_cycle:7.2f} ms/cycle  100%")
+    print(
+        f"  SQL ({sql['statements'] / args.cycles:.1f} statements)       "
+        f"{1000 * sql['seconds'] / args.cycles:7.2f} ms/cycle  "
+        f"{100 * sql['seconds'] / total:3.0f}%   (inside the phases below)"
+    )
+    for label, suffix, name in PHASES:
+        seconds = sum(
+            value[3]
+            for (path, _line, function), value in stats.items()
+            if function == name and path.endswith(suffix)
+        )
+        share = 100 * seconds / total
+        print(f"  {label:<26} {1000 * seconds / args.cycles:7.2f} ms/cycle  {share:3.0f}%")
+    # the same cycles without the profiler's overhead
+    started = time.perf_counter()
+    cycles(min(args.cycles, 500))
+    plain = 1000 * (time.perf_counter() - started) / min(args.cycles, 500)
+    print(f"  unprofiled cycle           {plain:7.2f} ms/cycle")
+    with app.app_context():
+        db.engine.dispose()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
