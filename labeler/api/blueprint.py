@@ -82,6 +82,9 @@ MAX_ID = 2**63 - 1  # larger ids cannot exist, and some databases refuse to comp
 
 @bp.before_request
 def authenticate():
+    # api_project's projects and roles of this request (g outlives a request when a
+    # test client runs inside an app context)
+    g.api_projects = {}
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, secret = header.partition(" ")

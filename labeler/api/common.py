@@ -22,7 +22,7 @@ def api_project(project_id: int, need: str = "annotator") -> tuple[Project, str]
 
     Both are read once per request (a handler may ask again after ``begin_write``); the
     project is held here so the session's identity map keeps it for the second ask."""
-    known = g.setdefault("api_projects", {})
+    known = g.setdefault("api_projects", {})  # emptied by each API request's authenticate
     if project_id in known:
         role = known[project_id][1]
         project = db.session.get(Project, project_id)  # from the identity map (or reloaded)

@@ -17,7 +17,7 @@ from sqlalchemy import event, select
 
 from labeler.extensions import db
 from labeler.models import Annotation, Assignment, Item
-from tests.conftest import bearer, make_project
+from tests.conftest import bearer, make_project, user
 
 pytestmark = pytest.mark.skipif(
     bool(os.environ.get("LABELER_TEST_DATABASE_URL")),
@@ -108,3 +108,17 @@ def test_next_and_submit_from_the_form_stay_within_their_statements(app, client,
     assert response.json["session_labeled"] == 1
     with app.app_context():
         assert db.session.get(Item, item_id).n_annotations == 1
+
+
+def test_the_role_read_once_per_request_is_read_again_by_the_next_request(
+    app, client, k2_project, tokens
+):
+    from labeler.models import Membership
+
+    headers = bearer(tokens["alice"])
+    with app.app_context():  # requests inside one app context share its ``g``
+        assert client.get(f"/api/v1/projects/{k2_project}/next", headers=headers).status_code == 200
+        db.session.execute(db.delete(Membership).where(Membership.user_id == user("alice").id))
+        db.session.commit()
+        response = client.get(f"/api/v1/projects/{k2_project}/next", headers=headers)
+        assert response.status_code == 404
