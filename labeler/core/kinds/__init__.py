@@ -42,8 +42,7 @@ DEFAULT_KIND = "single_label"
 
 #: Every kind by name, in the order the project form offers them.
 KINDS: dict[str, TaskKind] = {
-    kind.name: kind
-    for kind in (SingleLabel(), MultiLabel(), Rating(), SpanKind(), Pairwise())
+    kind.name: kind for kind in (SingleLabel(), MultiLabel(), Rating(), SpanKind(), Pairwise())
 }
 
 

@@ -89,6 +89,12 @@ def canonical_json(value: Value) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def finite_or_none(value: float | None) -> float | None:
+    """A figure as pages and JSON hold it: a float, or None where it is undefined
+    (None or NaN)."""
+    return None if value is None or np.isnan(value) else float(value)
+
+
 def bounded_key(text: str) -> str:
     """``text`` if it fits the key columns, else ``"sha256:"`` and 40 hex digits of it."""
     if len(text) <= KEY_MAX:

@@ -26,14 +26,11 @@ from labeler.core.kinds.base import (
     Value,
     bounded_key,
     canonical_json,
+    finite_or_none,
 )
 
 SEPARATOR = "|"
 _TIE = 1e-9
-
-
-def _number(value: float | None) -> float | None:
-    return None if value is None or np.isnan(value) else float(value)
 
 
 def _row_codes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -101,20 +98,20 @@ class MultiLabel(TaskKind):
         return [
             Figure(
                 "Krippendorff's alpha (MASI distance)",
-                _number(_label_sets.set_alpha(coded, "masi")),
+                finite_or_none(_label_sets.set_alpha(coded, "masi")),
                 reading + "; a partial overlap of sets counts as partial agreement",
             ),
             Figure(
                 "Krippendorff's alpha (Jaccard distance)",
-                _number(_label_sets.set_alpha(coded, "jaccard")),
+                finite_or_none(_label_sets.set_alpha(coded, "jaccard")),
                 reading + "; distance 1 - shared labels / labels in either set",
             ),
             *(
                 Figure(
                     f"{label}: alpha / kappa",
-                    _number(row.alpha),
+                    finite_or_none(row.alpha),
                     "this label as a yes/no question; kappa is Fleiss' (-1..1, 0 chance)",
-                    {"kappa": _number(row.kappa), "share_chosen": float(row.share_chosen)},
+                    {"kappa": finite_or_none(row.kappa), "share_chosen": float(row.share_chosen)},
                 )
                 for label, row in per_label.iterrows()
             ),

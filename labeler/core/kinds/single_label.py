@@ -22,6 +22,7 @@ from labeler.core.kinds.base import (
     KindContext,
     TaskKind,
     Value,
+    finite_or_none,
 )
 from labeler.core.model_inputs import ModelInputs
 
@@ -35,7 +36,7 @@ def label_frame(votes: pd.DataFrame) -> pd.DataFrame:
 
 def figure_value(result: agreement.AgreementResult) -> float | None:
     """An agreement result as a figure's value: None where it is undefined (NaN)."""
-    return None if np.isnan(result.value) else float(result.value)
+    return finite_or_none(result.value)
 
 
 class SingleLabel(TaskKind):
