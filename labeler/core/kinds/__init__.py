@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from labeler.core.kinds.base import (
     KEY_MAX,
+    ConsensusFit,
     Figure,
     InvalidValue,
     ItemConsensus,
@@ -27,6 +28,7 @@ __all__ = [
     "DEFAULT_KIND",
     "KEY_MAX",
     "KINDS",
+    "ConsensusFit",
     "Figure",
     "InvalidValue",
     "ItemConsensus",

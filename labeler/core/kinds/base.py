@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +72,22 @@ class ItemConsensus:
     confidence: float
     disputed: bool
     unanimous: bool
+
+
+@dataclass(frozen=True)
+class ConsensusFit:
+    """A whole project's consensus as the consensus job writes it.
+
+    ``items``: as :meth:`TaskKind.consensus` returns it (indexed by item: ``value``,
+    ``key``, ``confidence``, ``unanimous``, ``disputed``). ``annotator_accuracy``: per
+    annotator the estimated share of their answers that are right, 0..1 (None when
+    the method estimates none). ``n_iter`` and ``converged`` describe an iterative fit.
+    """
+
+    items: pd.DataFrame
+    annotator_accuracy: pd.Series | None = None
+    n_iter: int = 0
+    converged: bool = True
 
 
 @dataclass(frozen=True)
@@ -209,6 +225,23 @@ class TaskKind(ABC):
     def consensus_methods(self) -> tuple[str, ...]:
         """The consensus methods this kind offers; the first is the default."""
         return ("majority",)
+
+    def fit_consensus(
+        self,
+        votes: pd.DataFrame,
+        context: KindContext,
+        method: str,
+        known: Mapping[Hashable, Value] | None = None,
+    ) -> ConsensusFit:
+        """The project-wide consensus the consensus job writes (for methods that fit
+        the whole project at once, such as Dawid-Skene).
+
+        ``known`` maps gold items to their known value: a method that learns the
+        annotators may take those as certain truth, while each item's own row still
+        says what its votes decide. The default is :meth:`consensus`, ignoring
+        ``known``, with no annotator estimates.
+        """
+        return ConsensusFit(self.consensus(votes, context, method))
 
     # -- the model -------------------------------------------------------------
 

@@ -9,15 +9,15 @@ set is an empty cell; a label containing ``|`` or ``\\`` escapes it with ``\\``)
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from labeler.core import consensus as single
-from labeler.core.kinds import _label_sets, _multi_label_model
+from labeler.core.kinds import _label_set_consensus, _label_sets, _multi_label_model
 from labeler.core.kinds.base import (
+    ConsensusFit,
     Figure,
     InvalidValue,
     ItemConsensus,
@@ -139,38 +139,33 @@ class MultiLabel(TaskKind):
         return ItemConsensus(value, confidence, disputed, unanimous)
 
     def consensus_methods(self) -> tuple[str, ...]:
-        # Per-label Dawid-Skene is here (consensus(..., "dawid_skene")), but the project
-        # consensus job still fits single-label Dawid-Skene, so projects are not offered it.
-        return ("majority",)
+        return ("majority", "dawid_skene")
 
     def consensus(self, votes: pd.DataFrame, context: KindContext, method: str) -> pd.DataFrame:
         """Each label decided on its own, by majority or by a binary Dawid-Skene fit
-        per label (``labeler.core.consensus.dawid_skene`` on yes/no votes)."""
+        per label (see :meth:`fit_consensus`)."""
+        return self.fit_consensus(votes, context, method).items
+
+    def fit_consensus(
+        self,
+        votes: pd.DataFrame,
+        context: KindContext,
+        method: str,
+        known: Mapping[Hashable, Value] | None = None,
+    ) -> ConsensusFit:
+        """Per-label majority, or per-label Dawid-Skene: each label a yes/no question
+        with its own fit over the annotators, gold sets (``known``) anchoring every
+        label's fit (:mod:`labeler.core.kinds._label_set_consensus`)."""
         coded = _label_sets.code_sets(votes, context.labels)
         yes, voters = coded.yes_counts()
         if method == "majority":
             shares = yes / np.maximum(voters, 1)[:, None]
-        elif method == "dawid_skene":
-            shares = self._dawid_skene_shares(coded)
-        else:
+            return ConsensusFit(self._table(coded, shares, yes, voters, context))
+        if method != "dawid_skene":
             raise InvalidValue(f"unknown consensus method {method!r}", "consensus_method")
-        return self._table(coded, shares, yes, voters, context)
-
-    def _dawid_skene_shares(self, coded: _label_sets.CodedSets) -> np.ndarray:
-        """Items x labels posterior that each label applies."""
-        chose = coded.indicator[coded.set_code]
-        shares = np.empty((len(coded.items), len(coded.labels)))
-        for index in range(len(coded.labels)):
-            frame = pd.DataFrame(
-                {
-                    "item": coded.item,
-                    "annotator": coded.annotator,
-                    "label": np.where(chose[:, index], "yes", "no"),
-                }
-            )
-            posteriors = single.dawid_skene(frame).posteriors.reindex(columns=["no", "yes"])
-            shares[posteriors.index.to_numpy(), index] = posteriors["yes"].fillna(0.0).to_numpy()
-        return shares
+        fit = _label_set_consensus.dawid_skene(coded, known)
+        table = self._table(coded, fit.shares, yes, voters, context)
+        return ConsensusFit(table, fit.annotator_accuracy, fit.n_iter, fit.converged)
 
     def _table(
         self,
