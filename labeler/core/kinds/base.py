@@ -192,6 +192,17 @@ class TaskKind(ABC):
         random layout (pairwise's left/right order) survives a reload."""
         return None
 
+    #: The review page's answer control: a template partial under ``templates/``, given
+    #: ``choices`` (labels or :meth:`answer_choices`), ``votes`` (each with its
+    #: ``value``) and ``item``. It posts the answer as ``label`` fields, which
+    #: :meth:`review_answer` reads.
+    review_control: str = "review/controls/choices.html"
+
+    def review_answer(self, fields: Sequence[str]) -> object:
+        """The raw answer (for :meth:`validate`) from the review form's ``label``
+        fields, in form order; None when the form sent none."""
+        return fields[0] if fields else None
+
     def answer_choices(self, context: KindContext) -> list[dict[str, Any]] | None:
         """The fixed answers a reviewer picks from, shaped like labels (``name``,
         ``hotkey``, ``description``), when they are not the project's label set; None:

@@ -52,6 +52,7 @@ class MultiLabel(TaskKind):
     widget = "kinds/multi_label.js"
     keys_hint = "label hotkeys toggle, Enter submits, 0 answers none of these when allowed"
     headline_metric = "micro_f1"
+    review_control = "review/controls/label_set.html"
 
     # -- values ----------------------------------------------------------------
 
@@ -72,6 +73,11 @@ class MultiLabel(TaskKind):
 
     def key(self, value: Value) -> str:
         return bounded_key(canonical_json(list(value)))
+
+    def review_answer(self, fields: Sequence[str]) -> object:
+        """The set picker posts one ``label`` field per checked label (none: the empty
+        set)."""
+        return list(fields)
 
     def display(self, value: Value | None) -> str:
         if value is None:

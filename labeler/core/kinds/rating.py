@@ -47,6 +47,7 @@ class Rating(TaskKind):
     keys_hint = "number keys pick a point of the scale (low to high)"
     headline_metric = "mae"
     headline_higher_is_better = False
+    review_control = "review/controls/scale.html"
 
     def validate(self, raw: object, context: KindContext) -> Value:
         if isinstance(raw, bool):
