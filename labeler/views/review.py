@@ -64,6 +64,7 @@ def item(project_id: int, item_id: int):
     except ServiceError:
         abort(404)
     kind = kinds.kind_of(project)
+    decisions = review.history(found)
     return render_template(
         "review/item.html",
         project=project,
@@ -74,7 +75,9 @@ def item(project_id: int, item_id: int):
         consensus_shown=kinds.display(project, found.consensus_label, found.consensus_value),
         choices=kind.answer_choices(kinds.context(project)) or project.labels,
         votes=review.item_votes(project, found),
-        history=review.history(found),
+        history=decisions,
+        history_shown={d.id: kinds.display(project, d.label, d.value) for d in decisions},
+        final_shown=kinds.display(project, found.final_label, found.final_value),
         opinion=review.model_opinion(project, found),
         target=item_target(project, found),
         waiting=review.count_disputed(project),

@@ -120,3 +120,7 @@ def test_reviewer_picks_the_final_set_with_the_labels_hotkeys(page, app):
         )
         decision = db.session.scalars(select(Adjudication)).one()
         assert (decision.action, decision.value) == ("resolve", ["sports", "tech"])
+
+    page.goto(f"/projects/{project_id}/review/{item_id}")
+    expect(page.locator("#history")).to_contain_text("resolve: sports, tech")
+    expect(page.locator(".item-id")).to_contain_text("final: sports, tech (adjudicated)")
