@@ -18,12 +18,18 @@ from labeler.api.serialize import project_payload
 from labeler.auth import create_token
 from labeler.core import sampling
 from labeler.core.estimators import ESTIMATORS
+from labeler.core.kinds import KINDS
 from labeler.extensions import db
 from labeler.models import PROJECT_ROLES, ROLES, Job, User
 from labeler.services import Forbidden, NotFound, accounts  # job runners: jobs.RUNNER_MODULES
 from labeler.services.learning.model_reports import job_payload
 from labeler.services.projects import admin
 from labeler.services.projects.store import set_member
+
+#: Every kind's queue strategies (the service checks the project's kind offers one).
+STRATEGIES = list(
+    dict.fromkeys([*sampling.STRATEGIES, *(s for k in KINDS.values() for s in k.strategies())])
+)
 
 
 class SettingsIn(Schema):
@@ -35,7 +41,7 @@ class SettingsIn(Schema):
         metadata={"description": "how agreement (and a rating's consensus) reads the labels"},
     )
     # The limits labeler.services.learning.model_settings checks, said in the document.
-    sampling_strategy = fields.String(validate=validate.OneOf(sampling.STRATEGIES))
+    sampling_strategy = fields.String(validate=validate.OneOf(STRATEGIES))
     retrain_every = fields.Integer(strict=True, validate=validate.Range(1, 1_000_000))
     estimator = fields.String(validate=validate.OneOf(sorted(ESTIMATORS)))
     estimator_params = fields.Dict(keys=fields.String())

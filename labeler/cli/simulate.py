@@ -15,10 +15,18 @@ from typing import Any
 import click
 import pandas as pd
 
-from labeler.core.kinds import KindContext, kind_for
-from labeler.core.sampling import STRATEGIES
+from labeler.core.kinds import KINDS, KindContext, kind_for
+from labeler.core.sampling import STRATEGIES as LABEL_STRATEGIES
 from labeler.simulate.span_annotators import SpanAnnotator, find_entities, mixed_annotators
 from labeler.simulate.span_run import consensus_scores, read_conll_file, simulate_votes
+
+#: Every queue strategy of the kinds the loop simulates (the server refuses one its
+#: project's kind does not offer, naming those it does).
+STRATEGIES = tuple(
+    dict.fromkeys(
+        [*LABEL_STRATEGIES, *(s for k in ("multi_label", "rating") for s in KINDS[k].strategies())]
+    )
+)
 
 
 def _floats(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[float]:
@@ -26,6 +34,10 @@ def _floats(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) 
         return [float(v) for text in value for v in text.split(",") if v.strip()] or [0.9]
     except ValueError:
         raise click.BadParameter("give numbers like 0.9 or 0.9,0.8,0.7") from None
+
+
+def _noise(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> list[float]:
+    return _floats(ctx, param, value) if value else []
 
 
 def common_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -58,6 +70,23 @@ def common_options(function: Callable[..., Any]) -> Callable[..., Any]:
             "--confusion",
             type=click.Path(exists=True, path_type=Path),
             help="JSON confusion matrix (or a list of them) instead of --accuracy.",
+        ),
+        click.option(
+            "--kind",
+            "task_kind",
+            type=click.Choice(["single_label", "multi_label", "rating"]),
+            default="single_label",
+            show_default=True,
+            help="The project's task kind: --label-column holds a label, a set of labels "
+            "joined by --label-separator, or a number on the scale.",
+        ),
+        click.option("--label-separator", default="|", show_default=True),
+        click.option(
+            "--noise",
+            multiple=True,
+            callback=_noise,
+            help="multi_label: each label's flip chance; rating: the noise in scale points "
+            "(per annotator, recycled) [0.1 / 0.5].",
         ),
         click.option("--k", "k", default=1, show_default=True, help="Annotations per item."),
         click.option(
@@ -99,12 +128,14 @@ def common_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _dataset(options: dict[str, Any], seed: int):
-    from labeler.simulate import datasets
+    from labeler.simulate import datasets, kind_setup
 
     if options["digits"]:
         return datasets.digits(options["max_items"], seed=0)
     if options["data"] is None:
         raise click.UsageError("give --data FILE.csv or --digits")
+    if options["task_kind"] in kind_setup.LOADERS:
+        return kind_setup.LOADERS[options["task_kind"]](options)
     only = [v for v in options["only_labels"].split(",") if v]
     return datasets.from_csv(
         options["data"],
@@ -117,21 +148,14 @@ def _dataset(options: dict[str, Any], seed: int):
 
 
 def _run(options: dict[str, Any], strategy: str, seed: int, out: Path | None) -> dict[str, Any]:
-    from labeler.simulate import annotators, report
+    from labeler.simulate import kind_setup, report
     from labeler.simulate.client import Client
     from labeler.simulate.run import Settings, simulate
 
     if not options["token"]:
         raise click.UsageError("give --token (an admin's API token) or set LABELER_TOKEN")
     data = _dataset(options, seed)
-    confusions = (
-        annotators.read_confusions(options["confusion"], data.labels)
-        if options["confusion"]
-        else None
-    )
-    crowd = annotators.make_annotators(
-        options["annotators"], data.labels, seed, options["accuracy"], confusions
-    )
+    crowd = kind_setup.CROWDS[data.task_kind](options, data, seed)
     settings = Settings(
         options["k"],
         strategy,

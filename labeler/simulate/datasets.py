@@ -16,10 +16,14 @@ class Dataset:
 
     name: str
     frame: pd.DataFrame
-    truth: dict[str, str]
+    truth: dict[str, Any]  # a label; a list of labels (multi_label); a number (rating)
     labels: list[str]
     mapping: dict[str, Any]
     inputs: dict[str, list[str]] = field(default_factory=dict)
+    #: The project's task kind, and what it is created with besides the labels.
+    task_kind: str = "single_label"
+    task_settings: dict[str, Any] = field(default_factory=dict)
+    label_scale: str = "nominal"
 
     def rows(self) -> list[dict[str, Any]]:
         return self.frame.to_dict(orient="records")
@@ -74,4 +78,69 @@ def digits(max_items: int | None = None, seed: int = 0) -> Dataset:
         labels,
         {"id": "id", "numeric": fields},
         {"numeric": fields},
+    )
+
+
+def _text_frame(raw: pd.DataFrame, text_column: str) -> tuple[list[str], pd.DataFrame]:
+    ids = [f"row-{i}" for i in raw.index]
+    return ids, pd.DataFrame({"id": ids, "text": raw[text_column].astype(str).to_numpy()})
+
+
+def multi_label_csv(
+    path: str | Path,
+    text_column: str,
+    label_column: str,
+    separator: str = "|",
+    max_items: int | None = None,
+    seed: int = 0,
+) -> Dataset:
+    """A multi-label CSV: the label cell holds the set, labels joined by ``separator``
+    (an empty cell is the empty set, which the project then allows)."""
+    path = Path(path)
+    raw = pd.read_csv(path, usecols=[text_column, label_column], dtype=str, keep_default_na=False)
+    raw = _subsample(raw[raw[text_column].str.strip() != ""], max_items, seed)
+    sets = [
+        {label.strip() for label in cell.split(separator) if label.strip()}
+        for cell in raw[label_column]
+    ]
+    labels = sorted(set().union(*sets))
+    ids, frame = _text_frame(raw, text_column)
+    truth = {
+        i: [lbl for lbl in labels if lbl in chosen] for i, chosen in zip(ids, sets, strict=True)
+    }
+    name = path.name.split(".")[0]
+    mapping = {"id": "id", "text": ["text"]}
+    settings = {"allow_empty": any(not chosen for chosen in sets)}
+    return Dataset(name, frame, truth, labels, mapping, {"text": ["text"]}, "multi_label", settings)
+
+
+def _point(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def rating_csv(
+    path: str | Path,
+    text_column: str,
+    label_column: str,
+    label_scale: str = "ordinal",
+    max_items: int | None = None,
+    seed: int = 0,
+) -> Dataset:
+    """A rating CSV: the label cell is a number. The scale is every whole point from the
+    lowest to the highest rating (or the distinct ratings, when some are not whole)."""
+    path = Path(path)
+    raw = pd.read_csv(path, usecols=[text_column, label_column]).dropna()
+    raw = _subsample(raw[raw[text_column].astype(str).str.strip() != ""], max_items, seed)
+    ratings = raw[label_column].astype(float)
+    if (ratings == ratings.round()).all():
+        points = [float(p) for p in range(int(ratings.min()), int(ratings.max()) + 1)]
+    else:
+        points = sorted(set(ratings))
+    ids, frame = _text_frame(raw, text_column)
+    truth = {i: _point(v) for i, v in zip(ids, ratings, strict=True)}
+    labels = [str(_point(p)) for p in points]
+    name = path.name.split(".")[0]
+    mapping = {"id": "id", "text": ["text"]}
+    return Dataset(
+        name, frame, truth, labels, mapping, {"text": ["text"]}, "rating", {}, label_scale
     )

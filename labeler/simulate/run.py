@@ -22,70 +22,18 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
+from labeler.core.kinds import kind_for
 from labeler.simulate.annotators import SimulatedAnnotator
 from labeler.simulate.client import ApiError, Client
 from labeler.simulate.datasets import Dataset
+from labeler.simulate.results import Checkpoint, Result, Settings, annotator_table, figure_value
+
+__all__ = ["Checkpoint", "Result", "Settings", "Simulation", "annotator_table", "simulate"]
 
 Progress = Callable[[int, str], None]  # (annotations added, message)
-
-
-@dataclass
-class Settings:
-    """What one simulation does; see ``labeler simulate --help``."""
-
-    annotations_per_item: int = 1
-    strategy: str = "margin"
-    budget: int = 500
-    batch: int = 5
-    retrain_every: int = 50
-    seed: int = 0
-    test_fraction: float = 0.2
-    test_labels: str = "upfront"  # or "queue"
-    estimator: str | None = None
-    min_labels_per_class: int | None = None  # cold start: random until each label has this
-    random_share: float | None = None
-
-
-@dataclass
-class Checkpoint:
-    """The state after one model version (all accuracies 0..1)."""
-
-    version: int
-    status: str
-    training_labels: int
-    annotations: int
-    n_test: int | None
-    accuracy: float | None
-    macro_f1: float | None
-    majority_accuracy: float | None
-    n_final: int
-    n_disputed: int
-    alpha: float | None
-    fleiss_kappa: float | None
-    percent_agreement: float | None
-    wall_seconds: float
-
-
-@dataclass
-class Result:
-    project_id: int
-    name: str
-    settings: dict[str, Any]
-    dataset: str
-    checkpoints: list[Checkpoint] = field(default_factory=list)
-    consensus: dict[str, Any] = field(default_factory=dict)
-    annotators: list[dict[str, Any]] = field(default_factory=list)
-    test_annotations: int = 0
-    train_annotations: int = 0
-    wall_seconds: float = 0.0
-    requests: int = 0
-    notes: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class Simulation:
@@ -99,6 +47,7 @@ class Simulation:
         name: str | None = None,
     ) -> None:
         self.admin, self.data, self.crowd, self.settings = admin, data, annotators, settings
+        self.kind = kind_for(data.task_kind)
         self.progress = progress or (lambda n, message: None)
         self.name = (
             name
@@ -123,6 +72,9 @@ class Simulation:
                 "guidelines": f"Simulated labeling of {self.data.name}.",
                 "annotations_per_item": s.annotations_per_item,
                 "test_fraction": s.test_fraction,
+                "task_kind": self.data.task_kind,
+                "task_settings": self.data.task_settings,
+                "label_scale": self.data.label_scale,
             },
         )
         self.project_id = project["id"]
@@ -137,7 +89,7 @@ class Simulation:
         for annotator in self.crowd:
             self._enrol(annotator)
         self._import()
-        return Result(self.project_id, self.name, asdict(s), self.data.name)
+        return Result(self.project_id, self.name, asdict(s), self.data.name, self.data.task_kind)
 
     def _enrol(self, annotator: SimulatedAnnotator) -> None:
         username = f"{annotator.name}-p{self.project_id}"
@@ -162,8 +114,12 @@ class Simulation:
         each seed gets its own test split and order (strategies on one seed share them)."""
         return f"s{self.settings.seed}-{external_id}"
 
-    def truth(self, external_id: str) -> str:
+    def truth(self, external_id: str) -> Any:
         return self.data.truth[external_id.split("-", 1)[1]]
+
+    def is_right(self, external_id: str, final: Any) -> bool:
+        """Whether an exported final answer is the truth (a whole set; the exact point)."""
+        return self.kind.key(self.truth(external_id)) == self.kind.key(final)
 
     # --- labeling ------------------------------------------------------------------
 
@@ -173,7 +129,7 @@ class Simulation:
         try:
             self.clients[annotator.name].post(
                 f"/projects/{self.project_id}/items/{item['id']}/annotation",
-                {"label": label, "seconds": 1.0},
+                {"value": label, "seconds": 1.0},
             )
         except ApiError as exc:
             if exc.status != 409:
@@ -261,7 +217,9 @@ class Simulation:
     def train_on_everything(self, result: Result, annotations: int) -> None:
         """A last version on every final train label, if the newest one lags behind."""
         rows = self.admin.export_items(self.project_id)
-        final = sum(1 for r in rows if r.get("final_label") and r.get("split") == "train")
+        final = sum(
+            1 for r in rows if r.get("final_label") is not None and r.get("split") == "train"
+        )
         evaluated = [c.training_labels for c in result.checkpoints]
         if evaluated and max(evaluated) >= final:
             return
@@ -303,18 +261,31 @@ class Simulation:
                     consensus["accuracy"],
                     consensus["n_final"],
                     consensus["n_disputed"],
-                    _value(figures, "alpha"),
-                    _value(figures, "fleiss"),
-                    _value(figures, "percent"),
+                    figure_value(figures, "alpha"),
+                    figure_value(figures, "fleiss"),
+                    figure_value(figures, "percent"),
                     round(time.monotonic() - self.started, 2),
+                    self.kind.headline_metric,
+                    self.headline(version),
                 )
             )
+
+    def headline(self, version: dict[str, Any]) -> float | None:
+        """The version's value of its kind's headline metric (the list holds only
+        single-label figures; others come from the version's own page)."""
+        metric = self.kind.headline_metric
+        if metric in version:
+            return version[metric]
+        detail = self.admin.get(f"/projects/{self.project_id}/models/{version['id']}")
+        return (detail.get("metrics") or {}).get(metric)
 
     def consensus_accuracy(self) -> dict[str, Any]:
         """Final labels (from the export) against the truth, over items that have one."""
         rows = self.admin.export_items(self.project_id)
-        final = [(r["external_id"], r["final_label"]) for r in rows if r.get("final_label")]
-        right = sum(self.truth(i) == str(label) for i, label in final)
+        final = [
+            (r["external_id"], r["final_label"]) for r in rows if r.get("final_label") is not None
+        ]
+        right = sum(self.is_right(i, label) for i, label in final)
         labeled = sum(1 for r in rows if r.get("n_annotations"))
         return {
             "accuracy": right / len(final) if final else None,
@@ -322,7 +293,9 @@ class Simulation:
             "n_disputed": labeled - len(final),
             # undecided items count as misses: the share of labeled items made right
             "accuracy_of_labeled": right / labeled if labeled else None,
-            "by": sorted({str(r.get("decided_by")) for r in rows if r.get("final_label")}),
+            "by": sorted(
+                {str(r.get("decided_by")) for r in rows if r.get("final_label") is not None}
+            ),
         }
 
     def agreement(self) -> dict[str, Any]:
@@ -354,30 +327,6 @@ class Simulation:
             row["dawid_skene_consensus_job"] = estimates.get(row["user_id"])
 
 
-def _value(figures: dict[str, Any], name: str) -> float | None:
-    figure = figures.get(name) or {}
-    return figure.get("value")
-
-
-def annotator_table(
-    crowd: list[SimulatedAnnotator], figures: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """True (configured and observed) vs estimated accuracy, per annotator."""
-    estimated = {row["user_id"]: row for row in figures.get("annotators", [])}
-    return [
-        {
-            "annotator": a.name,
-            "user_id": a.user_id,
-            "labels": a.answered,
-            "configured_accuracy": round(a.accuracy, 4),
-            "observed_accuracy": a.observed_accuracy(),
-            "dawid_skene": estimated.get(a.user_id, {}).get("dawid_skene"),
-            "leave_one_out": estimated.get(a.user_id, {}).get("leave_one_out"),
-        }
-        for a in crowd
-    ]
-
-
 def simulate(
     admin: Client,
     data: Dataset,
@@ -403,8 +352,11 @@ def simulate(
     result.train_annotations = annotations
     figures = sim.agreement() if settings.annotations_per_item > 1 else {}
     result.annotators = annotator_table(crowd, figures)
-    if settings.annotations_per_item > 1:
+    if settings.annotations_per_item > 1 and "dawid_skene" in sim.kind.consensus_methods():
         sim.dawid_skene(result)
+    elif settings.annotations_per_item > 1:
+        result.consensus = {"majority": sim.consensus_accuracy()}
+        result.notes.append(f"{data.task_kind} offers no Dawid-Skene consensus")
     else:
         result.consensus = {"majority": sim.consensus_accuracy()}
         result.notes.append("k = 1: one label per item, so no agreement or Dawid-Skene")

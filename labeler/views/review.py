@@ -63,14 +63,21 @@ def item(project_id: int, item_id: int):
         found = queue_service.get_item(project, item_id)
     except ServiceError:
         abort(404)
+    kind = kinds.kind_of(project)
+    decisions = review.history(found)
     return render_template(
         "review/item.html",
         project=project,
         item=found,
         shown=item_payload(project, found),
-        choices=kinds.kind_of(project).answer_choices(kinds.context(project)) or project.labels,
+        control=kind.review_control,
+        consensus=kinds.read_value(project, found.consensus_label, found.consensus_value),
+        consensus_shown=kinds.display(project, found.consensus_label, found.consensus_value),
+        choices=kind.answer_choices(kinds.context(project)) or project.labels,
         votes=review.item_votes(project, found),
-        history=review.history(found),
+        history=decisions,
+        history_shown={d.id: kinds.display(project, d.label, d.value) for d in decisions},
+        final_shown=kinds.display(project, found.final_label, found.final_value),
         opinion=review.model_opinion(project, found),
         target=item_target(project, found),
         waiting=review.count_disputed(project),
@@ -84,11 +91,13 @@ def decide(project_id: int, item_id: int):
     load_project(project_id, need="reviewer")  # who may ask comes first
     begin_write()
     project = load_project(project_id, need="reviewer")
-    label = request.form.get("label") or None
-    action = request.form.get("action") or ("resolve" if label else "")
+    answer = kinds.kind_of(project).review_answer(request.form.getlist("label"))
+    action = request.form.get("action") or ("resolve" if answer else "")
     try:
         found = queue_service.get_item(project, item_id)
-        review.decide(project, found, current_user, action, label, request.form.get("note", ""))
+        decision = review.decide(
+            project, found, current_user, action, answer, request.form.get("note", "")
+        )
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -96,7 +105,8 @@ def decide(project_id: int, item_id: int):
     following = review.next_disputed(project, item_id)
     db.session.commit()
     maybe_start_training(project)  # an adjudication is a new final label
-    flash(DONE_MESSAGES[action].format(label=label), "info")
+    shown = kinds.display(project, decision.label, decision.value)
+    flash(DONE_MESSAGES[action].format(label=shown), "info")
     if following is None:
         flash("The review queue is empty.", "info")
         return redirect(url_for("review.queue", project_id=project_id))

@@ -61,10 +61,12 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 # a common one, a mapping that maps a column, a batch that holds an item, either an item
 # or a text to find items like, a report only a pairwise project has, a webhook address
 # with a host, gold only for items with a final label, task settings that the chosen
-# kind knows. On these, and only these, a 422 for schema-valid data is expected; every
+# kind knows, a queue strategy or consensus method that the project's kind offers
+# (the document lists every kind's). On these, and only these, a 422 for schema-valid data is expected; every
 # other check runs on all.
 BUSINESS_RULES = {
     "POST /api/v1/projects",
+    "PATCH /api/v1/projects/{project_id}",
     "POST /api/v1/projects/{project_id}/items/bulk",
     "GET /api/v1/projects/{project_id}/items/similar",
     "GET /api/v1/projects/{project_id}/ranking",

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 import krippendorff
 import numpy as np
 import pandas as pd
@@ -219,3 +221,87 @@ def test_human_level_scores_each_annotator_against_the_others():
     # a on item 2: the others (b tech, c sports) tie on both labels -> skipped
     assert per["a"]["n_items"] == 1 and per["a"]["micro_f1"] == 1.0
     assert result["overall"] == pytest.approx((1 + 1 + 0.5 * 2) / 4)
+
+
+def _textbook_binary_dawid_skene(votes, smoothing=0.01, tol=1e-5, max_iter=100):
+    """Dawid & Skene (1979) for one yes/no question, with plain dicts and loops:
+    ``votes`` maps item -> {annotator: 0/1}. Starts from the vote shares; each
+    annotator's 2x2 confusion gets ``smoothing`` per cell; stops when the
+    log-likelihood per vote gains less than ``tol`` (crowd-kit's rule). Returns P(yes)
+    per item and each annotator's expected share of right answers."""
+    annotators = sorted({a for answers in votes.values() for a in answers})
+    n_votes = sum(len(answers) for answers in votes.values())
+    post = {i: sum(ans.values()) / len(ans) for i, ans in votes.items()}
+    previous = -math.inf
+    for _ in range(max_iter):
+        confusion = {}
+        for a in annotators:
+            counts = [[smoothing, smoothing], [smoothing, smoothing]]  # [true][given]
+            for i, answers in votes.items():
+                if a in answers:
+                    counts[1][answers[a]] += post[i]
+                    counts[0][answers[a]] += 1 - post[i]
+            confusion[a] = [[c / sum(row) for c in row] for row in counts]
+        prior = sum(post.values()) / len(post)
+        log_likelihood = 0.0
+        for i, answers in votes.items():
+            like_yes, like_no = prior, 1 - prior
+            for a, given in answers.items():
+                like_yes *= confusion[a][1][given]
+                like_no *= confusion[a][0][given]
+            post[i] = like_yes / (like_yes + like_no)
+            log_likelihood += math.log(like_yes + like_no)
+        if (log_likelihood - previous) / n_votes < tol:
+            break
+        previous = log_likelihood
+    accuracy = {}
+    for a in annotators:
+        mine = [(post[i], answers[a]) for i, answers in votes.items() if a in answers]
+        accuracy[a] = sum(p if given else 1 - p for p, given in mine) / len(mine)
+    return post, accuracy
+
+
+def test_per_label_dawid_skene_equals_a_textbook_fit_of_each_label():
+    votes = _votes(n_items=120, n_annotators=5, missing=0.3, seed=7)
+    fit = KIND.fit_consensus(votes, CONTEXT, "dawid_skene")
+    shares = pd.DataFrame(index=fit.items.index, columns=list(LABELS), dtype=float)
+    accuracy = pd.Series(0.0, index=sorted(votes["annotator"].unique()))
+    for label in LABELS:
+        per_item = {}
+        for row in votes.itertuples():
+            per_item.setdefault(row.item, {})[row.annotator] = int(label in row.value)
+        posterior, label_accuracy = _textbook_binary_dawid_skene(per_item)
+        shares[label] = pd.Series(posterior)
+        accuracy += pd.Series(label_accuracy) / len(LABELS)
+    chosen = shares.apply(lambda row: [lbl for lbl in LABELS if row[lbl] > 0.5], axis=1)
+    assert fit.items["value"].tolist() == chosen.tolist()
+    assert fit.items["key"].tolist() == [KIND.key(value) for value in chosen]
+    least_sure = np.maximum(shares, 1 - shares).min(axis=1)
+    assert fit.items["confidence"].to_numpy() == pytest.approx(least_sure.to_numpy(), abs=1e-9)
+    assert fit.annotator_accuracy.to_dict() == pytest.approx(accuracy.to_dict(), abs=1e-9)
+    assert fit.converged and list(KIND.consensus_methods()) == ["majority", "dawid_skene"]
+    assert KIND.consensus(votes, CONTEXT, "dawid_skene").equals(fit.items)
+
+
+def test_gold_sets_anchor_each_labels_fit():
+    """Two annotators mirror each other on every label; gold sets say who is right."""
+    rng = np.random.default_rng(5)
+    rows, truth = [], {}
+    for item in range(60):
+        on = rng.random(len(LABELS)) < 0.4
+        truth[item] = [lbl for lbl, yes in zip(LABELS, on, strict=True) if yes]
+        flipped = [lbl for lbl, yes in zip(LABELS, on, strict=True) if not yes]
+        rows.append((item, "honest", truth[item]))
+        rows.append((item, "flipper", flipped))
+    context = KindContext(labels=LABELS, settings={"allow_empty": True})
+    votes = pd.DataFrame(rows, columns=["item", "annotator", "value"])
+    votes["key"] = votes["value"].map(KIND.key)
+    gold = {item: truth[item] for item in range(10)}
+    fit = KIND.fit_consensus(votes, context, "dawid_skene", known=gold)
+    assert fit.annotator_accuracy["honest"] > 0.9 > 0.1 > fit.annotator_accuracy["flipper"]
+    assert fit.items["value"].tolist() == [truth[item] for item in range(60)]
+    # Without gold the two are mirror images: nothing tells them apart.
+    unanchored = KIND.fit_consensus(votes, context, "dawid_skene")
+    assert unanchored.annotator_accuracy["honest"] == pytest.approx(
+        unanchored.annotator_accuracy["flipper"], abs=0.05
+    )

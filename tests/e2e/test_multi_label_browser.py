@@ -8,40 +8,27 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from labeler.extensions import db
-from labeler.models import Annotation, AnnotationRevision, Item, User
-from labeler.services.data.import_spec import ColumnMapping
-from labeler.services.data.imports import import_rows
-from labeler.services.projects.store import create_project, set_member
-from tests.conftest import PASSWORDS, user
+from labeler.models import Adjudication, Annotation, AnnotationRevision, Item, User
+from tests.conftest import PASSWORDS
 from tests.e2e.conftest import login
+from tests.e2e.kind_projects import kind_project, next_item, shown, vote_on_first_item
 
 pytestmark = pytest.mark.e2e
+
+LABELS = [{"name": "sports"}, {"name": "politics"}, {"name": "tech"}]
 
 
 @pytest.fixture
 def topics(app) -> int:
-    with app.app_context():
-        project = create_project(
-            "Topics",
-            [{"name": "sports"}, {"name": "politics"}, {"name": "tech"}],
-            task_kind="multi_label",
-            task_settings={"allow_empty": True},
-            test_fraction=0.0,
-        )
-        rows = [(i + 1, {"id": f"n{i}", "text": f"story {i}"}) for i in range(10)]
-        import_rows(project, rows, ColumnMapping(id="id", text=("text",)))
-        set_member(project, user("alice"), "annotator")
-        db.session.commit()
-        return project.id
-
-
-def _shown(page) -> str:
-    return page.locator("#item-external-id").inner_text()
-
-
-def _next(page, previous: str) -> str:
-    expect(page.locator("#item-external-id")).not_to_have_text(previous)
-    return _shown(page)
+    return kind_project(
+        app,
+        "Topics",
+        LABELS,
+        "multi_label",
+        "n",
+        reviewers=("rita",),
+        task_settings={"allow_empty": True},
+    )
 
 
 def test_label_five_sets_by_keyboard_then_change_one(page, app, topics):
@@ -52,19 +39,19 @@ def test_label_five_sets_by_keyboard_then_change_one(page, app, topics):
     answers = [["1", "3"], ["2"], [], ["1", "2", "3"], ["3", "3", "2"]]  # 3 twice: off again
     expected = [["sports", "tech"], ["politics"], [], ["sports", "politics", "tech"], ["politics"]]
     chosen: dict[str, list[str]] = {}
-    current = _shown(page)
+    current = shown(page)
     for keys, value in zip(answers, expected, strict=True):
         chosen[current] = value
         for key in keys:
             page.keyboard.press(key)
         page.keyboard.press("Enter" if keys else "0")
-        current = _next(page, current)
+        current = next_item(page, current)
     expect(page.locator("#session-count")).to_have_text("5")
     expect(page.locator("#coverage-text")).to_have_text("50.0%")
 
     # Back: the last set returns marked; add sports and submit again.
     page.keyboard.press("b")
-    last = _next(page, current)
+    last = next_item(page, current)
     assert chosen[last] == ["politics"]
     expect(page.locator('.label-toggle[aria-pressed="true"]')).to_have_count(1)
     expect(page.locator('.label-toggle[data-label="politics"]')).to_have_class(
@@ -73,7 +60,7 @@ def test_label_five_sets_by_keyboard_then_change_one(page, app, topics):
     page.keyboard.press("1")
     page.keyboard.press("Enter")
     chosen[last] = ["sports", "politics"]
-    assert _next(page, last) == current
+    assert next_item(page, last) == current
 
     with app.app_context():
         alice = db.session.scalar(select(User).where(User.username == "alice"))
@@ -86,3 +73,54 @@ def test_label_five_sets_by_keyboard_then_change_one(page, app, topics):
         assert stored == chosen
         history = db.session.scalars(select(AnnotationRevision)).all()
         assert [h.value for h in history] == [["politics"]]
+
+
+def test_reviewer_picks_the_final_set_with_the_labels_hotkeys(page, app):
+    project_id = kind_project(
+        app,
+        "Topics review",
+        LABELS,
+        "multi_label",
+        "r",
+        ("alice", "bob"),
+        ("rita",),
+        annotations_per_item=2,
+    )
+    # tech splits 1 to 1: no consensus, a dispute.
+    item_id, disputed = vote_on_first_item(
+        app, project_id, {"alice": ["sports", "tech"], "bob": ["sports"]}
+    )
+    assert disputed
+    login(page, "rita", PASSWORDS["rita"])
+    page.goto(f"/projects/{project_id}/review/{item_id}")
+    votes = page.locator("table.votes tbody").inner_text()
+    assert "sports, tech" in votes and '["' not in votes
+    boxes = {
+        lbl["name"]: page.locator(f'#set-picker input[value="{lbl["name"]}"]') for lbl in LABELS
+    }
+    # It starts from what most annotators chose: sports (2 of 2), not tech (1 of 2).
+    expect(boxes["sports"]).to_be_checked()
+    expect(boxes["tech"]).not_to_be_checked()
+    expect(page.locator("#set-picker")).to_contain_text("chosen by 1 of 2")
+    page.keyboard.press("3")  # tech on
+    page.keyboard.press("2")  # politics on ...
+    page.keyboard.press("2")  # ... and off again
+    expect(boxes["tech"]).to_be_checked()
+    expect(boxes["politics"]).not_to_be_checked()
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"**/projects/{project_id}/review")
+    assert "Resolved as sports, tech." in page.locator("main").inner_text()
+
+    with app.app_context():
+        item = db.session.get(Item, item_id)
+        assert (item.final_value, item.final_source, item.disputed) == (
+            ["sports", "tech"],
+            "adjudicated",
+            False,
+        )
+        decision = db.session.scalars(select(Adjudication)).one()
+        assert (decision.action, decision.value) == ("resolve", ["sports", "tech"])
+
+    page.goto(f"/projects/{project_id}/review/{item_id}")
+    expect(page.locator("#history")).to_contain_text("resolve: sports, tech")
+    expect(page.locator(".item-id")).to_contain_text("final: sports, tech (adjudicated)")

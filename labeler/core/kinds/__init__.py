@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from labeler.core.kinds.base import (
     KEY_MAX,
+    ConsensusFit,
     Figure,
     InvalidValue,
     ItemConsensus,
@@ -27,6 +28,7 @@ __all__ = [
     "DEFAULT_KIND",
     "KEY_MAX",
     "KINDS",
+    "ConsensusFit",
     "Figure",
     "InvalidValue",
     "ItemConsensus",
@@ -42,8 +44,7 @@ DEFAULT_KIND = "single_label"
 
 #: Every kind by name, in the order the project form offers them.
 KINDS: dict[str, TaskKind] = {
-    kind.name: kind
-    for kind in (SingleLabel(), MultiLabel(), Rating(), SpanKind(), Pairwise())
+    kind.name: kind for kind in (SingleLabel(), MultiLabel(), Rating(), SpanKind(), Pairwise())
 }
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +75,22 @@ class ItemConsensus:
 
 
 @dataclass(frozen=True)
+class ConsensusFit:
+    """A whole project's consensus as the consensus job writes it.
+
+    ``items``: as :meth:`TaskKind.consensus` returns it (indexed by item: ``value``,
+    ``key``, ``confidence``, ``unanimous``, ``disputed``). ``annotator_accuracy``: per
+    annotator the estimated share of their answers that are right, 0..1 (None when
+    the method estimates none). ``n_iter`` and ``converged`` describe an iterative fit.
+    """
+
+    items: pd.DataFrame
+    annotator_accuracy: pd.Series | None = None
+    n_iter: int = 0
+    converged: bool = True
+
+
+@dataclass(frozen=True)
 class Figure:
     """One agreement figure with the line that says how to read it."""
 
@@ -87,6 +103,12 @@ class Figure:
 def canonical_json(value: Value) -> str:
     """Compact, key-sorted JSON: the same value always gives the same text."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """A figure as pages and JSON hold it: a float, or None where it is undefined
+    (None or NaN)."""
+    return None if value is None or np.isnan(value) else float(value)
 
 
 def bounded_key(text: str) -> str:
@@ -170,6 +192,17 @@ class TaskKind(ABC):
         random layout (pairwise's left/right order) survives a reload."""
         return None
 
+    #: The review page's answer control: a template partial under ``templates/``, given
+    #: ``choices`` (labels or :meth:`answer_choices`), ``votes`` (each with its
+    #: ``value``) and ``item``. It posts the answer as ``label`` fields, which
+    #: :meth:`review_answer` reads.
+    review_control: str = "review/controls/choices.html"
+
+    def review_answer(self, fields: Sequence[str]) -> object:
+        """The raw answer (for :meth:`validate`) from the review form's ``label``
+        fields, in form order; None when the form sent none."""
+        return fields[0] if fields else None
+
     def answer_choices(self, context: KindContext) -> list[dict[str, Any]] | None:
         """The fixed answers a reviewer picks from, shaped like labels (``name``,
         ``hotkey``, ``description``), when they are not the project's label set; None:
@@ -203,6 +236,23 @@ class TaskKind(ABC):
     def consensus_methods(self) -> tuple[str, ...]:
         """The consensus methods this kind offers; the first is the default."""
         return ("majority",)
+
+    def fit_consensus(
+        self,
+        votes: pd.DataFrame,
+        context: KindContext,
+        method: str,
+        known: Mapping[Hashable, Value] | None = None,
+    ) -> ConsensusFit:
+        """The project-wide consensus the consensus job writes (for methods that fit
+        the whole project at once, such as Dawid-Skene).
+
+        ``known`` maps gold items to their known value: a method that learns the
+        annotators may take those as certain truth, while each item's own row still
+        says what its votes decide. The default is :meth:`consensus`, ignoring
+        ``known``, with no annotator estimates.
+        """
+        return ConsensusFit(self.consensus(votes, context, method))
 
     # -- the model -------------------------------------------------------------
 

@@ -9,15 +9,15 @@ set is an empty cell; a label containing ``|`` or ``\\`` escapes it with ``\\``)
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from labeler.core import consensus as single
-from labeler.core.kinds import _label_sets, _multi_label_model
+from labeler.core.kinds import _label_set_consensus, _label_sets, _multi_label_model
 from labeler.core.kinds.base import (
+    ConsensusFit,
     Figure,
     InvalidValue,
     ItemConsensus,
@@ -26,14 +26,11 @@ from labeler.core.kinds.base import (
     Value,
     bounded_key,
     canonical_json,
+    finite_or_none,
 )
 
 SEPARATOR = "|"
 _TIE = 1e-9
-
-
-def _number(value: float | None) -> float | None:
-    return None if value is None or np.isnan(value) else float(value)
 
 
 def _row_codes(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -55,6 +52,7 @@ class MultiLabel(TaskKind):
     widget = "kinds/multi_label.js"
     keys_hint = "label hotkeys toggle, Enter submits, 0 answers none of these when allowed"
     headline_metric = "micro_f1"
+    review_control = "review/controls/label_set.html"
 
     # -- values ----------------------------------------------------------------
 
@@ -75,6 +73,11 @@ class MultiLabel(TaskKind):
 
     def key(self, value: Value) -> str:
         return bounded_key(canonical_json(list(value)))
+
+    def review_answer(self, fields: Sequence[str]) -> object:
+        """The set picker posts one ``label`` field per checked label (none: the empty
+        set)."""
+        return list(fields)
 
     def display(self, value: Value | None) -> str:
         if value is None:
@@ -101,20 +104,20 @@ class MultiLabel(TaskKind):
         return [
             Figure(
                 "Krippendorff's alpha (MASI distance)",
-                _number(_label_sets.set_alpha(coded, "masi")),
+                finite_or_none(_label_sets.set_alpha(coded, "masi")),
                 reading + "; a partial overlap of sets counts as partial agreement",
             ),
             Figure(
                 "Krippendorff's alpha (Jaccard distance)",
-                _number(_label_sets.set_alpha(coded, "jaccard")),
+                finite_or_none(_label_sets.set_alpha(coded, "jaccard")),
                 reading + "; distance 1 - shared labels / labels in either set",
             ),
             *(
                 Figure(
                     f"{label}: alpha / kappa",
-                    _number(row.alpha),
+                    finite_or_none(row.alpha),
                     "this label as a yes/no question; kappa is Fleiss' (-1..1, 0 chance)",
-                    {"kappa": _number(row.kappa), "share_chosen": float(row.share_chosen)},
+                    {"kappa": finite_or_none(row.kappa), "share_chosen": float(row.share_chosen)},
                 )
                 for label, row in per_label.iterrows()
             ),
@@ -142,38 +145,33 @@ class MultiLabel(TaskKind):
         return ItemConsensus(value, confidence, disputed, unanimous)
 
     def consensus_methods(self) -> tuple[str, ...]:
-        # Per-label Dawid-Skene is here (consensus(..., "dawid_skene")), but the project
-        # consensus job still fits single-label Dawid-Skene, so projects are not offered it.
-        return ("majority",)
+        return ("majority", "dawid_skene")
 
     def consensus(self, votes: pd.DataFrame, context: KindContext, method: str) -> pd.DataFrame:
         """Each label decided on its own, by majority or by a binary Dawid-Skene fit
-        per label (``labeler.core.consensus.dawid_skene`` on yes/no votes)."""
+        per label (see :meth:`fit_consensus`)."""
+        return self.fit_consensus(votes, context, method).items
+
+    def fit_consensus(
+        self,
+        votes: pd.DataFrame,
+        context: KindContext,
+        method: str,
+        known: Mapping[Hashable, Value] | None = None,
+    ) -> ConsensusFit:
+        """Per-label majority, or per-label Dawid-Skene: each label a yes/no question
+        with its own fit over the annotators, gold sets (``known``) anchoring every
+        label's fit (:mod:`labeler.core.kinds._label_set_consensus`)."""
         coded = _label_sets.code_sets(votes, context.labels)
         yes, voters = coded.yes_counts()
         if method == "majority":
             shares = yes / np.maximum(voters, 1)[:, None]
-        elif method == "dawid_skene":
-            shares = self._dawid_skene_shares(coded)
-        else:
+            return ConsensusFit(self._table(coded, shares, yes, voters, context))
+        if method != "dawid_skene":
             raise InvalidValue(f"unknown consensus method {method!r}", "consensus_method")
-        return self._table(coded, shares, yes, voters, context)
-
-    def _dawid_skene_shares(self, coded: _label_sets.CodedSets) -> np.ndarray:
-        """Items x labels posterior that each label applies."""
-        chose = coded.indicator[coded.set_code]
-        shares = np.empty((len(coded.items), len(coded.labels)))
-        for index in range(len(coded.labels)):
-            frame = pd.DataFrame(
-                {
-                    "item": coded.item,
-                    "annotator": coded.annotator,
-                    "label": np.where(chose[:, index], "yes", "no"),
-                }
-            )
-            posteriors = single.dawid_skene(frame).posteriors.reindex(columns=["no", "yes"])
-            shares[posteriors.index.to_numpy(), index] = posteriors["yes"].fillna(0.0).to_numpy()
-        return shares
+        fit = _label_set_consensus.dawid_skene(coded, known)
+        table = self._table(coded, fit.shares, yes, voters, context)
+        return ConsensusFit(table, fit.annotator_accuracy, fit.n_iter, fit.converged)
 
     def _table(
         self,

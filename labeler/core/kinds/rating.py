@@ -26,6 +26,7 @@ from labeler.core.kinds.base import (
     KindContext,
     TaskKind,
     Value,
+    finite_or_none,
 )
 
 DEFAULT_MAX_SPREAD = 1.0
@@ -39,10 +40,6 @@ def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else float(value)
 
 
-def _plain(value: float | None) -> float | None:
-    return None if value is None or np.isnan(value) else float(value)
-
-
 class Rating(TaskKind):
     name = "rating"
     title = "Rating (a point on an ordinal or interval scale)"
@@ -50,6 +47,7 @@ class Rating(TaskKind):
     keys_hint = "number keys pick a point of the scale (low to high)"
     headline_metric = "mae"
     headline_higher_is_better = False
+    review_control = "review/controls/scale.html"
 
     def validate(self, raw: object, context: KindContext) -> Value:
         if isinstance(raw, bool):
@@ -111,7 +109,7 @@ class Rating(TaskKind):
         return [
             Figure(
                 f"Krippendorff's alpha ({level})",
-                _plain(alpha.value),
+                finite_or_none(alpha.value),
                 "-1..1: 1 perfect, 0 chance; at least 0.8 is reliable, 0.667 tentative",
             ),
             Figure(
@@ -122,7 +120,7 @@ class Rating(TaskKind):
             ),
             Figure(
                 "Intraclass correlation ICC(1)",
-                _plain(_rating_figures.icc1(numeric)),
+                finite_or_none(_rating_figures.icc1(numeric)),
                 "-1..1: below 0.5 poor, 0.5-0.75 moderate, 0.75-0.9 good, above 0.9 excellent",
             ),
         ]

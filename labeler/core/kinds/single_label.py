@@ -8,7 +8,7 @@ evaluation, sampling, training); this module only adapts their inputs.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -16,12 +16,14 @@ import pandas as pd
 
 from labeler.core import agreement, consensus, evaluation, sampling, training
 from labeler.core.kinds.base import (
+    ConsensusFit,
     Figure,
     InvalidValue,
     ItemConsensus,
     KindContext,
     TaskKind,
     Value,
+    finite_or_none,
 )
 from labeler.core.model_inputs import ModelInputs
 
@@ -35,7 +37,7 @@ def label_frame(votes: pd.DataFrame) -> pd.DataFrame:
 
 def figure_value(result: agreement.AgreementResult) -> float | None:
     """An agreement result as a figure's value: None where it is undefined (NaN)."""
-    return None if np.isnan(result.value) else float(result.value)
+    return finite_or_none(result.value)
 
 
 class SingleLabel(TaskKind):
@@ -105,6 +107,34 @@ class SingleLabel(TaskKind):
             items = consensus.majority_vote(frame)
         else:
             raise InvalidValue(f"unknown consensus method {method!r}", "consensus_method")
+        return self._table(items, frame, context)
+
+    def fit_consensus(
+        self,
+        votes: pd.DataFrame,
+        context: KindContext,
+        method: str,
+        known: Mapping[Hashable, Value] | None = None,
+    ) -> ConsensusFit:
+        """Dawid-Skene with gold answers (``known``) anchoring each annotator's
+        confusion matrix; a gold item's own row is read from its votes alone, as a
+        submit reads it. Other methods: :meth:`consensus`."""
+        if method != "dawid_skene":
+            return ConsensusFit(self.consensus(votes, context, method))
+        frame = label_frame(votes)
+        gold = {item: str(value) for item, value in (known or {}).items()}
+        fit = consensus.dawid_skene(frame, known=gold or None)
+        items = fit.items
+        if gold:
+            read = fit.items_from_votes(frame[frame["item"].isin(list(gold))])
+            others = items.drop(index=read.index)
+            items = pd.concat([others, read]) if len(others) else read
+        table = self._table(items, frame, context)
+        return ConsensusFit(table, fit.annotator_accuracy, fit.n_iter, fit.converged)
+
+    def _table(
+        self, items: pd.DataFrame, frame: pd.DataFrame, context: KindContext
+    ) -> pd.DataFrame:
         flagged = consensus.disputed(
             items, context.dispute_threshold, context.require_unanimity, votes=frame
         )

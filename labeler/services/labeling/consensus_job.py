@@ -1,14 +1,16 @@
 """Dawid-Skene consensus for a whole project, as a job (``consensus``).
 
-For projects whose ``consensus_method`` is ``dawid_skene``: one EM fit over every
-vote, then each item's consensus label, posterior confidence, dispute flag and
-final label (source ``dawid_skene``) are written back in batches, each batch its
-own short transaction so annotators keep submitting meanwhile. A reviewer's
-decision is never overridden: adjudicated items keep their final label, and
-items a reviewer marked ambiguous do not return to the review queue. Between
-runs each submit refreshes its item by majority (labeler.services.labeling.labels).
+For projects whose ``consensus_method`` is ``dawid_skene``: one fit over every vote,
+as the project's task kind fits it (``TaskKind.fit_consensus``: one EM over the
+labels for single_label, one binary EM per label for multi_label), then each item's
+consensus, posterior confidence, dispute flag and final label (source
+``dawid_skene``) are written back in batches, each batch its own short transaction
+so annotators keep submitting meanwhile. A reviewer's decision is never overridden:
+adjudicated items keep their final label, and items a reviewer marked ambiguous do
+not return to the review queue. Between runs each submit refreshes its item by
+majority (labeler.services.labeling.labels).
 
-Gold items' answers anchor the fit (``dawid_skene(known=...)``): each annotator's
+Gold items' answers anchor the fit (``known``): each annotator's
 confusion matrix is learnt from them as from certain truth. A gold item's own
 consensus and final label still come from its votes, as on submit; the fit
 only reads those votes with the gold-informed confusions.
@@ -23,12 +25,12 @@ import pandas as pd
 from sqlalchemy import select, update
 
 from labeler import jobs
-from labeler.core.consensus import DawidSkeneResult, dawid_skene, disputed
 from labeler.extensions import db
 from labeler.models import Item, Job, Project, User
 from labeler.services.data.quality import sync_all_copies
-from labeler.services.labeling.agreement_report import Progress, ratings_frame
+from labeler.services.labeling.agreement_report import Progress, kind_votes
 from labeler.services.labeling.gold import answers_for
+from labeler.services.projects import kinds
 
 BATCH = 5_000
 
@@ -52,67 +54,75 @@ def _item_state(project: Project) -> pd.DataFrame:
 def consensus_updates(
     project: Project, fit_items: pd.DataFrame, state: pd.DataFrame
 ) -> list[dict[str, Any]]:
-    """One UPDATE row per item: consensus, dispute flag and final label under the rules."""
+    """One UPDATE row per item: consensus, dispute flag and final label under the rules.
+
+    ``fit_items`` is the kind's consensus table (``value``, ``key``, ``confidence``,
+    ``disputed`` under the project's threshold and unanimity rule)."""
     table = fit_items.join(state, how="inner")
-    flagged = disputed(table, project.dispute_threshold, project.require_unanimity)
-    complete = table["n"] >= project.annotations_per_item + table["extra"]
+    flagged = table["disputed"].to_numpy(dtype=bool)
+    complete = (table["n"] >= project.annotations_per_item + table["extra"]).to_numpy()
     adjudicated = (table["final_source"] == "adjudicated").to_numpy()
     hold = adjudicated | table["ambiguous"].to_numpy(dtype=bool)
-    is_disputed = (complete & flagged).to_numpy() & ~hold
-    settled = complete.to_numpy() & ~flagged.to_numpy() & table["label"].notna().to_numpy()
-    labels = table["label"].astype(object).where(table["label"].notna(), None)
-    final = labels.where(settled, None)
-    columns = {
-        "id": table.index.astype(int),
-        "consensus_label": labels,
-        "consensus_confidence": table["confidence"].astype(float),
-        "disputed": is_disputed,
-        "final_label": final,
-        "final_source": np.where(settled, "dawid_skene", None),
-    }
-    rows = pd.DataFrame(columns).to_dict(orient="records")
-    for row, keep in zip(rows, adjudicated, strict=True):
-        if keep:  # the reviewer's label stands
-            del row["final_label"], row["final_source"]
-    updates = rows
-    return updates
+    keys = table["key"].astype(object).where(table["key"].notna(), None).to_numpy()
+    has_key = table["key"].notna().to_numpy()
+    settled = complete & ~flagged & has_key
+    stored = [
+        None if key is None else kinds.stored(key, value)
+        for key, value in zip(keys, table["value"].to_numpy(), strict=True)
+    ]
+    rows = []
+    for index, item_id in enumerate(table.index):
+        row = {
+            "id": int(item_id),
+            "consensus_label": keys[index],
+            "consensus_value": stored[index],
+            "consensus_confidence": float(table["confidence"].iat[index]),
+            "disputed": bool(complete[index] and flagged[index] and not hold[index]),
+        }
+        if not adjudicated[index]:  # else the reviewer's label stands
+            row["final_label"] = keys[index] if settled[index] else None
+            row["final_value"] = stored[index] if settled[index] else None
+            row["final_source"] = "dawid_skene" if settled[index] else None
+        rows.append(row)
+    return rows
 
 
-def items_by_votes(
-    fit: DawidSkeneResult, ratings: pd.DataFrame, gold: dict[int, str]
-) -> pd.DataFrame:
-    """The fit's item table, with gold items read from their votes, not their answer.
-
-    The fit reports a gold item's known answer as its label; writing that would
-    change what a gold item's consensus and final label mean (its annotators'
-    verdict, as labeler.services.labeling.labels computes on submit).
-    """
-    if not gold:
-        return fit.items
-    read = fit.items_from_votes(ratings[ratings["item"].isin(list(gold))])
-    others = fit.items.drop(index=read.index)
-    return pd.concat([others, read]) if len(others) else read
+def gold_values(project: Project, voted: pd.Series) -> dict[int, Any]:
+    """The known answer (as the kind's value) of each gold item with a vote in ``voted``."""
+    kind = kinds.kind_of(project)
+    stored = dict(
+        db.session.execute(
+            select(Item.id, Item.gold_value).where(
+                Item.project_id == project.id,
+                Item.is_gold.is_(True),
+                Item.gold_value.is_not(None),
+            )
+        ).all()
+    )
+    answers = answers_for(project, voted)
+    return {item: kind.decode(key, stored.get(item)) for item, key in answers.items()}
 
 
 def apply_dawid_skene(
     project: Project, progress: Progress | None = None, commit_batches: bool = True
 ) -> dict[str, Any]:
-    """Fit Dawid-Skene on ``project`` and write every labeled item; return a summary.
+    """Fit Dawid-Skene on ``project`` (as its task kind fits it) and write every labeled
+    item; return a summary.
 
     With ``commit_batches`` (a job) each batch of :data:`BATCH` items is committed.
     """
     step = progress or (lambda fraction, message: None)
     step(0.05, "reading annotations")
-    frame = ratings_frame(project)
-    if frame.empty:
+    votes = kind_votes(project)
+    if votes.empty:
         return {"n_items": 0, "annotators": []}
-    ratings = frame[["item", "annotator", "label"]].assign(label=frame["label"].astype(str))
-    gold = answers_for(project, ratings["item"])
-    fit = dawid_skene(ratings, known=gold)
+    gold = gold_values(project, votes["item"])
+    kind = kinds.kind_of(project)
+    fit = kind.fit_consensus(votes, kinds.context(project), "dawid_skene", known=gold)
     step(0.3, f"fitted in {fit.n_iter} iterations; writing items")
     state = _item_state(project)
     before, split = state["final_label"], state["split"]
-    updates = consensus_updates(project, items_by_votes(fit, ratings, gold), state)
+    updates = consensus_updates(project, fit.items, state)
     project_id = project.id
     new_finals = sum(  # train labels only: test labels never train a model
         1
@@ -131,12 +141,6 @@ def apply_dawid_skene(
         .where(Project.id == project_id)
         .values(labels_since_training=Project.labels_since_training + new_finals)
     )
-    accuracy = fit.annotator_accuracy
-    names = dict(
-        db.session.execute(
-            select(User.id, User.username).where(User.id.in_([int(a) for a in accuracy.index]))
-        ).all()
-    )
     return {
         "n_items": len(updates),
         "n_iter": fit.n_iter,
@@ -144,15 +148,26 @@ def apply_dawid_skene(
         "n_gold": len(gold),
         "n_disputed": sum(row["disputed"] for row in updates),
         "new_final_labels": new_finals,
-        "annotators": [
-            {
-                "user_id": int(a),
-                "annotator": names.get(int(a), str(a)),
-                "dawid_skene": None if np.isnan(v) else float(v),
-            }
-            for a, v in accuracy.items()
-        ],
+        "annotators": _annotators(fit.annotator_accuracy),
     }
+
+
+def _annotators(accuracy: pd.Series | None) -> list[dict[str, Any]]:
+    if accuracy is None:
+        return []
+    names = dict(
+        db.session.execute(
+            select(User.id, User.username).where(User.id.in_([int(a) for a in accuracy.index]))
+        ).all()
+    )
+    return [
+        {
+            "user_id": int(a),
+            "annotator": names.get(int(a), str(a)),
+            "dawid_skene": None if np.isnan(v) else float(v),
+        }
+        for a, v in accuracy.items()
+    ]
 
 
 @jobs.runner("consensus")

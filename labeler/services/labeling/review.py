@@ -58,6 +58,8 @@ class Vote:
     seconds: float | None
     labeled_at: Any
     reliability: Reliability | None
+    value: Any = None  # the answer as the project's kind reads it
+    shown: str = ""  # and as pages show it
 
 
 def disputed_queue(project: Project, after: int = 0, limit: int = 50) -> QueuePage:
@@ -113,10 +115,23 @@ def item_votes(project: Project, item: Item) -> list[Vote]:
         .order_by(Annotation.created_at, Annotation.id)
     ).all()
     reliability = annotator_reliability(project)
-    return [
-        Vote(username, a.user_id, a.label, a.seconds, a.updated_at, reliability.get(a.user_id))
-        for a, username in rows
-    ]
+    kind = kinds.kind_of(project)
+    votes = []
+    for a, username in rows:
+        value = kind.decode(a.label, a.value)
+        votes.append(
+            Vote(
+                username,
+                a.user_id,
+                a.label,
+                a.seconds,
+                a.updated_at,
+                reliability.get(a.user_id),
+                value,
+                kind.display(value),
+            )
+        )
+    return votes
 
 
 def history(item: Item) -> list[Adjudication]:

@@ -14,6 +14,7 @@ from labeler.extensions import db
 from labeler.models import Annotation, AuditEvent, Item, Project
 from labeler.services import ServiceError
 from labeler.services.data.import_writer import unit_hash
+from labeler.services.projects import kinds
 
 FIELDS = (
     "sampling_strategy",
@@ -61,9 +62,12 @@ def parse(project: Project, form: Mapping[str, Any]) -> dict[str, Any]:
     """Validated new values for the fields present in ``form`` (absent ones are unchanged)."""
     changes: dict[str, Any] = {}
     if "sampling_strategy" in form:
-        if form["sampling_strategy"] not in sampling.STRATEGIES:
+        # single-label's strategies (other kinds read them as their own default) and
+        # the project's kind's own (multi-label's min_margin, a rating's spread...)
+        offered = list(dict.fromkeys([*sampling.STRATEGIES, *kinds.kind_of(project).strategies()]))
+        if form["sampling_strategy"] not in offered:
             raise ServiceError(
-                f"strategy must be one of {list(sampling.STRATEGIES)}",
+                f"strategy must be one of {offered}",
                 {"field": "sampling_strategy"},
             )
         changes["sampling_strategy"] = form["sampling_strategy"]
