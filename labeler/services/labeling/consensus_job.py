@@ -1,8 +1,11 @@
-"""Dawid-Skene consensus for a whole project, as a job (``consensus``).
+"""Project-wide consensus, as a job (``consensus``): Dawid-Skene or model-aware.
 
 For projects whose ``consensus_method`` is ``dawid_skene``: one EM fit over every
-vote, then each item's consensus label, posterior confidence, dispute flag and
-final label (source ``dawid_skene``) are written back in batches, each batch its
+vote; for ``model_aware``: the votes weighed against the newest model version's
+out-of-sample probabilities (:mod:`labeler.services.learning.model_consensus`; the
+training job starts this job after each training). Then each item's consensus label,
+confidence (posterior, or consensus quality), dispute flag and final label (source
+``dawid_skene`` or ``model_aware``) are written back in batches, each batch its
 own short transaction so annotators keep submitting meanwhile. A reviewer's
 decision is never overridden: adjudicated items keep their final label, and
 items a reviewer marked ambiguous do not return to the review queue. Between
@@ -29,8 +32,10 @@ from labeler.models import Item, Job, Project, User
 from labeler.services.data.quality import sync_all_copies
 from labeler.services.labeling.agreement_report import Progress, ratings_frame
 from labeler.services.labeling.gold import answers_for
+from labeler.services.learning.model_consensus import fit_model_aware
 
 BATCH = 5_000
+JOB_METHODS = ("dawid_skene", "model_aware")  # consensus methods this job computes
 
 
 def _item_state(project: Project) -> pd.DataFrame:
@@ -50,7 +55,7 @@ def _item_state(project: Project) -> pd.DataFrame:
 
 
 def consensus_updates(
-    project: Project, fit_items: pd.DataFrame, state: pd.DataFrame
+    project: Project, fit_items: pd.DataFrame, state: pd.DataFrame, source: str = "dawid_skene"
 ) -> list[dict[str, Any]]:
     """One UPDATE row per item: consensus, dispute flag and final label under the rules."""
     table = fit_items.join(state, how="inner")
@@ -68,7 +73,7 @@ def consensus_updates(
         "consensus_confidence": table["confidence"].astype(float),
         "disputed": is_disputed,
         "final_label": final,
-        "final_source": np.where(settled, "dawid_skene", None),
+        "final_source": np.where(settled, source, None),
     }
     rows = pd.DataFrame(columns).to_dict(orient="records")
     for row, keep in zip(rows, adjudicated, strict=True):
@@ -110,9 +115,38 @@ def apply_dawid_skene(
     gold = answers_for(project, ratings["item"])
     fit = dawid_skene(ratings, known=gold)
     step(0.3, f"fitted in {fit.n_iter} iterations; writing items")
+    n_items, n_disputed, new_finals = write_items(
+        project, items_by_votes(fit, ratings, gold), "dawid_skene", step, commit_batches
+    )
+    accuracy = fit.annotator_accuracy
+    names = _names(accuracy.index)
+    return {
+        "n_items": n_items,
+        "n_iter": fit.n_iter,
+        "converged": fit.converged,
+        "n_gold": len(gold),
+        "n_disputed": n_disputed,
+        "new_final_labels": new_finals,
+        "annotators": [
+            {
+                "user_id": int(a),
+                "annotator": names.get(int(a), str(a)),
+                "dawid_skene": None if np.isnan(v) else float(v),
+            }
+            for a, v in accuracy.items()
+        ],
+    }
+
+
+def write_items(
+    project: Project, fit_items: pd.DataFrame, source: str, step: Progress, commit_batches: bool
+) -> tuple[int, int, int]:
+    """Write ``fit_items``' consensus to the items, :data:`BATCH` at a time (each batch
+    committed with ``commit_batches``); count new final train labels toward retraining.
+    Returns (items written, items disputed, new final train labels)."""
     state = _item_state(project)
     before, split = state["final_label"], state["split"]
-    updates = consensus_updates(project, items_by_votes(fit, ratings, gold), state)
+    updates = consensus_updates(project, fit_items, state, source)
     project_id = project.id
     new_finals = sum(  # train labels only: test labels never train a model
         1
@@ -131,26 +165,52 @@ def apply_dawid_skene(
         .where(Project.id == project_id)
         .values(labels_since_training=Project.labels_since_training + new_finals)
     )
-    accuracy = fit.annotator_accuracy
-    names = dict(
+    return len(updates), sum(bool(row["disputed"]) for row in updates), new_finals
+
+
+def _names(user_ids: Any) -> dict[int, str]:
+    return dict(
         db.session.execute(
-            select(User.id, User.username).where(User.id.in_([int(a) for a in accuracy.index]))
+            select(User.id, User.username).where(User.id.in_([int(a) for a in user_ids]))
         ).all()
     )
+
+
+def apply_model_aware(
+    project: Project, progress: Progress | None = None, commit_batches: bool = True
+) -> dict[str, Any]:
+    """Model-aware consensus on ``project``'s items that have model probabilities; a
+    summary with each annotator's quality (0..1) and weight. Before any model it
+    writes nothing (the items keep majority vote)."""
+    step = progress or (lambda fraction, message: None)
+    step(0.05, "reading annotations")
+    frame = ratings_frame(project)
+    if frame.empty:
+        return {"n_items": 0, "annotators": []}
+    ratings = frame[["item", "annotator", "label"]].assign(label=frame["label"].astype(str))
+    fit = fit_model_aware(project, ratings)
+    if fit is None:
+        return {"n_items": 0, "annotators": [], "skipped": "no model probabilities yet"}
+    step(0.3, f"weighed votes against model version {fit.version_id}; writing items")
+    n_items, n_disputed, new_finals = write_items(
+        project, fit.items, "model_aware", step, commit_batches
+    )
+    names = _names(fit.annotator_quality.index)
     return {
-        "n_items": len(updates),
-        "n_iter": fit.n_iter,
-        "converged": fit.converged,
-        "n_gold": len(gold),
-        "n_disputed": sum(row["disputed"] for row in updates),
+        "n_items": n_items,
+        "model_version_id": fit.version_id,
+        "model_weight": fit.model_weight,
+        "n_without_model": fit.n_without_model,
+        "n_disputed": n_disputed,
         "new_final_labels": new_finals,
         "annotators": [
             {
                 "user_id": int(a),
                 "annotator": names.get(int(a), str(a)),
-                "dawid_skene": None if np.isnan(v) else float(v),
+                "model_aware": float(quality),
+                "model_aware_weight": float(fit.annotator_weight[a]),
             }
-            for a, v in accuracy.items()
+            for a, quality in fit.annotator_quality.items()
         ],
     }
 
@@ -160,9 +220,10 @@ def run_consensus_job(job: Job, progress: Progress) -> dict[str, Any]:
     project = db.session.get(Project, job.project_id)
     if project is None:
         raise LookupError(f"project {job.project_id} no longer exists")
-    if project.consensus_method != "dawid_skene":
+    apply = {"dawid_skene": apply_dawid_skene, "model_aware": apply_model_aware}
+    if project.consensus_method not in apply:
         return {"skipped": f"the project uses {project.consensus_method} consensus"}
-    result = apply_dawid_skene(project, progress)
+    result = apply[project.consensus_method](project, progress)
     sync_all_copies(project)  # linked duplicates follow their originals
     db.session.commit()
     return result
