@@ -31,9 +31,7 @@ def _other(label: str) -> str:
 
 def _two_votes_each(**settings) -> int:
     """alice labels every item right, bob every 4th wrong; k = 2."""
-    project = text_project(
-        n_items=120, annotations_per_item=2, min_labels_per_class=2, **settings
-    )
+    project = text_project(n_items=120, annotations_per_item=2, min_labels_per_class=2, **settings)
     set_member(project, user("bob"), "annotator")
     items = db.session.scalars(select(Item).where(Item.project_id == project.id)).all()
     for n, item in enumerate(sorted(items, key=lambda i: i.id)):
