@@ -1,4 +1,4 @@
-"""label quality: each model version's out-of-sample probabilities (model-aware consensus)
+"""label quality: model versions' out-of-sample probabilities; project.relabel_or_new
 
 Revision ID: 0012_quality
 Revises: 0008_job_queue
@@ -31,8 +31,14 @@ def upgrade():
     with op.batch_alter_table('model_probabilities', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_model_probabilities_project_id'), ['project_id'], unique=False)
 
+    with op.batch_alter_table('project', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('relabel_or_new', sa.Boolean(), nullable=False, server_default=sa.false()))
+
 
 def downgrade():
+    with op.batch_alter_table('project', schema=None) as batch_op:
+        batch_op.drop_column('relabel_or_new')
+
     with op.batch_alter_table('model_probabilities', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_model_probabilities_project_id'))
 

@@ -33,6 +33,7 @@ from labeler.services.data.quality import sync_all_copies
 from labeler.services.labeling.agreement_report import Progress, ratings_frame
 from labeler.services.labeling.gold import answers_for
 from labeler.services.learning.model_consensus import fit_model_aware
+from labeler.services.learning.relabel import ask_for_relabels
 
 BATCH = 5_000
 JOB_METHODS = ("dawid_skene", "model_aware")  # consensus methods this job computes
@@ -180,8 +181,9 @@ def apply_model_aware(
     project: Project, progress: Progress | None = None, commit_batches: bool = True
 ) -> dict[str, Any]:
     """Model-aware consensus on ``project``'s items that have model probabilities; a
-    summary with each annotator's quality (0..1) and weight. Before any model it
-    writes nothing (the items keep majority vote)."""
+    summary with each annotator's quality (0..1) and weight, and what relabel-or-new
+    asked when the project turned it on. Before any model it writes nothing (the items
+    keep majority vote)."""
     step = progress or (lambda fraction, message: None)
     step(0.05, "reading annotations")
     frame = ratings_frame(project)
@@ -198,6 +200,7 @@ def apply_model_aware(
     names = _names(fit.annotator_quality.index)
     return {
         "n_items": n_items,
+        "relabel": ask_for_relabels(project, fit.result, fit.version_id),
         "model_version_id": fit.version_id,
         "model_weight": fit.model_weight,
         "n_without_model": fit.n_without_model,

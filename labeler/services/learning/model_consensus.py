@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
-from labeler.core.model_consensus import model_aware_consensus
+from labeler.core.model_consensus import ModelAwareResult, model_aware_consensus
 from labeler.extensions import db
 from labeler.models import ModelProbabilities, ModelVersion, Project
 
@@ -29,8 +29,8 @@ class ModelAwareFit:
     """What the fit found: ``items`` (indexed by item id: label, confidence = the
     consensus quality 0..1, support, unanimous), per annotator (user id) ``quality``
     0..1 and ``weight`` (> 0; 1 counts like an annotator who never errs), the model's
-    weight, the version whose probabilities were read and how many voted items had
-    none (they keep majority vote)."""
+    weight, the version whose probabilities were read, how many voted items had
+    none (they keep majority vote), and the core's whole result (relabel scores)."""
 
     items: pd.DataFrame
     annotator_quality: pd.Series
@@ -38,6 +38,7 @@ class ModelAwareFit:
     model_weight: float
     version_id: int
     n_without_model: int
+    result: ModelAwareResult
 
 
 def newest_probabilities(project: Project) -> ModelProbabilities | None:
@@ -82,4 +83,5 @@ def fit_model_aware(project: Project, ratings: pd.DataFrame) -> ModelAwareFit | 
         model_weight=float(result.model_weight),
         version_id=stored.model_version_id,
         n_without_model=n_without,
+        result=result,
     )

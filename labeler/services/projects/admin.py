@@ -33,6 +33,7 @@ SETTINGS = (
     "estimator_params",
     "random_share",
     "min_labels_per_class",
+    "relabel_or_new",
 )
 
 
