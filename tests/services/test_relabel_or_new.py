@@ -104,3 +104,19 @@ def test_off_by_default_and_shown_on_the_model_page(app, client, auth):
         modeling.start_training(project)
     html = client.get(f"/projects/{project_id}/model").get_data(as_text=True)
     assert 'id="relabel"' in html and "Relabel-or-new asked for" in html
+
+
+def test_the_setting_over_the_api(app, client, tokens):
+    from tests.conftest import bearer
+
+    with app.app_context():
+        project_id = _half_labeled()
+    url, headers = f"/api/v1/projects/{project_id}", bearer(tokens["admin"])
+    response = client.patch(url, json={"relabel_or_new": "maybe"}, headers=headers)
+    assert response.status_code == 422
+    response = client.patch(url, json={"relabel_or_new": True}, headers=headers)
+    assert response.status_code == 200, response.json
+    assert response.json["settings"]["relabel_or_new"] is True
+    assert response.json["changed"] == ["relabel_or_new"]
+    with app.app_context():
+        assert db.session.get(Project, project_id).relabel_or_new
