@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from labeler.core import label_errors  # noqa: E402
 from labeler.core.consensus import dawid_skene  # noqa: E402
 from labeler.core.model_consensus import model_aware_consensus  # noqa: E402
+from labeler.core.relabel import MAX_SHARE, choose_relabels  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SMS = next(
@@ -201,11 +202,14 @@ def consensus_table(data: dict) -> None:
             )
 
 
-def relabel_curve(X, y, n_classes: int, relabel: bool, budgets: list[int], seed: int) -> list:
+def relabel_curve(
+    X, y, n_classes: int, relabel: bool, budgets: list[int], seed: int, calibrated: bool = False
+) -> list:
     """Accuracy on 400 held-out items after each budget of labels from five annotators of
     accuracy 0.8 (20% noise), in rounds of 50, most uncertain first; with relabel-or-new
     a labeled item gets one more label when its ActiveLab score beats the unlabeled ones.
-    Both arms train on model-aware consensus, so only the choice of item differs."""
+    Both arms train on model-aware consensus, so only the choice of item differs. The
+    choice is labeler's (``core.relabel.choose_relabels``, at most half a round relabels)."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(y))
     test, pool = order[:400], order[400:]
@@ -228,7 +232,7 @@ def relabel_curve(X, y, n_classes: int, relabel: bool, budgets: list[int], seed:
         labeled = np.asarray(sorted(votes["item"].unique()))
         coded = votes.assign(item=np.searchsorted(labeled, votes["item"]))
         majority = majority_with_random_ties(coded, len(labeled), n_classes, seed)
-        probs = out_of_sample(X[labeled], majority, n_classes)
+        probs = out_of_sample(X[labeled], majority, n_classes, calibrated)
         frame = pd.DataFrame(probs, index=labeled, columns=range(n_classes))
         aware = model_aware_consensus(votes, frame)
         consensus = aware.items["label"].reindex(labeled).to_numpy(dtype=int)
@@ -244,8 +248,8 @@ def relabel_curve(X, y, n_classes: int, relabel: bool, budgets: list[int], seed:
             model.predict_proba(X[unlabeled]), index=unlabeled, columns=model.classes_
         ).reindex(columns=frame.columns, fill_value=0.0)
         again, new = aware.relabel_scores(fresh)
-        candidates = pd.concat([new, again]) if relabel else new
-        for item in candidates.sort_values(ascending=False).index[:50]:
+        choice = choose_relabels(again if relabel else again[:0], new, 50, MAX_SHARE)
+        for item in [*choice.relabel, *new.sort_values(ascending=False).index[: choice.n_fresh]]:
             vote(int(item))
         spent += 50
     return results
@@ -253,13 +257,18 @@ def relabel_curve(X, y, n_classes: int, relabel: bool, budgets: list[int], seed:
 
 def relabel_table(data: dict, budgets: list[int]) -> None:
     print("\n## Accuracy on 400 held-out items vs labels, 20% noise (annotators of accuracy 0.8)")
-    print(f"{'data':7} {'relabel':>8} | " + " ".join(f"{b:>6}" for b in budgets))
+    print("(mean of 3 seeds; 'calibrated': the calibrated out-of-sample probabilities)")
+    print(f"{'data':7} {'relabel':>15} | " + " ".join(f"{b:>6}" for b in budgets))
     for name, (X, y, n_classes) in data.items():
-        for relabel in (False, True):
-            runs = [relabel_curve(X, y, n_classes, relabel, budgets, seed) for seed in range(3)]
-            mean = np.mean(runs, axis=0)
-            label = "on" if relabel else "off"
-            print(f"{name:7} {label:>8} | " + " ".join(f"{v:6.3f}" for v in mean))
+        for calibrated in (False, True):
+            for relabel in (False, True):
+                runs = [
+                    relabel_curve(X, y, n_classes, relabel, budgets, seed, calibrated)
+                    for seed in range(3)
+                ]
+                mean = np.mean(runs, axis=0)
+                label = ("on" if relabel else "off") + (", calibrated" if calibrated else "")
+                print(f"{name:7} {label:>15} | " + " ".join(f"{v:6.3f}" for v in mean))
     if COLLAPSED:
         print(f"(model-aware consensus kept one class in {len(COLLAPSED)} rounds, at budgets "
               f"{sorted(set(COLLAPSED))}; those rounds trained on majority vote)")  # fmt: skip
