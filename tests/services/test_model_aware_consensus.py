@@ -12,6 +12,7 @@ from labeler.core.model_consensus import model_aware_consensus
 from labeler.extensions import db
 from labeler.models import Item, Job, ModelProbabilities, ModelVersion, Project
 from labeler.services.labeling import queue
+from labeler.services.labeling.agreement_report import annotator_reliability
 from labeler.services.learning import modeling
 from labeler.services.learning.model_consensus import newest_probabilities
 from labeler.services.projects.store import set_member
@@ -113,6 +114,10 @@ def test_the_consensus_job_weighs_votes_against_the_model(app):
         assert quality["alice"] > quality["bob"] and 0 <= quality["bob"] <= 1
         assert result["n_items"] == len(expected.items) == 120
         assert result["model_version_id"] == stored.model_version_id
+        # the review queue reads each annotator's quality from the job
+        reliability = annotator_reliability(project)
+        assert reliability[user("alice").id].source == "model-aware consensus"
+        assert reliability[user("alice").id].value == pytest.approx(quality["alice"])
 
 
 def test_a_reviewers_decision_stands_and_low_quality_goes_to_review(app):
