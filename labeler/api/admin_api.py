@@ -47,6 +47,9 @@ class SettingsIn(Schema):
     estimator_params = fields.Dict(keys=fields.String())
     random_share = fields.Float(validate=validate.Range(0.0, 1.0))
     min_labels_per_class = fields.Integer(strict=True, validate=validate.Range(1, 10_000))
+    relabel_or_new = fields.Boolean(
+        metadata={"description": "with model_aware consensus: ask another label when it helps more"}
+    )
 
 
 class Settings(SettingsIn):

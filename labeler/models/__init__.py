@@ -7,7 +7,8 @@ pool size.
 
 Everything is importable from ``labeler.models``; the modules are ``base`` (roles,
 tiers, the typed value column), ``accounts``, ``projects``, ``items``, ``runs`` (jobs,
-model versions, prediction logs, alerts) and ``events`` (audit log, webhooks).
+model versions, prediction logs, alerts), ``quality`` (out-of-sample probabilities)
+and ``events`` (audit log, webhooks).
 """
 
 from labeler.models.accounts import PASSWORD_METHOD, ApiToken, User, UserSession
@@ -32,6 +33,7 @@ from labeler.models.items import (
     ItemComment,
 )
 from labeler.models.projects import GuidelineVersion, Membership, Project
+from labeler.models.quality import ModelProbabilities
 from labeler.models.runs import JOB_ACTIVE_TRAIN, Alert, Job, ModelVersion, PredictionLog
 
 __all__ = [
@@ -49,6 +51,7 @@ __all__ = [
     "JOB_ACTIVE_TRAIN",
     "Job",
     "Membership",
+    "ModelProbabilities",
     "ModelVersion",
     "PASSWORD_METHOD",
     "PROJECT_ROLES",

@@ -50,6 +50,9 @@ class Project(db.Model):
     random_share: Mapped[float] = mapped_column(default=0.1)
     # Cold start: random order until every label has this many final labels.
     min_labels_per_class: Mapped[int] = mapped_column(default=5)
+    # Relabel or label new (ActiveLab; with model-aware consensus): after each training
+    # the consensus job may ask one more label for an item when that beats a first label.
+    relabel_or_new: Mapped[bool] = mapped_column(default=False)
     # Final labels gained since the last training job was queued (retrain trigger).
     labels_since_training: Mapped[int] = mapped_column(default=0)
     champion_id: Mapped[int | None] = mapped_column(

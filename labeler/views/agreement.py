@@ -16,7 +16,7 @@ from markupsafe import Markup
 from labeler import jobs
 from labeler.auth import project_role
 from labeler.models import utcnow
-from labeler.services.labeling import agreement_report, consensus_job  # noqa: F401  (registers runners)
+from labeler.services.labeling import agreement_report, consensus_job
 from labeler.views.common import load_project
 from labeler.web.charts import bars_svg, heatmap_svg
 
@@ -92,12 +92,9 @@ def recompute(project_id: int):
     project = load_project(project_id, need="reviewer")
     project_id, method, user_id = project.id, project.consensus_method, current_user.id
     jobs.start("agreement", project_id, user_id=user_id)
-    if method == "dawid_skene":
+    if method in consensus_job.JOB_METHODS:
         jobs.start("consensus", project_id, user_id=user_id)
-    flash(
-        "Recomputing agreement"
-        + (" and Dawid–Skene consensus" if method == "dawid_skene" else "")
-        + ".",
-        "info",
-    )
+    named = {"dawid_skene": "Dawid–Skene", "model_aware": "model-aware"}
+    also = f" and {named[method]} consensus" if method in named else ""
+    flash(f"Recomputing agreement{also}.", "info")
     return redirect(url_for("agreement.page", project_id=project_id))

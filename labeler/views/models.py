@@ -15,7 +15,7 @@ from labeler.extensions import db
 from labeler.models import ModelVersion, Project
 from labeler.services import ServiceError
 from labeler.services.items.preview import has_picture
-from labeler.services.learning import label_quality, model_settings, modeling
+from labeler.services.learning import label_quality, model_settings, modeling, relabel
 from labeler.services.learning import model_reports as reports
 from labeler.views.common import load_project
 from labeler.web.charts import heatmap_svg
@@ -88,6 +88,7 @@ def progress(project_id: int):
         distribution=reports.label_distribution(project),
         champion=db.session.get(ModelVersion, project.champion_id) if project.champion_id else None,
         stopping=label_quality.stopping_sentence(history),
+        relabel=relabel.relabel_figures(project),
     )
 
 

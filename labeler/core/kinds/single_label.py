@@ -97,13 +97,16 @@ class SingleLabel(TaskKind):
         return ItemConsensus(None if tie else winner, confidence, disputed, len(counts) == 1)
 
     def consensus_methods(self) -> tuple[str, ...]:
-        return ("majority", "dawid_skene")
+        # model_aware needs the model's out-of-sample probabilities, which a vote frame
+        # does not carry: its job reads them (services/learning/model_consensus.py);
+        # here, as on every submit between jobs, it is majority vote.
+        return ("majority", "dawid_skene", "model_aware")
 
     def consensus(self, votes: pd.DataFrame, context: KindContext, method: str) -> pd.DataFrame:
         frame = label_frame(votes)
         if method == "dawid_skene":
             items = consensus.dawid_skene(frame).items
-        elif method == "majority":
+        elif method in ("majority", "model_aware"):
             items = consensus.majority_vote(frame)
         else:
             raise InvalidValue(f"unknown consensus method {method!r}", "consensus_method")

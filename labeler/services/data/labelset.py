@@ -27,6 +27,7 @@ from labeler.models import (
 )
 from labeler.services import Conflict, ServiceError
 from labeler.services.data.quality import sync_all_copies
+from labeler.services.labeling.consensus_job import JOB_METHODS
 from labeler.services.labeling.labels import refresh_project
 from labeler.services.projects.store import recount, restore_tiers, validate_labels
 
@@ -288,7 +289,7 @@ def after_change(project: Project, user_id: int | None) -> list[str]:
     started = []
     for kind in (
         "agreement",
-        *(("consensus",) if project.consensus_method == "dawid_skene" else ()),
+        *(("consensus",) if project.consensus_method in JOB_METHODS else ()),
     ):
         if kind in jobs.RUNNERS:
             jobs.start(kind, project.id, {"reason": "label set changed"}, user_id)

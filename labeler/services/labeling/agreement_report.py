@@ -38,7 +38,7 @@ class Reliability:
     """How often an annotator is right, 0..1, and how that was estimated."""
 
     value: float
-    source: str  # "Dawid-Skene" | "leave-one-out"
+    source: str  # "Dawid-Skene" | "model-aware consensus" | "leave-one-out"
 
 
 def ratings_frame(project: Project) -> pd.DataFrame:
@@ -321,7 +321,8 @@ def page_report(project: Project) -> Report:
 
 
 def annotator_reliability(project: Project) -> dict[int, Reliability]:
-    """Per user id: Dawid-Skene's estimated accuracy where known, else leave-one-out.
+    """Per user id: Dawid-Skene's estimated accuracy or model-aware consensus's annotator
+    quality where known, else leave-one-out.
 
     Taken from the newest agreement or consensus job; a small project without one
     is computed on the spot; a large one without one gets an empty dict.
@@ -337,6 +338,8 @@ def annotator_reliability(project: Project) -> dict[int, Reliability]:
     for row in rows:
         if row.get("dawid_skene") is not None:
             reliability[row["user_id"]] = Reliability(row["dawid_skene"], "Dawid-Skene")
+        elif row.get("model_aware") is not None:
+            reliability[row["user_id"]] = Reliability(row["model_aware"], "model-aware consensus")
         elif row.get("leave_one_out") is not None:
             reliability[row["user_id"]] = Reliability(row["leave_one_out"], "leave-one-out")
     return reliability

@@ -1,14 +1,17 @@
-"""Dawid-Skene consensus for a whole project, as a job (``consensus``).
+"""Project-wide consensus, as a job (``consensus``): Dawid-Skene or model-aware.
 
 For projects whose ``consensus_method`` is ``dawid_skene``: one fit over every vote,
 as the project's task kind fits it (``TaskKind.fit_consensus``: one EM over the
-labels for single_label, one binary EM per label for multi_label), then each item's
-consensus, posterior confidence, dispute flag and final label (source
-``dawid_skene``) are written back in batches, each batch its own short transaction
-so annotators keep submitting meanwhile. A reviewer's decision is never overridden:
-adjudicated items keep their final label, and items a reviewer marked ambiguous do
-not return to the review queue. Between runs each submit refreshes its item by
-majority (labeler.services.labeling.labels).
+labels for single_label, one binary EM per label for multi_label); for
+``model_aware`` (single-label projects): the votes weighed against the newest model
+version's out-of-sample probabilities (:mod:`labeler.services.learning.model_consensus`;
+the training job starts this job after each training). Then each item's consensus,
+confidence (posterior, or consensus quality), dispute flag and final label (source
+``dawid_skene`` or ``model_aware``) are written back in batches, each batch its own
+short transaction so annotators keep submitting meanwhile. A reviewer's decision is
+never overridden: adjudicated items keep their final label, and items a reviewer
+marked ambiguous do not return to the review queue. Between runs each submit
+refreshes its item by majority (labeler.services.labeling.labels).
 
 Gold items' answers anchor the fit (``known``): each annotator's
 confusion matrix is learnt from them as from certain truth. A gold item's own
@@ -25,14 +28,18 @@ import pandas as pd
 from sqlalchemy import select, update
 
 from labeler import jobs
+from labeler.core.consensus import disputed
 from labeler.extensions import db
 from labeler.models import Item, Job, Project, User
 from labeler.services.data.quality import sync_all_copies
-from labeler.services.labeling.agreement_report import Progress, kind_votes
+from labeler.services.labeling.agreement_report import Progress, kind_votes, ratings_frame
 from labeler.services.labeling.gold import answers_for
+from labeler.services.learning.model_consensus import fit_model_aware
+from labeler.services.learning.relabel import ask_for_relabels
 from labeler.services.projects import kinds
 
 BATCH = 5_000
+JOB_METHODS = ("dawid_skene", "model_aware")  # consensus methods this job computes
 
 
 def _item_state(project: Project) -> pd.DataFrame:
@@ -52,7 +59,7 @@ def _item_state(project: Project) -> pd.DataFrame:
 
 
 def consensus_updates(
-    project: Project, fit_items: pd.DataFrame, state: pd.DataFrame
+    project: Project, fit_items: pd.DataFrame, state: pd.DataFrame, source: str = "dawid_skene"
 ) -> list[dict[str, Any]]:
     """One UPDATE row per item: consensus, dispute flag and final label under the rules.
 
@@ -82,7 +89,7 @@ def consensus_updates(
         if not adjudicated[index]:  # else the reviewer's label stands
             row["final_label"] = keys[index] if settled[index] else None
             row["final_value"] = stored[index] if settled[index] else None
-            row["final_source"] = "dawid_skene" if settled[index] else None
+            row["final_source"] = source if settled[index] else None
         rows.append(row)
     return rows
 
@@ -120,9 +127,47 @@ def apply_dawid_skene(
     kind = kinds.kind_of(project)
     fit = kind.fit_consensus(votes, kinds.context(project), "dawid_skene", known=gold)
     step(0.3, f"fitted in {fit.n_iter} iterations; writing items")
+    n_items, n_disputed, new_finals = write_items(
+        project, fit.items, "dawid_skene", step, commit_batches
+    )
+    return {
+        "n_items": n_items,
+        "n_iter": fit.n_iter,
+        "converged": fit.converged,
+        "n_gold": len(gold),
+        "n_disputed": n_disputed,
+        "new_final_labels": new_finals,
+        "annotators": _annotators(fit.annotator_accuracy),
+    }
+
+
+def label_table(project: Project, items: pd.DataFrame) -> pd.DataFrame:
+    """A single-label consensus table (``label``, ``confidence``, ``unanimous``) in the
+    shape :func:`consensus_updates` reads: the label is both key and value, and
+    ``disputed`` follows the project's threshold and unanimity rule."""
+    flagged = disputed(items, project.dispute_threshold, project.require_unanimity)
+    labels = items["label"].astype(object).where(items["label"].notna(), None)
+    return pd.DataFrame(
+        {
+            "value": labels,
+            "key": labels,
+            "confidence": items["confidence"].astype(float),
+            "unanimous": items["unanimous"].astype(bool),
+            "disputed": flagged.to_numpy(dtype=bool),
+        },
+        index=items.index,
+    )
+
+
+def write_items(
+    project: Project, fit_items: pd.DataFrame, source: str, step: Progress, commit_batches: bool
+) -> tuple[int, int, int]:
+    """Write ``fit_items``' consensus to the items, :data:`BATCH` at a time (each batch
+    committed with ``commit_batches``); count new final train labels toward retraining.
+    Returns (items written, items disputed, new final train labels)."""
     state = _item_state(project)
     before, split = state["final_label"], state["split"]
-    updates = consensus_updates(project, fit.items, state)
+    updates = consensus_updates(project, fit_items, state, source)
     project_id = project.id
     new_finals = sum(  # train labels only: test labels never train a model
         1
@@ -141,25 +186,13 @@ def apply_dawid_skene(
         .where(Project.id == project_id)
         .values(labels_since_training=Project.labels_since_training + new_finals)
     )
-    return {
-        "n_items": len(updates),
-        "n_iter": fit.n_iter,
-        "converged": fit.converged,
-        "n_gold": len(gold),
-        "n_disputed": sum(row["disputed"] for row in updates),
-        "new_final_labels": new_finals,
-        "annotators": _annotators(fit.annotator_accuracy),
-    }
+    return len(updates), sum(bool(row["disputed"]) for row in updates), new_finals
 
 
 def _annotators(accuracy: pd.Series | None) -> list[dict[str, Any]]:
     if accuracy is None:
         return []
-    names = dict(
-        db.session.execute(
-            select(User.id, User.username).where(User.id.in_([int(a) for a in accuracy.index]))
-        ).all()
-    )
+    names = _names(accuracy.index)
     return [
         {
             "user_id": int(a),
@@ -170,14 +203,64 @@ def _annotators(accuracy: pd.Series | None) -> list[dict[str, Any]]:
     ]
 
 
+def _names(user_ids: Any) -> dict[int, str]:
+    return dict(
+        db.session.execute(
+            select(User.id, User.username).where(User.id.in_([int(a) for a in user_ids]))
+        ).all()
+    )
+
+
+def apply_model_aware(
+    project: Project, progress: Progress | None = None, commit_batches: bool = True
+) -> dict[str, Any]:
+    """Model-aware consensus on ``project``'s items that have model probabilities; a
+    summary with each annotator's quality (0..1) and weight, and what relabel-or-new
+    asked when the project turned it on. Before any model it writes nothing (the items
+    keep majority vote)."""
+    step = progress or (lambda fraction, message: None)
+    step(0.05, "reading annotations")
+    frame = ratings_frame(project)
+    if frame.empty:
+        return {"n_items": 0, "annotators": []}
+    ratings = frame[["item", "annotator", "label"]].assign(label=frame["label"].astype(str))
+    fit = fit_model_aware(project, ratings)
+    if fit is None:
+        return {"n_items": 0, "annotators": [], "skipped": "no model probabilities yet"}
+    step(0.3, f"weighed votes against model version {fit.version_id}; writing items")
+    n_items, n_disputed, new_finals = write_items(
+        project, label_table(project, fit.items), "model_aware", step, commit_batches
+    )
+    names = _names(fit.annotator_quality.index)
+    return {
+        "n_items": n_items,
+        "relabel": ask_for_relabels(project, fit.result, fit.version_id),
+        "model_version_id": fit.version_id,
+        "model_weight": fit.model_weight,
+        "n_without_model": fit.n_without_model,
+        "n_disputed": n_disputed,
+        "new_final_labels": new_finals,
+        "annotators": [
+            {
+                "user_id": int(a),
+                "annotator": names.get(int(a), str(a)),
+                "model_aware": float(quality),
+                "model_aware_weight": float(fit.annotator_weight[a]),
+            }
+            for a, quality in fit.annotator_quality.items()
+        ],
+    }
+
+
 @jobs.runner("consensus")
 def run_consensus_job(job: Job, progress: Progress) -> dict[str, Any]:
     project = db.session.get(Project, job.project_id)
     if project is None:
         raise LookupError(f"project {job.project_id} no longer exists")
-    if project.consensus_method != "dawid_skene":
+    apply = {"dawid_skene": apply_dawid_skene, "model_aware": apply_model_aware}
+    if project.consensus_method not in apply:
         return {"skipped": f"the project uses {project.consensus_method} consensus"}
-    result = apply_dawid_skene(project, progress)
+    result = apply[project.consensus_method](project, progress)
     sync_all_copies(project)  # linked duplicates follow their originals
     db.session.commit()
     return result

@@ -1,13 +1,15 @@
 """Label quality in the training job and on the model pages: label issues found by
 confident learning, the stop set, and the stopping sentence.
 
-The training job calls :func:`label_issue_report` and :func:`stop_set_predictions`
-and stores what they return on the version's metrics (``label_issues``,
-``stop_set``); the pages read them back. Never commits.
+The training job calls :func:`out_of_sample` once, keeps the probabilities
+(:func:`store_probabilities`, for model-aware consensus), and stores what
+:func:`label_issue_report` and :func:`stop_set_predictions` return on the version's
+metrics (``label_issues``, ``stop_set``); the pages read them back. Never commits.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -16,27 +18,42 @@ from sqlalchemy import select
 from labeler.core import label_errors, stopping
 from labeler.core.training import TrainedModel
 from labeler.extensions import db
-from labeler.models import Item, ModelVersion, Project
+from labeler.models import Item, ModelProbabilities, ModelVersion, Project
 from labeler.services import NotFound, ServiceError
-from labeler.services.learning.training_data import LabeledFrame, model_inputs, to_frame
+from labeler.services.learning.training_data import (
+    LabeledFrame,
+    model_inputs,
+    pool_batches,
+    to_frame,
+)
 
 MAX_ISSUES_KEPT = 500  # ranked label issues stored per version
 STOP_SET_SIZE = 2000  # the stop set: the project's first items by id (fixed once imported)
 MAX_REVIEW_BATCH = 500
 
 
-def label_issue_report(
-    project: Project, model: TrainedModel, train: LabeledFrame, test: LabeledFrame | None
-) -> dict[str, Any]:
-    """Confident learning over every final-labeled item with out-of-sample probabilities:
-    train items from K-fold cross validation of the project's pipeline, test items
-    from the model fitted on train (it never saw them).
+@dataclass(frozen=True)
+class OutOfSample:
+    """Class probabilities of labeled items, each from a model that never saw its label.
 
-    Returns a JSON-safe dict: ``issues`` (most likely wrong first: item, split,
-    label, likely_label, quality 0..1, the model's probability of the likely label),
-    ``n_checked``, ``estimated_errors`` (the confident joint's off-diagonal sum), or
-    ``skipped`` with the reason when the train labels are too few to cross-validate.
+    ``labels`` holds the final label of items that have one (the issues are found among
+    them, ``n_final`` first rows) and "" for the rest (voted, not final yet).
     """
+
+    item_ids: np.ndarray
+    splits: np.ndarray
+    labels: np.ndarray
+    probs: np.ndarray
+    classes: list[str]
+    n_final: int
+
+
+def out_of_sample(
+    project: Project, model: TrainedModel, train: LabeledFrame, test: LabeledFrame | None
+) -> OutOfSample | str:
+    """Train items' probabilities from K-fold cross validation of the project's pipeline;
+    test items' and voted items' without a final train label from the model fitted on
+    train (it never saw them). A str says why there are none (too few labels)."""
     try:
         train_probs, classes = label_errors.out_of_sample_probabilities(
             train.X,
@@ -47,40 +64,87 @@ def label_issue_report(
             random_state=project.id,
         )
     except ValueError as exc:
-        return {"skipped": str(exc), "issues": [], "n_checked": 0}
-    probs, labels, ids, splits = (
-        [train_probs],
-        [np.asarray(train.y, dtype=str)],
-        [train.item_ids],
-        [np.full(len(train), "train", dtype=object)],
-    )
-    if test is not None and len(test) and list(model.classes) == classes:
+        return str(exc)
+    parts = [(train.item_ids, "train", np.asarray(train.y, dtype=str), train_probs)]
+    predictable = list(model.classes) == classes  # else only the train items' view is kept
+    if predictable and test is not None and len(test):
         known = np.isin(np.asarray(test.y, dtype=str), classes)
-        probs.append(model.predict_proba(test.X[known]))
-        labels.append(np.asarray(test.y, dtype=str)[known])
-        ids.append(test.item_ids[known])
-        splits.append(np.full(int(known.sum()), "test", dtype=object))
-    all_probs, all_labels = np.vstack(probs), np.concatenate(labels)
-    all_ids, all_splits = np.concatenate(ids), np.concatenate(splits)
+        parts.append(
+            (
+                test.item_ids[known],
+                "test",
+                np.asarray(test.y, dtype=str)[known],
+                model.predict_proba(test.X[known]),
+            )
+        )
+    seen = np.concatenate([part[0] for part in parts])
+    rest = np.setdiff1d(_voted_ids(project), seen) if predictable else seen[:0]
+    for batch_ids, X in pool_batches(project, rest):
+        parts.append(
+            (batch_ids, "", np.full(len(batch_ids), "", dtype=object), model.predict_proba(X))
+        )
+    return OutOfSample(
+        np.concatenate([part[0] for part in parts]).astype(np.int64),
+        np.concatenate([np.full(len(part[0]), part[1], dtype=object) for part in parts]),
+        np.concatenate([np.asarray(part[2], dtype=object) for part in parts]),
+        np.vstack([part[3] for part in parts]),
+        classes,
+        len(seen),
+    )
+
+
+def _voted_ids(project: Project) -> np.ndarray:
+    """Items with at least one vote (linked copies follow their originals)."""
+    ids = db.session.scalars(
+        select(Item.id).where(
+            Item.project_id == project.id, Item.n_annotations > 0, Item.duplicate_of.is_(None)
+        )
+    ).all()
+    return np.asarray(ids, dtype=np.int64)
+
+
+def store_probabilities(version: ModelVersion, found: OutOfSample) -> None:
+    """Keep ``found`` on ``version`` (one compact row) for model-aware consensus."""
+    db.session.add(
+        ModelProbabilities.pack(
+            version.id, version.project_id, found.classes, found.item_ids, found.probs
+        )
+    )
+
+
+def label_issue_report(found: OutOfSample | str) -> dict[str, Any]:
+    """Confident learning over every final-labeled item of ``found`` (:func:`out_of_sample`).
+
+    Returns a JSON-safe dict: ``issues`` (most likely wrong first: item, split,
+    label, likely_label, quality 0..1, the model's probability of the likely label),
+    ``n_checked``, ``estimated_errors`` (the confident joint's off-diagonal sum), or
+    ``skipped`` with the reason when the train labels are too few to cross-validate.
+    """
+    if isinstance(found, str):
+        return {"skipped": found, "issues": [], "n_checked": 0}
+    final = slice(0, found.n_final)
+    all_probs, all_labels = found.probs[final], found.labels[final].astype(str)
+    all_ids, all_splits = found.item_ids[final], found.splits[final]
+    classes = found.classes
     given = np.searchsorted(np.asarray(classes), all_labels)
-    found = label_errors.label_issues(given, all_probs, "self_confidence")
+    issues_found = label_errors.label_issues(given, all_probs, "self_confidence")
     issues = [
         {
             "item": int(all_ids[i]),
             "split": str(all_splits[i]),
             "label": str(all_labels[i]),
-            "likely_label": classes[int(found.likely_label[i])],
-            "quality": float(found.quality[i]),
+            "likely_label": classes[int(issues_found.likely_label[i])],
+            "quality": float(issues_found.quality[i]),
             "confidence": float(all_probs[i].max()),
         }
-        for i in found.ranked[:MAX_ISSUES_KEPT]
+        for i in issues_found.ranked[:MAX_ISSUES_KEPT]
     ]
     return {
         "method": "confident learning, self-confidence",
         "issues": issues,
-        "n_flagged": int(len(found.ranked)),
+        "n_flagged": int(len(issues_found.ranked)),
         "n_checked": int(len(all_ids)),
-        "estimated_errors": found.estimated_errors,
+        "estimated_errors": issues_found.estimated_errors,
     }
 
 

@@ -1,4 +1,5 @@
-"""A project's model settings: strategy, retrain cadence, estimator, test fraction."""
+"""A project's model settings: strategy, retrain cadence, estimator, test fraction, and
+relabel-or-new (whether the queue may ask another label for an item already labeled)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,9 @@ FIELDS = (
     "test_fraction",
     "random_share",
     "min_labels_per_class",
+    "relabel_or_new",
 )
+_TRUE, _FALSE = (True, "true", "on", "1"), (False, "false", "off", "0", "")
 
 
 def labeling_started(project: Project) -> bool:
@@ -58,6 +61,17 @@ def _params(raw: Any, estimator: str) -> dict[str, Any]:
         raise ServiceError(str(exc), {"field": "estimator_params"}) from None
 
 
+def _flag(form: Mapping[str, Any], name: str) -> bool:
+    raw = form[name]
+    if isinstance(raw, bool | str):
+        value = raw.strip().lower() if isinstance(raw, str) else raw
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+    raise ServiceError(f"{name.replace('_', ' ')} must be true or false", {"field": name})
+
+
 def parse(project: Project, form: Mapping[str, Any]) -> dict[str, Any]:
     """Validated new values for the fields present in ``form`` (absent ones are unchanged)."""
     changes: dict[str, Any] = {}
@@ -79,6 +93,8 @@ def parse(project: Project, form: Mapping[str, Any]) -> dict[str, Any]:
     ):
         if name in form and str(form[name]).strip() != "":
             changes[name] = _number(form, name, kind, low, high)
+    if "relabel_or_new" in form:
+        changes["relabel_or_new"] = _flag(form, "relabel_or_new")
     estimator = form.get("estimator") or project.estimator
     if estimator not in ESTIMATORS:
         raise ServiceError(f"estimator must be one of {sorted(ESTIMATORS)}", {"field": "estimator"})

@@ -28,19 +28,17 @@ from typing import Any
 from sqlalchemy import select
 
 from labeler import jobs
-from labeler.core import evaluation, sampling, training
-from labeler.core.artifacts import ModelArtifactError
+from labeler.core import sampling, training
 from labeler.core.model_inputs import ModelInputs
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Job, ModelVersion, Project
 from labeler.services import Conflict, ServiceError
-from labeler.services.learning import artifacts, label_quality, scoring
+from labeler.services.learning import artifacts, label_quality, model_evaluation, scoring
 from labeler.services.learning.training_data import (
     LabeledFrame,
     final_labeled,
     final_valued,
-    hlp_annotations,
     label_counts,
     model_inputs,
     test_votes,
@@ -51,7 +49,7 @@ from labeler.services.projects.kinds import kind_of
 from labeler.services.serving import rollout
 
 KIND = "train"
-MAX_ERRORS_KEPT = 200  # error-analysis entries stored per list on the version
+MODEL_AWARE = "model_aware"  # the consensus method that reads each version's probabilities
 
 
 def min_examples(estimator: str) -> int:
@@ -180,12 +178,17 @@ def run_training(job: Job, progress: jobs.Progress) -> dict[str, Any]:
     try:
         if not kind_of(project).label_classifier:
             return _train_kind_version(project, version, progress)
-        return _train_version(project, version, progress)
+        result = _train_version(project, version, progress)
     except Exception as exc:
         with _writing():
             failed = db.session.get(ModelVersion, version_id)
             failed.status, failed.error = "failed", f"{type(exc).__name__}: {exc}"
         raise
+    begin_write()
+    if db.session.get(Project, job.project_id).consensus_method == MODEL_AWARE:
+        # The new out-of-sample probabilities re-weigh every item's votes.
+        jobs.start("consensus", job.project_id, {"reason": "after training"}, job.created_by)
+    return result
 
 
 def usable_train(project: Project, notes: list[str], estimator: str | None = None) -> LabeledFrame:
@@ -228,7 +231,9 @@ def _train_version(
     report(0.3, f"fitted on {len(train):,} labels; evaluating on the test split")
     clock = time.perf_counter()
     champion = db.session.get(ModelVersion, project.champion_id) if project.champion_id else None
-    metrics, baselines, comparison = _evaluate(project, model, train, champion, notes)
+    metrics, baselines, found = model_evaluation.evaluate_version(
+        project, model, train, champion, notes
+    )
     timings["evaluate"] = time.perf_counter() - clock
     clock = time.perf_counter()
     artifact_path = artifacts.save(model, project.id, version.id)
@@ -240,6 +245,8 @@ def _train_version(
         version.artifact_path, version.baseline_metrics = artifact_path, baselines
         version.metrics = {**metrics, "notes": notes + list(model.notes), "timings": timings}
         version.status = "candidate"
+        if not isinstance(found, str):
+            label_quality.store_probabilities(version, found)
         # DESIGN.md's promotion policy: automatic only when the version beats the
         # champion and the baselines on the test split; otherwise a person decides.
         passed, reasons = rollout.policy_verdict(version, champion, rollout.promotion_margin())
@@ -265,83 +272,6 @@ def _train_version(
         version.metrics = {**version.metrics, "timings": timings, "queue": ranked}
         rollout.promote(project, version, None, "automatic: " + "; ".join(reasons), automatic=True)
     return {"version_id": version.id, "status": "champion", "n_labels": len(train), **ranked}
-
-
-def _evaluate(
-    project: Project,
-    model: training.TrainedModel,
-    train: LabeledFrame,
-    champion: ModelVersion | None,
-    notes: list[str],
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]:
-    """Metrics on the test split, baselines (with the champion's score on the same
-    items), and the comparison with the champion (None without a champion)."""
-    test = final_labeled(project, "test")
-    metrics: dict[str, Any] = {
-        "n_test": len(test),
-        "n_train_labels": len(train),
-        "top_features": training.top_features(model, 10),
-    }
-    hlp_frame = hlp_annotations(project)
-    metrics["hlp"] = evaluation.human_level_performance(hlp_frame) if len(hlp_frame) else None
-    if len(test) == 0:
-        notes.append("no final-labeled test items yet: the model is not evaluated")
-        metrics["learning_curve"] = {"n_train_labels": len(train)}
-        metrics["errors"] = _errors(model, train, None)
-        _label_quality(project, model, train, None, metrics)
-        return metrics, {}, None
-    metrics.update(evaluation.evaluate(model, test.X, test.y))
-    baselines = evaluation.baselines(train.y, test.y)
-    comparison = None
-    if champion is not None:
-        try:
-            previous = evaluation.evaluate(artifacts.load(champion), test.X, test.y, n_boot=100)
-        except (ModelArtifactError, ValueError) as exc:
-            notes.append(f"champion #{champion.id} could not be compared: {exc}")
-        else:
-            baselines["previous"] = {
-                "accuracy": previous["accuracy"],
-                "macro_f1": previous["macro_f1"],
-                "version_id": champion.id,
-            }
-            comparison = evaluation.compare_to_previous(metrics, previous)
-            metrics["comparison"] = comparison
-    metrics["learning_curve"] = evaluation.learning_curve_point(len(train), metrics, baselines)
-    metrics["errors"] = _errors(model, train, test)
-    _label_quality(project, model, train, test, metrics)
-    return metrics, baselines, comparison
-
-
-def _label_quality(
-    project: Project,
-    model: training.TrainedModel,
-    train: LabeledFrame,
-    test: LabeledFrame | None,
-    metrics: dict[str, Any],
-) -> None:
-    """Label issues by confident learning and the stop set's predictions, timed."""
-    clock = time.perf_counter()
-    metrics["label_issues"] = label_quality.label_issue_report(project, model, train, test)
-    metrics["stop_set"] = label_quality.stop_set_predictions(project, model)
-    metrics["label_quality_seconds"] = time.perf_counter() - clock
-
-
-def _errors(
-    model: training.TrainedModel, train: LabeledFrame, test: LabeledFrame | None
-) -> dict[str, list[dict[str, Any]]]:
-    """Misclassified test items; likely label errors among test and train items."""
-    found: dict[str, list[dict[str, Any]]] = {"misclassified": [], "likely_label_errors": []}
-    for split, frame in (("test", test), ("train", train)):
-        if frame is None or len(frame) == 0:
-            continue
-        result = evaluation.error_analysis(model, frame.X, frame.y, frame.item_ids.tolist())
-        for entry in result["likely_label_errors"]:
-            found["likely_label_errors"].append({**entry, "split": split})
-        if split == "test":
-            found["misclassified"] = result["misclassified"][:MAX_ERRORS_KEPT]
-    found["likely_label_errors"].sort(key=lambda entry: -entry["confidence"])
-    found["likely_label_errors"] = found["likely_label_errors"][:MAX_ERRORS_KEPT]
-    return found
 
 
 def kind_model_settings(project: Project) -> dict[str, Any]:

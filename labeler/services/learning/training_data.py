@@ -51,25 +51,30 @@ def to_frame(records: list[dict[str, Any]], inputs: ModelInputs) -> pd.DataFrame
     )
 
 
-def final_labeled(project: Project, split: str) -> LabeledFrame:
-    """Final-labeled, non-ambiguous items of ``split`` in id order (no linked copies;
-    no gold items on the test split)."""
-    inputs = model_inputs(project)
+def _final_rows(project: Project, split: str) -> list[Any]:
+    """(id, data, final key, final value) of the final-labeled, non-ambiguous items of
+    ``split`` in id order: no linked copies (they would count twice), and no gold items
+    on the test split (a person chose them; they were not sampled)."""
     stmt = (
-        select(Item.id, Item.data, Item.final_label)
+        select(Item.id, Item.data, Item.final_label, Item.final_value)
         .where(
             Item.project_id == project.id,
             Item.split == split,
             Item.final_label.is_not(None),
             Item.ambiguous.is_(False),
             Item.duplicate_of.is_(None),
-        )  # a linked copy would count twice
+        )
         .order_by(Item.id)
     )
     if split == "test":
-        # Gold items were chosen by a person, not sampled: test figures leave them out.
         stmt = stmt.where(Item.is_gold.is_(False))
-    rows = db.session.execute(stmt).all()
+    return list(db.session.execute(stmt).all())
+
+
+def final_labeled(project: Project, split: str) -> LabeledFrame:
+    """Final-labeled items of ``split`` (see :func:`_final_rows`) with the model inputs."""
+    inputs = model_inputs(project)
+    rows = _final_rows(project, split)
     return LabeledFrame(
         np.asarray([row[0] for row in rows], dtype=np.int64),
         to_frame([row[1] for row in rows], inputs),
@@ -105,18 +110,16 @@ def pool_ids(project: Project, split: str = "train", by_rank: bool = True) -> np
     return np.asarray(ids, dtype=np.int64)
 
 
-def pool_batches(
-    project: Project, ids: np.ndarray, batch_size: int = 5000
-) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
-    """The items ``ids`` (open train items, in id order), ``batch_size`` at a time,
-    as (ids, X).
+def _pool_records(
+    ids: np.ndarray, batch_size: int
+) -> Iterator[tuple[np.ndarray, list[dict[str, Any]]]]:
+    """The items ``ids``, ``batch_size`` at a time, as (ids, their data), in id order.
 
     The ids come first (``pool_ids``); each batch is then fetched by primary key, so
     the cost stays linear in the pool (a keyset query filtered on split and tier
     makes SQLite re-scan the open items for every batch), and no cursor is held
     open while the caller commits between batches.
     """
-    inputs = model_inputs(project)
     for start in range(0, ids.size, batch_size):
         chunk = [int(item_id) for item_id in ids[start : start + batch_size]]
         rows = db.session.execute(
@@ -124,23 +127,40 @@ def pool_batches(
         ).all()
         yield (
             np.asarray([row[0] for row in rows], dtype=np.int64),
-            to_frame([row[1] for row in rows], inputs),
+            [dict(row[1] or {}) for row in rows],
         )
+
+
+def pool_batches(
+    project: Project, ids: np.ndarray, batch_size: int = 5000
+) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
+    """The items ``ids`` (open train items), ``batch_size`` at a time, as (ids, X) with
+    one column per model input."""
+    inputs = model_inputs(project)
+    for batch_ids, records in _pool_records(ids, batch_size):
+        yield batch_ids, to_frame(records, inputs)
+
+
+def _test_vote_rows(project: Project) -> list[Any]:
+    """(item, annotator, key, value) of every vote on test items with 2+ answers."""
+    return list(
+        db.session.execute(
+            select(Annotation.item_id, User.username, Annotation.label, Annotation.value)
+            .join(Item, Item.id == Annotation.item_id)
+            .join(User, User.id == Annotation.user_id)
+            .where(
+                Item.project_id == project.id,
+                Item.split == "test",
+                Item.n_annotations >= 2,
+                Item.ambiguous.is_(False),
+            )
+        ).all()
+    )
 
 
 def hlp_annotations(project: Project) -> pd.DataFrame:
     """Long frame ``item``, ``annotator``, ``label`` of test items with 2+ labels (for HLP)."""
-    rows = db.session.execute(
-        select(Annotation.item_id, User.username, Annotation.label)
-        .join(Item, Item.id == Annotation.item_id)
-        .join(User, User.id == Annotation.user_id)
-        .where(
-            Item.project_id == project.id,
-            Item.split == "test",
-            Item.n_annotations >= 2,
-            Item.ambiguous.is_(False),
-        )
-    ).all()
+    rows = [(item, who, key) for item, who, key, _ in _test_vote_rows(project)]
     return pd.DataFrame(rows, columns=["item", "annotator", "label"])
 
 
@@ -166,20 +186,7 @@ def data_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
 def final_valued(project: Project, split: str, decode: Any) -> ValuedFrame:
     """Like :func:`final_labeled`, with the final values (``decode(key, value)``, the
     kind's) and all item fields."""
-    stmt = (
-        select(Item.id, Item.data, Item.final_label, Item.final_value)
-        .where(
-            Item.project_id == project.id,
-            Item.split == split,
-            Item.final_label.is_not(None),
-            Item.ambiguous.is_(False),
-            Item.duplicate_of.is_(None),
-        )
-        .order_by(Item.id)
-    )
-    if split == "test":
-        stmt = stmt.where(Item.is_gold.is_(False))
-    rows = db.session.execute(stmt).all()
+    rows = _final_rows(project, split)
     return ValuedFrame(
         np.asarray([row[0] for row in rows], dtype=np.int64),
         data_frame([dict(row[1] or {}) for row in rows]),
@@ -191,32 +198,17 @@ def pool_data_batches(
     project: Project, ids: np.ndarray, batch_size: int = 5000
 ) -> Iterator[tuple[np.ndarray, pd.DataFrame]]:
     """As :func:`pool_batches`, with all item fields (for a kind's own model)."""
-    for start in range(0, ids.size, batch_size):
-        chunk = [int(item_id) for item_id in ids[start : start + batch_size]]
-        rows = db.session.execute(
-            select(Item.id, Item.data).where(Item.id.in_(chunk)).order_by(Item.id)
-        ).all()
-        yield (
-            np.asarray([row[0] for row in rows], dtype=np.int64),
-            data_frame([dict(row[1] or {}) for row in rows]),
-        )
+    for batch_ids, records in _pool_records(ids, batch_size):
+        yield batch_ids, data_frame(records)
 
 
 def test_votes(project: Project, decode: Any) -> pd.DataFrame:
     """Long frame ``item``, ``annotator``, ``value``, ``key`` of test items with 2+
     answers (the kind's human level)."""
-    rows = db.session.execute(
-        select(Annotation.item_id, User.username, Annotation.label, Annotation.value)
-        .join(Item, Item.id == Annotation.item_id)
-        .join(User, User.id == Annotation.user_id)
-        .where(
-            Item.project_id == project.id,
-            Item.split == "test",
-            Item.n_annotations >= 2,
-            Item.ambiguous.is_(False),
-        )
-    ).all()
     return pd.DataFrame(
-        [(item, who, decode(key, value), key) for item, who, key, value in rows],
+        [
+            (item, who, decode(key, value), key)
+            for item, who, key, value in _test_vote_rows(project)
+        ],
         columns=["item", "annotator", "value", "key"],
     )

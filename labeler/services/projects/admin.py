@@ -16,12 +16,13 @@ from sqlalchemy import select
 from labeler.extensions import db
 from labeler.models import ROLES, AuditEvent, Project, User
 from labeler.services import Conflict, ServiceError, accounts
+from labeler.services.labeling.consensus_job import JOB_METHODS
 from labeler.services.labeling.labels import refresh_project
 from labeler.services.learning import model_settings
 from labeler.services.projects import kinds
 from labeler.services.projects.store import recount, slug_ok
 
-CONSENSUS_METHODS = ("majority", "dawid_skene")
+CONSENSUS_METHODS = ("majority", "dawid_skene", "model_aware")
 CONSENSUS_FIELDS = ("annotations_per_item", "consensus_method", "dispute_threshold", "label_scale")
 LABEL_SCALES = ("nominal", "ordinal", "interval")
 SETTINGS = (
@@ -32,6 +33,7 @@ SETTINGS = (
     "estimator_params",
     "random_share",
     "min_labels_per_class",
+    "relabel_or_new",
 )
 
 
@@ -78,8 +80,8 @@ def _consensus_changes(project: Project, body: Mapping[str, Any]) -> dict[str, A
 def update_project_settings(
     project: Project, body: Mapping[str, Any], user_id: int | None
 ) -> tuple[list[str], bool]:
-    """Apply the settings in ``body``; return (fields changed, whether the Dawid-Skene
-    consensus job must run). Nothing changes unless every field is valid.
+    """Apply the settings in ``body``; return (fields changed, whether the consensus job
+    must run: Dawid-Skene or model-aware). Nothing changes unless every field is valid.
 
     A new k, threshold or method re-derives consensus and final labels: majority at
     once, item by item; Dawid-Skene by its job (the caller starts it after commit).
@@ -104,8 +106,8 @@ def update_project_settings(
         )
         db.session.flush()
         recount(project)
-        refresh_project(project)  # majority now; Dawid-Skene overwrites it in its job
-    ds_job = bool(consensus) and project.consensus_method == "dawid_skene"
+        refresh_project(project)  # majority now; Dawid-Skene or model-aware in its job
+    ds_job = bool(consensus) and project.consensus_method in JOB_METHODS
     return sorted([*changed, *consensus]), ds_job
 
 

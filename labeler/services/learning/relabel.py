@@ -1,0 +1,161 @@
+"""Relabel or label new, in the consensus job of a project with model-aware consensus
+and ``relabel_or_new`` on (the idea of ActiveLab; :mod:`labeler.core.relabel`).
+
+After the votes are weighed, every settled train item gets a score of how much one
+more label would help, and so do the fresh items the queue would serve next (the
+model's top probability for them). Of the next ``retrain_every`` labels, the labeled
+items among the best scores (at most half the batch) get one more label: their
+``extra_annotations`` grows by one and they join the "finish what is started" tier,
+which the queue serves before fresh items. The queue's request path does not change.
+Each request is an audit event (``relabel_asked``: the items and their final label
+then), from which :func:`relabel_figures` tells the model page what it bought.
+Never commits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select, update
+
+from labeler.core.model_consensus import ModelAwareResult
+from labeler.core.relabel import MAX_SHARE, choose_relabels
+from labeler.extensions import db
+from labeler.models import (
+    TIER_DONE,
+    TIER_FRESH,
+    TIER_STARTED,
+    Annotation,
+    AuditEvent,
+    Item,
+    ModelVersion,
+    Project,
+)
+from labeler.services.learning import artifacts
+from labeler.services.learning.training_data import pool_batches
+
+MAX_EXTRA = 2  # more labels per item than k that relabel-or-new may ask for
+ACTION = "relabel_asked"
+
+
+def _fresh_scores(project: Project, version: ModelVersion, result: ModelAwareResult, n: int):
+    """ActiveLab's first-label scores of the next ``n`` fresh train items by queue rank."""
+    ids = db.session.scalars(
+        select(Item.id)
+        .where(
+            Item.project_id == project.id,
+            Item.split == "train",
+            Item.queue_tier == TIER_FRESH,
+            Item.is_gold.is_(False),
+        )
+        .order_by(Item.queue_rank, Item.id)
+        .limit(n)
+    ).all()
+    if not ids:
+        return pd.Series(dtype=float)
+    model = artifacts.load(version)
+    parts = [
+        pd.DataFrame(model.predict_proba(X), index=batch_ids)
+        for batch_ids, X in pool_batches(project, np.sort(np.asarray(ids, dtype=np.int64)))
+    ]
+    return result.relabel_scores(pd.concat(parts))[1]  # only the top probability counts
+
+
+def _candidates(project: Project, result: ModelAwareResult) -> pd.Series:
+    """Relabel scores of settled train items that can take one more label: not decided by
+    a reviewer, not gold, below the extra-label cap, and with an annotator left who has
+    not labeled them."""
+    annotators = (
+        db.session.scalar(
+            select(func.count(func.distinct(Annotation.user_id))).where(
+                Annotation.project_id == project.id
+            )
+        )
+        or 0
+    )
+    k = project.annotations_per_item
+    ids = db.session.scalars(
+        select(Item.id).where(
+            Item.project_id == project.id,
+            Item.split == "train",
+            Item.queue_tier == TIER_DONE,
+            Item.final_label.is_not(None),
+            Item.final_source != "adjudicated",
+            Item.is_gold.is_(False),
+            Item.ambiguous.is_(False),
+            Item.duplicate_of.is_(None),
+            Item.extra_annotations < MAX_EXTRA,
+            Item.n_annotations < annotators,
+            Item.n_annotations >= k + Item.extra_annotations,
+        )
+    ).all()
+    scores = result.relabel_scores()[0]
+    return scores[scores.index.isin(ids)]
+
+
+def ask_for_relabels(
+    project: Project, result: ModelAwareResult, version_id: int
+) -> dict[str, Any] | None:
+    """Ask one more label where it beats a first label (see module doc); what was asked
+    (None when the option is off or the version has no artifact)."""
+    version = db.session.get(ModelVersion, version_id)
+    if not project.relabel_or_new or version is None or not version.artifact_path:
+        return None
+    batch = max(1, project.retrain_every)
+    choice = choose_relabels(
+        _candidates(project, result),
+        _fresh_scores(project, version, result, batch),
+        batch,
+        MAX_SHARE,
+    )
+    asked = [int(item_id) for item_id in choice.relabel]
+    if asked:
+        before = dict(
+            db.session.execute(select(Item.id, Item.final_label).where(Item.id.in_(asked))).all()
+        )
+        db.session.execute(
+            update(Item)
+            .where(Item.id.in_(asked))
+            .values(extra_annotations=Item.extra_annotations + 1, queue_tier=TIER_STARTED)
+        )
+        db.session.add(
+            AuditEvent(
+                project_id=project.id,
+                action=ACTION,
+                detail={
+                    "version_id": version_id,
+                    "items": {str(i): before.get(i) for i in asked},
+                    "n_fresh": choice.n_fresh,
+                    "threshold": choice.threshold,
+                },
+            )
+        )
+    return {"asked": len(asked), "n_fresh": choice.n_fresh, "batch": batch}
+
+
+def relabel_figures(project: Project) -> dict[str, int] | None:
+    """What relabel-or-new asked and bought: extra labels asked, given so far, and the
+    final labels they changed (None when it never asked)."""
+    events = db.session.scalars(
+        select(AuditEvent.detail)
+        .where(AuditEvent.project_id == project.id, AuditEvent.action == ACTION)
+        .order_by(AuditEvent.id)
+    ).all()
+    if not events:
+        return None
+    before: dict[int, str | None] = {}
+    for detail in events:  # oldest first: an item asked twice is judged from its first ask
+        for item_id, label in (detail.get("items") or {}).items():
+            before.setdefault(int(item_id), label)
+    asked = sum(len(detail.get("items") or {}) for detail in events)
+    rows = db.session.execute(
+        select(Item.id, Item.n_annotations, Item.extra_annotations, Item.final_label).where(
+            Item.id.in_(list(before))
+        )
+    ).all()
+    k = project.annotations_per_item
+    answered = [row for row in rows if row[2] > 0 and row[1] >= k + row[2]]
+    changed = sum(1 for row in answered if row[3] is not None and row[3] != before[row[0]])
+    return {"asked": asked, "n_items": len(before), "answered": len(answered), "changed": changed}

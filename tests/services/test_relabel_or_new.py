@@ -1,0 +1,122 @@
+"""Relabel or label new: after training, the model-aware consensus job asks one more
+label for the items where that helps more than a first label on the next fresh ones."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from labeler.extensions import db
+from labeler.models import TIER_STARTED, Annotation, Item, Job, Project
+from labeler.services.labeling import queue
+from labeler.services.learning import modeling, relabel
+from labeler.services.projects.store import set_member
+from tests.api.test_models_api import SPAM, text_project
+from tests.conftest import user
+
+
+def _truth(item: Item) -> str:
+    return "spam" if any(item.data["text"].startswith(t) for t in SPAM) else "ham"
+
+
+def _half_labeled(**settings) -> int:
+    """k = 1: alice labels even items right, bob odd ones, every 3rd of his wrong; the
+    second half of the items stays fresh."""
+    project = text_project(
+        n_items=160,
+        consensus_method="model_aware",
+        min_labels_per_class=2,
+        retrain_every=20,
+        **settings,
+    )
+    set_member(project, user("bob"), "annotator")
+    items = sorted(
+        db.session.scalars(select(Item).where(Item.project_id == project.id)), key=lambda i: i.id
+    )
+    for n, item in enumerate(items[:100]):
+        who = "alice" if n % 2 == 0 else "bob"
+        label = _truth(item)
+        if who == "bob" and n % 3 == 0:
+            label = "ham" if label == "spam" else "spam"
+        queue.submit(project, user(who), item, label)
+    db.session.commit()
+    return project.id
+
+
+def _consensus_result(project_id: int) -> dict:
+    job = db.session.scalar(
+        select(Job).where(Job.project_id == project_id, Job.kind == "consensus")
+    )
+    assert job is not None and job.status == "done", job and job.error
+    return job.result
+
+
+def test_weak_items_get_one_more_label_before_fresh_ones(app):
+    with app.app_context():
+        project_id = _half_labeled(relabel_or_new=True)
+        modeling.start_training(db.session.get(Project, project_id))
+        asked_info = _consensus_result(project_id)["relabel"]
+        assert asked_info["batch"] == 20
+        assert 1 <= asked_info["asked"] <= 10  # at most half the batch
+        assert asked_info["asked"] + asked_info["n_fresh"] <= 20
+        asked = db.session.scalars(
+            select(Item).where(Item.project_id == project_id, Item.extra_annotations == 1)
+        ).all()
+        assert len(asked) == asked_info["asked"]
+        assert all(i.queue_tier == TIER_STARTED and i.split == "train" for i in asked)
+        assert all(i.n_annotations == 1 for i in asked)
+        # the queue serves them before any fresh item, to whoever has not labeled them
+        project = db.session.get(Project, project_id)
+        asked_ids = {i.id for i in asked}
+        for name in ("alice", "bob"):
+            labeled = set(
+                db.session.scalars(
+                    select(Annotation.item_id).where(Annotation.user_id == user(name).id)
+                )
+            )
+            mine = asked_ids - labeled
+            if mine:
+                served = queue.next_items(project, user(name))[0]
+                assert served.id in mine
+                queue.submit(project, user(name), served, _truth(served))
+        db.session.commit()
+        figures = relabel.relabel_figures(db.session.get(Project, project_id))
+        assert figures["asked"] == figures["n_items"] == len(asked_ids)
+        assert 1 <= figures["answered"] <= 2
+        assert 0 <= figures["changed"] <= figures["answered"]
+
+
+def test_off_by_default_and_shown_on_the_model_page(app, client, auth):
+    with app.app_context():
+        project_id = _half_labeled()
+        modeling.start_training(db.session.get(Project, project_id))
+        assert _consensus_result(project_id)["relabel"] is None
+        assert not db.session.scalar(
+            select(Item.id).where(Item.project_id == project_id, Item.extra_annotations > 0)
+        )
+        assert relabel.relabel_figures(db.session.get(Project, project_id)) is None
+    auth.login("rita")
+    html = client.get(f"/projects/{project_id}/model").get_data(as_text=True)
+    assert 'id="relabel"' not in html
+    with app.app_context():
+        project = db.session.get(Project, project_id)
+        project.relabel_or_new = True
+        db.session.commit()
+        modeling.start_training(project)
+    html = client.get(f"/projects/{project_id}/model").get_data(as_text=True)
+    assert 'id="relabel"' in html and "Relabel-or-new asked for" in html
+
+
+def test_the_setting_over_the_api(app, client, tokens):
+    from tests.conftest import bearer
+
+    with app.app_context():
+        project_id = _half_labeled()
+    url, headers = f"/api/v1/projects/{project_id}", bearer(tokens["admin"])
+    response = client.patch(url, json={"relabel_or_new": "maybe"}, headers=headers)
+    assert response.status_code == 422
+    response = client.patch(url, json={"relabel_or_new": True}, headers=headers)
+    assert response.status_code == 200, response.json
+    assert response.json["settings"]["relabel_or_new"] is True
+    assert response.json["changed"] == ["relabel_or_new"]
+    with app.app_context():
+        assert db.session.get(Project, project_id).relabel_or_new
