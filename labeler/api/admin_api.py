@@ -41,6 +41,13 @@ class SettingsIn(Schema):
     estimator_params = fields.Dict(keys=fields.String())
     random_share = fields.Float(validate=validate.Range(0.0, 1.0))
     min_labels_per_class = fields.Integer(strict=True, validate=validate.Range(1, 10_000))
+    suggestions = fields.String(
+        validate=validate.OneOf(("off", "model", "imported", "any")),
+        metadata={
+            "description": "pre-annotation in the form: the champion's prediction (model), "
+            "the import's suggestion column (imported), imported else model (any), or off"
+        },
+    )
 
 
 class Settings(SettingsIn):

@@ -1,0 +1,44 @@
+"""suggestions: a project's pre-annotation option, an item's imported suggestion, and
+what each annotation was shown
+
+Revision ID: 0012_items
+Revises: 0008_job_queue
+Create Date: 2026-12-01 12:45:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0012_items'
+down_revision = '0008_job_queue'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    # Plain ADD COLUMNs: SQLite keeps the item table (and its search triggers).
+    with op.batch_alter_table('project', schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column('suggestions', sa.String(length=16), server_default='off', nullable=False)
+        )
+    with op.batch_alter_table('item', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('suggestion_label', sa.String(length=120), nullable=True))
+        batch_op.add_column(sa.Column('suggestion_value', sa.JSON(none_as_null=True), nullable=True))
+    with op.batch_alter_table('annotation', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('suggestion_label', sa.String(length=120), nullable=True))
+        batch_op.add_column(sa.Column('suggestion_source', sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column('suggestion_accepted', sa.Boolean(), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('annotation', schema=None) as batch_op:
+        batch_op.drop_column('suggestion_accepted')
+        batch_op.drop_column('suggestion_source')
+        batch_op.drop_column('suggestion_label')
+    with op.batch_alter_table('item', schema=None) as batch_op:
+        batch_op.drop_column('suggestion_value')
+        batch_op.drop_column('suggestion_label')
+    with op.batch_alter_table('project', schema=None) as batch_op:
+        batch_op.drop_column('suggestions')
