@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from labeler.api.blueprint import bp, documented
 from labeler.api.common import api_project, int_arg, json_body
+from labeler.api.item_schemas import SuggestionReport
 from labeler.api.schemas import (
     AnnotationIn,
     AnnotationResult,
@@ -174,3 +175,12 @@ def my_annotations(project_id: int):
             for a in rows
         ]
     }
+
+
+@bp.get("/projects/<int:project_id>/suggestions")
+@documented(schema=SuggestionReport, errors=(401, 403, 404))
+def suggestion_report(project_id: int):
+    """Labels given with a suggestion against those without: how often it was taken, the
+    seconds per label and agreement with the final label (reviewers and admins)."""
+    project, _ = api_project(project_id, "reviewer")
+    return suggestions.report(project)

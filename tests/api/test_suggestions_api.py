@@ -17,7 +17,7 @@ from labeler.services.learning import modeling
 from labeler.services.projects import kinds
 from labeler.services.projects.store import create_project, set_member
 from labeler.services.serving import predict as serving
-from tests.conftest import bearer, user
+from tests.conftest import Auth, bearer, user
 from tests.services.test_kind_training import CASES, _label, _project
 from tests.serving_helpers import add_version, sms_project
 
@@ -265,3 +265,27 @@ def test_every_kind_suggests_its_champions_prediction(app, kind_name):
                 )
                 == shown.value
             )
+
+
+def test_the_report_page_and_api_follow_roles_and_an_admin_switches_the_mode(
+    app, client, auth, project, tokens
+):
+    url = f"/projects/{project}/items/suggestions"
+    assert (
+        client.get(
+            f"/api/v1/projects/{project}/suggestions", headers=bearer(tokens["alice"])
+        ).status_code
+        == 403
+    )
+    report = client.get(f"/api/v1/projects/{project}/suggestions", headers=bearer(tokens["rita"]))
+    assert report.status_code == 200 and report.json["mode"] == "off"
+    auth.login("rita")
+    assert b"an admin changes it here" in client.get(url).data
+    assert auth.post(url, {"suggestions": "model"}).status_code == 403
+    admin = Auth(app.test_client())
+    admin.login("admin")
+    assert admin.post(url, {"suggestions": "sometimes"}).status_code == 422
+    assert admin.post(url, {"suggestions": "model"}).status_code == 302
+    with app.app_context():
+        assert db.session.get(Project, project).suggestions == "model"
+    assert b'value="model" selected' in admin.client.get(url).data
