@@ -27,23 +27,6 @@ from labeler.views.common import load_project
 
 bp = Blueprint("items", __name__)
 
-FILTER_NAMES = (
-    "q",
-    "split",
-    "status",
-    "final_label",
-    "annotator",
-    "min_confidence",
-    "max_confidence",
-    "predicted_label",
-    "min_prediction",
-    "max_prediction",
-    "labeled_since",
-    "labeled_until",
-    "sort",
-)
-
-
 @bp.route("/projects/<int:project_id>/items")
 @login_required
 def browse(project_id: int):
@@ -55,7 +38,7 @@ def browse(project_id: int):
         if found is not None and record.may_open(found, current_user, role):
             return redirect(url_for("items.show", project_id=project.id, item_id=found.id))
         flash(f"No item {jump!r} among the items you may open.", "error")
-    values = {name: request.args.get(name, "") for name in FILTER_NAMES}
+    values = browsing.form_values(request.args)
     error, rows, next_after = None, [], None
     try:
         filters = browsing.parse_filters(request.args)
