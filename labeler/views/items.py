@@ -27,6 +27,7 @@ from labeler.views.common import load_project
 
 bp = Blueprint("items", __name__)
 
+
 @bp.route("/projects/<int:project_id>/items")
 @login_required
 def browse(project_id: int):
