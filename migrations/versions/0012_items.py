@@ -1,5 +1,5 @@
 """suggestions: a project's pre-annotation option, an item's imported suggestion, and
-what each annotation was shown
+what each annotation was shown; PostgreSQL: a GIN index for the item search
 
 Revision ID: 0012_items
 Revises: 0008_job_queue
@@ -16,6 +16,11 @@ down_revision = '0008_job_queue'
 branch_labels = None
 depends_on = None
 
+# Kept in step with labeler.services.items.search (the migration must not import the
+# app): the item's string and number values as words, in the simple configuration.
+PG_SEARCH_INDEX = 'ix_item_search'
+PG_DOCUMENT = """jsonb_to_tsvector('simple'::regconfig, data::jsonb, '["string", "numeric"]'::jsonb)"""
+
 
 def upgrade():
     # Plain ADD COLUMNs: SQLite keeps the item table (and its search triggers).
@@ -30,9 +35,13 @@ def upgrade():
         batch_op.add_column(sa.Column('suggestion_label', sa.String(length=120), nullable=True))
         batch_op.add_column(sa.Column('suggestion_source', sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column('suggestion_accepted', sa.Boolean(), nullable=True))
+    if op.get_bind().dialect.name == 'postgresql':  # SQLite searches its FTS5 table (0011)
+        op.execute(f"CREATE INDEX {PG_SEARCH_INDEX} ON item USING gin (({PG_DOCUMENT}))")
 
 
 def downgrade():
+    if op.get_bind().dialect.name == 'postgresql':
+        op.execute(f"DROP INDEX IF EXISTS {PG_SEARCH_INDEX}")
     with op.batch_alter_table('annotation', schema=None) as batch_op:
         batch_op.drop_column('suggestion_accepted')
         batch_op.drop_column('suggestion_source')
