@@ -87,9 +87,11 @@ def run_migrations_online():
 
     conf_args.setdefault(
         "include_name",
-        lambda name, type_, _parents: not (
-            (type_ == "table" and name in SEARCH_TABLES)
-            or (type_ == "index" and name in SEARCH_INDEXES)
+        lambda name, type_, _parents: (
+            not (
+                (type_ == "table" and name in SEARCH_TABLES)
+                or (type_ == "index" and name in SEARCH_INDEXES)
+            )
         ),
     )
     if conf_args.get("process_revision_directives") is None:
