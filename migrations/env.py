@@ -83,7 +83,7 @@ def run_migrations_online():
 
     conf_args = current_app.extensions["migrate"].configure_args
     # The full-text index is not a model: autogenerate must not propose dropping it.
-    from labeler.services.items.search import SEARCH_INDEXES, SEARCH_TABLES
+    from labeler.services.items.search import SEARCH_COLUMNS, SEARCH_INDEXES, SEARCH_TABLES
 
     conf_args.setdefault(
         "include_name",
@@ -91,6 +91,7 @@ def run_migrations_online():
             not (
                 (type_ == "table" and name in SEARCH_TABLES)
                 or (type_ == "index" and name in SEARCH_INDEXES)
+                or (type_ == "column" and name in SEARCH_COLUMNS)
             )
         ),
     )

@@ -7,7 +7,12 @@ from alembic.migration import MigrationContext
 
 from labeler.cli.instance import apply_migrations
 from labeler.extensions import db
-from labeler.services.items.search import SEARCH_INDEXES, SEARCH_TABLES, TRIGGERS
+from labeler.services.items.search import (
+    SEARCH_COLUMNS,
+    SEARCH_INDEXES,
+    SEARCH_TABLES,
+    TRIGGERS,
+)
 from tests.conftest import make_app
 
 
@@ -29,6 +34,8 @@ def _mapped_or_not_search(name, type_, parent_names):
     expression index) is not a model."""
     if type_ == "index":
         return name not in SEARCH_INDEXES
+    if type_ == "column":
+        return name not in SEARCH_COLUMNS
     return not (type_ == "table" and name in SEARCH_TABLES)
 
 
