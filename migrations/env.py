@@ -83,11 +83,17 @@ def run_migrations_online():
 
     conf_args = current_app.extensions["migrate"].configure_args
     # The full-text index is not a model: autogenerate must not propose dropping it.
-    from labeler.services.items.search import SEARCH_TABLES
+    from labeler.services.items.search import SEARCH_COLUMNS, SEARCH_INDEXES, SEARCH_TABLES
 
     conf_args.setdefault(
         "include_name",
-        lambda name, type_, _parents: not (type_ == "table" and name in SEARCH_TABLES),
+        lambda name, type_, _parents: (
+            not (
+                (type_ == "table" and name in SEARCH_TABLES)
+                or (type_ == "index" and name in SEARCH_INDEXES)
+                or (type_ == "column" and name in SEARCH_COLUMNS)
+            )
+        ),
     )
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives

@@ -2,6 +2,12 @@
 // Talks to /api/v1 with the session cookie and the CSRF token of the page.
 // What an answer is belongs to the project's task kind: the shell loads the kind's
 // widget module (root.dataset.widget, under static/kinds/) and sends what it submits.
+// An item shows only once its picture is loaded (fetched while the previous item is on
+// screen); until then the label keys do nothing, so no answer lands on the wrong picture.
+// A suggestion (the model's, or imported) is drawn by the widget as if it were the
+// annotator's answer; Enter accepts it, the usual keys change it.
+
+import { createMedia } from "./annotate_media.js";
 
 const root = document.getElementById("annotate");
 if (root) start(root);
@@ -18,6 +24,9 @@ async function start(root) {
   let resume = null;       // the live item to return to after a change
   let shownAt = performance.now();
   let chain = Promise.resolve();  // actions run one after another; no keystroke is dropped
+  let ready = false;       // the item on screen is whole (its picture loaded): keys answer
+  let suggested = null;    // the suggestion pre-selected for the item on screen, if any
+  const media = createMedia($("item-media"));
 
   async function call(method, path, body) {
     const options = { method, headers: { "X-CSRFToken": csrf, Accept: "application/json" },
@@ -59,8 +68,7 @@ async function start(root) {
   function render(item, myValue) {
     $("item").hidden = false;
     $("item-external-id").textContent = item.external_id;
-    const image = $("item-image");
-    if (item.image_url) { image.src = item.image_url; image.hidden = false; } else { image.hidden = true; image.removeAttribute("src"); }
+    media.show(item);
     const box = $("item-fields");
     box.replaceChildren();
     box.hidden = Boolean(item.presentation);  // the kind's widget lays this item out itself
@@ -85,9 +93,32 @@ async function start(root) {
       }
     }
     if (table.rows.length) box.append(table);
-    widget.show(myValue === null ? undefined : myValue, item);
+    const own = myValue === null || myValue === undefined ? undefined : myValue;
+    suggested = own === undefined && backIndex < 0 && item.suggestion ? item.suggestion : null;
+    widget.show(suggested ? suggested.value : own, item);
+    const badge = $("item-suggestion");
+    badge.hidden = !suggested;
+    badge.textContent = suggested
+      ? (suggested.source === "imported" ? "Imported suggestion" : "Model suggestion") + ": Enter accepts, your keys change it"
+      : "";
+    $("answer").classList.toggle("suggested", Boolean(suggested));
     $("item-mode").hidden = backIndex < 0;
     shownAt = performance.now();
+    ready = true;
+  }
+
+  // Show `item` when its picture is ready; until then it stays hidden and keys are inert.
+  function present(item, myValue) {
+    ready = false;
+    if (media.isReady(item)) { render(item, myValue); return; }
+    $("item").hidden = true;
+    status("Loading the picture…");
+    media.load(item).then((ok) => {
+      if (current !== item && backIndex < 0) return;  // moved on meanwhile
+      if (!ok) { status(`The picture of item ${item.external_id} could not be loaded: skip it (s) or reload the page.`, true); return; }
+      status("");
+      render(item, myValue);
+    });
   }
 
   function showDone() {
@@ -102,24 +133,28 @@ async function start(root) {
     const seen = new Set(history.map((h) => h.item.id));
     if (current) seen.add(current.id);
     prefetched = data.items.filter((i) => !seen.has(i.id));
+    for (const item of prefetched) media.load(item);  // fetched while this item is on screen
     if (!current && backIndex < 0) advance();
   }
 
   function advance() {
     current = prefetched.shift() || null;
-    if (current) { status(""); render(current); } else { showDone(); }
+    if (current) { status(""); present(current); } else { ready = false; showDone(); }
   }
 
   async function choose(value) {
+    if (!ready) return;  // the item is not on screen yet: this answer is not about it
     const seconds = (performance.now() - shownAt) / 1000;
     if (backIndex >= 0) return change(value, seconds);
     if (!current) return;
     const item = current;
+    const body = { value, seconds };
+    if (suggested) body.suggestion = suggested;
     history.push({ item, value });
     advance();  // the prefetched item shows at once; saving happens meanwhile
     if (!current) status("Saving…");
     try {
-      const result = await call("POST", `/items/${item.id}/annotation`, { value, seconds });
+      const result = await call("POST", `/items/${item.id}/annotation`, body);
       showProgress(result.progress);
       await refill();
     } catch (error) {
@@ -135,7 +170,7 @@ async function start(root) {
       backIndex = -1;
       current = resume;
       resume = null;
-      if (current) { status(""); render(current); } else { await refill(); }
+      if (current) { status(""); present(current); } else { await refill(); }
     } catch (error) {
       status(`Could not change the label: ${error.message}`, true);
     }
@@ -149,7 +184,7 @@ async function start(root) {
     const entry = history[target];
     const fresh = await call("GET", `/items/${entry.item.id}`).catch(() => entry.item);
     status("");
-    render(fresh, fresh.my_value ?? entry.value);
+    present(fresh, fresh.my_value ?? entry.value);
   }
 
   async function skip() {
@@ -185,7 +220,10 @@ async function start(root) {
     if (["INPUT", "TEXTAREA", "SELECT"].includes(event.target.tagName)) return;
     if (event.key === "s") { event.preventDefault(); onSkip(); }
     else if (event.key === "b") { event.preventDefault(); onBack(); }
+    else if (!ready) event.preventDefault();  // nothing answers before the item is whole
+    else if (media.handleKey(event)) event.preventDefault();
     else if (widget.handleKey(event)) event.preventDefault();
+    else if (event.key === "Enter" && suggested) { event.preventDefault(); onChoose(suggested.value); }
   });
 
   chain = refill().catch((error) => status(`Could not load items: ${error.message}`, true));

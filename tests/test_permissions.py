@@ -130,6 +130,8 @@ MATRIX = {
     "api.bulk_items": "reviewer",
     "items.build_index": "reviewer",
     "items.similar_page": "reviewer",
+    "items.suggestions_page": "reviewer",
+    "api.suggestion_report": "reviewer",
     "api.similar_items": "reviewer",
     "api.build_items_index": "reviewer",
     "api.update_project": "admin",

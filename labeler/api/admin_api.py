@@ -50,6 +50,13 @@ class SettingsIn(Schema):
     relabel_or_new = fields.Boolean(
         metadata={"description": "with model_aware consensus: ask another label when it helps more"}
     )
+    suggestions = fields.String(
+        validate=validate.OneOf(("off", "model", "imported", "any")),
+        metadata={
+            "description": "pre-annotation in the form: the champion's prediction (model), "
+            "the import's suggestion column (imported), imported else model (any), or off"
+        },
+    )
 
 
 class Settings(SettingsIn):

@@ -123,3 +123,22 @@ class Neighbour(Schema):
 
 class Similar(Schema):
     items = fields.List(fields.Nested(Neighbour))
+
+
+class SuggestionGroup(Schema):
+    labels = fields.Integer()
+    mean_seconds = fields.Float(allow_none=True)
+    accepted = fields.Float(
+        allow_none=True, metadata={"description": "share of labels equal to the suggestion, 0..1"}
+    )
+    final_agreement = fields.Float(
+        allow_none=True,
+        metadata={"description": "share of labels equal to their item's final label, 0..1"},
+    )
+    with_final = fields.Integer(metadata={"description": "labels whose item has a final label"})
+
+
+class SuggestionReport(Schema):
+    mode = fields.String(metadata={"description": "off | model | imported | any"})
+    with_suggestion = fields.Nested(SuggestionGroup)
+    without_suggestion = fields.Nested(SuggestionGroup)

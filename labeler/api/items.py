@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from labeler.api.blueprint import bp, documented
 from labeler.api.common import api_project, int_arg, json_body
+from labeler.api.item_schemas import SuggestionReport
 from labeler.api.schemas import (
     AnnotationIn,
     AnnotationResult,
@@ -25,6 +26,7 @@ from labeler.db_engine import begin_write, writes
 from labeler.extensions import db
 from labeler.models import Annotation, Project, utcnow
 from labeler.services import NotFound, ServiceError
+from labeler.services.items import suggestions
 from labeler.services.labeling import queue as queue_service
 from labeler.services.labeling.labels import retrain_due
 from labeler.services.learning.modeling import maybe_start_training
@@ -59,8 +61,15 @@ def next_items(project_id: int):
     begin_write()
     project, _ = api_project(project_id)
     items = queue_service.next_items(project, g.api_user, n, current_app.config["LEASE_SECONDS"])
+    suggested = suggestions.for_items(project, items)
     payload = {
-        "items": [item_payload(project, item, viewer_id=g.api_user.id) for item in items],
+        "items": [
+            {
+                **item_payload(project, item, viewer_id=g.api_user.id),
+                "suggestion": suggested[item.id].payload() if item.id in suggested else None,
+            }
+            for item in items
+        ],
         "progress": _progress(project),
     }
     db.session.commit()
@@ -90,7 +99,8 @@ def get_item(project_id: int, item_id: int):
 def annotate(project_id: int, item_id: int):
     """Label an item: ``{"label": "spam", "seconds": 4.2}``, or ``{"value": ...}`` in the
     project's task kind (``["spam", "urgent"]`` for multi_label, ``4`` for rating).
-    Safe to retry."""
+    ``suggestion`` is the suggestion the form showed pre-selected (as ``next`` gave
+    it), so the label records whether it was accepted. Safe to retry."""
     api_project(project_id)  # who may ask comes before what they ask
     body = json_body()
     answer = body["value"] if "value" in body else body.get("label")
@@ -101,6 +111,7 @@ def annotate(project_id: int, item_id: int):
         begin_write()
         project, _ = api_project(project_id)
         item = queue_service.get_item(project, item_id)
+        suggestion = suggestions.shown(project, item, body.get("suggestion"))
         try:
             result = queue_service.submit(
                 project,
@@ -111,6 +122,7 @@ def annotate(project_id: int, item_id: int):
                 require_lease=True,
             )
             mine = result.annotation
+            suggestions.record(mine, suggestion, result.outcome == "created")
             payload = {
                 "outcome": result.outcome,
                 "label": mine.label,
@@ -171,3 +183,12 @@ def my_annotations(project_id: int):
             for a in rows
         ]
     }
+
+
+@bp.get("/projects/<int:project_id>/suggestions")
+@documented(schema=SuggestionReport, errors=(401, 403, 404))
+def suggestion_report(project_id: int):
+    """Labels given with a suggestion against those without: how often it was taken, the
+    seconds per label and agreement with the final label (reviewers and admins)."""
+    project, _ = api_project(project_id, "reviewer")
+    return suggestions.report(project)

@@ -80,6 +80,10 @@ class Mapping(Schema):
     annotator = fields.String(allow_none=True)
     unescape_formulas = fields.Boolean()
     gold = fields.String(allow_none=True)
+    suggestion = fields.String(
+        allow_none=True,
+        metadata={"description": "pre-annotations shown in the form (imported suggestions)"},
+    )
     duplicates = fields.String(validate=validate.OneOf(("keep", "skip", "link")))
     add_annotators = fields.Boolean(
         metadata={
@@ -107,6 +111,7 @@ class ImportReport(Schema):
     duplicates_skipped = fields.Integer()
     duplicates_linked = fields.Integer()
     gold_marked = fields.Integer()
+    suggestions_imported = fields.Integer()
     annotators_created = fields.List(fields.String())
     members_added = fields.List(fields.String())
     messages = fields.List(fields.String())
@@ -131,6 +136,14 @@ class Field(Schema):
     value = fields.Raw(allow_none=True)
 
 
+class Suggestion(Schema):
+    value = fields.Raw(required=True, metadata={"description": _VALUE})
+    source = fields.String(
+        validate=validate.OneOf(("model", "imported")),
+        metadata={"description": "model: the champion's prediction; imported: the import's"},
+    )
+
+
 class Item(Schema):
     id = fields.Integer()
     external_id = fields.String()
@@ -145,6 +158,11 @@ class Item(Schema):
     )
     my_label = fields.String(allow_none=True, metadata={"description": "your answer's key"})
     my_value = fields.Raw(allow_none=True, metadata={"description": _VALUE})
+    suggestion = fields.Nested(
+        Suggestion,
+        allow_none=True,
+        metadata={"description": "shown pre-selected when the project asks for suggestions"},
+    )
 
 
 class Progress(Schema):
@@ -163,6 +181,11 @@ class AnnotationIn(Schema):
     label = fields.String(metadata={"description": "single_label: the label (or use value)"})
     value = fields.Raw(metadata={"description": _VALUE})
     seconds = fields.Float(allow_none=True, metadata={"description": "time spent, seconds"})
+    suggestion = fields.Nested(
+        Suggestion,
+        allow_none=True,
+        metadata={"description": "the suggestion the form showed (as next gave it), if any"},
+    )
 
 
 class AnnotationResult(Schema):

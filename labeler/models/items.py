@@ -75,6 +75,10 @@ class Item(db.Model):
     # browser filters on it): its label and that label's probability (0..1).
     predicted_label: Mapped[str | None] = mapped_column(String(120))
     predicted_confidence: Mapped[float | None]
+    # An imported pre-annotation (the import's suggestion column): a key and its value,
+    # shown pre-selected in the form when the project asks for imported suggestions.
+    suggestion_label: Mapped[str | None] = mapped_column(String(120))
+    suggestion_value: Mapped[Any | None] = mapped_column(VALUE_JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     project: Mapped[Project] = relationship()
@@ -97,6 +101,11 @@ class Annotation(db.Model):
     seconds: Mapped[float | None]
     # The guidelines version the label was given under (Project.guideline_version).
     guideline_version: Mapped[int | None]
+    # The suggestion shown in the form when this label was given (its key, and model |
+    # imported; null: none was shown), and whether the label equals it (anchoring).
+    suggestion_label: Mapped[str | None] = mapped_column(String(120))
+    suggestion_source: Mapped[str | None] = mapped_column(String(16))
+    suggestion_accepted: Mapped[bool | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -65,6 +65,10 @@ class Project(db.Model):
     guideline_version: Mapped[int] = mapped_column(default=1)
     # Monitoring: start a training job when a drift alert is raised.
     auto_retrain_on_drift: Mapped[bool] = mapped_column(default=False)
+    # Pre-annotation in the form (labeler.services.items.suggestions): off | model (the
+    # champion's prediction) | imported (the import's suggestion column) | any (imported,
+    # else the model). Off by default: a suggestion anchors the annotator.
+    suggestions: Mapped[str] = mapped_column(String(16), default="off", server_default="off")
     split_seed: Mapped[int] = mapped_column(default=0)
     n_items: Mapped[int] = mapped_column(default=0)
     # Linked duplicates among n_items: they take their original's label, never queue.

@@ -44,6 +44,7 @@ ROLES_OF_COLUMNS = (
     "label",
     "annotator",
     "gold",
+    "suggestion",
 )
 
 
@@ -118,6 +119,8 @@ def _guess_roles(columns: list[str]) -> dict[str, str]:
             if low in ("label", "class", "category")
             else "annotator"
             if low in ("annotator", "rater", "user")
+            else "suggestion"
+            if low in ("suggestion", "prediction", "pre_annotation")
             else "ignore"
         )
     return guess
@@ -130,7 +133,7 @@ def _chosen_mapping(columns: list[str]) -> ColumnMapping:
         if role not in ROLES_OF_COLUMNS:
             abort(400)
         chosen.setdefault(role, []).append(column)
-    for single in ("id", "image", "label", "annotator", "gold"):
+    for single in ("id", "image", "label", "annotator", "gold", "suggestion"):
         if len(chosen.get(single, [])) > 1:
             raise ImportFailed(f"choose at most one {single} column")
     mapping = ColumnMapping(
@@ -143,6 +146,7 @@ def _chosen_mapping(columns: list[str]) -> ColumnMapping:
         label=(chosen.get("label") or [None])[0],
         annotator=(chosen.get("annotator") or [None])[0],
         gold=(chosen.get("gold") or [None])[0],
+        suggestion=(chosen.get("suggestion") or [None])[0],
         duplicates=request.form.get("duplicates", "keep"),
         add_annotators=request.form.get("add_annotators") == "on",
     )

@@ -20,28 +20,12 @@ from labeler.services import ServiceError
 from labeler.services.data.export import ExportFilter, item_columns, item_rows
 from labeler.services.data.export_formats import csv_chunks
 from labeler.services.items import browse as browsing
-from labeler.services.items import bulk, comments, record, similar
+from labeler.services.items import bulk, comments, record, similar, suggestions
 from labeler.services.items.preview import preview
 from labeler.services.labeling import review
 from labeler.views.common import load_project
 
 bp = Blueprint("items", __name__)
-
-FILTER_NAMES = (
-    "q",
-    "split",
-    "status",
-    "final_label",
-    "annotator",
-    "min_confidence",
-    "max_confidence",
-    "predicted_label",
-    "min_prediction",
-    "max_prediction",
-    "labeled_since",
-    "labeled_until",
-    "sort",
-)
 
 
 @bp.route("/projects/<int:project_id>/items")
@@ -55,7 +39,7 @@ def browse(project_id: int):
         if found is not None and record.may_open(found, current_user, role):
             return redirect(url_for("items.show", project_id=project.id, item_id=found.id))
         flash(f"No item {jump!r} among the items you may open.", "error")
-    values = {name: request.args.get(name, "") for name in FILTER_NAMES}
+    values = browsing.form_values(request.args)
     error, rows, next_after = None, [], None
     try:
         filters = browsing.parse_filters(request.args)
@@ -216,3 +200,40 @@ def similar_page(project_id: int):
         error=error,
     )
     return html, (error.status if error and error.status != 409 else 200)
+
+
+SUGGESTION_MODES = (
+    ("off", "no suggestions"),
+    ("model", "the serving model's prediction"),
+    ("imported", "the import's suggestion column"),
+    ("any", "the imported suggestion, else the model's"),
+)
+
+
+@bp.route("/projects/<int:project_id>/items/suggestions", methods=["GET", "POST"])
+@login_required
+def suggestions_page(project_id: int):
+    """Whether the form pre-selects a suggestion (admins switch it), and what labels
+    given with one look like against labels given without (reviewers and admins)."""
+    project = load_project(project_id, need="reviewer")
+    error = None
+    if request.method == "POST":
+        project = load_project(project_id, need="admin")
+        try:
+            changed = suggestions.set_mode(project, request.form.get("suggestions"))
+        except ServiceError as exc:
+            db.session.rollback()
+            error = exc
+        else:
+            db.session.commit()
+            flash("Suggestions saved." if changed else "Nothing changed.", "info")
+            return redirect(url_for("items.suggestions_page", project_id=project_id))
+    html = render_template(
+        "items/suggestions.html",
+        project=project,
+        role=project_role(current_user, project),
+        modes=SUGGESTION_MODES,
+        report=suggestions.report(project),
+        error=error,
+    )
+    return html, (error.status if error else 200)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0012_quality'
-down_revision = '0008_job_queue'
+down_revision = '0012_perf'
 branch_labels = None
 depends_on = None
 

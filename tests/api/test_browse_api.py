@@ -147,3 +147,10 @@ def test_pages_browse_jump_bulk_export_and_comment(client, auth, app, project):
     assert rows[0]["comments"] == "note: looks odd" and rows[1]["comments"] == ""
     shown = client.get(f"/projects/{project}/items/1").get_data(as_text=True)
     assert "looks odd" in shown and "Review decisions" in shown
+
+
+def test_the_api_documents_exactly_the_filters_the_browser_reads():
+    from labeler.api.browse import BROWSE_PARAMS
+    from labeler.services.items.browse import QUERY_NAMES
+
+    assert [param[0] for param in BROWSE_PARAMS] == [*QUERY_NAMES, "after", "limit"]

@@ -62,8 +62,8 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 # or a text to find items like, a report only a pairwise project has, a webhook address
 # with a host, gold only for items with a final label, task settings that the chosen
 # kind knows, a queue strategy or consensus method that the project's kind offers
-# (the document lists every kind's). On these, and only these, a 422 for schema-valid data is expected; every
-# other check runs on all.
+# (the document lists every kind's). On these, and only these, a 422 for schema-valid
+# data is expected; every other check runs on all.
 BUSINESS_RULES = {
     "POST /api/v1/projects",
     "PATCH /api/v1/projects/{project_id}",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from sqlalchemy import select
 
@@ -233,3 +235,25 @@ def test_a_selection_from_another_project_changes_nothing(app):
         for bad in ([], ["x"], ["0"], [str(2**63)]):
             with pytest.raises(ServiceError):
                 bulk.selection(project, bad)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    not os.environ.get("LABELER_TEST_DATABASE_URL"), reason="reads PostgreSQL's query plan"
+)
+def test_postgres_search_walks_the_gin_index(app):
+    """The search condition spells the indexed expression, so the planner can use it."""
+    from sqlalchemy import text
+
+    from labeler.services.items import search
+
+    with app.app_context():
+        project = make_project(n_items=3000)
+        db.session.commit()
+        db.session.execute(text("ANALYZE item"))
+        filters = browse.Filters(search="number 2999")  # one item in 3,000: the index pays
+        stmt = browse.statement(project, user("admin"), "admin", filters)
+        sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
+        plan = "\n".join(db.session.scalars(text(f"EXPLAIN {sql}")))
+        assert search.PG_INDEX in plan, plan
+        assert [item.external_id for item in db.session.scalars(stmt)] == ["m2999"]

@@ -46,6 +46,9 @@ class ColumnMapping:
     # The file is a labeler CSV export: undo its spreadsheet-safety apostrophes.
     unescape_formulas: bool = False
     gold: str | None = None  # known answers: rows with a value here become gold items
+    # Pre-annotations (a model's or a tool's), shown in the form when the project asks
+    # for imported suggestions; never a label, never shown as a field.
+    suggestion: str | None = None
     duplicates: str = "keep"  # keep | skip | link rows whose content is already there
     # Annotators named in the file who are not members of the project: refused unless
     # this is set; then they become members (unknown names get an inactive account).
@@ -82,6 +85,10 @@ class ColumnMapping:
             raise ImportFailed(f"duplicates must be one of {', '.join(DUPLICATE_POLICIES)}")
         if self.gold and self.gold in self.data_columns:
             raise ImportFailed(f"the gold column {self.gold!r} cannot also be shown to annotators")
+        if self.suggestion and self.suggestion in self.data_columns:
+            raise ImportFailed(
+                f"the suggestion column {self.suggestion!r} cannot also be an item field"
+            )
 
     @property
     def content_columns(self) -> list[str]:
@@ -108,6 +115,7 @@ class ImportReport:
     duplicates_skipped: int = 0
     duplicates_linked: int = 0
     gold_marked: int = 0
+    suggestions_imported: int = 0
     # What an import with ``add_annotators`` created, by user name.
     annotators_created: list[str] = field(default_factory=list)
     members_added: list[str] = field(default_factory=list)

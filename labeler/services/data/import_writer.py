@@ -55,6 +55,7 @@ class RowImporter:
     def _chunk(self, chunk: list[Row]) -> None:
         parsed: dict[str, tuple[int, dict[str, Any]]] = {}
         gold: dict[str, str] = {}
+        suggested: dict[str, str] = {}
         keys: dict[tuple[str, str | None], int] = {}
         label_rows: list[tuple[int, str, str, str]] = []
         for line, raw in chunk:
@@ -76,6 +77,10 @@ class RowImporter:
             answer = self._gold(line, raw, data)
             if answer is not None:
                 gold[external_id] = answer
+            if self.mapping.suggestion:
+                hint = self._answer(line, raw, data, self.mapping.suggestion, "suggestion ")
+                if hint is not None:
+                    suggested[external_id] = hint
             label = self._label(line, raw, data)
             if label is not None and annotator is not None:
                 label_rows.append((line, external_id, annotator, label))
@@ -84,6 +89,8 @@ class RowImporter:
         ids = self._write_items(parsed)
         if gold:
             self._mark_gold(gold, ids)
+        if suggested:
+            self._mark_suggestions(suggested, ids)
         if self.labels:
             self.labels.write(label_rows, ids)
 
@@ -165,6 +172,17 @@ class RowImporter:
                 )
             )
         self.report.gold_marked += len(gold)
+
+    def _mark_suggestions(self, suggested: dict[str, str], ids: dict[str, int]) -> None:
+        for external_id, key in suggested.items():
+            if external_id not in ids:  # a skipped duplicate: its original keeps its own
+                continue
+            db.session.execute(
+                update(Item)
+                .where(Item.id == ids[external_id])
+                .values(suggestion_label=key, suggestion_value=self.values.get(key))
+            )
+            self.report.suggestions_imported += 1
 
     def _write_items(self, parsed: dict[str, tuple[int, dict[str, Any]]]) -> dict[str, int]:
         project = self.project
@@ -262,7 +280,7 @@ class RowImporter:
         # Core executemany: the ORM bulk path costs 3x more here and adds nothing.
         db.session.execute(insert(Item.__table__), rows)
         self.report.added += len(rows)
-        if self.labels or self.mapping.gold:
+        if self.labels or self.mapping.gold or self.mapping.suggestion:
             ids.update(
                 db.session.execute(
                     select(Item.external_id, Item.id).where(

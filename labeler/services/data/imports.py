@@ -34,6 +34,7 @@ from labeler.services.data.import_spec import (
 from labeler.services.data.import_writer import RowImporter
 from labeler.services.data.quality import sync_all_copies
 from labeler.services.data.readers import frame_rows, read_csv, read_jsonl
+from labeler.services.items import index_trigger
 from labeler.services.labeling.labels import refresh_project
 from labeler.services.projects.store import recount, register_fields, restore_tiers
 
@@ -113,4 +114,6 @@ def import_rows(
         project.n_linked = (project.n_linked or 0) + report.duplicates_linked
     if report.duplicates_linked or mapping.label:
         sync_all_copies(project)
+    if report.added or report.updated:
+        index_trigger.request(project, "import")  # dispatched once the import commits
     return report

@@ -132,8 +132,33 @@ class Page:
     next_cursor: str | None
 
 
+# The query-string names the browser reads (the page's form, the API's parameters),
+# each one field of Filters (``q`` is ``search``).
+QUERY_NAMES = (
+    "q",
+    "split",
+    "status",
+    "final_label",
+    "annotator",
+    "min_confidence",
+    "max_confidence",
+    "predicted_label",
+    "min_prediction",
+    "max_prediction",
+    "labeled_since",
+    "labeled_until",
+    "sort",
+)
+
+
+def form_values(args: Any) -> dict[str, str]:
+    """What was asked, as typed, to show again in the browser's form."""
+    return {name: str(args.get(name) or "") for name in QUERY_NAMES}
+
+
 def parse_filters(args: Any) -> Filters:
-    """Filters from query-string values; a bad value raises a 422 naming its field."""
+    """Filters from query-string values (:data:`QUERY_NAMES`); a bad value raises a 422
+    naming its field."""
 
     def text(name: str, limit: int = 120) -> str | None:
         raw = str(args.get(name) or "").strip()

@@ -25,10 +25,11 @@ from labeler.core.training import TrainedModel
 from labeler.extensions import db
 from labeler.models import Item, Job, Project
 from labeler.services import Conflict, NotFound, ServiceError
+from labeler.services.items import index_trigger
 from labeler.services.learning import artifacts
 from labeler.services.learning.training_data import model_inputs, pool_batches, to_frame
 
-KIND = "items_index"
+KIND = index_trigger.KIND
 BATCH = 5000
 MAX_QUERY = 500
 
@@ -73,6 +74,9 @@ def run_index(job: Job, progress: jobs.Progress) -> dict[str, Any]:
     project = db.session.get(Project, job.project_id)
     if project is None:
         raise NotFound(f"project {job.project_id} not found")
+    newer = index_trigger.newer_queued(job)
+    if newer is not None:  # it reads everything when it starts: no need to index twice
+        return {"skipped": f"job #{newer} indexes the items after this one"}
     version = serving.champion(project)
     model = serving.cache().get(version)
     ids = np.asarray(

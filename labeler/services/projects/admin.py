@@ -16,6 +16,7 @@ from sqlalchemy import select
 from labeler.extensions import db
 from labeler.models import ROLES, AuditEvent, Project, User
 from labeler.services import Conflict, ServiceError, accounts
+from labeler.services.items import suggestions
 from labeler.services.labeling.consensus_job import JOB_METHODS
 from labeler.services.labeling.labels import refresh_project
 from labeler.services.learning import model_settings
@@ -34,6 +35,7 @@ SETTINGS = (
     "random_share",
     "min_labels_per_class",
     "relabel_or_new",
+    "suggestions",
 )
 
 
@@ -92,7 +94,11 @@ def update_project_settings(
     consensus = _consensus_changes(project, body)
     model_form = {name: body[name] for name in model_settings.FIELDS if name in body}
     model_settings.parse(project, model_form)  # validates before anything is written
+    if "suggestions" in body:
+        suggestions.check_mode(body["suggestions"])
     changed = model_settings.update_settings(project, model_form, user_id)
+    if "suggestions" in body and suggestions.set_mode(project, body["suggestions"]):
+        changed.append("suggestions")
     for name, value in consensus.items():
         setattr(project, name, value)
     if consensus:

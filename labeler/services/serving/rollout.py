@@ -22,6 +22,7 @@ from labeler.core.kinds import TaskKind
 from labeler.extensions import db
 from labeler.models import AuditEvent, ModelVersion, Project
 from labeler.services import Conflict, ServiceError
+from labeler.services.items import index_trigger
 from labeler.services.learning import artifacts
 from labeler.services.projects import webhooks
 from labeler.services.projects.kinds import kind_of
@@ -138,6 +139,7 @@ def promote(
         old.status, old.traffic_share = "retired", 0.0
     version.status, version.traffic_share = "champion", 0.0
     project.champion_id = version.id
+    index_trigger.request(project, "promote")  # the features "find similar" reads changed
     return _audit(
         project,
         user_id,
@@ -194,6 +196,7 @@ def rollback(
     version.status, version.traffic_share = "retired", 0.0
     previous.status, previous.traffic_share = "champion", 0.0
     project.champion_id = previous.id
+    index_trigger.request(project, "rollback")
     return _audit(
         project,
         user_id,
