@@ -158,9 +158,9 @@ def shown(project: Project, item: Item, raw: object) -> Suggestion | None:
 def record(annotation: Annotation, suggestion: Suggestion | None, created: bool) -> None:
     """Keep on the annotation what was suggested when it was first given, and whether
     its label (after any change) still equals that suggestion."""
-    if created:
-        annotation.suggestion_label = suggestion.key if suggestion else None
-        annotation.suggestion_source = suggestion.source if suggestion else None
+    if created and suggestion is not None:  # else the columns stay NULL: no UPDATE
+        annotation.suggestion_label = suggestion.key
+        annotation.suggestion_source = suggestion.source
     if annotation.suggestion_label is not None:
         annotation.suggestion_accepted = annotation.label == annotation.suggestion_label
 
