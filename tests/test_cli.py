@@ -47,6 +47,30 @@ def test_import_reports_counts_and_names_bad_lines(app, tmp_path):
         assert db.session.scalar(select(func.count(Item.id))) == 2
 
 
+def test_import_brings_in_suggestions_and_names_a_bad_one(app, tmp_path):
+    with app.app_context():
+        create_project("Hinted", [{"name": "pos"}, {"name": "neg"}])
+        db.session.commit()
+    runner = app.test_cli_runner()
+    args = ["import", "Hinted", "--id", "id", "--text", "text", "--suggestion", "prediction"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,text,prediction\n1,fine film,pos\n2,dull,meh\n")
+    result = runner.invoke(args=[*args[:2], str(bad), *args[2:]])
+    assert result.exit_code == 1
+    assert "line 3" in result.output and "prediction" in result.output
+    good = tmp_path / "good.csv"
+    good.write_text("id,text,prediction\n1,fine film,pos\n2,dull,\n")
+    result = runner.invoke(args=[*args[:2], str(good), *args[2:]])
+    assert result.exit_code == 0, result.output
+    assert "1 suggestions" in result.output
+    with app.app_context():
+        rows = dict(db.session.execute(select(Item.external_id, Item.suggestion_label)).all())
+        assert rows == {"1": "pos", "2": None}
+        assert "prediction" not in db.session.scalar(
+            select(Item.data).where(Item.external_id == "1")
+        )
+
+
 def test_import_refuses_files_over_the_limit(app, tmp_path):
     app.config["IMPORT_MAX_BYTES"] = 10
     with app.app_context():

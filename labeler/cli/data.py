@@ -114,6 +114,11 @@ def _add_text_project(
 @click.option("--annotator", default=None, help="Column naming who gave each label.")
 @click.option("--gold", default=None, help="Column of known answers (gold items).")
 @click.option(
+    "--suggestion",
+    default=None,
+    help="Column of pre-annotations, shown in the form when the project asks for imported ones.",
+)
+@click.option(
     "--add-annotators",
     is_flag=True,
     help="Make the annotators the file names members of the project (else they are refused).",
@@ -139,6 +144,7 @@ def import_command(
     label: str | None,
     annotator: str | None,
     gold: str | None,
+    suggestion: str | None,
     add_annotators: bool,
     duplicates: str,
 ) -> None:
@@ -167,6 +173,7 @@ def import_command(
         label=label,
         annotator=annotator,
         gold=gold,
+        suggestion=suggestion,
         duplicates=duplicates,
         add_annotators=add_annotators,
     )
@@ -197,7 +204,7 @@ def import_command(
         f"{report.skipped:,} unchanged, {report.duplicate_rows:,} duplicate rows, "
         f"{report.duplicates_found:,} duplicates of existing content "
         f"({report.duplicates_skipped:,} skipped, {report.duplicates_linked:,} linked), "
-        f"{report.gold_marked:,} gold; "
+        f"{report.gold_marked:,} gold, {report.suggestions_imported:,} suggestions; "
         f"labels {report.annotations_added:,} added, "
         f"{report.annotations_changed:,} changed."
     )

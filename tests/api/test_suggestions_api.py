@@ -289,3 +289,15 @@ def test_the_report_page_and_api_follow_roles_and_an_admin_switches_the_mode(
     with app.app_context():
         assert db.session.get(Project, project).suggestions == "model"
     assert b'value="model" selected' in admin.client.get(url).data
+
+
+def test_the_agreement_page_links_the_comparison_once_suggestions_are_on(
+    app, auth, client, project
+):
+    auth.login("rita")
+    assert b"suggestions-note" not in client.get(f"/projects/{project}/agreement").data
+    with app.app_context():
+        db.session.get(Project, project).suggestions = "model"
+        db.session.commit()
+    page = client.get(f"/projects/{project}/agreement").data
+    assert b"suggestions-note" in page and b"/items/suggestions" in page
