@@ -6,6 +6,8 @@ annotators never see other people's labels.
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -63,12 +65,15 @@ def item(project_id: int, item_id: int):
         found = queue_service.get_item(project, item_id)
     except ServiceError:
         abort(404)
+    kind = kinds.kind_of(project)
     return render_template(
         "review/item.html",
         project=project,
         item=found,
+        kind=kind,
+        consensus=kinds.read_value(project, found.consensus_label, found.consensus_value),
         shown=item_payload(project, found),
-        choices=kinds.kind_of(project).answer_choices(kinds.context(project)) or project.labels,
+        choices=kind.answer_choices(kinds.context(project)) or project.labels,
         votes=review.item_votes(project, found),
         history=review.history(found),
         opinion=review.model_opinion(project, found),
@@ -87,8 +92,12 @@ def decide(project_id: int, item_id: int):
     label = request.form.get("label") or None
     action = request.form.get("action") or ("resolve" if label else "")
     try:
+        if request.form.get("value"):  # a kind's own review part sends the answer as JSON
+            label = _json_value(request.form["value"])
         found = queue_service.get_item(project, item_id)
-        review.decide(project, found, current_user, action, label, request.form.get("note", ""))
+        decision = review.decide(
+            project, found, current_user, action, label, request.form.get("note", "")
+        )
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -96,8 +105,18 @@ def decide(project_id: int, item_id: int):
     following = review.next_disputed(project, item_id)
     db.session.commit()
     maybe_start_training(project)  # an adjudication is a new final label
-    flash(DONE_MESSAGES[action].format(label=label), "info")
+    flash(
+        DONE_MESSAGES[action].format(label=kinds.display(project, decision.label, decision.value)),
+        "info",
+    )
     if following is None:
         flash("The review queue is empty.", "info")
         return redirect(url_for("review.queue", project_id=project_id))
     return redirect(url_for("review.item", project_id=project_id, item_id=following.id))
+
+
+def _json_value(text: str) -> object:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise ServiceError("the answer is not valid JSON", {"field": "value"}) from None

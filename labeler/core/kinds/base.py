@@ -113,6 +113,10 @@ class TaskKind(ABC):
     title: str
     #: The form widget: an ES module under ``static/``, e.g. ``"kinds/single_label.js"``.
     widget: str
+    #: The review page's own part for this kind (a template under ``templates/``, given
+    #: ``votes``, ``shown`` and ``consensus``), drawn in place of the label buttons; None:
+    #: the shared buttons of :meth:`answer_choices`.
+    review_partial: str | None = None
     #: The form's line on which keys answer (the shell adds skip and back).
     keys_hint: str = "label hotkeys"
 

@@ -6,7 +6,8 @@ Its key is the value's canonical JSON (digested when long).
 
 Settings (``Project.task_settings``): ``text_field`` (the item field annotated; the
 first text field when None), ``tokenizer`` (``words`` or ``characters``) and
-``overlap`` (whether spans may overlap; False by default).
+``overlap`` (whether spans may overlap; False by default) and ``colours`` (label ->
+palette colour 0..7; a label left out takes its place in the label set).
 
 Votes may carry a ``text`` column (the item's text): the token-level figures
 (Krippendorff's alpha on IOB2 tags, token Dawid–Skene) need it.
@@ -35,7 +36,14 @@ from labeler.core.kinds.base import (
 )
 from labeler.core.span_text import TOKENIZERS, SpanError, as_tuples, check_spans
 
-DEFAULTS: dict[str, Any] = {"text_field": None, "tokenizer": "words", "overlap": False}
+DEFAULTS: dict[str, Any] = {
+    "text_field": None,
+    "tokenizer": "words",
+    "overlap": False,
+    "colours": {},
+}
+#: How many colours the form's palette has (classes span-c0..span-c7 in static/kinds/spans.css).
+PALETTE_SIZE = 8
 
 
 def text_of(data: Mapping[str, Any], settings: Mapping[str, Any]) -> str:
@@ -45,6 +53,23 @@ def text_of(data: Mapping[str, Any], settings: Mapping[str, Any]) -> str:
         value = data.get(name)
         return "" if value is None else str(value)
     return next((v for v in data.values() if isinstance(v, str)), "")
+
+
+def _check_colours(colours: object, labels: Sequence[str]) -> dict[str, int]:
+    """The colours setting, checked: each key a label, each value a palette index."""
+    if not isinstance(colours, Mapping):
+        raise InvalidValue("colours must map labels to colours 0..7", "task_settings.colours")
+    clean = {}
+    for label, colour in colours.items():
+        where = f"task_settings.colours.{label}"
+        if label not in labels:
+            raise InvalidValue(f"colours names {label!r}, which is not a label", where)
+        if isinstance(colour, bool) or not isinstance(colour, int):
+            raise InvalidValue(f"the colour of {label!r} must be a number 0..7", where)
+        if not 0 <= colour < PALETTE_SIZE:
+            raise InvalidValue(f"the colour of {label!r} must be 0..{PALETTE_SIZE - 1}", where)
+        clean[str(label)] = colour
+    return clean
 
 
 def _texts(X: pd.DataFrame, context: KindContext) -> list[str]:
@@ -64,6 +89,7 @@ class SpanKind(TaskKind):
     name = "spans"
     title = "Spans (label stretches of text)"
     widget = "kinds/spans.js"
+    review_partial = "review/_spans.html"
     keys_hint = (
         "arrows move, shift+arrows extend, a label's hotkey marks, Delete removes, Enter submits"
     )
@@ -83,6 +109,7 @@ class SpanKind(TaskKind):
             raise InvalidValue("overlap must be true or false", "task_settings.overlap")
         if clean["text_field"] is not None and not isinstance(clean["text_field"], str):
             raise InvalidValue("text_field must be a field name", "task_settings.text_field")
+        clean["colours"] = _check_colours(clean["colours"], labels)
         return clean
 
     def for_item(self, context: KindContext, data: Mapping[str, Any]) -> KindContext:

@@ -58,6 +58,8 @@ class Vote:
     seconds: float | None
     labeled_at: Any
     reliability: Reliability | None
+    value: Any = None  # the answer in the project's kind (the label is its key)
+    shown: str = ""  # the kind's short rendering of it
 
 
 def disputed_queue(project: Project, after: int = 0, limit: int = 50) -> QueuePage:
@@ -113,10 +115,22 @@ def item_votes(project: Project, item: Item) -> list[Vote]:
         .order_by(Annotation.created_at, Annotation.id)
     ).all()
     reliability = annotator_reliability(project)
-    return [
-        Vote(username, a.user_id, a.label, a.seconds, a.updated_at, reliability.get(a.user_id))
-        for a, username in rows
-    ]
+    votes = []
+    for a, username in rows:
+        value = kinds.read_value(project, a.label, a.value)
+        votes.append(
+            Vote(
+                username,
+                a.user_id,
+                a.label,
+                a.seconds,
+                a.updated_at,
+                reliability.get(a.user_id),
+                value,
+                kinds.display(project, a.label, a.value),
+            )
+        )
+    return votes
 
 
 def history(item: Item) -> list[Adjudication]:
