@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labeler.core import span_agreement, span_consensus, span_frames, span_model
+from labeler.core import span_agreement, span_consensus, span_formats, span_frames, span_model
 from labeler.core.kinds.base import (
     Figure,
     InvalidValue,
@@ -53,6 +53,10 @@ def text_of(data: Mapping[str, Any], settings: Mapping[str, Any]) -> str:
         value = data.get(name)
         return "" if value is None else str(value)
     return next((v for v in data.values() if isinstance(v, str)), "")
+
+
+def _is_tag_list(raw: object) -> bool:
+    return isinstance(raw, list) and bool(raw) and all(isinstance(t, str) for t in raw)
 
 
 def _check_colours(colours: object, labels: Sequence[str]) -> dict[str, int]:
@@ -118,6 +122,16 @@ class SpanKind(TaskKind):
     def validate(self, raw: object, context: KindContext) -> Value:
         settings = {**DEFAULTS, **context.settings}
         try:
+            if isinstance(raw, list) and _is_tag_list(raw):  # IOB2 tags, one per token
+                if context.text is None:
+                    raise SpanError("BIO tags need the item's text", "tags")
+                return span_formats.spans_from_tag_list(
+                    context.text,
+                    raw,
+                    context.labels,
+                    settings["tokenizer"],
+                    bool(settings["overlap"]),
+                )
             return check_spans(
                 raw,
                 context.labels,
@@ -265,10 +279,54 @@ class SpanKind(TaskKind):
         return "" if value is None else canonical_json(value)
 
     def parse_csv_cell(self, text: str, context: KindContext) -> Value:
+        """The spans' JSON, or IOB2 tags separated by spaces (one per token)."""
+        if not text.lstrip().startswith("["):
+            return self.validate(text.split(), context)
         try:
             raw = json.loads(text)
         except ValueError:
             raise InvalidValue(
-                "spans must be a JSON list of {start, end, label}", "spans"
+                "spans must be a JSON list of {start, end, label}, or BIO tags", "spans"
             ) from None
         return self.validate(raw, context)
+
+    def document_formats(self) -> dict[str, str]:
+        return {"spans_jsonl": "application/x-ndjson", "conll": "text/plain; charset=utf-8"}
+
+    def document(
+        self,
+        fmt: str,
+        external_id: str,
+        data: Mapping[str, Any],
+        final: Value | None,
+        annotations: Sequence[tuple[str, Value]],
+        context: KindContext,
+    ) -> str:
+        """``spans_jsonl``: the record spaCy and Prodigy read (``text``, ``tokens``,
+        ``spans``) with ``id``: in the items view one line per item with the final
+        spans and ``answered`` (whether there is a final answer); in the annotations
+        view one line per annotation with its ``annotator``, which labeler's JSONL
+        import reads back (mapping: id, text, label ``spans``, annotator).
+        ``conll``: ``# id = ...`` (and ``# columns = final alice ...``), then one line
+        per token: its tag in the final spans, then in each annotator's."""
+        tokenizer = {**DEFAULTS, **context.settings}["tokenizer"]
+        text = text_of(data, context.settings)
+        if fmt == "spans_jsonl":
+            if not annotations:
+                record = span_formats.jsonl_record(text, final or [], tokenizer)
+                line = {"id": external_id, **record, "answered": final is not None}
+                return json.dumps(line, ensure_ascii=False) + "\n"
+            lines = []
+            for name, value in annotations:
+                record = span_formats.jsonl_record(text, value or [], tokenizer)
+                line = {"id": external_id, "annotator": name, **record}
+                lines.append(json.dumps(line, ensure_ascii=False) + "\n")
+            return "".join(lines)
+        if fmt == "conll":
+            comments = [f"id = {' '.join(external_id.split())}"]
+            columns = [final or [], *(value for _, value in annotations)]
+            if annotations:
+                names = ["final", *(" ".join(name.split()) for name, _ in annotations)]
+                comments.append("columns = " + " ".join(names))
+            return span_formats.conll_block(text, columns, tokenizer, comments)
+        return super().document(fmt, external_id, data, final, annotations, context)
