@@ -312,6 +312,13 @@ class TaskKind(ABC):
         """The value written by :meth:`csv_cell`, checked as :meth:`validate` does."""
         return self.validate(text, context)
 
+    def annotation_errors(
+        self, rows: Sequence[tuple[str, Any, Value, Value]], context: KindContext
+    ) -> dict[str, Any] | None:
+        """Error analysis of annotators' answers against a reference answer, from rows
+        ``(annotator, item, reference, answer)``; None for kinds that offer none."""
+        return None
+
     def document_formats(self) -> dict[str, str]:
         """The kind's own export formats beyond csv / jsonl / parquet: name -> media type
         (spans: ``spans_jsonl``, ``conll``). Each item is written by :meth:`document`."""

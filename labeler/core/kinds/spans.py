@@ -23,7 +23,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labeler.core import span_agreement, span_consensus, span_formats, span_frames, span_model
+from labeler.core import (
+    span_agreement,
+    span_consensus,
+    span_errors,
+    span_formats,
+    span_frames,
+    span_model,
+)
 from labeler.core.kinds.base import (
     Figure,
     InvalidValue,
@@ -289,6 +296,13 @@ class SpanKind(TaskKind):
                 "spans must be a JSON list of {start, end, label}, or BIO tags", "spans"
             ) from None
         return self.validate(raw, context)
+
+    def annotation_errors(
+        self, rows: Sequence[tuple[str, Any, Value, Value]], context: KindContext
+    ) -> dict[str, Any] | None:
+        """Missed, spurious, mislabeled and mis-bounded spans per annotator, and the
+        label confusion (:func:`labeler.core.span_errors.error_report`)."""
+        return span_errors.error_report((a, i, r or [], v or []) for a, i, r, v in rows)
 
     def document_formats(self) -> dict[str, str]:
         return {"spans_jsonl": "application/x-ndjson", "conll": "text/plain; charset=utf-8"}
