@@ -12,15 +12,19 @@ from labeler.extensions import db
 from labeler.models import Job
 from labeler.services import NotFound, ServiceError
 from labeler.services.data.dataset_card import dataset_card
+from labeler.services.data.document_export import check_format
 from labeler.services.data.export import flag, parse_filter
-from labeler.services.data.export_formats import FORMATS
 from labeler.services.data.export_job import export_path
 from labeler.services.learning.model_reports import job_payload
 from labeler.views.export import stream_export
 
 FILTERS = (
     ("view", one_of("items", "annotations"), "one row per item or per annotation"),
-    ("format", one_of("csv", "jsonl", "parquet"), ""),
+    (
+        "format",
+        one_of("csv", "jsonl", "parquet", "spans_jsonl", "conll"),
+        "spans_jsonl and conll: span projects only",
+    ),
     ("final_only", "boolean", "only items with a final label"),
     ("split", one_of("train", "test"), ""),
     ("min_confidence", {"type": "number", "minimum": 0, "maximum": 1}, ""),
@@ -36,6 +40,7 @@ DOWNLOADS = (
     "text/csv",
     "application/x-ndjson",
     "application/vnd.apache.parquet",
+    "text/plain",
     "application/octet-stream",
 )
 
@@ -59,8 +64,7 @@ def export_job(project_id: int):
         "format": args.pop("format", "") or "csv",
         "pseudonymize": flag(args.pop("pseudonymize", ""), "pseudonymize"),
     }
-    if params["format"] not in FORMATS:
-        raise ServiceError(f"format must be one of {', '.join(FORMATS)}", {"field": "format"})
+    check_format(project, params["format"])
     if params["view"] not in ("items", "annotations"):
         raise ServiceError("view must be items or annotations", {"field": "view"})
     parse_filter(args)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import g, request
 from marshmallow import Schema, fields, validate
 
 from labeler.api.blueprint import bp, documented
@@ -11,7 +11,7 @@ from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Adjudication, Item
 from labeler.services import ServiceError
-from labeler.services.labeling import agreement_report, review
+from labeler.services.labeling import agreement_report, review, span_errors
 from labeler.services.labeling import queue as queue_service
 from labeler.services.learning.modeling import maybe_start_training
 from labeler.services.projects import kinds
@@ -113,3 +113,22 @@ def agreement_figures(project_id: int):
         },
         "current_annotations": report.current_annotations,
     }
+
+
+@bp.get("/projects/<int:project_id>/annotation-errors")
+def annotation_errors(project_id: int):
+    """Annotators' errors against the final answers (``?reference=gold``: the gold
+    ones), for kinds that offer it (spans: exact, label, boundary, boundary_label,
+    spurious, missed; precision / recall / F1; the label confusion; example item ids).
+    ``available`` is false for kinds that offer none."""
+    project, _ = api_project(project_id, need="reviewer")
+    reference = request.args.get("reference") or "final"
+    report = span_errors.annotation_errors(project, reference)
+    return (
+        {"available": False, "reference": reference}
+        if report is None
+        else {
+            "available": True,
+            **report,
+        }
+    )

@@ -136,20 +136,23 @@ def nominal_alpha(units: np.ndarray, values: np.ndarray) -> float | None:
     if units.size == 0:
         return None
     dense = units.min() >= 0 and units.max() < 2 * units.size  # token tables are
-    unit_index = units if dense else pd.factorize(units)[0]
+    unit_index = (units if dense else pd.factorize(units)[0]).astype(np.int64)
     n_values = int(values.max()) + 1
-    n_units = int(unit_index.max()) + 1
-    counts = np.bincount(unit_index * n_values + values, minlength=n_units * n_values)
-    counts = counts.reshape(n_units, n_values).astype(np.float64)
-    per_unit = counts.sum(axis=1)
-    pairable = per_unit >= 2
-    counts, per_unit = counts[pairable], per_unit[pairable]
-    total = per_unit.sum()
-    if total <= 1:
+    per_unit = np.bincount(unit_index)
+    # Sparse counts: a units x values table would hold 2.4M x 21 floats for 10⁵ tweets.
+    pairable_row = per_unit[unit_index] >= 2
+    keys = np.sort(unit_index[pairable_row] * n_values + values[pairable_row])
+    if keys.size <= 1:
         return None
-    observed_agree = ((counts**2).sum(axis=1) - per_unit) / (per_unit - 1)
+    first = np.concatenate([[0], np.flatnonzero(np.diff(keys)) + 1])
+    run = np.diff(np.concatenate([first, [keys.size]])).astype(np.float64)
+    squares = np.bincount(keys[first] // n_values, weights=run**2, minlength=per_unit.size)
+    pairable = per_unit >= 2
+    per_unit, squares = per_unit[pairable].astype(np.float64), squares[pairable]
+    total = per_unit.sum()
+    observed_agree = (squares - per_unit) / (per_unit - 1)
     disagreement_observed = 1 - observed_agree.sum() / total
-    by_value = counts.sum(axis=0)
+    by_value = np.bincount(values[pairable_row], minlength=n_values).astype(np.float64)
     disagreement_expected = 1 - (by_value * (by_value - 1)).sum() / (total * (total - 1))
     if disagreement_expected == 0:
         return None  # one value throughout: agreement is undefined, not perfect

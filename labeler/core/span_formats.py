@@ -7,7 +7,8 @@ units. The JSONL record is what spaCy's and Prodigy's span readers take::
      "spans": [{"start", "end", "label", "token_start", "token_end"}]}
 
 (``token_end`` is the index of the span's last token, inclusive, as those tools count.)
-CoNLL is one ``token<TAB>tag`` line per token and a blank line after each text; it
+CoNLL is one ``token<TAB>tag`` line per token and a blank line after each text (``# ``
+lines before a text are comments: its id, which annotator each tag column is); it
 holds no whitespace, so reading it back needs the text (:func:`spans_from_bio`).
 """
 
@@ -75,6 +76,8 @@ def read_conll_blocks(lines: Iterable[str]) -> Iterator[list[tuple[str, str]]]:
     """The ``(token, tag)`` pairs of each text of CoNLL lines (the tag is the last column)."""
     block: list[tuple[str, str]] = []
     for line in lines:
+        if line.startswith("# ") and "\t" not in line:
+            continue  # a comment (conll_block writes the item's id so)
         parts = line.rstrip("\r\n").split("\t") if "\t" in line else line.split()
         if not parts or not parts[0]:
             if block:
@@ -115,3 +118,56 @@ def spans_from_bio(
             spans.append({"start": start, "end": end, "label": label})
             current = label
     return check_spans(spans, labels, text=text, tokenizer=tokenizer)
+
+
+def spans_from_tag_list(
+    text: str,
+    tags: Sequence[object],
+    labels: Sequence[str],
+    tokenizer: str = "words",
+    overlap: bool = False,
+) -> list[Span]:
+    """The spans of one IOB2 tag per token of ``text`` (``["O", "B-PER", "I-PER"]``), as
+    an import gives them: checked strictly (a count that is not the text's token count,
+    or a tag outside ``O`` / ``B-X`` / ``I-X`` of the labels, is refused); an ``I-X`` that
+    does not continue an ``X`` starts one.
+
+    Raises:
+        SpanError: naming ``tags`` or ``tags[i]``.
+    """
+    tokens = tokenize(text, tokenizer)
+    if len(tags) != len(tokens):
+        raise SpanError(
+            f"{len(tags)} tags for the text's {len(tokens)} tokens (one tag per token)", "tags"
+        )
+    spans: list[Span] = []
+    current: str | None = None
+    for i, (tag, (start, end)) in enumerate(zip(tags, tokens, strict=True)):
+        if tag == "O":
+            current = None
+            continue
+        prefix, _, label = tag.partition("-") if isinstance(tag, str) else ("", "", "")
+        if prefix not in ("B", "I") or label not in labels:
+            raise SpanError(f"tags[{i}] {tag!r} is not O, B-X or I-X with X a label", f"tags[{i}]")
+        if prefix == "I" and current == label:
+            spans[-1]["end"] = end
+        else:
+            spans.append({"start": start, "end": end, "label": label})
+            current = label
+    return check_spans(spans, labels, text=text, tokenizer=tokenizer, overlap=overlap)
+
+
+def conll_block(
+    text: str,
+    columns: Sequence[Sequence[Span]],
+    tokenizer: str = "words",
+    comments: Sequence[str] = (),
+) -> str:
+    """One text as CoNLL: ``# `` comment lines, then ``token<TAB>tag<TAB>tag...`` per
+    token (one tag column per span set in ``columns``), then a blank line."""
+    tokens = tokenize(text, tokenizer)
+    tagged = [bio_tags(spans, tokens) for spans in columns]
+    lines = [f"# {comment}" for comment in comments]
+    for n, (start, end) in enumerate(tokens):
+        lines.append("\t".join([text[start:end], *(tags[n] for tags in tagged)]))
+    return "\n".join(lines) + "\n\n"

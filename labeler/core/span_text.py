@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any, TypedDict
 
 import numpy as np
@@ -38,8 +39,10 @@ _TOKEN = {
     "characters": re.compile(rf"\S(?:[{_EXTEND}]|\u200d\S)*"),
 }
 TOKENIZERS = tuple(_TOKEN)
-# The same tokens with the whitespace between them, so that the pieces cover the text.
-_PIECES = {name: re.compile(rf"\s+|{pattern.pattern}") for name, pattern in _TOKEN.items()}
+# The character classes the patterns use, for the array tokenizer (tokenize_many).
+_WORD = re.compile(r"\w")
+_SPACE = re.compile(r"\s")
+_EXTENDER = re.compile(rf"[{_EXTEND}]")
 
 
 class SpanError(ValueError):
@@ -60,20 +63,105 @@ def tokenize_many(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`tokenize` of many texts at once: ``(text index, start, end)`` per token.
 
-    One ``findall`` over the texts joined by newlines cuts them into pieces that cover
-    every character (tokens and whitespace runs), so the offsets come from the pieces'
-    lengths in numpy rather than from a match object per token (5x faster on 10⁵ texts).
+    The texts, joined by newlines, become one array of code points; each distinct code
+    point is classed once by the tokenizer's own character classes (word, space, extend,
+    other), and token starts and ends follow from the classes of neighbours in numpy,
+    with no match object or piece string per token (about 10x faster than one
+    ``findall`` on 10⁵ tweets). Texts holding a zero-width joiner, whose pairing the
+    regex alone decides, are tokenized by :func:`tokenize` and spliced in.
     """
-    pieces = _PIECES[tokenizer].findall("\n".join(texts))
-    lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
-    is_token = ~np.fromiter(map(str.isspace, pieces), dtype=bool, count=len(pieces))
-    ends = np.cumsum(lengths)
-    starts = ends - lengths
-    text_base = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]]) if texts else np.zeros(0)
-    starts, ends = starts[is_token], ends[is_token]
-    owner = np.searchsorted(np.asarray(text_base, dtype=np.int64), starts, side="right") - 1
-    base = np.asarray(text_base, dtype=np.int64)[owner]
-    return owner.astype(np.int64), starts - base, ends - base
+    if not texts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    joined = "\n".join(texts)
+    points = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    word, space, extend = _classes(points)
+    starts, ends = _token_bounds(word, space, extend, tokenizer)
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    text_base = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]])
+    owner = np.searchsorted(text_base, starts, side="right") - 1
+    owner, starts, ends = owner.astype(np.int64), starts - text_base[owner], ends - text_base[owner]
+    joiners = [i for i, text in enumerate(texts) if "\u200d" in text]
+    if joiners:
+        owner, starts, ends = _splice(texts, joiners, tokenizer, owner, starts, ends)
+    return owner, starts, ends
+
+
+def _class_bits(chars: Iterable[str]) -> list[int]:
+    """Per character: 1 a word character (``\\w``), 2 a space (``\\s``), 4 an extender."""
+    return [
+        (_WORD.match(c) is not None)
+        | (_SPACE.match(c) is not None) << 1
+        | (_EXTENDER.match(c) is not None) << 2
+        for c in chars
+    ]
+
+
+@cache
+def _bmp_classes() -> np.ndarray:
+    """:func:`_class_bits` of every code point below U+10000, built once (65,536 chars)."""
+    return np.asarray(_class_bits(map(chr, range(0x10000))), dtype=np.uint8)
+
+
+def _classes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per code point: a word character, a space, an extender (as the patterns class
+    them): a table look-up below U+10000, the distinct others classed one by one."""
+    bits = _bmp_classes()[np.minimum(points, 0xFFFF)]
+    astral = np.flatnonzero(points > 0xFFFF)
+    if len(astral):
+        distinct, codes = np.unique(points[astral], return_inverse=True)
+        bits[astral] = np.asarray(_class_bits(chr(int(c)) for c in distinct), np.uint8)[codes]
+    return (bits & 1).astype(bool), (bits & 2).astype(bool), (bits & 4).astype(bool)
+
+
+def _token_bounds(
+    word: np.ndarray, space: np.ndarray, extend: np.ndarray, tokenizer: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Token ``[start, end)`` over the joined text from its classes (no joiners).
+
+    An extender joins the token of the character before its run, unless that is a
+    space (then the run starts a token). Extenders are rare, so they are handled by
+    position; everything else is one boolean pass over the text."""
+    token = ~space
+    at = np.flatnonzero(extend)
+    first_of_run = np.ones(len(at), dtype=bool)
+    first_of_run[1:] = at[1:] - 1 != at[:-1]
+    before_run = np.maximum.accumulate(np.where(first_of_run, at - 1, -1)) if len(at) else at
+    anchor = np.maximum(before_run, 0)
+    anchored = (before_run >= 0) & token[anchor]
+    if tokenizer == "words":
+        runs = word | extend  # runs of word characters and extenders are one token
+        other = token & ~runs
+        absorbed = np.zeros(len(word), dtype=bool)  # extenders after punctuation
+        absorbed[at] = anchored & other[anchor]
+        continuing = runs & ~absorbed
+        start = other | (continuing & ~np.concatenate([[False], continuing[:-1]]))
+    else:
+        start = token.copy()
+        start[at] = ~anchored & first_of_run
+    following = np.concatenate([start[1:] | space[1:], [True]])
+    starts = np.flatnonzero(start)
+    ends = np.flatnonzero(token & following) + 1
+    return starts.astype(np.int64), ends.astype(np.int64)
+
+
+def _splice(
+    texts: Sequence[str],
+    redo: list[int],
+    tokenizer: str,
+    owner: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    keep = ~np.isin(owner, redo)
+    parts = [tokenize(texts[i], tokenizer) for i in redo]
+    extra_owner = np.repeat(np.asarray(redo, dtype=np.int64), [len(p) for p in parts])
+    pairs = np.asarray([pair for p in parts for pair in p], dtype=np.int64).reshape(-1, 2)
+    owner = np.concatenate([owner[keep], extra_owner])
+    starts = np.concatenate([starts[keep], pairs[:, 0]])
+    ends = np.concatenate([ends[keep], pairs[:, 1]])
+    order = np.lexsort((starts, owner))
+    return owner[order], starts[order], ends[order]
 
 
 def snap(span: Span, tokens: Sequence[tuple[int, int]], starts: Sequence[int]) -> Span | None:
@@ -99,7 +187,9 @@ def _one(raw: object, index: int, labels: Sequence[str]) -> Span:
     label = raw.get("label")
     if not isinstance(label, str) or label not in labels:
         raise SpanError(f"{where}.label {label!r} is not in the label set", f"{where}.label")
-    if extra := set(raw) - {"start", "end", "label", "text"}:
+    # "text", "token_start" and "token_end" are what spaCy / Prodigy records add; the
+    # offsets alone decide the span.
+    if extra := set(raw) - {"start", "end", "label", "text", "token_start", "token_end"}:
         raise SpanError(f"{where} has unknown fields {sorted(extra)}", where)
     start, end = raw["start"], raw["end"]
     if not 0 <= start < end:

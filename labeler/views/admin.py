@@ -24,7 +24,7 @@ from labeler.models import (
 )
 from labeler.services import ServiceError, accounts
 from labeler.services.data import guidelines
-from labeler.services.projects import webhooks
+from labeler.services.projects import label_colours, webhooks
 from labeler.services.projects.store import create_project, parse_labels, set_member, slug_ok
 from labeler.views.common import load_project
 
@@ -150,8 +150,30 @@ def settings(project_id: int):
     users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.username))
     members = {m.user_id: m.role for m in project.memberships}
     return render_template(
-        "admin/settings.html", project=project, users=list(users), members=members
+        "admin/settings.html",
+        project=project,
+        users=list(users),
+        members=members,
+        colours=label_colours.colour_of(project) if label_colours.has_colours(project) else None,
     )
+
+
+@bp.route("/projects/<int:project_id>/settings/colours", methods=["POST"])
+@admin_required
+def colours(project_id: int):
+    """Per-label colours (``colour:<label>`` fields, palette 0..7) for kinds that keep them."""
+    project = load_project(project_id, "admin")
+    prefix = "colour:"
+    chosen = {k[len(prefix) :]: v for k, v in request.form.items() if k.startswith(prefix)}
+    try:
+        label_colours.set_colours(project, chosen)
+    except ServiceError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("admin.settings", project_id=project.id))
+    db.session.commit()
+    flash("Label colours saved.", "info")
+    return redirect(url_for("admin.settings", project_id=project.id))
 
 
 @bp.route("/projects/<int:project_id>/members", methods=["POST"])

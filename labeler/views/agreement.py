@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from labeler import jobs
 from labeler.auth import project_role
 from labeler.models import utcnow
-from labeler.services.labeling import agreement_report, consensus_job
+from labeler.services.labeling import agreement_report, consensus_job, span_errors
 from labeler.views.common import load_project
 from labeler.web.charts import bars_svg, heatmap_svg
 
@@ -98,3 +98,39 @@ def recompute(project_id: int):
     also = f" and {named[method]} consensus" if method in named else ""
     flash(f"Recomputing agreement{also}.", "info")
     return redirect(url_for("agreement.page", project_id=project_id))
+
+
+@bp.route("/projects/<int:project_id>/agreement/errors")
+@login_required
+def errors(project_id: int):
+    """Annotators' errors against the final (or gold) answers, for kinds that offer it:
+    per error kind, the label confusion, and example items one click from review."""
+    project = load_project(project_id, need="reviewer")
+    reference = request.args.get("reference") or "final"
+    if reference not in span_errors.REFERENCES:
+        reference = "final"
+    report = span_errors.annotation_errors(project, reference)
+    if report is None:
+        return render_template(
+            "agreement/errors.html", project=project, role=project_role(current_user, project)
+        )
+    confusion = report["overall"]["confusion"]
+    rows = sorted({c["reference"] for c in confusion})
+    cols = sorted({c["predicted"] for c in confusion})
+    cells = {(c["reference"], c["predicted"]): c["count"] for c in confusion}
+    top = max([1, *cells.values()])
+    chart = heatmap_svg(
+        [[cells.get((r, p), 0) for p in cols] for r in rows],
+        rows,
+        cols,
+        value_format="{:.0f}",
+        vmax=top,
+        title="reference label (rows) x annotators' label (columns)",
+    )
+    return render_template(
+        "agreement/errors.html",
+        project=project,
+        role=project_role(current_user, project),
+        report=report,
+        chart=chart if confusion else None,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from itertools import chain
 from pathlib import Path
 
 from flask import (
@@ -26,8 +27,15 @@ from labeler.extensions import db
 from labeler.models import Job, Project
 from labeler.services import ServiceError
 from labeler.services.data.dataset_card import card_markdown, dataset_card
+from labeler.services.data.document_export import (
+    check_format,
+    document_chunks,
+    formats_for,
+    is_document_format,
+    media_type,
+)
 from labeler.services.data.export import export_rows, flag, parse_filter
-from labeler.services.data.export_formats import FORMATS, MEDIA_TYPES, csv_chunks, jsonl_chunks
+from labeler.services.data.export_formats import MEDIA_TYPES, csv_chunks, jsonl_chunks
 from labeler.services.data.export_job import export_path, write_export
 from labeler.views.common import load_project
 
@@ -37,13 +45,20 @@ bp = Blueprint("export", __name__)
 def stream_export(project: Project, args: dict, secret: str) -> Response:
     """A download response that streams CSV or JSONL; Parquet goes through a temp file."""
     view, fmt = args.get("view") or "items", args.get("format") or "csv"
-    if fmt not in FORMATS:
-        raise ServiceError(f"format must be one of {', '.join(FORMATS)}", {"field": "format"})
+    check_format(project, fmt)
     flt = parse_filter(args)
     pseudonymize = flag(args.get("pseudonymize"), "pseudonymize")
-    rows, columns = export_rows(project, view, flt, pseudonymize, secret)
-    name = f"{_slug(project.name)}-{view}.{fmt}"
+    name = f"{_slug(project.name)}-{view}.{fmt.replace('_', '.')}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if is_document_format(project, fmt):
+        documents = document_chunks(project, view, fmt, flt, pseudonymize, secret)
+        next_chunk = next(documents, "")  # a bad view is refused before the download starts
+        return Response(
+            stream_with_context(c.encode("utf-8") for c in chain([next_chunk], documents)),
+            mimetype=media_type(project, fmt),
+            headers=headers,
+        )
+    rows, columns = export_rows(project, view, flt, pseudonymize, secret)
     if fmt == "parquet":
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / name
@@ -84,7 +99,7 @@ def _page(project: Project, values: dict, error: ServiceError | None = None):
         "export/page.html",
         project=project,
         jobs=list(recent),
-        formats=FORMATS,
+        formats=formats_for(project),
         values=values,
         error=error,
     )
@@ -114,8 +129,7 @@ def start_job(project_id: int):
     form.pop("csrf_token", None)
     try:
         parse_filter(form)
-        if params["format"] not in FORMATS:
-            raise ServiceError(f"format must be one of {', '.join(FORMATS)}", {"field": "format"})
+        check_format(project, params["format"])
     except ServiceError as exc:
         return _page(project, request.form.to_dict(), exc)
     params["filters"] = form

@@ -6,6 +6,8 @@ annotators never see other people's labels.
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -69,9 +71,10 @@ def item(project_id: int, item_id: int):
         "review/item.html",
         project=project,
         item=found,
+        kind=kind,
+        consensus=kinds.read_value(project, found.consensus_label, found.consensus_value),
         shown=item_payload(project, found),
         control=kind.review_control,
-        consensus=kinds.read_value(project, found.consensus_label, found.consensus_value),
         consensus_shown=kinds.display(project, found.consensus_label, found.consensus_value),
         choices=kind.answer_choices(kinds.context(project)) or project.labels,
         votes=review.item_votes(project, found),
@@ -94,6 +97,8 @@ def decide(project_id: int, item_id: int):
     answer = kinds.kind_of(project).review_answer(request.form.getlist("label"))
     action = request.form.get("action") or ("resolve" if answer else "")
     try:
+        if request.form.get("value"):  # a kind's review control may send it as JSON
+            answer = _json_value(request.form["value"])
         found = queue_service.get_item(project, item_id)
         decision = review.decide(
             project, found, current_user, action, answer, request.form.get("note", "")
@@ -111,3 +116,10 @@ def decide(project_id: int, item_id: int):
         flash("The review queue is empty.", "info")
         return redirect(url_for("review.queue", project_id=project_id))
     return redirect(url_for("review.item", project_id=project_id, item_id=following.id))
+
+
+def _json_value(text: str) -> object:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise ServiceError("the answer is not valid JSON", {"field": "value"}) from None

@@ -18,7 +18,17 @@ const PATTERNS = {
   words: new RegExp(`(?:[\\p{L}\\p{N}_\\p{Mn}\\p{Mc}]|[${EXTEND}])+|[^\\p{L}\\p{N}_\\s](?:[${EXTEND}]|\\u200d\\S)*`, "gu"),
   characters: new RegExp(`\\S(?:[${EXTEND}]|\\u200d\\S)*`, "gu"),
 };
-const COLOURS = 8;
+export const COLOURS = 8;
+
+// Each label's palette class index: the project's choice (settings.colours, set on the
+// project's settings page), else its place in the label set. Classes, not styles: CSP.
+export function labelColours(labels, settings) {
+  const chosen = (settings && settings.colours) || {};
+  return new Map(labels.map((l, i) => {
+    const pick = Number.isInteger(chosen[l.name]) ? chosen[l.name] : i;
+    return [l.name, ((pick % COLOURS) + COLOURS) % COLOURS];
+  }));
+}
 
 // Tokens as [start, end) in code points, from a regex over UTF-16 indices.
 export function tokenize(text, tokenizer = "words") {
@@ -43,7 +53,7 @@ export function createWidget({ container, labels, settings, submit }) {
   link.href = new URL("spans.css", import.meta.url).href;
   document.head.append(link);
 
-  const colour = new Map(labels.map((l, i) => [l.name, i % COLOURS]));
+  const colour = labelColours(labels, settings);
   const byKey = new Map(labels.filter((l) => l.hotkey).map((l) => [l.hotkey, l.name]));
   const overlap = Boolean(settings.overlap);
   const textBox = document.createElement("div");

@@ -117,9 +117,56 @@ def test_span_settings_are_checked_and_filled():
         "text_field": None,
         "tokenizer": "words",
         "overlap": False,
+        "colours": {},
     }
     with pytest.raises(InvalidValue) as error:
         kind.validate_settings({"tokenizer": "sentencepiece"}, LABELS)
     assert error.value.field == "task_settings.tokenizer"
     with pytest.raises(InvalidValue, match="unknown span settings"):
         kind.validate_settings({"colour": "red"}, LABELS)
+
+
+def test_label_colours_are_palette_indexes_of_known_labels():
+    kind = kind_for("spans")
+    label = LABELS[0]
+    assert kind.validate_settings({"colours": {label: 7}}, LABELS)["colours"] == {label: 7}
+    for colours, field in [
+        ({"NOPE": 1}, "task_settings.colours.NOPE"),
+        ({label: 8}, f"task_settings.colours.{label}"),
+        ({label: "red"}, f"task_settings.colours.{label}"),
+        ({label: True}, f"task_settings.colours.{label}"),
+        ([label], "task_settings.colours"),
+    ]:
+        with pytest.raises(InvalidValue) as error:
+            kind.validate_settings({"colours": colours}, LABELS)
+        assert error.value.field == field
+
+
+TRICKY = [
+    "",
+    "Zoe\u0301 says\r\nsee www.ex.com \u05e9\u05dc\u05d5\u05dd\u200f",
+    "\U0001f44d\U0001f3fd ok! \u0301lead \u093dx !\u0301\u0302x",
+    "family \U0001f468\u200d\U0001f469\u200d\U0001f467 a\u200db \u200d\u200d",
+    "tabs\tand\u3000ideographic\xa0spaces__under_score 3.50£",
+    "\ufe0f\U000e0020 tag \U0001f3f4\U000e0067\U000e0062\U000e007f",
+]
+
+
+@pytest.mark.parametrize("tokenizer", ["words", "characters"])
+def test_the_array_tokenizer_matches_the_regex_on_every_text(tokenizer):
+    import random
+
+    from labeler.core.span_text import tokenize_many
+
+    alphabet = list("aZ_1 \n\r\t!.£é-") + [
+        "\u0301", "\u093d", "\u0903", "\U0001f44d", "\U0001f3fd", "\u200d", "\u200f",
+        "\u05e9", "\ufe0f", "\U000e0020", "\u3000", "\xa0", "\ud800",
+    ]  # fmt: skip
+    rng = random.Random(7)
+    texts = TRICKY + ["".join(rng.choices(alphabet, k=rng.randint(0, 14))) for _ in range(3000)]
+    owner, starts, ends = tokenize_many(texts, tokenizer)
+    found: dict[int, list[tuple[int, int]]] = {}
+    for i, start, end in zip(owner.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        found.setdefault(i, []).append((start, end))
+    for i, text in enumerate(texts):
+        assert found.get(i, []) == tokenize(text, tokenizer), repr(text)

@@ -358,6 +358,32 @@ class TaskKind(ABC):
         """The value written by :meth:`csv_cell`, checked as :meth:`validate` does."""
         return self.validate(text, context)
 
+    def annotation_errors(
+        self, rows: Sequence[tuple[str, Any, Value, Value]], context: KindContext
+    ) -> dict[str, Any] | None:
+        """Error analysis of annotators' answers against a reference answer, from rows
+        ``(annotator, item, reference, answer)``; None for kinds that offer none."""
+        return None
+
+    def document_formats(self) -> dict[str, str]:
+        """The kind's own export formats beyond csv / jsonl / parquet: name -> media type
+        (spans: ``spans_jsonl``, ``conll``). Each item is written by :meth:`document`."""
+        return {}
+
+    def document(
+        self,
+        fmt: str,
+        external_id: str,
+        data: Mapping[str, Any],
+        final: Value | None,
+        annotations: Sequence[tuple[str, Value]],
+        context: KindContext,
+    ) -> str:
+        """One item in the kind's format ``fmt``: a chunk of text ending in a newline.
+        ``annotations`` is ``(annotator, value)`` per annotation (empty for the items
+        view); ``final`` the final value (None when there is none)."""
+        raise InvalidValue(f"{self.name} projects have no export format {fmt!r}", "format")
+
     def one_hot(self, value: Value | None, context: KindContext) -> dict[str, int] | None:
         """Optional one-hot export columns (``label -> 0/1``), or None when the kind has none."""
         return None

@@ -6,7 +6,8 @@ Its key is the value's canonical JSON (digested when long).
 
 Settings (``Project.task_settings``): ``text_field`` (the item field annotated; the
 first text field when None), ``tokenizer`` (``words`` or ``characters``) and
-``overlap`` (whether spans may overlap; False by default).
+``overlap`` (whether spans may overlap; False by default) and ``colours`` (label ->
+palette colour 0..7; a label left out takes its place in the label set).
 
 Votes may carry a ``text`` column (the item's text): the token-level figures
 (Krippendorff's alpha on IOB2 tags, token Dawid–Skene) need it.
@@ -22,7 +23,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labeler.core import span_agreement, span_consensus, span_frames, span_model
+from labeler.core import (
+    span_agreement,
+    span_consensus,
+    span_errors,
+    span_formats,
+    span_frames,
+    span_model,
+)
 from labeler.core.kinds.base import (
     Figure,
     InvalidValue,
@@ -35,7 +43,14 @@ from labeler.core.kinds.base import (
 )
 from labeler.core.span_text import TOKENIZERS, SpanError, as_tuples, check_spans
 
-DEFAULTS: dict[str, Any] = {"text_field": None, "tokenizer": "words", "overlap": False}
+DEFAULTS: dict[str, Any] = {
+    "text_field": None,
+    "tokenizer": "words",
+    "overlap": False,
+    "colours": {},
+}
+#: How many colours the form's palette has (classes span-c0..span-c7 in static/kinds/spans.css).
+PALETTE_SIZE = 8
 
 
 def text_of(data: Mapping[str, Any], settings: Mapping[str, Any]) -> str:
@@ -45,6 +60,27 @@ def text_of(data: Mapping[str, Any], settings: Mapping[str, Any]) -> str:
         value = data.get(name)
         return "" if value is None else str(value)
     return next((v for v in data.values() if isinstance(v, str)), "")
+
+
+def _is_tag_list(raw: object) -> bool:
+    return isinstance(raw, list) and bool(raw) and all(isinstance(t, str) for t in raw)
+
+
+def _check_colours(colours: object, labels: Sequence[str]) -> dict[str, int]:
+    """The colours setting, checked: each key a label, each value a palette index."""
+    if not isinstance(colours, Mapping):
+        raise InvalidValue("colours must map labels to colours 0..7", "task_settings.colours")
+    clean = {}
+    for label, colour in colours.items():
+        where = f"task_settings.colours.{label}"
+        if label not in labels:
+            raise InvalidValue(f"colours names {label!r}, which is not a label", where)
+        if isinstance(colour, bool) or not isinstance(colour, int):
+            raise InvalidValue(f"the colour of {label!r} must be a number 0..7", where)
+        if not 0 <= colour < PALETTE_SIZE:
+            raise InvalidValue(f"the colour of {label!r} must be 0..{PALETTE_SIZE - 1}", where)
+        clean[str(label)] = colour
+    return clean
 
 
 def _texts(X: pd.DataFrame, context: KindContext) -> list[str]:
@@ -64,6 +100,7 @@ class SpanKind(TaskKind):
     name = "spans"
     title = "Spans (label stretches of text)"
     widget = "kinds/spans.js"
+    review_control = "review/controls/spans.html"
     keys_hint = (
         "arrows move, shift+arrows extend, a label's hotkey marks, Delete removes, Enter submits"
     )
@@ -83,6 +120,7 @@ class SpanKind(TaskKind):
             raise InvalidValue("overlap must be true or false", "task_settings.overlap")
         if clean["text_field"] is not None and not isinstance(clean["text_field"], str):
             raise InvalidValue("text_field must be a field name", "task_settings.text_field")
+        clean["colours"] = _check_colours(clean["colours"], labels)
         return clean
 
     def for_item(self, context: KindContext, data: Mapping[str, Any]) -> KindContext:
@@ -91,6 +129,16 @@ class SpanKind(TaskKind):
     def validate(self, raw: object, context: KindContext) -> Value:
         settings = {**DEFAULTS, **context.settings}
         try:
+            if isinstance(raw, list) and _is_tag_list(raw):  # IOB2 tags, one per token
+                if context.text is None:
+                    raise SpanError("BIO tags need the item's text", "tags")
+                return span_formats.spans_from_tag_list(
+                    context.text,
+                    raw,
+                    context.labels,
+                    settings["tokenizer"],
+                    bool(settings["overlap"]),
+                )
             return check_spans(
                 raw,
                 context.labels,
@@ -238,10 +286,61 @@ class SpanKind(TaskKind):
         return "" if value is None else canonical_json(value)
 
     def parse_csv_cell(self, text: str, context: KindContext) -> Value:
+        """The spans' JSON, or IOB2 tags separated by spaces (one per token)."""
+        if not text.lstrip().startswith("["):
+            return self.validate(text.split(), context)
         try:
             raw = json.loads(text)
         except ValueError:
             raise InvalidValue(
-                "spans must be a JSON list of {start, end, label}", "spans"
+                "spans must be a JSON list of {start, end, label}, or BIO tags", "spans"
             ) from None
         return self.validate(raw, context)
+
+    def annotation_errors(
+        self, rows: Sequence[tuple[str, Any, Value, Value]], context: KindContext
+    ) -> dict[str, Any] | None:
+        """Missed, spurious, mislabeled and mis-bounded spans per annotator, and the
+        label confusion (:func:`labeler.core.span_errors.error_report`)."""
+        return span_errors.error_report((a, i, r or [], v or []) for a, i, r, v in rows)
+
+    def document_formats(self) -> dict[str, str]:
+        return {"spans_jsonl": "application/x-ndjson", "conll": "text/plain; charset=utf-8"}
+
+    def document(
+        self,
+        fmt: str,
+        external_id: str,
+        data: Mapping[str, Any],
+        final: Value | None,
+        annotations: Sequence[tuple[str, Value]],
+        context: KindContext,
+    ) -> str:
+        """``spans_jsonl``: the record spaCy and Prodigy read (``text``, ``tokens``,
+        ``spans``) with ``id``: in the items view one line per item with the final
+        spans and ``answered`` (whether there is a final answer); in the annotations
+        view one line per annotation with its ``annotator``, which labeler's JSONL
+        import reads back (mapping: id, text, label ``spans``, annotator).
+        ``conll``: ``# id = ...`` (and ``# columns = final alice ...``), then one line
+        per token: its tag in the final spans, then in each annotator's."""
+        tokenizer = {**DEFAULTS, **context.settings}["tokenizer"]
+        text = text_of(data, context.settings)
+        if fmt == "spans_jsonl":
+            if not annotations:
+                record = span_formats.jsonl_record(text, final or [], tokenizer)
+                line = {"id": external_id, **record, "answered": final is not None}
+                return json.dumps(line, ensure_ascii=False) + "\n"
+            lines = []
+            for name, value in annotations:
+                record = span_formats.jsonl_record(text, value or [], tokenizer)
+                line = {"id": external_id, "annotator": name, **record}
+                lines.append(json.dumps(line, ensure_ascii=False) + "\n")
+            return "".join(lines)
+        if fmt == "conll":
+            comments = [f"id = {' '.join(external_id.split())}"]
+            columns = [final or [], *(value for _, value in annotations)]
+            if annotations:
+                names = ["final", *(" ".join(name.split()) for name, _ in annotations)]
+                comments.append("columns = " + " ".join(names))
+            return span_formats.conll_block(text, columns, tokenizer, comments)
+        return super().document(fmt, external_id, data, final, annotations, context)

@@ -10,6 +10,7 @@ from flask import current_app
 from labeler import jobs
 from labeler.extensions import db
 from labeler.models import Job, Project
+from labeler.services.data.document_export import document_chunks, is_document_format
 from labeler.services.data.export import count_rows, export_rows, parse_filter
 from labeler.services.data.export_formats import csv_chunks, jsonl_chunks, write_parquet
 from labeler.services.projects import webhooks
@@ -27,6 +28,18 @@ def write_export(
     """Write one export file; return its row count."""
     flt = parse_filter(params.get("filters", {}))
     view, fmt = params.get("view", "items"), params["format"]
+    if is_document_format(project, fmt):  # the kind's own format: one document per item
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            for chunk in document_chunks(
+                project,
+                view,
+                fmt,
+                flt,
+                bool(params.get("pseudonymize")),
+                current_app.config["SECRET_KEY"],
+            ):
+                handle.write(chunk)
+        return count_rows(project, "items", flt)
     total = max(count_rows(project, view, flt), 1)
     rows, columns = export_rows(
         project, view, flt, bool(params.get("pseudonymize")), current_app.config["SECRET_KEY"]
