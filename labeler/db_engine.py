@@ -14,8 +14,11 @@ begins as ``BEGIN IMMEDIATE``, which waits its turn for up to the busy timeout.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -80,7 +83,7 @@ def _configure_sqlite(engine: Engine) -> None:
         if not immediate:
             conn.exec_driver_sql("BEGIN")
             return
-        _take_writer_turn(conn.info)
+        _take_writer_turn(conn.info, conn.engine.url.database)
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
@@ -104,25 +107,70 @@ def _configure_sqlite(engine: Engine) -> None:
 # One writer per process at a time, queued on a lock. SQLite's own busy handler makes a
 # waiting writer sleep in steps of up to 100 ms, so 16 threads contending for the write
 # lock left it idle most of the time (20 annotators got less done than one). Threads now
-# wait on this lock, woken the moment the writer before them ends; only one thread per
-# process meets SQLite's busy handler, against the other processes' writers.
+# wait on this lock, woken the moment the writer before them ends. Between processes
+# (`labeler serve`'s web workers and its job worker) the thread holding the turn then
+# takes an flock on a file beside the database, polled every millisecond at most, so a
+# writer of another process waits ~1 ms past the end of the transaction before it, not
+# SQLite's 100 ms steps (two web workers did less than one before).
 _WRITER = threading.Lock()
 WRITER_WAIT_SECONDS = 30.0  # as long as SQLite's busy timeout; then a 503
+_LOCK_FILES: dict[tuple[int, str], int] = {}  # (pid, database path) -> descriptor
 
 
-def _take_writer_turn(info: dict[str, Any]) -> None:
+def _timed_out() -> OperationalError:
+    return OperationalError(
+        "BEGIN IMMEDIATE",
+        {},
+        sqlite3.OperationalError("database is locked (no write turn within 30 s)"),
+    )
+
+
+def _lock_file(database: str | None) -> int | None:
+    """This process's descriptor of the database's writer lock file (None: in memory).
+
+    Opened per process: a descriptor inherited across a fork shares its lock."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    key = (os.getpid(), database)
+    if key not in _LOCK_FILES:
+        _LOCK_FILES[key] = os.open(database + "-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    return _LOCK_FILES[key]
+
+
+def _take_process_turn(descriptor: int, deadline: float) -> None:
+    pause = 0.0002
+    while True:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise _timed_out() from None
+            time.sleep(pause)
+            pause = min(pause * 2, 0.001)
+
+
+def _take_writer_turn(info: dict[str, Any], database: str | None = None) -> None:
+    deadline = time.monotonic() + WRITER_WAIT_SECONDS
     if not _WRITER.acquire(timeout=WRITER_WAIT_SECONDS):
-        raise OperationalError(
-            "BEGIN IMMEDIATE",
-            {},
-            sqlite3.OperationalError("database is locked (no write turn within 30 s)"),
-        )
-    info["labeler.writer_turn"] = True
+        raise _timed_out()
+    try:
+        descriptor = _lock_file(database)
+        if descriptor is not None:
+            _take_process_turn(descriptor, deadline)
+    except BaseException:
+        _WRITER.release()
+        raise
+    info["labeler.writer_turn"] = -1 if descriptor is None else descriptor
 
 
 def _end_writer_turn(info: dict[str, Any]) -> None:
-    if info.pop("labeler.writer_turn", False):
-        _WRITER.release()
+    descriptor = info.pop("labeler.writer_turn", None)
+    if descriptor is None:
+        return
+    if descriptor >= 0:
+        fcntl.flock(descriptor, fcntl.LOCK_UN)
+    _WRITER.release()
 
 
 def begin_write() -> None:
@@ -134,7 +182,7 @@ def begin_write() -> None:
     reads stay valid: no writer can have committed since it began.
     """
     session = db.session()
-    if session.in_transaction() and session.connection().info.get("labeler.writer_turn"):
+    if session.in_transaction() and "labeler.writer_turn" in session.connection().info:
         return
     db.session.rollback()
     db.session.connection(execution_options={"immediate": True})
