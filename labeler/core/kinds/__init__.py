@@ -12,6 +12,7 @@ from labeler.core.kinds.base import (
     InvalidValue,
     ItemConsensus,
     KindContext,
+    Predictions,
     TaskKind,
     Value,
     bounded_key,
@@ -31,6 +32,7 @@ __all__ = [
     "InvalidValue",
     "ItemConsensus",
     "KindContext",
+    "Predictions",
     "TaskKind",
     "Value",
     "bounded_key",
@@ -42,8 +44,7 @@ DEFAULT_KIND = "single_label"
 
 #: Every kind by name, in the order the project form offers them.
 KINDS: dict[str, TaskKind] = {
-    kind.name: kind
-    for kind in (SingleLabel(), MultiLabel(), Rating(), SpanKind(), Pairwise())
+    kind.name: kind for kind in (SingleLabel(), MultiLabel(), Rating(), SpanKind(), Pairwise())
 }
 
 

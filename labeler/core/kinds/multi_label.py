@@ -16,12 +16,13 @@ import numpy as np
 import pandas as pd
 
 from labeler.core import consensus as single
-from labeler.core.kinds import _label_sets, _multi_label_model
+from labeler.core.kinds import _label_sets, _multi_label_model, _serving
 from labeler.core.kinds.base import (
     Figure,
     InvalidValue,
     ItemConsensus,
     KindContext,
+    Predictions,
     TaskKind,
     Value,
     bounded_key,
@@ -254,6 +255,9 @@ class MultiLabel(TaskKind):
 
     def strategies(self) -> tuple[str, ...]:
         return _multi_label_model.STRATEGIES
+
+    def serve(self, model: Any, X: pd.DataFrame, context: KindContext) -> Predictions:
+        return _serving.label_sets(model, X, self.key)
 
     # -- exports ---------------------------------------------------------------
 
