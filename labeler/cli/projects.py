@@ -22,8 +22,9 @@ def project_group() -> None:
 @click.argument("name")
 @click.option(
     "--labels",
-    required=True,
-    help="Comma-separated label set, e.g. 'spam,ham' (a rating project: its scale points).",
+    default="",
+    help="Comma-separated label set, e.g. 'spam,ham' (a rating project: its scale points); "
+    "required unless the kind needs none (pairwise).",
 )
 @click.option(
     "--kind",

@@ -33,8 +33,7 @@ def make_pairwise(client, tokens, app, n: int = 6, k: int = 2) -> int:
     created = client.post(
         "/api/v1/projects",
         json={
-            "name": "Answers",
-            "labels": [{"name": "unused"}],
+            "name": "Answers",  # no label set: a pairwise answer is A, B, tie or both bad
             "task_kind": "pairwise",
             "task_settings": {"both_bad": True, "fields": {"prompt": "question"}},
             "annotations_per_item": k,
@@ -293,3 +292,39 @@ def test_the_annotations_export_shows_every_vote_with_the_order_shown(client, to
     }
     header = client.get(f"{base}&format=csv", headers=admin).get_data(as_text=True).splitlines()[0]
     assert header.endswith(",seconds,value")
+
+
+def test_a_pairwise_project_needs_no_label_set_from_the_api_the_cli_or_the_form(
+    client, tokens, app, auth
+):
+    project_id = make_pairwise(client, tokens, app, n=0)
+    shown = client.get(f"/api/v1/projects/{project_id}", headers=bearer(tokens["admin"]))
+    assert shown.status_code == 200 and shown.json["labels"] == []
+    refused = client.post(
+        "/api/v1/projects",
+        json={"name": "Mail", "task_kind": "single_label"},
+        headers=bearer(tokens["admin"]),
+    )
+    assert refused.status_code == 422 and "at least one label" in refused.json["error"]
+    runner = app.test_cli_runner()
+    made = runner.invoke(args=["project", "create", "Duel", "--kind", "pairwise"])
+    assert made.exit_code == 0, made.output
+    unlabeled = runner.invoke(args=["project", "create", "Plain"])
+    assert unlabeled.exit_code == 1 and "at least one label" in unlabeled.output
+    auth.login("admin")
+    page = auth.post(
+        "/admin/projects/new",
+        data={
+            "name": "Arena",
+            "task_kind": "pairwise",
+            "labels": "",
+            "annotations_per_item": "2",
+            "test_fraction": "0.2",
+            "task_settings": "",
+        },
+    )
+    assert page.status_code == 302, page.data[-600:]
+    with app.app_context():
+        names = {p.name: p for p in db.session.scalars(select(Project))}
+        assert names["Duel"].labels == [] and names["Arena"].labels == []
+        assert names["Arena"].task_kind == "pairwise" and "Plain" not in names

@@ -137,6 +137,9 @@ class TaskKind(ABC):
     widget: str
     #: The form's line on which keys answer (the shell adds skip and back).
     keys_hint: str = "label hotkeys"
+    #: Whether answers name the project's labels (a project then needs a label set);
+    #: pairwise answers A / B / tie and needs none.
+    uses_labels: bool = True
 
     # -- values ----------------------------------------------------------------
 

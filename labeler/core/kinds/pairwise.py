@@ -70,6 +70,7 @@ class Pairwise(TaskKind):
     headline_metric = "accuracy"
     ranks_systems = True
     value_is_key = False  # the order shown and the strength ride beside the choice
+    uses_labels = False  # the answers are A / B / tie, not the project's labels
 
     # -- values ----------------------------------------------------------------
 
