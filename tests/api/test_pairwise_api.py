@@ -328,3 +328,37 @@ def test_a_pairwise_project_needs_no_label_set_from_the_api_the_cli_or_the_form(
         names = {p.name: p for p in db.session.scalars(select(Project))}
         assert names["Duel"].labels == [] and names["Arena"].labels == []
         assert names["Arena"].task_kind == "pairwise" and "Plain" not in names
+
+
+def test_the_ranking_page_says_when_a_model_has_learnt_only_length(client, tokens, app, auth):
+    from labeler.models import ModelVersion
+
+    project_id = make_pairwise(client, tokens, app, n=0)
+    with app.app_context():
+        for agrees, accuracy in ((0.55, 0.81), (0.96, 0.62)):
+            db.session.add(
+                ModelVersion(
+                    project_id=project_id,
+                    status="candidate",
+                    estimator="preference",
+                    n_labels=40,
+                    train_label_counts={},
+                    metrics={
+                        "accuracy": accuracy,
+                        "longer_response_accuracy": 0.6,
+                        "agrees_with_length": agrees,
+                        "n_test": 20,
+                    },
+                    baseline_metrics={},
+                )
+            )
+        db.session.commit()
+    auth.login("admin")
+    page = client.get(f"/projects/{project_id}/ranking").get_data(as_text=True)
+    table = page[page.index('id="length-agreement"') :]
+    rows = table.split("<tr data-length-only=")[1:]
+    # newest first: the version that sides with the longer response 96% of the time is flagged
+    assert rows[0].startswith('"yes"') and "96%" in rows[0] and "mostly length" in rows[0]
+    assert rows[1].startswith('"no"') and "55%" in rows[1] and "mostly length" not in rows[1]
+    auth.login("alice")  # annotators see no model internals
+    assert client.get(f"/projects/{project_id}/ranking").status_code == 403
