@@ -70,7 +70,6 @@ BUSINESS_RULES = {
     "GET /api/v1/projects/{project_id}/ranking",
     "GET /api/v1/projects/{project_id}/order-effects",
     "GET /api/v1/projects/{project_id}/preference-pairs",
-    "POST /api/v1/projects/{project_id}/webhooks",
     "POST /api/v1/users",
     "POST /api/v1/projects/{project_id}/items/{item_id}/annotation",
     "POST /api/v1/projects/{project_id}/predict",

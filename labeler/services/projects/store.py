@@ -213,8 +213,15 @@ def get_project(project_id: int) -> Project:
     return project
 
 
+#: A username or slug: ASCII letters and digits and . @ + - _ (1-80). ASCII, because
+#: Unicode letters let "аdmin" (a Cyrillic а) pass for "admin"; and the API documents
+#: this pattern, which JSON Schema (ECMA) reads as ASCII, so server and document agree.
+SLUG_PATTERN = r"^[A-Za-z0-9_.@+-]{1,80}$"
+
+
 def slug_ok(value: str) -> bool:
-    return bool(re.fullmatch(r"[\w.@+-]{1,80}", value))
+    """Whether ``value`` is a whole :data:`SLUG_PATTERN` (no trailing newline either)."""
+    return isinstance(value, str) and re.fullmatch(SLUG_PATTERN, value) is not None
 
 
 def restore_tiers(project: Project) -> None:
