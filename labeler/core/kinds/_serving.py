@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from labeler.core.kinds.base import Predictions, bounded_key, canonical_json
+from labeler.core.span_text import spans_from_tags
 
 
 def label_classifier(model: Any, X: pd.DataFrame) -> Predictions:
@@ -78,15 +79,17 @@ def nearest_point(value: float, points: Sequence[float]) -> float:
 
 
 def spans(model: Any, texts: Sequence[str], mix_key: Any) -> Predictions:
-    """A span tagger: the spans, and per text the geometric mean of the chosen tags'
-    probabilities (1.0 for an empty text)."""
-    values = list(model.predict(texts))
+    """A span tagger: the spans (its ``predict``, from the same token probabilities), and
+    per text the geometric mean of the chosen tags' probabilities (1.0 for no tokens)."""
+    values: list[Any] = []
     sure = []
-    for _tokens, proba in model.token_proba(texts):
+    for tokens, proba in model.token_proba(texts):
+        best = proba.argmax(axis=1) if len(proba) else np.zeros(0, dtype=int)
+        values.append(spans_from_tags([model.classes_[i] for i in best], tokens))
         if len(proba) == 0:
             sure.append(1.0)
             continue
-        top = np.clip(proba.max(axis=1), 1e-12, 1.0)
+        top = np.clip(proba[np.arange(len(best)), best], 1e-12, 1.0)
         sure.append(float(np.exp(np.log(top).mean())))
     return Predictions(values, [mix_key(v) for v in values], sure, [{} for _ in values])
 
