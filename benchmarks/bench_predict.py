@@ -58,7 +58,7 @@ from labeler.services.projects.store import create_project  # noqa: E402
 from labeler.services.serving import predict as serving
 from labeler.services.serving import prediction_log
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "tests" / "data"  # carried by the project
 
 
 def _setup(app, train: pd.DataFrame) -> tuple[int, str, training.TrainedModel]:

@@ -61,6 +61,9 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_BACKOFF_MAX_SECONDS": 3600,
     "WEBHOOK_JOB_SECONDS": 30,
     "WEBHOOK_DISABLE_AFTER_SECONDS": 86_400,
+    # How often the job worker looks for webhook retries that fell due (0: never; then
+    # run `labeler retry-webhooks` from cron).
+    "WEBHOOK_RETRY_CHECK_SECONDS": 15,
 }
 
 # Keys whose environment value is parsed as JSON (numbers, booleans).

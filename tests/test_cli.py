@@ -125,3 +125,32 @@ def test_demo_text_csv_on_an_existing_instance_adds_the_project_once(app, tmp_pa
     assert "is already here; reviews.csv was not imported again" in again.output
     with app.app_context():
         assert db.session.scalar(select(func.count(Project.id))) == 2
+
+
+def test_every_project_command_names_a_missing_project_and_a_service_error_changes_nothing(
+    app, tmp_path
+):
+    from sqlalchemy import func, select
+
+    from labeler.extensions import db
+    from labeler.models import Project
+
+    runner = app.test_cli_runner()
+    data = tmp_path / "items.csv"
+    data.write_text("id,text\n1,hello\n")
+    for args in (
+        ["import", "Nowhere", str(data), "--text", "text"],
+        ["export", "Nowhere", "-o", str(tmp_path / "out.csv")],
+        ["train", "Nowhere"],
+        ["quality", "Nowhere"],
+        ["project", "set", "Nowhere", "--k", "2"],
+        ["import-from", "prodigy", "Nowhere", str(data)],
+    ):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "no project named 'Nowhere'" in result.output, args
+    # a service refusing inside the unit of work: rolled back, its message, status 1
+    refused = runner.invoke(args=["project", "create", "Spam", "--labels", "a,a"])
+    assert refused.exit_code == 1 and "appears twice" in refused.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Project.id)).where(Project.name == "Spam")) == 0

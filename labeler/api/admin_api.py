@@ -7,7 +7,7 @@ annotators with these). Every route needs the global admin role.
 from __future__ import annotations
 
 from flask import g
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from labeler import jobs
 from labeler.api.blueprint import bp, documented
@@ -24,7 +24,7 @@ from labeler.models import PROJECT_ROLES, ROLES, Job, User
 from labeler.services import Forbidden, NotFound, accounts  # job runners: jobs.RUNNER_MODULES
 from labeler.services.learning.model_reports import job_payload
 from labeler.services.projects import admin
-from labeler.services.projects.store import set_member
+from labeler.services.projects.store import SLUG_PATTERN, set_member, slug_ok
 
 #: Every kind's queue strategies (the service checks the project's kind offers one).
 STRATEGIES = list(
@@ -72,12 +72,16 @@ class SettingsOut(ProjectOut):
     )
 
 
+def _username(value: str) -> None:
+    if not slug_ok(value):  # the whole string: Regexp's "$" would let "bob\n" through
+        raise ValidationError("username: 1-80 ASCII letters, digits or . @ + - _")
+
+
 class UserIn(Schema):
     username = fields.String(
         required=True,
-        validate=validate.Regexp(
-            r"^[\w.@+-]{1,80}$", error="username: 1-80 letters, digits or . @ + - _"
-        ),
+        validate=_username,
+        metadata={"pattern": SLUG_PATTERN, "description": "1-80 ASCII letters, digits, . @ + - _"},
     )
     role = fields.String(load_default="annotator", validate=validate.OneOf(ROLES))
     password = fields.String(

@@ -33,9 +33,34 @@ class PredictIn(Schema):
 
 
 class Prediction(Schema):
-    label = fields.String()
-    confidence = fields.Float(metadata={"description": "top-class probability, 0..1"})
-    probabilities = fields.Dict(keys=fields.String(), values=fields.Float())
+    label = fields.String(
+        metadata={
+            "description": "the predicted value's key: the label, or e.g. a label "
+            "set's JSON, a rating, a pairwise choice (A or B)"
+        }
+    )
+    value = fields.Raw(
+        metadata={
+            "description": "kinds whose value says more than its key: the value "
+            '(a list of labels, spans, {"choice": ...})'
+        }
+    )
+    confidence = fields.Float(
+        metadata={
+            "description": "0..1, how sure the model is of the whole value (a "
+            "label: its probability)"
+        }
+    )
+    probabilities = fields.Dict(
+        keys=fields.String(),
+        values=fields.Float(),
+        metadata={"description": "single and multi-label: probability of each label"},
+    )
+    probability_a = fields.Float(metadata={"description": "pairwise: P(A better than B)"})
+    score = fields.Float(metadata={"description": "rating: the prediction before snapping"})
+    spread = fields.Float(
+        metadata={"description": "rating: the bootstrap committee's standard deviation"}
+    )
     model_version_id = fields.Integer()
 
 

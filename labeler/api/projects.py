@@ -47,7 +47,7 @@ def create():
     body = load_body(ProjectCreate)
     project = create_project(
         body["name"],
-        body["labels"],
+        body.get("labels", []),
         guidelines=body.get("guidelines", ""),
         annotations_per_item=body.get("annotations_per_item", 1),
         test_fraction=body.get("test_fraction", 0.2),

@@ -55,7 +55,10 @@ class ProjectList(Schema):
 
 class ProjectCreate(Schema):
     name = fields.String(required=True, validate=validate.Length(1, 120))
-    labels = fields.List(fields.Nested(Label), required=True, validate=validate.Length(min=1))
+    labels = fields.List(
+        fields.Nested(Label),
+        metadata={"description": "the label set; required unless the kind needs none (pairwise)"},
+    )
     guidelines = fields.String()
     annotations_per_item = fields.Integer(validate=validate.Range(1, 50))
     test_fraction = fields.Float(validate=validate.Range(0, 0.99))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import g
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from labeler.api.blueprint import bp, documented
 from labeler.api.common import api_project, json_body
@@ -13,9 +13,19 @@ from labeler.services.projects import webhooks
 
 
 class WebhookIn(Schema):
-    url = fields.String(required=True, metadata={"description": "an http or https address"})
+    url = fields.String(
+        required=True,
+        validate=[validate.Length(1, 2000), webhooks.check_url_shape],
+        metadata={
+            "description": "an http or https address with a host",
+            "pattern": webhooks.URL_PATTERN,
+        },
+    )
     events = fields.List(
-        fields.String(), required=True, metadata={"description": ", ".join(webhooks.EVENTS)}
+        fields.String(validate=validate.OneOf(list(webhooks.EVENTS))),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={"description": ", ".join(webhooks.EVENTS)},
     )
 
 
@@ -97,7 +107,8 @@ def create_webhook(project_id: int):
     """Register a URL for some events (admin); the answer holds the signing secret."""
     project, _ = api_project(project_id, "admin")
     body = json_body()
-    hook = webhooks.register(project, body.get("url"), body.get("events"), g.api_user.id)
+    # exact: the API takes the address as sent (the form forgives surrounding spaces)
+    hook = webhooks.register(project, body.get("url"), body.get("events"), g.api_user.id, True)
     db.session.commit()
     return _hook(hook, secret=True), 201
 

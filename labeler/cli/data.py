@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from labeler.cli.common import project_named, unit_of_work
 from labeler.extensions import db
 from labeler.models import Project, User
 from labeler.services import ServiceError
@@ -44,7 +45,7 @@ def demo_command(
     apply_migrations()
     if db.session.scalar(select(User).limit(1)) is None:
         click.echo("Creating the demo: users, and the digits project (1,797 pictures)...")
-        try:
+        with unit_of_work():
             users = demo.create_users()
             demo.create_digits_project(users)
             if text_csv:
@@ -55,10 +56,6 @@ def demo_command(
                     label_column,
                     labels.split(",") if labels else None,
                 )
-        except ServiceError as exc:
-            db.session.rollback()
-            raise click.ClickException(exc.message) from None
-        db.session.commit()
     else:
         click.echo(f"Using the existing instance in {current_app.instance_path}")
         if text_csv:
@@ -83,14 +80,10 @@ def _add_text_project(
     users = list(
         db.session.scalars(select(User).where(User.username.in_([u[0] for u in demo.DEMO_USERS])))
     )
-    try:
+    with unit_of_work():
         project = demo.create_text_project(
             users, text_csv, text_column, label_column, labels.split(",") if labels else None
         )
-    except ServiceError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from None
-    db.session.commit()
     click.echo(f"Added the project {name!r} ({project.n_items:,} texts) to this instance.")
 
 
@@ -152,9 +145,7 @@ def import_command(
     from labeler.services.data.import_spec import ColumnMapping
     from labeler.services.data.imports import import_file
 
-    project = db.session.scalar(select(Project).where(Project.name == project_name))
-    if project is None:
-        raise click.ClickException(f"no project named {project_name!r}")
+    project = project_named(project_name)
     size = path.stat().st_size
     limit = current_app.config["IMPORT_MAX_BYTES"]
     if size > limit:
@@ -189,16 +180,10 @@ def import_command(
             bar.update(read - done[0])
             done[0] = read
 
-        try:
+        with unit_of_work(f"{path.name}: ", ". Nothing was imported."):
             report = import_file(
                 project, stream, fmt, mapping, current_app.config["IMPORT_CHUNK_ROWS"], progress
             )
-        except ServiceError as exc:
-            db.session.rollback()
-            raise click.ClickException(
-                f"{path.name}: {exc.message}. Nothing was imported."
-            ) from None
-    db.session.commit()
     click.echo(
         f"{report.rows:,} rows: {report.added:,} added, {report.updated:,} updated, "
         f"{report.skipped:,} unchanged, {report.duplicate_rows:,} duplicate rows, "
@@ -268,9 +253,7 @@ def export_command(
     from labeler.services.data.dataset_card import card_markdown, dataset_card
     from labeler.services.data.export_job import write_export
 
-    project = db.session.scalar(select(Project).where(Project.name == project_name))
-    if project is None:
-        raise click.ClickException(f"no project named {project_name!r}")
+    project = project_named(project_name)
     filters = {
         "final_only": str(final_only),
         "split": split or "",

@@ -8,8 +8,9 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import select
 
+from labeler.cli.common import project_named
 from labeler.extensions import db
-from labeler.models import ROLES, Project, User
+from labeler.models import ROLES, User
 from labeler.services.accounts import password_problem
 
 
@@ -63,10 +64,7 @@ def create_user_command(username: str, role: str, password: str, projects: tuple
     db.session.add(user)
     db.session.flush()
     for name in projects:
-        project = db.session.scalar(select(Project).where(Project.name == name))
-        if project is None:
-            raise click.ClickException(f"no project named {name!r}")
-        set_member(project, user, "reviewer" if role == "reviewer" else "annotator")
+        set_member(project_named(name), user, "reviewer" if role == "reviewer" else "annotator")
     db.session.commit()
     click.echo(f"Created {role} {username!r}.")
 

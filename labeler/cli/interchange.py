@@ -6,20 +6,12 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
-from labeler.extensions import db
+from labeler.cli.common import project_named, unit_of_work
 from labeler.models import Project
 from labeler.services import ServiceError
 
 FORMAT_NAMES = ["label-studio", "prodigy"]
-
-
-def _project(name: str) -> Project:
-    project = db.session.scalar(select(Project).where(Project.name == name))
-    if project is None:
-        raise click.ClickException(f"no project named {name!r}")
-    return project
 
 
 @click.command("import-from")
@@ -44,20 +36,15 @@ def import_from_command(
     """Import a Label Studio JSON export or Prodigy/spaCy JSONL into PROJECT_NAME."""
     from labeler.services.data.interchange import annotator_map, import_format
 
-    project = _project(project_name)
-    try:
-        with path.open("rb") as stream:
-            report = import_format(
-                project,
-                stream,
-                fmt,
-                annotator_map(list(annotators)),
-                add_annotators=add_annotators,
-            )
-    except ServiceError as exc:
-        db.session.rollback()
-        raise click.ClickException(f"{exc.message}. Nothing was imported.") from None
-    db.session.commit()
+    project = project_named(project_name)
+    with unit_of_work(suffix=". Nothing was imported."), path.open("rb") as stream:
+        report = import_format(
+            project,
+            stream,
+            fmt,
+            annotator_map(list(annotators)),
+            add_annotators=add_annotators,
+        )
     click.echo(
         f"{report.added} items added, {report.updated} updated; "
         f"{report.annotations_added} labels added, {report.annotations_changed} changed."
@@ -76,7 +63,7 @@ def export_to_command(fmt: str, project_name: str, output: Path) -> None:
     a Hugging Face dataset folder (``huggingface``: needs the ``huggingface`` extra)."""
     from labeler.services.data.interchange import export_format
 
-    project = _project(project_name)
+    project = project_named(project_name)
     if fmt == "huggingface":
         _export_hf(project, output)
         return

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
+from labeler.cli.common import project_named
 from labeler.extensions import db
-from labeler.models import Job, ModelVersion, Project
+from labeler.models import Job, ModelVersion
 from labeler.services import ServiceError
 
 
@@ -22,9 +22,7 @@ def train_command(project_name: str) -> None:
     """
     from labeler.services.learning import modeling
 
-    project = db.session.scalar(select(Project).where(Project.name == project_name))
-    if project is None:
-        raise click.ClickException(f"no project named {project_name!r}")
+    project = project_named(project_name)
     try:
         job = modeling.start_training(project, reason="cli")
     except ServiceError as exc:

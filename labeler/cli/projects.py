@@ -8,9 +8,8 @@ from typing import Any
 import click
 from flask.cli import with_appcontext
 
+from labeler.cli.common import project_named, unit_of_work
 from labeler.core.kinds import DEFAULT_KIND, KINDS
-from labeler.extensions import db
-from labeler.services import ServiceError
 
 
 @click.group("project")
@@ -22,8 +21,9 @@ def project_group() -> None:
 @click.argument("name")
 @click.option(
     "--labels",
-    required=True,
-    help="Comma-separated label set, e.g. 'spam,ham' (a rating project: its scale points).",
+    default="",
+    help="Comma-separated label set, e.g. 'spam,ham' (a rating project: its scale points); "
+    "required unless the kind needs none (pairwise).",
 )
 @click.option(
     "--kind",
@@ -70,7 +70,7 @@ def create_command(
         raise click.BadParameter(f"not JSON: {exc}", param_hint="--settings") from None
     if not isinstance(settings, dict):
         raise click.BadParameter("must be a JSON object", param_hint="--settings")
-    try:
+    with unit_of_work():
         project = create_project(
             name,
             [{"name": label.strip()} for label in labels.split(",") if label.strip()],
@@ -81,10 +81,6 @@ def create_command(
             task_settings=settings,
             label_scale=label_scale,
         )
-    except ServiceError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from None
-    db.session.commit()
     click.echo(f"Created project {project.name!r} (id {project.id}, {project.task_kind}).")
 
 
@@ -95,23 +91,14 @@ def create_command(
 @with_appcontext
 def set_command(name: str, label_scale: str | None, annotations_per_item: int | None) -> None:
     """Change the project NAME's label scale or k (re-derives its consensus)."""
-    from sqlalchemy import select
-
-    from labeler.models import Project
     from labeler.services.projects.admin import update_project_settings
 
-    project = db.session.scalar(select(Project).where(Project.name == name))
-    if project is None:
-        raise click.ClickException(f"no project named {name!r}")
+    project = project_named(name)
     body: dict[str, Any] = {}
     if label_scale is not None:
         body["label_scale"] = label_scale
     if annotations_per_item is not None:
         body["annotations_per_item"] = annotations_per_item
-    try:
+    with unit_of_work():
         changed, _ = update_project_settings(project, body, None)
-    except ServiceError as exc:
-        db.session.rollback()
-        raise click.ClickException(exc.message) from None
-    db.session.commit()
     click.echo(f"{project.name}: changed {', '.join(changed) or 'nothing'}.")

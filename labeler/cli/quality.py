@@ -8,10 +8,9 @@ from typing import Any
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
 
+from labeler.cli.common import project_named
 from labeler.extensions import db
-from labeler.models import Project
 
 
 @click.command("quality")
@@ -36,9 +35,7 @@ def quality_command(project_name: str, threshold: float, as_json: bool, save: bo
     from labeler.models import Job, utcnow
     from labeler.services.data import quality
 
-    project = db.session.scalar(select(Project).where(Project.name == project_name))
-    if project is None:
-        raise click.ClickException(f"no project named {project_name!r}")
+    project = project_named(project_name)
     started = time.perf_counter()
     report = quality.compute(project, threshold=threshold)
     seconds = time.perf_counter() - started

@@ -68,6 +68,22 @@ def runner(
     return register
 
 
+# Chores a job worker runs while it waits for work: name -> (config key of the interval
+# in seconds, 0 = never; the function, called in an app context).
+PERIODIC: dict[str, tuple[str, Callable[[], Any]]] = {}
+
+
+def periodic(name: str, interval_key: str) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
+    """Register a chore the job worker runs every ``config[interval_key]`` seconds when idle
+    (e.g. scheduling webhook retries that fell due), so no cron job is needed."""
+
+    def register(function: Callable[[], Any]) -> Callable[[], Any]:
+        PERIODIC[name] = (interval_key, function)
+        return function
+
+    return register
+
+
 # Modules whose import registers job runners (a worker process needs them all).
 RUNNER_MODULES = [
     "labeler.services.data.export_job",

@@ -14,7 +14,9 @@ RQ + Redis stays the choice at scale (:mod:`labeler.jobs.rq`).
 from __future__ import annotations
 
 import logging
+import math
 import threading
+import time
 
 from flask import Flask
 from sqlalchemy import select, update
@@ -73,12 +75,34 @@ def fail_interrupted(reason: str) -> int:
     return len(running)
 
 
+def run_chores(app: Flask, last: dict[str, float]) -> list[str]:
+    """Run the registered chores (:data:`labeler.jobs.PERIODIC`) whose interval has passed
+    since ``last`` (updated); returns their names. A failing chore is logged, not fatal."""
+    ran = []
+    now = time.monotonic()
+    for name, (interval_key, chore) in jobs.PERIODIC.items():
+        interval = float(app.config.get(interval_key, 0) or 0)
+        if interval <= 0 or now - last.get(name, -math.inf) < interval:
+            continue
+        last[name] = now
+        try:
+            with app.app_context():
+                chore()
+        except Exception:  # a chore must not stop the worker
+            log.exception("job worker: chore %s failed", name)
+        ran.append(name)
+    return ran
+
+
 def work(app: Flask, stop: threading.Event, burst: bool = False) -> int:
     """Run queued jobs until ``stop`` is set (or, with ``burst``, the queue is empty);
-    returns how many ran. Each job runs in a fresh app context (a session of its own)."""
+    returns how many ran. Each job runs in a fresh app context (a session of its own).
+    While idle it runs the registered chores (webhook retries that fell due)."""
     ran = 0
+    chores: dict[str, float] = {}
     while not stop.is_set():
         try:
+            run_chores(app, chores)
             with app.app_context():
                 job_id = claim_next()
                 if job_id is not None:

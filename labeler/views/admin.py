@@ -97,7 +97,7 @@ def new_project():
         try:
             project = create_project(
                 form.get("name", ""),
-                parse_labels(form.get("labels", "")),
+                parse_labels(form.get("labels", ""), _labels_required(form.get("task_kind"))),
                 guidelines=form.get("guidelines", ""),
                 annotations_per_item=_int(form.get("annotations_per_item"), "annotations per item"),
                 test_fraction=_float(form.get("test_fraction"), "test fraction"),
@@ -112,6 +112,12 @@ def new_project():
             flash(f"Project {project.name} created. Import items next.", "info")
             return redirect(url_for("importing.upload", project_id=project.id))
     return render_template("admin/project_form.html", form=form, kinds=KINDS.values())
+
+
+def _labels_required(task_kind: str | None) -> bool:
+    """Whether the chosen kind needs a label set (an unknown kind is refused later)."""
+    kind = KINDS.get(task_kind or DEFAULT_KIND)
+    return kind is None or kind.uses_labels
 
 
 def _json_object(value: str | None, name: str) -> dict[str, Any]:

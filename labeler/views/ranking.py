@@ -30,4 +30,6 @@ def page(project_id: int):
         role=role,
         ranking=result,
         order_effects=preferences.order_effects(project),
+        length=preferences.length_agreement(project),
+        length_only=preferences.LENGTH_ONLY,
     )

@@ -33,8 +33,7 @@ def make_pairwise(client, tokens, app, n: int = 6, k: int = 2) -> int:
     created = client.post(
         "/api/v1/projects",
         json={
-            "name": "Answers",
-            "labels": [{"name": "unused"}],
+            "name": "Answers",  # no label set: a pairwise answer is A, B, tie or both bad
             "task_kind": "pairwise",
             "task_settings": {"both_bad": True, "fields": {"prompt": "question"}},
             "annotations_per_item": k,
@@ -293,3 +292,73 @@ def test_the_annotations_export_shows_every_vote_with_the_order_shown(client, to
     }
     header = client.get(f"{base}&format=csv", headers=admin).get_data(as_text=True).splitlines()[0]
     assert header.endswith(",seconds,value")
+
+
+def test_a_pairwise_project_needs_no_label_set_from_the_api_the_cli_or_the_form(
+    client, tokens, app, auth
+):
+    project_id = make_pairwise(client, tokens, app, n=0)
+    shown = client.get(f"/api/v1/projects/{project_id}", headers=bearer(tokens["admin"]))
+    assert shown.status_code == 200 and shown.json["labels"] == []
+    refused = client.post(
+        "/api/v1/projects",
+        json={"name": "Mail", "task_kind": "single_label"},
+        headers=bearer(tokens["admin"]),
+    )
+    assert refused.status_code == 422 and "at least one label" in refused.json["error"]
+    runner = app.test_cli_runner()
+    made = runner.invoke(args=["project", "create", "Duel", "--kind", "pairwise"])
+    assert made.exit_code == 0, made.output
+    unlabeled = runner.invoke(args=["project", "create", "Plain"])
+    assert unlabeled.exit_code == 1 and "at least one label" in unlabeled.output
+    auth.login("admin")
+    page = auth.post(
+        "/admin/projects/new",
+        data={
+            "name": "Arena",
+            "task_kind": "pairwise",
+            "labels": "",
+            "annotations_per_item": "2",
+            "test_fraction": "0.2",
+            "task_settings": "",
+        },
+    )
+    assert page.status_code == 302, page.data[-600:]
+    with app.app_context():
+        names = {p.name: p for p in db.session.scalars(select(Project))}
+        assert names["Duel"].labels == [] and names["Arena"].labels == []
+        assert names["Arena"].task_kind == "pairwise" and "Plain" not in names
+
+
+def test_the_ranking_page_says_when_a_model_has_learnt_only_length(client, tokens, app, auth):
+    from labeler.models import ModelVersion
+
+    project_id = make_pairwise(client, tokens, app, n=0)
+    with app.app_context():
+        for agrees, accuracy in ((0.55, 0.81), (0.96, 0.62)):
+            db.session.add(
+                ModelVersion(
+                    project_id=project_id,
+                    status="candidate",
+                    estimator="preference",
+                    n_labels=40,
+                    train_label_counts={},
+                    metrics={
+                        "accuracy": accuracy,
+                        "longer_response_accuracy": 0.6,
+                        "agrees_with_length": agrees,
+                        "n_test": 20,
+                    },
+                    baseline_metrics={},
+                )
+            )
+        db.session.commit()
+    auth.login("admin")
+    page = client.get(f"/projects/{project_id}/ranking").get_data(as_text=True)
+    table = page[page.index('id="length-agreement"') :]
+    rows = table.split("<tr data-length-only=")[1:]
+    # newest first: the version that sides with the longer response 96% of the time is flagged
+    assert rows[0].startswith('"yes"') and "96%" in rows[0] and "mostly length" in rows[0]
+    assert rows[1].startswith('"no"') and "55%" in rows[1] and "mostly length" not in rows[1]
+    auth.login("alice")  # annotators see no model internals
+    assert client.get(f"/projects/{project_id}/ranking").status_code == 403

@@ -173,6 +173,27 @@ def test_numbers_round_trip_exactly_through_every_export(empty, fmt, tmp_path):
         }
 
 
+@pytest.mark.parametrize(
+    ("groups", "read_back"),
+    [
+        ([[1, 2], [2.5, None]], [1.0, 2.0, 2.5, None]),  # int, then float: float
+        ([[None, None], [7, 8]], [None, None, 7, 8]),  # null, then int: int
+        ([[1, 2], ["x", None]], ["1", "2", "x", None]),  # int, then text: text
+        ([[3, 4], [5, 6]], [3, 4, 5, 6]),  # one type: as it was
+    ],
+)
+def test_a_parquet_column_may_change_type_between_row_groups(tmp_path, groups, read_back):
+    pq = pytest.importorskip("pyarrow.parquet")
+    rows = [{"id": f"r{i}", "n": v} for i, v in enumerate(v for g in groups for v in g)]
+    path = tmp_path / "mixed.parquet"
+    assert export_formats.write_parquet(rows, ["id", "n"], path, rows_per_group=2) == 4
+    table = pq.read_table(path)
+    assert table.column("n").to_pylist() == read_back
+    assert table.column("id").to_pylist() == ["r0", "r1", "r2", "r3"]
+    assert pq.ParquetFile(path).num_row_groups == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mixed.parquet"]  # no parts left
+
+
 # --- CSV quoting --------------------------------------------------------------------
 
 

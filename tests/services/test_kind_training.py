@@ -16,7 +16,6 @@ from labeler.core.artifacts import ModelArtifactError, load_model
 from labeler.core.kinds import kind_for
 from labeler.extensions import db
 from labeler.models import TIER_DONE, Item, Job, ModelVersion, Project
-from labeler.services import ServiceError
 from labeler.services.data.import_spec import ColumnMapping
 from labeler.services.data.imports import import_rows
 from labeler.services.labeling import queue
@@ -24,7 +23,6 @@ from labeler.services.learning import artifacts, modeling, scoring_job
 from labeler.services.learning.training_data import data_frame
 from labeler.services.projects.kinds import context as kind_context
 from labeler.services.projects.store import create_project, set_member
-from labeler.services.serving import predict as serving
 from tests.conftest import user
 
 N_ITEMS, N_LABELED = 160, 110
@@ -229,43 +227,6 @@ def test_the_scoring_job_reranks_a_kind_project_with_its_champion(app):
         items = _open_train(project)
         assert all(item.scored_by_version == champion_id for item in items)
         assert [item.queue_rank for item in items] == [i / len(items) for i in range(len(items))]
-
-
-def test_predictions_refuse_a_kind_they_cannot_serve_with_a_422_naming_the_kind(app):
-    with app.app_context():
-        project, answers = _project("rating")
-        _label(project, answers, N_LABELED)
-        modeling.start_training(project)
-        with pytest.raises(ServiceError) as refused:
-            serving.check_rows(project, [{"text": "a good film"}])
-        assert refused.value.status == 422
-        assert "rating" in refused.value.message and refused.value.detail["field"] == "task_kind"
-
-
-def test_the_predict_api_answers_422_for_a_kind_it_cannot_serve_and_logs_nothing(
-    app, client, tokens
-):
-    from labeler.models import PredictionLog
-    from labeler.services.serving import prediction_log
-    from tests.conftest import bearer
-
-    with app.app_context():
-        project, answers = _project("multi_label")
-        _label(project, answers, N_LABELED)
-        modeling.start_training(project)
-        assert project.champion_id is not None
-        project_id = project.id
-    answered = client.post(
-        f"/api/v1/projects/{project_id}/predict",
-        json={"item": {"text": "match vote today"}},
-        headers=bearer(tokens["admin"]),
-    )
-    assert answered.status_code == 422, answered.json
-    assert "multi_label" in answered.json["error"]
-    assert answered.json["detail"]["field"] == "task_kind"
-    with app.app_context():
-        prediction_log.flush_for_reading()
-        assert db.session.scalar(select(db.func.count(PredictionLog.id))) == 0
 
 
 @pytest.mark.parametrize("kind_name", ["rating", "spans"])

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 
+import pandas as pd
 import pytest
 
 from labeler.core.artifacts import ModelArtifactError
+from labeler.core.kinds._serving import label_classifier
 from labeler.models import Project
 from labeler.services import Conflict, ServiceError
 from labeler.services.learning import artifacts
@@ -27,6 +29,9 @@ def test_the_champion_answers_like_the_pipeline_it_was_saved_from(app):
         served = serving.predict(project, _frame(project))
         direct = fitted().predict_proba(_frame(project))
         assert served.version_id == version.id and served.labels == ["spam", "ham"]
+        classes = fitted().classes
+        by_class = [d["probabilities"] for d in served.predictions.details]
+        assert [[row[c] for c in classes] for row in by_class] == direct.tolist()
         assert served.probabilities.tolist() == direct.tolist()
         row = served.rows()[0]
         assert set(row["probabilities"]) == {"ham", "spam"}
@@ -120,7 +125,9 @@ def test_checks_accept_what_json_sends_and_more_and_refuse_the_rest():
 
     import numpy as np
 
-    project = Project(model_inputs={"text": ["t"], "numeric": ["n"], "categorical": ["c"]})
+    project = Project(
+        labels=[], model_inputs={"text": ["t"], "numeric": ["n"], "categorical": ["c"]}
+    )
     good = [
         {"t": "a", "n": 1, "c": "x"},
         {"t": "b", "n": 2.5, "c": True},
@@ -146,14 +153,13 @@ def test_response_rows_name_every_class_probability(classes):
 
     probabilities = np.random.default_rng(0).dirichlet(np.ones(len(classes)), size=4)
     best = probabilities.argmax(axis=1)
-    served = serving.Served(
-        7,
-        classes,
-        [classes[i] for i in best],
-        probabilities.max(axis=1).tolist(),
-        probabilities,
-        1.0,
-    )
+
+    class Model:  # what a TrainedModel offers serving
+        def predict_proba(self, X):
+            return probabilities
+
+    Model.classes = classes
+    served = serving.Served(7, label_classifier(Model(), pd.DataFrame(index=range(4))), 1.0)
     rows = served.rows()
     assert [row["label"] for row in rows] == [classes[i] for i in best]
     for row, expected in zip(rows, probabilities.tolist(), strict=True):

@@ -266,3 +266,69 @@ def test_deleting_a_project_deletes_its_webhooks(auth, client, project, receiver
     with fast.app_context():
         assert db.session.get(Project, project) is None
         assert db.session.scalars(select(Webhook)).all() == []
+
+
+def test_the_job_worker_schedules_due_retries_itself_with_growing_waits(
+    fast, project, receiver, tmp_path
+):
+    from labeler.jobs import database
+    from labeler.models import Job
+    from labeler.services.projects.webhook_delivery import schedule_due_retries
+    from tests.conftest import make_app
+
+    server = receiver([500, 500])  # fails twice, then takes it
+    fast.config["WEBHOOK_JOB_SECONDS"] = 0  # the delivery job gives up after one attempt
+    with fast.app_context():
+        hook_id, _ = _hook(project, server.url, ["model.trained"])
+        webhooks.send_test(db.session.get(Project, project), db.session.get(Webhook, hook_id))
+        db.session.commit()
+        assert db.session.scalars(select(WebhookDelivery)).one().attempts == 1
+        assert schedule_due_retries() == []  # the retry is not due for 0.05 s
+    worker = make_app(
+        tmp_path,
+        JOB_EXECUTOR="database",
+        WEBHOOK_BACKOFF_SECONDS=0.05,
+        WEBHOOK_JOB_SECONDS=0,
+        WEBHOOK_RETRY_CHECK_SECONDS=0.02,
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=database.work, args=(worker, stop), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while len(server.seen) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        thread.join(10)
+    with worker.app_context():
+        delivery = db.session.scalars(select(WebhookDelivery)).one()
+        assert (delivery.status, delivery.attempts) == ("delivered", 3)
+        retries = db.session.scalars(
+            select(Job).where(
+                Job.kind == webhooks.JOB_KIND, Job.params["reason"].as_string() == "retries due"
+            )
+        ).all()
+        assert len(retries) == 2 and all(job.status == "done" for job in retries)
+        db.engine.dispose()
+    times = [seen[3] for seen in server.seen]
+    # never before its back-off (0.05 s, then 0.1 s): the worker sends only what fell due
+    assert times[1] - times[0] >= 0.05 and times[2] - times[1] >= 0.1
+
+
+def test_a_queued_delivery_job_is_not_doubled(fast, project, receiver):
+    from labeler.models import Job
+    from labeler.services.projects.webhook_delivery import schedule_due_retries
+
+    server = receiver([500])
+    fast.config["WEBHOOK_JOB_SECONDS"] = 0
+    with fast.app_context():
+        hook_id, _ = _hook(project, server.url, ["model.trained"])
+        webhooks.send_test(db.session.get(Project, project), db.session.get(Webhook, hook_id))
+        db.session.commit()
+        delivery = db.session.scalars(select(WebhookDelivery)).one()
+        delivery.next_attempt_at = utcnow() - timedelta(seconds=1)
+        db.session.add(Job(kind=webhooks.JOB_KIND, project_id=project, params={}))
+        db.session.commit()  # queued, not yet dispatched: it will send the retry
+        assert schedule_due_retries() == []
+        assert len(server.seen) == 1

@@ -100,6 +100,28 @@ class Figure:
     detail: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Predictions:
+    """What a served model says of each request row, in order.
+
+    ``values``: the canonical predicted values; ``keys``: the category each prediction
+    counts under in the monitored class mix (:meth:`TaskKind.mix_key`); ``confidences``:
+    0..1, how sure the model is of the whole value (1 = certain); ``details``: per row,
+    the extra JSON fields the kind adds to the response (e.g. ``probabilities``);
+    ``keys_are_values``: each key is its value (single labels), so responses need not
+    send both.
+    """
+
+    values: list[Value]
+    keys: list[str]
+    confidences: list[float]
+    details: list[dict[str, Any]]
+    keys_are_values: bool = False
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
 def canonical_json(value: Value) -> str:
     """Compact, key-sorted JSON: the same value always gives the same text."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -137,6 +159,9 @@ class TaskKind(ABC):
     widget: str
     #: The form's line on which keys answer (the shell adds skip and back).
     keys_hint: str = "label hotkeys"
+    #: Whether answers name the project's labels (a project then needs a label set);
+    #: pairwise answers A / B / tie and needs none.
+    uses_labels: bool = True
 
     # -- values ----------------------------------------------------------------
 
@@ -316,6 +341,29 @@ class TaskKind(ABC):
     def strategies(self) -> tuple[str, ...]:
         """The queue strategies this kind can rank by (``random`` always works)."""
         return ("random",)
+
+    # -- serving ---------------------------------------------------------------
+
+    def request_fields(self, context: KindContext, inputs: Mapping[str, str]) -> dict[str, str]:
+        """The item fields a prediction request must send, each with its type
+        (``text``, ``numeric`` or ``categorical``); ``inputs`` are the project's model
+        input fields with theirs (what a model trained on the inputs reads)."""
+        return dict(inputs)
+
+    def serve(self, model: Any, X: pd.DataFrame, context: KindContext) -> Predictions:
+        """The model's answer for each row of ``X`` (the :meth:`request_fields` columns):
+        values, class-mix keys, confidences and the kind's extra fields.
+
+        Raises:
+            InvalidValue: (field ``task_kind``) when the kind's models cannot be served.
+        """
+        raise InvalidValue(f"{self.name} models are not served", "task_kind")
+
+    def mix_key(self, value: Value, context: KindContext) -> str:
+        """The category a (final or predicted) value counts under in the class mix that
+        drift monitoring compares with the training mix: few categories, so the mix
+        means something (the key by default)."""
+        return self.key(value)
 
     # -- comparisons of systems (kinds whose items pit two systems against each other) --
 

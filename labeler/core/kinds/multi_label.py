@@ -15,13 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labeler.core.kinds import _label_set_consensus, _label_sets, _multi_label_model
+from labeler.core.kinds import _label_set_consensus, _label_sets, _multi_label_model, _serving
 from labeler.core.kinds.base import (
     ConsensusFit,
     Figure,
     InvalidValue,
     ItemConsensus,
     KindContext,
+    Predictions,
     TaskKind,
     Value,
     bounded_key,
@@ -252,6 +253,9 @@ class MultiLabel(TaskKind):
 
     def strategies(self) -> tuple[str, ...]:
         return _multi_label_model.STRATEGIES
+
+    def serve(self, model: Any, X: pd.DataFrame, context: KindContext) -> Predictions:
+        return _serving.label_sets(model, X, self.key)
 
     # -- exports ---------------------------------------------------------------
 

@@ -23,16 +23,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labeler.core import agreement, consensus, evaluation, position_bias, preference_model
+from labeler.core import (
+    agreement,
+    consensus,
+    evaluation,
+    position_bias,
+    preference_model,
+    preference_records,
+)
+from labeler.core.kinds import _serving
 from labeler.core.kinds.base import (
     Figure,
     InvalidValue,
     ItemConsensus,
     KindContext,
+    Predictions,
     TaskKind,
     Value,
 )
 from labeler.core.kinds.single_label import figure_value, label_frame
+from labeler.core.preference_records import _system, _text
 
 CHOICES = ("A", "B", "tie")
 BOTH_BAD = "both_bad"
@@ -52,18 +62,6 @@ def fields(context: KindContext) -> dict[str, str]:
     return {role: str(context.settings.get("fields", {}).get(role, role)) for role in ROLES}
 
 
-def _text(value: object) -> str:
-    """A field as text ('' for missing or NaN)."""
-    if value is None or (isinstance(value, float) and value != value):
-        return ""
-    return str(value)
-
-
-def _system(value: object) -> str | None:
-    text = _text(value).strip()
-    return text or None
-
-
 class Pairwise(TaskKind):
     name = "pairwise"
     title = "Pairwise preference (which of two responses is better)"
@@ -72,6 +70,7 @@ class Pairwise(TaskKind):
     headline_metric = "accuracy"
     ranks_systems = True
     value_is_key = False  # the order shown and the strength ride beside the choice
+    uses_labels = False  # the answers are A / B / tie, not the project's labels
 
     # -- values ----------------------------------------------------------------
 
@@ -304,6 +303,14 @@ class Pairwise(TaskKind):
     def strategies(self) -> tuple[str, ...]:
         return ("random", "least_confident")
 
+    def request_fields(self, context: KindContext, inputs: Mapping[str, str]) -> dict[str, str]:
+        """The prompt and the two responses (the preference model reads nothing else)."""
+        names = fields(context)
+        return {names[role]: "text" for role in REQUIRED_ROLES}
+
+    def serve(self, model: Any, X: pd.DataFrame, context: KindContext) -> Predictions:
+        return _serving.preferences(model, X)
+
     # -- comparisons of systems ----------------------------------------------------
 
     def comparisons(self, items: pd.DataFrame, context: KindContext) -> pd.DataFrame | None:
@@ -330,44 +337,7 @@ class Pairwise(TaskKind):
     def preference_pairs(
         self, items: pd.DataFrame, votes: pd.DataFrame, context: KindContext, include_ties: bool
     ) -> list[dict[str, Any]] | None:
-        """``prompt``, ``chosen``, ``rejected`` (the trainers' shape), ``system_chosen`` /
-        ``system_rejected``, ``margin`` (0..1: votes for the winner minus votes for the
-        other, over all votes), ``agreement`` (0..1: share of votes for the final choice)
-        ``n_votes`` and ``votes`` (every vote: annotator, choice, strength, order shown).
-        Ties and both-bad come only with ``include_ties``, A as chosen, their ``choice``
-        saying what they are."""
-        names = fields(context)
-        counts = votes.groupby(["item", "key"]).size()
-        every: dict[Any, list[dict[str, Any]]] = {}
-        for item, who, value in zip(votes["item"], votes["annotator"], votes["value"], strict=True):
-            every.setdefault(item, []).append({"annotator": who, **value})
-        records = []
-        for row in items.itertuples(index=False):
-            choice = row.value["choice"]
-            if choice not in ("A", "B") and not include_ties:
-                continue
-            first, second = ("B", "A") if choice == "B" else ("A", "B")
-            tally = counts.get(row.item, pd.Series(dtype=int))
-            n = int(tally.sum())
-            won, lost = int(tally.get(first, 0)), int(tally.get(second, 0))
-            data = row.data
-            records.append(
-                {
-                    "id": row.external_id,
-                    "prompt": _text(data.get(names["prompt"])),
-                    "context": _text(data.get(names["context"])) or None,
-                    "chosen": _text(data.get(names[f"response_{first.lower()}"])),
-                    "rejected": _text(data.get(names[f"response_{second.lower()}"])),
-                    "system_chosen": _system(data.get(names[f"system_{first.lower()}"])),
-                    "system_rejected": _system(data.get(names[f"system_{second.lower()}"])),
-                    "choice": choice,
-                    "margin": (won - lost) / n if n and choice in ("A", "B") else 0.0,
-                    "agreement": int(tally.get(choice, 0)) / n if n else None,
-                    "n_votes": n,
-                    "votes": every.get(row.item, []),
-                }
-            )
-        return records
+        return preference_records.preference_pairs(items, votes, fields(context), include_ties)
 
     # -- exports ---------------------------------------------------------------
 

@@ -18,12 +18,13 @@ import numpy as np
 import pandas as pd
 
 from labeler.core import agreement
-from labeler.core.kinds import _rating_figures, _rating_model
+from labeler.core.kinds import _rating_figures, _rating_model, _serving
 from labeler.core.kinds.base import (
     Figure,
     InvalidValue,
     ItemConsensus,
     KindContext,
+    Predictions,
     TaskKind,
     Value,
     finite_or_none,
@@ -203,3 +204,11 @@ class Rating(TaskKind):
 
     def strategies(self) -> tuple[str, ...]:
         return _rating_model.STRATEGIES
+
+    def serve(self, model: Any, X: pd.DataFrame, context: KindContext) -> Predictions:
+        snapped = self._level(context) == "ordinal"
+        return _serving.ratings(model, X, snapped, _number, lambda v: self.mix_key(v, context))
+
+    def mix_key(self, value: Value, context: KindContext) -> str:
+        """The nearest point of the scale (an interval rating may fall between points)."""
+        return self.key(_number(_serving.nearest_point(float(value), points(context))))

@@ -15,12 +15,14 @@ import numpy as np
 import pandas as pd
 
 from labeler.core import agreement, consensus, evaluation, sampling, training
+from labeler.core.kinds import _serving
 from labeler.core.kinds.base import (
     ConsensusFit,
     Figure,
     InvalidValue,
     ItemConsensus,
     KindContext,
+    Predictions,
     TaskKind,
     Value,
     finite_or_none,
@@ -188,6 +190,9 @@ class SingleLabel(TaskKind):
 
     def strategies(self) -> tuple[str, ...]:
         return sampling.STRATEGIES
+
+    def serve(self, model: Any, X: pd.DataFrame, context: KindContext) -> Predictions:
+        return _serving.label_classifier(model, X)
 
     def one_hot(self, value: Value | None, context: KindContext) -> dict[str, int] | None:
         return {label: int(value == label) for label in context.labels}

@@ -31,11 +31,13 @@ from labeler.core import (
     span_frames,
     span_model,
 )
+from labeler.core.kinds import _serving
 from labeler.core.kinds.base import (
     Figure,
     InvalidValue,
     ItemConsensus,
     KindContext,
+    Predictions,
     TaskKind,
     Value,
     bounded_key,
@@ -278,6 +280,19 @@ class SpanKind(TaskKind):
 
     def strategies(self) -> tuple[str, ...]:
         return ("mnlp", "token_entropy", "random")
+
+    def request_fields(self, context: KindContext, inputs: Mapping[str, str]) -> dict[str, str]:
+        """The annotated text: ``text_field``, else the first text model input, else ``text``."""
+        named = context.settings.get("text_field")
+        texts = [name for name, kind in inputs.items() if kind == "text"]
+        return {str(named or (texts[0] if texts else "text")): "text"}
+
+    def serve(self, model: Any, X: pd.DataFrame, context: KindContext) -> Predictions:
+        return _serving.spans(model, _texts(X, context), lambda v: self.mix_key(v, context))
+
+    def mix_key(self, value: Value, context: KindContext) -> str:
+        """The labels the answer uses, not where: ``'["PER"]'``, ``'[]'`` for none."""
+        return _serving.span_labels(value)
 
     # -- exports ---------------------------------------------------------------
 

@@ -85,7 +85,14 @@ def jsonl_chunks(rows: Iterable[dict[str, Any]], rows_per_chunk: int = 1000) -> 
 def write_parquet(
     rows: Iterable[dict[str, Any]], columns: list[str], path: Path, rows_per_group: int = 50_000
 ) -> int:
-    """Write Parquet in row groups (pyarrow, from the ``parquet`` extra); return row count."""
+    """Write Parquet in row groups (pyarrow, from the ``parquet`` extra); return row count.
+
+    Each row group's types come from its own rows, so a column may be int in one and
+    float (or null) in another. The groups are written to parts beside ``path`` first;
+    then every column gets the type that holds all of its groups
+    (int and float: float; null and x: x; anything else: string) and the parts are
+    copied into one file, a group at a time (one group is renamed, not copied).
+    """
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -93,27 +100,54 @@ def write_parquet(
         from labeler.services import ServiceError
 
         raise ServiceError("Parquet export needs pyarrow: pip install 'labeler[parquet]'") from None
-    writer = None
+    parts: list[Path] = []
     batch: list[dict[str, Any]] = []
     total = 0
 
     def flush() -> None:
-        nonlocal writer
-        table = pa.Table.from_pylist([{c: _plain(r.get(c)) for c in columns} for r in batch])
-        if writer is None:
-            writer = pq.ParquetWriter(str(path), table.schema)
-        writer.write_table(table.cast(writer.schema) if table.schema != writer.schema else table)
+        table = pa.Table.from_pylist(
+            [{c: _plain(r.get(c)) for c in columns} for r in batch],
+            schema=None if batch else pa.schema([(c, pa.null()) for c in columns]),
+        )
+        parts.append(path.with_name(f".{path.name}.part{len(parts)}"))
+        pq.write_table(table, str(parts[-1]))
 
-    for row in rows:
-        batch.append(row)
-        total += 1
-        if len(batch) == rows_per_group:
+    try:
+        for row in rows:
+            batch.append(row)
+            total += 1
+            if len(batch) == rows_per_group:
+                flush()
+                batch = []
+        if batch or not parts:
             flush()
-            batch = []
-    if batch or writer is None:
-        flush()
-    writer.close()
+        schemas = [pq.read_schema(str(part)) for part in parts]
+        if len(parts) == 1:
+            parts[0].replace(path)
+            return total
+        schema = _unified_schema(pa, columns, schemas)
+        with pq.ParquetWriter(str(path), schema) as writer:
+            for part in parts:
+                writer.write_table(pq.read_table(str(part)).cast(schema))
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)
     return total
+
+
+def _unified_schema(pa: Any, columns: list[str], schemas: list[Any]) -> Any:
+    """Per column, the type every row group's type converts to without loss of kind."""
+    fields = []
+    for name in columns:
+        types = [schema.field(name).type for schema in schemas]
+        try:
+            merged = pa.unify_schemas(
+                [pa.schema([pa.field(name, t)]) for t in types], promote_options="permissive"
+            ).field(name)
+        except (pa.ArrowTypeError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            merged = pa.field(name, pa.string())
+        fields.append(merged)
+    return pa.schema(fields)
 
 
 def _answer_value(value: Any) -> Any:

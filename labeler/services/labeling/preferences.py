@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from labeler.core import preference_ranking
 from labeler.extensions import db
-from labeler.models import Annotation, Item, Project, User
+from labeler.models import Annotation, Item, ModelVersion, Project, User
 from labeler.services import ServiceError
 from labeler.services.projects import kinds
 
@@ -111,3 +111,39 @@ def preference_pairs(project: Project, include_ties: bool = False) -> list[dict[
     if records is None:
         raise _refuse(project, "preference pairs")
     return records
+
+
+LENGTH_ONLY = 0.9  # a model that sides with the longer response this often learnt little else
+
+
+def length_agreement(project: Project, limit: int = 10) -> list[dict[str, Any]]:
+    """Per evaluated model version (newest first): its test accuracy on decided pairs,
+    the "always the longer response" baseline's, and ``agrees_with_length`` (0..1: the
+    share of pairs of unequal length where the model prefers the longer response; at
+    or above :data:`LENGTH_ONLY` it has learnt little beyond "longer is better").
+    Empty for kinds whose models compare no responses."""
+    versions = db.session.scalars(
+        select(ModelVersion)
+        .where(ModelVersion.project_id == project.id, ModelVersion.status != "failed")
+        .order_by(ModelVersion.id.desc())
+        .limit(limit)
+    )
+    rows = []
+    for version in versions:
+        metrics = version.metrics or {}
+        if "agrees_with_length" not in metrics:
+            continue
+        agrees = metrics.get("agrees_with_length")
+        rows.append(
+            {
+                "version_id": version.id,
+                "status": version.status,
+                "n_labels": version.n_labels,
+                "n_test": metrics.get("n_test"),
+                "accuracy": metrics.get("accuracy"),
+                "longer_response_accuracy": metrics.get("longer_response_accuracy"),
+                "agrees_with_length": agrees,
+                "length_only": agrees is not None and agrees >= LENGTH_ONLY,
+            }
+        )
+    return rows

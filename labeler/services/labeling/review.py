@@ -235,12 +235,14 @@ def model_opinion(project: Project, item: Item) -> dict[str, Any] | None:
         return None
     try:
         version = serving.champion(project)
-        frame = serving.check_rows(project, [item.data])
-        model = serving.cache().get(version)
-        probabilities = model.predict_proba(frame)[0]
-    except (ServiceError, ModelArtifactError, ValueError, KeyError) as exc:
+        found = serving.serve_items(project, version, [item.data])
+    except (ServiceError, ModelArtifactError, ValueError, KeyError, TypeError) as exc:
         return {"error": str(getattr(exc, "message", exc))}
-    ranked = sorted(
-        zip(model.classes, probabilities.tolist(), strict=True), key=lambda pair: -pair[1]
-    )
-    return {"label": ranked[0][0], "probabilities": ranked[:5], "version_id": version.id}
+    probabilities = found.details[0].get("probabilities") or {}
+    ranked = sorted(probabilities.items(), key=lambda pair: -pair[1])
+    return {
+        "label": kinds.kind_of(project).display(found.values[0]),
+        "confidence": found.confidences[0],
+        "probabilities": ranked[:5],
+        "version_id": version.id,
+    }

@@ -327,7 +327,7 @@ def _train_kind_version(
     champion = db.session.get(ModelVersion, project.champion_id) if project.champion_id else None
     with _writing():
         version.n_labels, version.artifact_path = len(train), artifact_path
-        version.train_label_counts = dict(Counter(kind.key(value) for value in train.values))
+        version.train_label_counts = dict(Counter(kind.mix_key(v, context) for v in train.values))
         version.baseline_metrics = baselines
         version.metrics = {**metrics, "notes": notes, "timings": timings}
         version.status = "candidate"

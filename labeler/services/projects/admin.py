@@ -119,7 +119,7 @@ def update_project_settings(
 
 def create_user(username: str, role: str, password: str | None = None) -> User:
     """A new active user; without a password the user signs in with API tokens only."""
-    username = (username or "").strip()
+    # taken as sent: " bob" or "bob\n" is refused, not quietly made into "bob"
     if not slug_ok(username):
         raise ServiceError("username: 1-80 letters, digits or . @ + - _", {"field": "username"})
     if role not in ROLES:

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 RESERVED_KEYS = {"s", "b", "?"}  # skip, back, help in the annotation form
 
 
-def parse_labels(text: str) -> list[dict[str, Any]]:
+def parse_labels(text: str, required: bool = True) -> list[dict[str, Any]]:
     """Parse one label per line, ``name | hotkey | description`` (hotkey, description optional)."""
     labels = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -40,11 +40,14 @@ def parse_labels(text: str) -> list[dict[str, Any]]:
             raise ServiceError(f"label line {number}: use 'name | hotkey | description'")
         name, hotkey, description = (parts + ["", ""])[:3]
         labels.append({"name": name, "hotkey": hotkey or None, "description": description})
-    return validate_labels(labels)
+    return validate_labels(labels, required)
 
 
-def validate_labels(labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Check names and hotkeys; give labels without a hotkey the next free digit 1-9."""
+def validate_labels(labels: list[dict[str, Any]], required: bool = True) -> list[dict[str, Any]]:
+    """Check names and hotkeys; give labels without a hotkey the next free digit 1-9.
+    ``required``: an empty set is refused (kinds whose answers name labels)."""
+    if not labels and not required:
+        return []
     if not labels:
         raise ServiceError("a project needs at least one label", {"field": "labels"})
     names: set[str] = set()
@@ -104,7 +107,7 @@ def create_project(
         )
     try:
         kind = kind_for(task_kind)
-        labels = validate_labels(labels)
+        labels = validate_labels(labels or [], required=kind.uses_labels)
         cleaned = kind.validate_settings(task_settings or {}, [label["name"] for label in labels])
     except InvalidValue as error:
         raise ServiceError(str(error), {"field": error.field, **error.detail}) from None
@@ -210,8 +213,15 @@ def get_project(project_id: int) -> Project:
     return project
 
 
+#: A username or slug: ASCII letters and digits and . @ + - _ (1-80). ASCII, because
+#: Unicode letters let "аdmin" (a Cyrillic а) pass for "admin"; and the API documents
+#: this pattern, which JSON Schema (ECMA) reads as ASCII, so server and document agree.
+SLUG_PATTERN = r"^[A-Za-z0-9_.@+-]{1,80}$"
+
+
 def slug_ok(value: str) -> bool:
-    return bool(re.fullmatch(r"[\w.@+-]{1,80}", value))
+    """Whether ``value`` is a whole :data:`SLUG_PATTERN` (no trailing newline either)."""
+    return isinstance(value, str) and re.fullmatch(SLUG_PATTERN, value) is not None
 
 
 def restore_tiers(project: Project) -> None:

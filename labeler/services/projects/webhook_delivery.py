@@ -5,7 +5,9 @@ deliveries go to that URL only), signed as :mod:`labeler.core.webhook_signature`
 says. A 2xx answer delivers; anything else waits ``WEBHOOK_BACKOFF_SECONDS * 2**(n-1)``
 (at most ``WEBHOOK_BACKOFF_MAX_SECONDS``) before attempt n+1. One job keeps retrying
 what falls due within ``WEBHOOK_JOB_SECONDS``; later retries are sent by the project's
-next delivery job or ``labeler retry-webhooks`` (cron it for quiet projects). A URL failing for
+next delivery job, or by one the job worker queues itself when they fall due
+(:func:`schedule_due_retries`, every ``WEBHOOK_RETRY_CHECK_SECONDS``; without a
+worker, ``labeler retry-webhooks`` from cron does it). A URL failing for
 ``WEBHOOK_DISABLE_AFTER_SECONDS`` (a day) is disabled and an alert tells the admins.
 
 The HTTP call happens outside any database transaction, so a slow receiver never
@@ -190,6 +192,36 @@ def deliver_due(project_id: int | None, budget_seconds: float) -> dict[str, int]
             break
         time.sleep(max(wait, 0.0))
     return {"delivered": delivered, "failed_attempts": failed}
+
+
+@jobs.periodic("webhook retries", "WEBHOOK_RETRY_CHECK_SECONDS")
+def schedule_due_retries() -> list[int]:
+    """Queue a delivery job for each project with retries due and no delivery job queued
+    or running (that one sends them); return the new jobs' ids. The job worker runs
+    this while idle, so retries need no cron."""
+    now = utcnow()
+    due = (
+        select(Webhook.project_id)
+        .join(WebhookDelivery, WebhookDelivery.webhook_id == Webhook.id)
+        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+    )
+    busy = select(Job.project_id).where(Job.kind == JOB_KIND, Job.status.in_(("queued", "running")))
+    projects = set(db.session.scalars(due.distinct())) - set(db.session.scalars(busy))
+    db.session.rollback()
+    if not projects:
+        return []
+    begin_write()
+    started = []
+    for project_id in sorted(projects):
+        job = Job(kind=JOB_KIND, project_id=project_id, params={"reason": "retries due"})
+        db.session.add(job)
+        db.session.flush()
+        started.append(job.id)
+    db.session.commit()
+    executor = current_app.extensions["labeler.jobs"]
+    for job_id in started:
+        executor.dispatch(job_id)
+    return started
 
 
 @jobs.runner(JOB_KIND)

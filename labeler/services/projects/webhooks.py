@@ -9,6 +9,7 @@ of a transaction rolled back is never sent.
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,18 +32,41 @@ EVENTS = {
     "export.finished": "an export finished",
 }
 TEST_EVENT = "test"
+#: What the API documents a webhook address as (the check below is the rule itself).
+URL_PATTERN = r"^https?://[A-Za-z0-9][A-Za-z0-9.-]*(:[0-9]{1,5})?(/[A-Za-z0-9._~%/-]*)?(\?[A-Za-z0-9._~%&=+-]*)?$"
 JOB_KIND = "webhooks"
 _SUBSCRIBERS, _JOBS = "labeler.webhook_subscribers", "labeler.webhook_jobs"
 
 
-def register(project: Project, url: str, events: list[str], user_id: int | None) -> Webhook:
-    """A new active webhook with a fresh secret; ServiceError naming a bad field."""
-    url = (url or "").strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
+def check_url_shape(url: str) -> bool:
+    """Whether ``url`` has the documented shape (:data:`URL_PATTERN`, the whole string)."""
+    return isinstance(url, str) and re.fullmatch(URL_PATTERN, url) is not None
+
+
+def register(
+    project: Project, url: str, events: list[str], user_id: int | None, exact: bool = False
+) -> Webhook:
+    """A new active webhook with a fresh secret; ServiceError naming a bad field.
+    ``exact``: take ``url`` as given (the API); else surrounding spaces are dropped."""
+    if not isinstance(url, str):
         raise ServiceError("url must be an http:// or https:// address", {"field": "url"})
+    url = url if exact else url.strip()
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or len(url) > 2000
+        or not check_url_shape(url)
+    ):
+        raise ServiceError(
+            "url must be an http:// or https:// address with a host (letters, digits, "
+            "dots and dashes), an optional port and path",
+            {"field": "url"},
+        )
     if not isinstance(events, list) or not events:
         raise ServiceError("choose at least one event", {"field": "events"})
+    if not all(isinstance(e, str) for e in events):
+        raise ServiceError("events are names of events", {"field": "events"})
     unknown = [e for e in events if e not in EVENTS]
     if unknown:
         raise ServiceError(

@@ -15,103 +15,46 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from flask import current_app
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, or_, select
 
 from labeler import jobs
 from labeler.core import drift
 from labeler.core.artifacts import ModelArtifactError
 from labeler.db_engine import begin_write
 from labeler.extensions import db
-from labeler.models import (
-    Adjudication,
-    Alert,
-    Annotation,
-    Item,
-    ModelVersion,
-    PredictionLog,
-    Project,
-    utcnow,
-)
+from labeler.models import Adjudication, Annotation, Item, ModelVersion, Project, utcnow
 from labeler.services import ServiceError
 from labeler.services.learning import modeling
-from labeler.services.learning.training_data import model_inputs, to_frame
-from labeler.services.projects import webhooks
+from labeler.services.projects.kinds import context, kind_of
 from labeler.services.serving import predict as serving
 from labeler.services.serving import prediction_log
+from labeler.services.serving.alerts import (  # noqa: F401  (the monitoring API)
+    ACCURACY_DROP_ALERT,
+    LATENCY_P95_ALERT_MS,
+    MIN_LABELED_AFTER,
+    _plain,
+    crossings,
+    open_alerts,
+    raise_alerts,
+    resolve_alert,
+)
+from labeler.services.serving.log_frames import (  # noqa: F401
+    MAX_LOG_ROWS,
+    log_frame,
+    window_frame,
+)
 
 KIND = "monitor"
 RECENT_PREDICTIONS = 1000  # the champion's latest predictions the drift checks read
 MIN_PREDICTIONS = 50  # fewer and the drift checks stay silent (too noisy)
 REFERENCE_ITEMS = 2000  # test-split items the confidence reference is computed on
-MAX_LOG_ROWS = 50_000  # log rows the page reads at most (a sample beyond)
-LATENCY_P95_ALERT_MS = 250.0
-ACCURACY_DROP_ALERT = 0.10  # production accuracy this far below the test accuracy
-MIN_LABELED_AFTER = 30
 DRIFT_KINDS = ("drift_class_mix", "drift_confidence", "accuracy_drop")
 
 
-_LOG_COLUMNS = (
-    PredictionLog.created_at,
-    PredictionLog.model_version_id,
-    PredictionLog.latency_ms,
-    PredictionLog.predicted_label,
-    PredictionLog.confidence,
-    PredictionLog.weight,
-)
-
-
-def _frame(stmt: Any) -> pd.DataFrame:
-    names = [column.key for column in _LOG_COLUMNS]
-    # Plain tuples through Core, turned into columns: a frame built from ORM Row
-    # objects spent a second of a 200,000-row page in pandas probing each row's keys.
-    rows = db.session.connection().execute(stmt).all()
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
-    return pd.DataFrame(
-        {name: list(values) for name, values in zip(names, columns, strict=True)},
-        columns=names,
-    ).astype({"latency_ms": float, "weight": float, "confidence": float})
-
-
-def log_frame(
-    project: Project, since: Any, version_id: int | None = None, limit: int = MAX_LOG_ROWS
-) -> pd.DataFrame:
-    """The newest ``limit`` prediction-log rows since ``since``, oldest first."""
-    stmt = (
-        select(*_LOG_COLUMNS)
-        .where(PredictionLog.project_id == project.id, PredictionLog.created_at >= since)
-        .order_by(PredictionLog.created_at.desc(), PredictionLog.id.desc())
-        .limit(limit)
-    )
-    if version_id is not None:
-        stmt = stmt.where(PredictionLog.model_version_id == version_id)
-    return _frame(stmt).iloc[::-1].reset_index(drop=True)
-
-
-def window_frame(project: Project, since: Any, max_rows: int = MAX_LOG_ROWS) -> pd.DataFrame:
-    """The prediction log since ``since``, oldest first, read at most ``max_rows`` rows.
-
-    A busy window holds more rows than a page can read in good time (a process logs up
-    to 2,000 a second). Then every k-th row by id is read and stands for k rows (its
-    weight times k): a systematic sample, so counts and throughput stay estimates of
-    the whole window, and latency percentiles come from every k-th request.
-    """
-    where = (PredictionLog.project_id == project.id, PredictionLog.created_at >= since)
-    total = db.session.scalar(select(func.count()).select_from(PredictionLog).where(*where)) or 0
-    step = max(1, math.ceil(total / max_rows))
-    stmt = select(*_LOG_COLUMNS).where(*where).order_by(PredictionLog.created_at, PredictionLog.id)
-    if step > 1:
-        stmt = stmt.where(PredictionLog.id % step == 0)
-    frame = _frame(stmt)
-    frame["weight"] *= step
-    frame.attrs.update(logged=total, step=step)
-    return frame
-
-
 def reference_confidences(project: Project, version: ModelVersion) -> np.ndarray:
-    """Top-class confidence of ``version`` on test-split items (a random sample of the
-    data it was built for), computed once per version and process."""
+    """The confidence of ``version`` on test-split items (a random sample of the data it
+    was built for), as the project's kind serves it; once per version and process."""
     store = current_app.extensions.setdefault("labeler.reference_confidence", {})
     if version.id in store:
         return np.asarray(store[version.id])
@@ -123,24 +66,28 @@ def reference_confidences(project: Project, version: ModelVersion) -> np.ndarray
     ).all()
     if not records:
         return np.zeros(0)
-    model = serving.cache().get(version)
-    proba = model.predict_proba(to_frame(list(records), model_inputs(project)))
-    store[version.id] = proba.max(axis=1)
-    return np.asarray(store[version.id])
+    store[version.id] = serving.serve_items(project, version, list(records)).confidences
+    return np.asarray(store[version.id], dtype=float)
 
 
 def production_accuracy(
     project: Project, version: ModelVersion, limit: int = 5000
 ) -> dict[str, Any] | None:
-    """Accuracy of ``version`` on items whose final label arrived after it was trained,
-    beside its test accuracy; None without such items."""
+    """How ``version`` does on items whose final label arrived after it was trained,
+    beside its test-split figure; None without such items.
+
+    ``metric`` is accuracy for a label classifier and the kind's headline metric
+    otherwise (``higher_is_better`` says which way is good); ``score`` and
+    ``test_score`` are that metric after training and on the test split. ``accuracy``
+    and ``test_accuracy`` are there when the metric is accuracy.
+    """
     since = version.created_at
     later = or_(
         exists().where(Annotation.item_id == Item.id, Annotation.updated_at > since),
         exists().where(Adjudication.item_id == Item.id, Adjudication.created_at > since),
     )
     rows = db.session.execute(
-        select(Item.data, Item.final_label)
+        select(Item.data, Item.final_label, Item.final_value)
         .where(
             Item.project_id == project.id,
             Item.final_label.is_not(None),
@@ -152,26 +99,31 @@ def production_accuracy(
     ).all()
     if not rows:
         return None
-    model = serving.cache().get(version)
-    proba = model.predict_proba(to_frame([row[0] for row in rows], model_inputs(project)))
-    predicted = np.asarray(model.classes, dtype=object)[proba.argmax(axis=1)]
-    truth = np.asarray([row[1] for row in rows], dtype=object)
-    return {
-        "accuracy": float((predicted == truth).mean()),
+    kind, metrics = kind_of(project), version.metrics or {}
+    if kind.label_classifier:
+        served = serving.serve_items(project, version, [row[0] for row in rows])
+        truth = np.asarray([row[1] for row in rows], dtype=object)
+        metric, higher = "accuracy", True
+        score: Any = float((np.asarray(served.keys, dtype=object) == truth).mean())
+    else:
+        model = serving.cache().get(version, kind)
+        frame = serving.frame_of(
+            [row[0] or {} for row in rows], list(serving.request_fields(project))
+        )
+        values = [kind.decode(row[1], row[2]) for row in rows]
+        metric, higher = kind.headline_metric, kind.headline_higher_is_better
+        score = kind.evaluate(model, frame, values, context(project)).get(metric)
+    found = {
+        "metric": metric,
+        "higher_is_better": higher,
+        "score": score,
+        "test_score": metrics.get(metric),
         "n": len(rows),
-        "test_accuracy": (version.metrics or {}).get("accuracy"),
         "since": since.isoformat(),
     }
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float | np.floating):
-        return None if math.isnan(float(value)) else float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    return value
+    if metric == "accuracy":
+        found.update(accuracy=score, test_accuracy=metrics.get("accuracy"))
+    return found
 
 
 def _drift_figures(project: Project, champion: ModelVersion) -> dict[str, Any]:
@@ -185,7 +137,7 @@ def _drift_figures(project: Project, champion: ModelVersion) -> dict[str, Any]:
     found["class_mix"] = {**mix.__dict__, "version_id": champion.id}
     try:
         reference = reference_confidences(project, champion)
-    except (ModelArtifactError, ValueError):
+    except (ModelArtifactError, ServiceError, ValueError):
         reference = np.zeros(0)
     if len(reference):
         shift = drift.confidence_drift(reference, recent["confidence"].to_numpy())
@@ -250,125 +202,9 @@ def figures(project: Project, hours: int = 24, freq: str = "1h") -> dict[str, An
         result.update(_drift_figures(project, champion))
         try:
             result["production_accuracy"] = production_accuracy(project, champion)
-        except (ModelArtifactError, ValueError):
+        except (ModelArtifactError, ServiceError, ValueError):
             result["production_accuracy"] = None
     return result
-
-
-def crossings(found: dict[str, Any]) -> list[dict[str, Any]]:
-    """The alerts the figures call for: kind, message, value, threshold, detail."""
-    out: list[dict[str, Any]] = []
-    mix, confidence = found.get("class_mix"), found.get("confidence")
-    if mix and mix["psi"] >= drift.PSI_MAJOR:
-        out.append(
-            {
-                "kind": "drift_class_mix",
-                "value": mix["psi"],
-                "threshold": drift.PSI_MAJOR,
-                "message": f"Predicted-class mix drifted from the training mix "
-                f"(PSI {mix['psi']:.2f} over {mix['n']} predictions)",
-                "detail": mix,
-            }
-        )
-    if confidence and confidence["psi"] >= drift.PSI_MAJOR:
-        out.append(
-            {
-                "kind": "drift_confidence",
-                "value": confidence["psi"],
-                "threshold": drift.PSI_MAJOR,
-                "message": f"Confidence drifted (PSI {confidence['psi']:.2f}; mean "
-                f"{confidence['reference_mean']:.2f} → "
-                f"{confidence['recent_mean']:.2f})",
-                "detail": confidence,
-            }
-        )
-    for version in found.get("versions", []):
-        if (
-            version["version_id"] == found.get("champion_id")
-            and (version["p95_ms"] or 0) > LATENCY_P95_ALERT_MS
-        ):
-            out.append(
-                {
-                    "kind": "latency",
-                    "value": version["p95_ms"],
-                    "threshold": LATENCY_P95_ALERT_MS,
-                    "detail": version,
-                    "message": f"Prediction latency p95 {version['p95_ms']:.0f} ms",
-                }
-            )
-    honest = found.get("production_accuracy")
-    if honest and honest["n"] >= MIN_LABELED_AFTER and honest["test_accuracy"] is not None:
-        floor = honest["test_accuracy"] - ACCURACY_DROP_ALERT
-        if honest["accuracy"] < floor:
-            out.append(
-                {
-                    "kind": "accuracy_drop",
-                    "value": honest["accuracy"],
-                    "threshold": floor,
-                    "detail": honest,
-                    "message": f"Accuracy on newly labeled items {honest['accuracy']:.2f} "
-                    f"vs {honest['test_accuracy']:.2f} on the test split",
-                }
-            )
-    return out
-
-
-def raise_alerts(project: Project, found: dict[str, Any]) -> list[str]:
-    """Write or refresh one open alert per crossing; return the kinds newly raised."""
-    new: list[str] = []
-    for crossing in crossings(found):
-        open_alert = db.session.scalar(
-            select(Alert).where(
-                Alert.project_id == project.id,
-                Alert.kind == crossing["kind"],
-                Alert.resolved_at.is_(None),
-            )
-        )
-        detail = {key: _plain(value) for key, value in crossing["detail"].items()}
-        if open_alert is None:
-            db.session.add(
-                Alert(
-                    project_id=project.id,
-                    kind=crossing["kind"],
-                    message=crossing["message"],
-                    value=crossing["value"],
-                    threshold=crossing["threshold"],
-                    detail=detail,
-                )
-            )
-            new.append(crossing["kind"])
-            webhooks.emit(
-                project,
-                "drift.alert",
-                {
-                    "kind": crossing["kind"],
-                    "message": crossing["message"],
-                    "value": _plain(crossing["value"]),
-                },
-            )
-        else:
-            open_alert.message, open_alert.value = crossing["message"], crossing["value"]
-            open_alert.detail = detail
-    return new
-
-
-def open_alerts(project: Project) -> list[Alert]:
-    return list(
-        db.session.scalars(
-            select(Alert)
-            .where(Alert.project_id == project.id, Alert.resolved_at.is_(None))
-            .order_by(Alert.id)
-        )
-    )
-
-
-def resolve_alert(project: Project, alert_id: int, user_id: int) -> Alert:
-    alert = db.session.get(Alert, alert_id)
-    if alert is None or alert.project_id != project.id:
-        raise ServiceError(f"alert {alert_id} not found in this project")
-    if alert.resolved_at is None:
-        alert.resolved_at, alert.resolved_by = utcnow(), user_id
-    return alert
 
 
 @jobs.runner(KIND)

@@ -18,7 +18,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -27,15 +27,19 @@ import pandas as pd
 from flask import current_app
 from sqlalchemy import and_, or_, select
 
-from labeler.core.artifacts import ModelArtifactError, load_model
-from labeler.core.model_inputs import ModelInputs
-from labeler.core.training import TrainedModel
+from labeler.core.artifacts import ModelArtifactError, load_kind_model, load_model
+from labeler.core.kinds import InvalidValue, Predictions, TaskKind
 from labeler.extensions import db
 from labeler.models import ModelVersion, Project
 from labeler.services import Conflict, ServiceError
 from labeler.services.learning import artifacts
-from labeler.services.projects.kinds import kind_of
+from labeler.services.projects.kinds import context, kind_of
 from labeler.services.serving import prediction_log
+from labeler.services.serving.request_rows import (  # noqa: F401  (check_rows: the API)
+    check_rows,
+    frame_of,
+    request_fields,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +50,16 @@ class ServingUnavailable(ServiceError):
     status = 503
 
 
+def _loader(kind: TaskKind | None) -> Any:
+    """How a kind's artifact loads: a label classifier, or the kind's own model."""
+    if kind is None or kind.label_classifier:
+        return load_model
+    return lambda path: load_kind_model(path, kind.name)
+
+
 class ModelCache:
     """Fitted models of this process, keyed by (version id, artifact mtime in ns).
+    A model is a ``TrainedModel`` for a label classifier, else the kind's own model.
 
     ``last_champion`` remembers, per project, the model that last answered as
     champion: the fallback when a newer champion's artifact cannot be read.
@@ -55,11 +67,12 @@ class ModelCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._models: dict[int, tuple[int, TrainedModel]] = {}
-        self.last_champion: dict[int, tuple[int, TrainedModel]] = {}
+        self._models: dict[int, tuple[int, Any]] = {}
+        self.last_champion: dict[int, tuple[int, Any]] = {}
 
-    def get(self, version: ModelVersion | Route) -> TrainedModel:
-        """The model of ``version``, loading it on first use or when its file changed.
+    def get(self, version: ModelVersion | Route, kind: TaskKind | None = None) -> Any:
+        """The model of ``version`` of a project of ``kind`` (None: a label classifier),
+        loading it on first use or when its file changed.
 
         Raises:
             ModelArtifactError: no artifact, outside the folder, missing or corrupt.
@@ -76,7 +89,7 @@ class ModelCache:
             cached = self._models.get(version.id)
             if cached is not None and cached[0] == mtime:
                 return cached[1]
-            model = load_model(path)
+            model = _loader(kind)(path)
             self._models[version.id] = (mtime, model)
             # A fitted model is hundreds of thousands of long-lived objects (a TF-IDF
             # vocabulary alone). Freezing them keeps the cyclic collector from walking
@@ -86,7 +99,7 @@ class ModelCache:
             gc.freeze()
             return model
 
-    def cached(self, version_id: int) -> TrainedModel | None:
+    def cached(self, version_id: int) -> Any | None:
         """The model last loaded for ``version_id`` (even if its file changed since)."""
         entry = self._models.get(version_id)
         return entry[1] if entry else None
@@ -179,43 +192,59 @@ def routing(project: Project) -> tuple[Route | None, Route | None]:
 
 @dataclass
 class Served:
-    """One answered request: per row ``labels``, ``confidences`` (top-class probability,
-    0..1) and ``probabilities`` (rows x classes), the version that answered, and the
-    ``latency_ms`` of routing plus inference."""
+    """One answered request: the kind's :class:`~labeler.core.kinds.Predictions` (per
+    row a value, its class-mix key, a confidence 0..1 and the kind's extra fields), the
+    version that answered, and the ``latency_ms`` of routing plus inference.
+    ``show_value``: the value says more than its key (it is sent beside ``label``)."""
 
     version_id: int
-    classes: list[str]
-    labels: list[str]
-    confidences: list[float]
-    probabilities: np.ndarray
+    predictions: Predictions
     latency_ms: float
     fallback: bool = False
     notes: list[str] = field(default_factory=list)
+    show_value: bool = False
+
+    @property
+    def labels(self) -> list[str]:
+        return self.predictions.keys
+
+    @property
+    def confidences(self) -> list[float]:
+        return self.predictions.confidences
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """Rows x classes, for kinds that give ``probabilities`` by class (in the order
+        the model holds its classes); an empty matrix for the others."""
+        details = self.predictions.details
+        if not details or "probabilities" not in details[0]:
+            return np.zeros((len(details), 0))
+        classes = list(details[0]["probabilities"])
+        return np.asarray([[d["probabilities"][c] for c in classes] for d in details])
 
     def rows(self) -> list[dict[str, Any]]:
-        """JSON rows: label, confidence, probabilities by class, model_version_id."""
-        classes, version_id = self.classes, self.version_id
-        if len(classes) == 2:  # the common case; a dict display is twice as fast as dict(zip())
-            first, second = classes
-            by_class = [{first: p, second: q} for p, q in self.probabilities.tolist()]
-        else:
-            by_class = [dict(zip(classes, row, strict=True)) for row in self.probabilities.tolist()]
+        """JSON rows: label (the value's key), value (when it says more), confidence,
+        the kind's fields (``probabilities`` by class, ...) and model_version_id."""
+        found, version_id = self.predictions, self.version_id
+        if self.show_value:
+            return [
+                {"label": key, "value": value, "confidence": confidence, **detail,
+                 "model_version_id": version_id}
+                for key, value, confidence, detail in zip(
+                    found.keys, found.values, found.confidences, found.details, strict=True
+                )
+            ]  # fmt: skip
         return [
-            {
-                "label": label,
-                "confidence": confidence,
-                "probabilities": probabilities,
-                "model_version_id": version_id,
-            }
-            for label, confidence, probabilities in zip(
-                self.labels, self.confidences, by_class, strict=True
+            {"label": key, "confidence": confidence, **detail, "model_version_id": version_id}
+            for key, confidence, detail in zip(
+                found.keys, found.confidences, found.details, strict=True
             )
         ]
 
 
 def _model_for(
-    project: Project, request_id: str | None
-) -> tuple[Route, TrainedModel, bool, list[str]]:
+    project: Project, request_id: str | None, kind: TaskKind
+) -> tuple[Route, Any, bool, list[str]]:
     """Route the request; fall back to the champion, then to the last champion served."""
     models = cache()
     notes: list[str] = []
@@ -224,12 +253,12 @@ def _model_for(
         raise _no_champion()
     if contender is not None and takes_canary(contender.traffic_share, request_id):
         try:
-            return contender, models.get(contender), False, notes
+            return contender, models.get(contender, kind), False, notes
         except ModelArtifactError as exc:
             log.warning("challenger #%s cannot serve: %s", contender.id, exc)
             notes.append(f"challenger #{contender.id} could not serve: {exc.reason}")
     try:
-        model = models.get(chosen)
+        model = models.get(chosen, kind)
     except ModelArtifactError as exc:
         previous = models.last_champion.get(project.id)
         stale = models.cached(chosen.id)
@@ -251,104 +280,32 @@ def _model_for(
 
 
 def predict(project: Project, frame: pd.DataFrame, request_id: str | None = None) -> Served:
-    """Answer one request of ``len(frame)`` rows (columns: the model's input fields)."""
+    """Answer one request of ``len(frame)`` rows (columns: :func:`request_fields`)."""
     started = time.perf_counter()
-    version, model, fallback, notes = _model_for(project, request_id)
-    probabilities = model.predict_proba(frame)
-    best = probabilities.argmax(axis=1)
-    classes = list(model.classes)
-    labels = [classes[i] for i in best]
-    confidences = probabilities[np.arange(len(best)), best].tolist()
+    kind = kind_of(project)
+    version, model, fallback, notes = _model_for(project, request_id, kind)
+    try:
+        found = kind.serve(model, frame, context(project))
+    except InvalidValue as exc:
+        raise ServiceError(str(exc), {"field": exc.field}) from exc
     latency = (time.perf_counter() - started) * 1000.0
-    return Served(version.id, classes, labels, confidences, probabilities, latency, fallback, notes)
+    return Served(version.id, found, latency, fallback, notes, not found.keys_are_values)
 
 
-def check_rows(project: Project, rows: Sequence[Any]) -> pd.DataFrame:
-    """Validate the items against the project's model inputs; the frame the model reads.
-
-    Every input field must be present; text fields take a string, numeric ones a
-    number or null, categorical ones a string, number, boolean or null. Other fields
-    are ignored.
+def serve_items(project: Project, version: ModelVersion, records: Sequence[Any]) -> Predictions:
+    """What ``version`` says of stored items (their data): not routed, not logged.
 
     Raises:
-        ServiceError (422): the detail lists each bad row and field, or the project's
-            kind trains a model predictions cannot serve yet (not a label classifier).
+        ModelArtifactError: the version's artifact cannot be loaded.
+        ServiceError: the kind cannot serve it.
     """
     kind = kind_of(project)
-    if not kind.label_classifier:
-        raise ServiceError(
-            f"predictions serve single-label models only: this project's task kind is "
-            f"{kind.name}, whose model ranks the queue but is not served yet",
-            {"field": "task_kind", "task_kind": kind.name},
-        )
-    inputs = ModelInputs.from_dict(project.model_inputs or {})
-    if not inputs.fields:
-        raise Conflict("the project has no model inputs, so there is nothing to predict from")
-    kinds = {
-        **{n: "text" for n in inputs.text},
-        **{n: "numeric" for n in inputs.numeric},
-        **{n: "categorical" for n in inputs.categorical},
-    }
-    if all(type(row) is dict for row in rows):
-        columns = {name: [row.get(name, _MISSING) for row in rows] for name in inputs.fields}
-        # Fast path: every value has an accepted type (one pass per column, no calls).
-        if all(_column_fits(kinds[name], values) for name, values in columns.items()):
-            return pd.DataFrame(columns)  # column by column: a third of the cost of rows
-    problems = _problems(rows, kinds)
-    if problems:
-        raise ServiceError(
-            "some items cannot be predicted", {"problems": problems[:20], "fields": kinds}
-        )
-    # Valid, but past the fast path (a Mapping that is not a dict, a subclass of float).
-    return pd.DataFrame({name: [row[name] for row in rows] for name in inputs.fields})
-
-
-_MISSING = object()
-_NUMBER = (int, float)
-_SCALAR = (str, int, float, bool)
-
-
-def _column_fits(kind: str, values: list[Any]) -> bool:
-    if kind == "text":
-        return all(type(v) is str for v in values)
-    if kind == "numeric":
-        return all(v is None or (type(v) in _NUMBER) for v in values)
-    return all(v is None or type(v) in _SCALAR for v in values)
-
-
-def _problems(rows: Sequence[Any], kinds: dict[str, str]) -> list[str]:
-    """What is wrong with the rows, item by item (at most 20 lines)."""
-    problems: list[str] = []
-    for index, row in enumerate(rows):
-        if not isinstance(row, Mapping):
-            problems.append(f"item {index}: expected an object of fields")
-            continue
-        for name, kind in kinds.items():
-            if name not in row:
-                problems.append(f"item {index}: missing field {name!r} ({kind})")
-            elif not _fits(kind, row[name]):
-                problems.append(
-                    f"item {index}: field {name!r} must be {_WANTED[kind]}, "
-                    f"got {type(row[name]).__name__}"
-                )
-        if len(problems) >= 20:
-            break
-    return problems
-
-
-_WANTED = {
-    "text": "a string",
-    "numeric": "a number or null",
-    "categorical": "a string, number, boolean or null",
-}
-
-
-def _fits(kind: str, value: Any) -> bool:
-    if kind == "text":
-        return isinstance(value, str)
-    if kind == "numeric":
-        return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
-    return value is None or isinstance(value, str | int | float | bool)
+    model = cache().get(version, kind)
+    frame = frame_of([record or {} for record in records], list(request_fields(project)))
+    try:
+        return kind.serve(model, frame, context(project))
+    except InvalidValue as exc:
+        raise ServiceError(str(exc), {"field": exc.field}) from exc
 
 
 def log_predictions(project_id: int, served: Served) -> int:

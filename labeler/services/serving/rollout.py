@@ -23,7 +23,6 @@ from labeler.extensions import db
 from labeler.models import AuditEvent, ModelVersion, Project
 from labeler.services import Conflict, ServiceError
 from labeler.services.items import index_trigger
-from labeler.services.learning import artifacts
 from labeler.services.projects import webhooks
 from labeler.services.projects.kinds import kind_of
 from labeler.services.serving import predict as serving
@@ -54,10 +53,7 @@ def _warm(version: ModelVersion) -> None:
     """Load ``version`` beside the champion; Conflict if its artifact cannot serve."""
     kind = kind_of(db.session.get(Project, version.project_id))
     try:
-        if kind.label_classifier:
-            serving.cache().get(version)
-        else:  # predictions do not serve it yet: the artifact must load for the queue
-            artifacts.load_kind(version, kind.name)
+        serving.cache().get(version, kind)
     except ModelArtifactError as exc:
         raise Conflict(
             f"model #{version.id} cannot serve: {exc.reason}", {"artifact": exc.path}
