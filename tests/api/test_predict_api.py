@@ -191,7 +191,10 @@ def _check(client, tokens, project_id, auth):
     ).json
 
 
-def test_an_unshifted_stream_raises_no_alert(client, tokens, served, auth):
+def test_an_unshifted_stream_raises_no_alert(client, tokens, served, auth, monkeypatch):
+    # Only the drift figures are under test: latency on a busy machine is not
+    # (tests/services/test_monitoring.py tests the latency alert).
+    monkeypatch.setattr("labeler.services.serving.alerts.LATENCY_P95_ALERT_MS", float("inf"))
     _stream(client, tokens["alice"], served["project"], sms()["text"].iloc[2000:2400].tolist())
     figures = _check(client, tokens, served["project"], auth)
     assert figures["class_mix"]["level"] == "stable", figures["class_mix"]

@@ -11,7 +11,7 @@ from labeler import jobs
 from labeler.extensions import db
 from labeler.models import Alert, Annotation, Item, ModelVersion, utcnow
 from labeler.services.learning import modeling
-from labeler.services.serving import monitoring, prediction_log
+from labeler.services.serving import alerts, monitoring, prediction_log
 from labeler.services.serving import predict as serving
 from tests.conftest import user
 from tests.serving_helpers import add_version, movie_snippets, sms, sms_project
@@ -24,7 +24,10 @@ def _serve(project, texts):
     db.session.rollback()  # a snapshot that sees the rows just written
 
 
-def test_figures_per_version_and_no_alert_for_the_usual_traffic(app):
+def test_figures_per_version_and_no_alert_for_the_usual_traffic(app, monkeypatch):
+    # The latency alert reads the wall clock of this (shared, maybe busy) machine; it
+    # has its own test below with a latency set on purpose.
+    monkeypatch.setattr(alerts, "LATENCY_P95_ALERT_MS", float("inf"))
     with app.app_context():
         project = sms_project()
         version = add_version(project, status="champion")
@@ -38,6 +41,19 @@ def test_figures_per_version_and_no_alert_for_the_usual_traffic(app):
         assert found["class_mix"]["level"] == "stable"
         assert found["confidence"]["level"] != "major"  # a small reference: a little noisy
         assert monitoring.crossings(found) == []
+
+
+def test_a_slow_champion_raises_the_latency_alert(app):
+    with app.app_context():
+        project = sms_project()
+        version = add_version(project, status="champion")
+        db.session.commit()
+        _serve(project, sms()["text"].iloc[2000:2100].tolist())
+        found = monitoring.figures(project)
+        found["versions"][0]["p95_ms"] = alerts.LATENCY_P95_ALERT_MS + 1
+        assert "latency" in [c["kind"] for c in monitoring.crossings(found)]
+        found["versions"][0]["version_id"] = version.id + 1  # not the champion: no alert
+        assert "latency" not in [c["kind"] for c in monitoring.crossings(found)]
 
 
 def test_movie_reviews_raise_drift_alerts_once_and_start_retraining(app, monkeypatch):
