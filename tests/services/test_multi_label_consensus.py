@@ -14,7 +14,7 @@ from labeler.models import Item
 from labeler.services import ServiceError
 from labeler.services.data.import_spec import ColumnMapping
 from labeler.services.data.imports import import_rows
-from labeler.services.labeling import gold, queue
+from labeler.services.labeling import gold, queue, review
 from labeler.services.labeling.agreement_report import kind_votes
 from labeler.services.projects import admin, kinds
 from labeler.services.projects.store import create_project, set_member
@@ -99,3 +99,24 @@ def test_the_job_writes_each_items_per_label_dawid_skene_set(app):
             assert item.consensus_label == KIND.key(truth[item.id])
             assert (item.final_value, item.final_source) == (truth[item.id], "dawid_skene")
             assert item.final_label == KIND.key(truth[item.id]) and not item.disputed
+
+
+def test_the_review_queue_shows_each_vote_as_the_kind_displays_it(app, client, auth):
+    with app.app_context():
+        project = _project(n_items=2, k=2)
+        set_member(project, user("rita"), "reviewer")
+        first = _items(project)[0]
+        queue.submit(project, user("alice"), first, ["sports", "tech"])
+        queue.submit(project, user("bob"), first, [])
+        db.session.commit()
+        page = review.disputed_queue(project)
+        assert [item.id for item in page.items] == [first.id]
+        assert page.shown == {
+            KIND.key(["sports", "tech"]): "sports, tech",
+            KIND.key([]): "(none of these)",
+        }
+        project_id = project.id
+    auth.login("rita")
+    body = client.get(f"/projects/{project_id}/review").get_data(as_text=True)
+    assert "sports, tech × 1" in body and "(none of these) × 1" in body
+    assert "[&#34;sports&#34;" not in body and '["sports"' not in body

@@ -9,7 +9,7 @@ what, why) and updates the item in the same transaction.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
@@ -48,6 +48,7 @@ class QueuePage:
     votes: dict[int, Counter[str]]
     next_after: int | None
     total: int
+    shown: dict[str, str] = field(default_factory=dict)  # a vote's key as pages show it
 
 
 @dataclass(frozen=True)
@@ -75,15 +76,18 @@ def disputed_queue(project: Project, after: int = 0, limit: int = 50) -> QueuePa
     more = len(items) > limit
     items = items[:limit]
     votes: dict[int, Counter[str]] = {item.id: Counter() for item in items}
-    if items:
+    shown: dict[str, str] = {}
+    if items:  # a page holds at most ``limit`` items of a few votes each
         rows = db.session.execute(
-            select(Annotation.item_id, Annotation.label, func.count())
-            .where(Annotation.item_id.in_([item.id for item in items]))
-            .group_by(Annotation.item_id, Annotation.label)
+            select(Annotation.item_id, Annotation.label, Annotation.value).where(
+                Annotation.item_id.in_([item.id for item in items])
+            )
         )
-        for item_id, label, count in rows:
-            votes[item_id][label] = count
-    return QueuePage(items, votes, items[-1].id if more else None, count_disputed(project))
+        for item_id, label, value in rows:
+            votes[item_id][label] += 1
+            if label not in shown:
+                shown[label] = kinds.display(project, label, value)
+    return QueuePage(items, votes, items[-1].id if more else None, count_disputed(project), shown)
 
 
 def count_disputed(project: Project) -> int:
