@@ -165,3 +165,36 @@ def test_ties_are_not_learnt_and_the_majority_side_baseline_reads_train_votes():
     assert np.isnan(KIND.targets(values, FULL)[3:]).all()
     baseline = KIND.baselines(values, [{"choice": "A"}, {"choice": "B"}, {"choice": "tie"}], FULL)
     assert baseline["majority_side"] == {"side": "A", "accuracy": 0.5}
+
+
+def test_gold_answers_anchor_the_pairwise_dawid_skene_fit():
+    """Two annotators always disagree (A vs B); gold answers say which one is right, and
+    a gold item's own row still comes from its votes."""
+    rng = np.random.default_rng(3)
+    rows, truth = [], {}
+    for item in range(60):
+        truth[item] = "A" if rng.random() < 0.5 else "B"
+        other = "B" if truth[item] == "A" else "A"
+        rows.append((item, "honest", {"choice": truth[item]}))
+        rows.append((item, "flipper", {"choice": other, "strength": "much"}))
+    context = KindContext(labels=(), settings=KIND.validate_settings({"strength": True}, []))
+    votes = pd.DataFrame(rows, columns=["item", "annotator", "value"])
+    votes["key"] = votes["value"].map(KIND.key)
+    gold = {item: {"choice": truth[item]} for item in range(10)}
+    fit = KIND.fit_consensus(votes, context, "dawid_skene", known=gold)
+    assert fit.annotator_accuracy["honest"] > 0.9 > 0.1 > fit.annotator_accuracy["flipper"]
+    assert fit.items.loc[range(10, 60), "value"].tolist() == [
+        {"choice": truth[item]} for item in range(10, 60)
+    ]
+    # A gold item's row is its votes' verdict: one each way, the fit's posterior read
+    # with the learnt confusions (the honest annotator is believed), not the known answer
+    # copied in.
+    assert fit.items.loc[range(10), "key"].tolist() == [truth[item] for item in range(10)]
+    assert set(fit.items.columns) == {"value", "key", "confidence", "unanimous", "disputed"}
+    # Without gold the two are mirror images: nothing tells them apart.
+    unanchored = KIND.fit_consensus(votes, context, "dawid_skene")
+    assert unanchored.annotator_accuracy["honest"] == pytest.approx(
+        unanchored.annotator_accuracy["flipper"], abs=0.05
+    )
+    majority = KIND.fit_consensus(votes, context, "majority")
+    assert majority.annotator_accuracy is None and majority.items["key"].isna().all()

@@ -17,7 +17,7 @@ own name).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,6 +33,7 @@ from labeler.core import (
 )
 from labeler.core.kinds import _serving
 from labeler.core.kinds.base import (
+    ConsensusFit,
     Figure,
     InvalidValue,
     ItemConsensus,
@@ -41,7 +42,7 @@ from labeler.core.kinds.base import (
     TaskKind,
     Value,
 )
-from labeler.core.kinds.single_label import figure_value, label_frame
+from labeler.core.kinds.single_label import dawid_skene_with_gold, figure_value, label_frame
 from labeler.core.preference_records import _system, _text
 
 CHOICES = ("A", "B", "tie")
@@ -237,6 +238,28 @@ class Pairwise(TaskKind):
             items = consensus.majority_vote(frame)
         else:
             raise InvalidValue(f"unknown consensus method {method!r}", "consensus_method")
+        return self._table(items, frame, context)
+
+    def fit_consensus(
+        self,
+        votes: pd.DataFrame,
+        context: KindContext,
+        method: str,
+        known: Mapping[Hashable, Value] | None = None,
+    ) -> ConsensusFit:
+        """Dawid-Skene over the choices with gold answers anchoring each annotator, as
+        single-label's; other methods: :meth:`consensus`."""
+        if method != "dawid_skene":
+            return ConsensusFit(self.consensus(votes, context, method))
+        frame = label_frame(votes)
+        gold = {item: self.key(value) for item, value in (known or {}).items()}
+        items, fit = dawid_skene_with_gold(frame, gold)
+        table = self._table(items, frame, context)
+        return ConsensusFit(table, fit.annotator_accuracy, fit.n_iter, fit.converged)
+
+    def _table(
+        self, items: pd.DataFrame, frame: pd.DataFrame, context: KindContext
+    ) -> pd.DataFrame:
         flagged = consensus.disputed(
             items, context.dispute_threshold, context.require_unanimity, votes=frame
         )

@@ -37,6 +37,21 @@ def label_frame(votes: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def dawid_skene_with_gold(
+    frame: pd.DataFrame, gold: Mapping[Hashable, str]
+) -> tuple[pd.DataFrame, consensus.DawidSkeneResult]:
+    """Dawid-Skene over ``frame`` (item, annotator, label keys) with the gold items'
+    known keys anchoring each annotator's confusion matrix; a gold item's own row is
+    read from its votes alone, as a submit reads it. Returns the items and the fit."""
+    fit = consensus.dawid_skene(frame, known=dict(gold) or None)
+    items = fit.items
+    if gold:
+        read = fit.items_from_votes(frame[frame["item"].isin(list(gold))])
+        others = items.drop(index=read.index)
+        items = pd.concat([others, read]) if len(others) else read
+    return items, fit
+
+
 def figure_value(result: agreement.AgreementResult) -> float | None:
     """An agreement result as a figure's value: None where it is undefined (NaN)."""
     return finite_or_none(result.value)
@@ -127,13 +142,8 @@ class SingleLabel(TaskKind):
         if method != "dawid_skene":
             return ConsensusFit(self.consensus(votes, context, method))
         frame = label_frame(votes)
-        gold = {item: str(value) for item, value in (known or {}).items()}
-        fit = consensus.dawid_skene(frame, known=gold or None)
-        items = fit.items
-        if gold:
-            read = fit.items_from_votes(frame[frame["item"].isin(list(gold))])
-            others = items.drop(index=read.index)
-            items = pd.concat([others, read]) if len(others) else read
+        gold = {item: self.key(value) for item, value in (known or {}).items()}
+        items, fit = dawid_skene_with_gold(frame, gold)
         table = self._table(items, frame, context)
         return ConsensusFit(table, fit.annotator_accuracy, fit.n_iter, fit.converged)
 
