@@ -195,6 +195,9 @@ def run(job_id: int, claimed: bool = False) -> None:
     try:
         result = RUNNERS[job.kind](job, progress)
     except Exception as exc:  # a job's failure is data for the UI, not a crash
+        # Nothing the runner wrote may land (an import is all or nothing): roll back
+        # first, as begin_write keeps a transaction that is already a write.
+        db.session.rollback()
         begin_write()
         log.warning("job %s (%s) failed: %s", job_id, job.kind, exc)
         job = db.session.get(Job, job_id)
