@@ -384,3 +384,33 @@ def test_a_bad_pairwise_record_is_named_and_changes_nothing(app, fmt, content, n
         db.session.rollback()
         assert needle in caught.value.message
         assert db.session.scalar(select(func.count(Item.id))) == 0
+
+
+def test_the_api_exports_and_imports_pairwise_and_annotators_may_not_export(app, client, tokens):
+    from tests.conftest import bearer
+
+    with app.app_context():
+        source = _project("Source")
+        _seed(source)
+        target = _project("Target")
+        db.session.commit()
+        source_id, target_id = source.id, target.id
+    admin = bearer(tokens["admin"])
+    # alice labelled in the source: still, an annotator must not read the others' votes
+    assert (
+        client.get(
+            f"/api/v1/projects/{source_id}/formats/prodigy", headers=bearer(tokens["alice"])
+        ).status_code
+        == 403
+    )
+    exported = client.get(f"/api/v1/projects/{source_id}/formats/label-studio", headers=admin)
+    assert exported.status_code == 200
+    posted = client.post(
+        f"/api/v1/projects/{target_id}/formats/label-studio",
+        headers=admin,
+        data={"file": (io.BytesIO(exported.data), "tasks.json"), "add_annotators": "true"},
+    )
+    assert posted.status_code == 201, posted.get_json()
+    with app.app_context():
+        target = db.session.get(type(source), target_id)
+        assert _answers(target) == WANT
