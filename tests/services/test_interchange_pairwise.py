@@ -414,3 +414,36 @@ def test_the_api_exports_and_imports_pairwise_and_annotators_may_not_export(app,
     with app.app_context():
         target = db.session.get(type(source), target_id)
         assert _answers(target) == WANT
+
+
+def test_the_commands_import_a_compare_file_and_export_label_studio(app, tmp_path):
+    with app.app_context():
+        _project("Arena", {})
+        db.session.commit()
+    compare = tmp_path / "compare.jsonl"
+    compare.write_text(
+        json.dumps(
+            {
+                "id": "q1",
+                "input": {"text": "Best sort?"},
+                "accept": {"text": "Timsort."},
+                "reject": {"text": "Bogosort."},
+                "mapping": {"A": "accept", "B": "reject"},
+                "answer": "reject",
+                "_annotator_id": "data-bob",
+            }
+        )
+        + "\n"
+    )
+    runner = app.test_cli_runner()
+    args = ["import-from", "prodigy", "Arena", str(compare), "--annotator", "data-bob=bob"]
+    result = runner.invoke(args=[*args, "--add-annotators"])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "arena.json"
+    result = runner.invoke(args=["export-to", "label-studio", "Arena", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    (task,) = json.loads(out.read_text())
+    assert task["data"]["response_b"] == "Bogosort."  # the reject side was B
+    (annotation,) = task["annotations"]
+    assert annotation["completed_by"]["email"] == "bob"
+    assert annotation["result"][0]["value"] == {"selected": "right"}
