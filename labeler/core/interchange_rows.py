@@ -27,7 +27,6 @@ class Converted:
     skipped_answers: int = 0  # cancelled, rejected or ignored answers
     _ids: set[str] = field(default_factory=set)
     _bare: set[str] = field(default_factory=set)
-    _seen: dict[str, int] = field(default_factory=dict)  # rows that hold each field
 
     def add(self, number: int, values: dict[str, Any]) -> None:
         """Keep a row. A row without a label only brings an item in: it is dropped when
@@ -36,10 +35,6 @@ class Converted:
         if not labeled and external_id in self._ids:
             return
         if labeled and external_id in self._bare:  # rare: a rejected, then accepted answer
-            for _, dropped in (r for r in self.rows if r[1][ID] == external_id):
-                for name in dropped:
-                    if name in self._seen:
-                        self._seen[name] -= 1
             self.rows = [(n, r) for n, r in self.rows if r[ID] != external_id]
             self._bare.discard(external_id)
         if not labeled:
@@ -49,21 +44,15 @@ class Converted:
             if not name.startswith("_labeler_"):
                 text = isinstance(value, str) or value is None
                 self.fields[name] = self.fields.get(name, True) and text
-                self._seen[name] = self._seen.get(name, 0) + 1
         self.rows.append((number, values))
 
     @property
     def text_fields(self) -> list[str]:
-        """Fields that are text in every row (an optional field, such as a pairwise
-        item's system, is carried as meta: the importer wants text in every row)."""
-        return [name for name, text in self.fields.items() if text and self._everywhere(name)]
+        return [name for name, text in self.fields.items() if text]
 
     @property
     def other_fields(self) -> list[str]:
-        return [name for name in self.fields if name not in self.text_fields]
-
-    def _everywhere(self, name: str) -> bool:
-        return self._seen.get(name, 0) == len(self.rows)
+        return [name for name, text in self.fields.items() if not text]
 
     def messages(self) -> list[str]:
         said = []

@@ -41,6 +41,7 @@ from labeler.core.interchange_base import (
 )
 
 ROLES = ("prompt", "context", "response_a", "response_b", "system_a", "system_b")
+OPTIONAL_ROLES = ("context", "system_a", "system_b")  # None when a record has none
 SIDES = {"left": "A", "right": "B"}
 VERDICTS = ("tie", "both_bad")
 STRENGTHS = ("slightly", "much")
@@ -133,10 +134,10 @@ class PairwiseValues(PlainItems):
     def item_from_label_studio(self, data: dict[str, Any], where: str) -> dict[str, Any]:
         a, b = self.names["response_a"], self.names["response_b"]
         if a in data or b in data:
-            return data
+            return self._optional(data)
         if "text1" in data and "text2" in data:  # the Pairwise template's keys
             item = {k: v for k, v in data.items() if k not in ("text1", "text2")}
-            return {**item, a: data["text1"], b: data["text2"]}
+            return self._optional({**item, a: data["text1"], b: data["text2"]})
         raise FormatError(
             where, f"needs the two responses as {a!r} and {b!r} (or the template's text1, text2)"
         )
@@ -197,7 +198,13 @@ class PairwiseValues(PlainItems):
             data[names[f"response_{role}"]] = output["text"]
             if "system" in output:
                 data[names[f"system_{role}"]] = output["system"]
-        return data
+        return self._optional(data)
+
+    def _optional(self, data: dict[str, Any]) -> dict[str, Any]:
+        """The item with every optional role present (None when the file has none): the
+        importer wants each row to hold the same fields, and stores None for a missing
+        optional field anyway."""
+        return {**{self.names[role]: None for role in OPTIONAL_ROLES}, **data}
 
     def item_to_prodigy(self, data: dict[str, Any]) -> dict[str, Any]:
         names = self.names

@@ -88,6 +88,7 @@ def _items(project) -> dict[str, dict]:
     return {item.external_id: item.data for item in items}
 
 
+NONE = {"context": None, "system_a": None, "system_b": None}
 WANT = {(ext, who, canonical_json(answer)) for ext, _, who, answer in VOTES if who is not None}
 
 
@@ -201,6 +202,7 @@ def test_a_label_studio_pairwise_export_imports_with_annotators_mapped(app):
             "prompt": "Capital of France?",
             "response_a": "Paris.",
             "response_b": "Lyon.",
+            **NONE,  # the optional roles a file leaves out: None, as any import does
         }
         assert set(_items(project)) == {"11", "12"}
         assert "1 predictions were not imported" in report.messages
@@ -259,8 +261,7 @@ def test_a_prodigy_compare_file_imports_through_its_mapping(app):
             "prompt": "Best sorting algorithm?",
             "response_a": "Bogosort.",
             "response_b": "Timsort.",
-            "system_a": None,  # another record names systems: here they are missing
-            "system_b": None,
+            **NONE,
         }
         assert (items["q2"]["system_a"], items["q2"]["system_b"]) == ("m1", "m2")
         assert report.messages == ["1 cancelled or rejected answers were not imported"]
@@ -289,9 +290,14 @@ def test_a_project_with_its_own_field_names_reads_and_writes_them(app):
             "question": "Why?",
             "left_answer": "Because.",
             "right_answer": "No idea.",
+            **NONE,
         }
         out = json.loads("".join(export_format(project, "prodigy")))
-        assert (out["input"], out["A"], out["B"]) == (record["input"], record["A"], record["B"])
+        assert out["input"] == {"text": "Why?", "context": None}
+        assert (out["A"], out["B"]) == (
+            {**record["A"], "system": None},
+            {**record["B"], "system": None},
+        )
 
 
 def _ls(result, data=None) -> list[dict]:
