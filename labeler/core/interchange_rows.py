@@ -65,9 +65,10 @@ class Converted:
 
 @dataclass
 class Exported:
-    """One item for an export: its id, fields and ``(annotator, value, seconds,
-    created_at)`` per annotation."""
+    """One item for an export: its id, fields, ``(annotator, value, seconds,
+    created_at)`` per annotation, and its final value (None before it has one)."""
 
     external_id: str
     data: dict[str, Any]
     annotations: list[tuple[str, Any, float | None, str | None]]
+    final: Any = None

@@ -10,40 +10,14 @@ A kind a format has no shape for leaves the format out of ``formats``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
-
-class FormatError(ValueError):
-    """A record of an imported file is not what its format says; ``where`` names the
-    record and the field (``"task 3 (id 17): annotations[0].result"``)."""
-
-    def __init__(self, where: str, message: str) -> None:
-        super().__init__(f"{where}: {message}")
-        self.where = where
-
-
-LABEL_STUDIO, PRODIGY = "label-studio", "prodigy"
-
-
-class KindValues(Protocol):
-    """One task kind's values in Label Studio results and Prodigy records."""
-
-    #: The formats that have a shape for the kind's answers.
-    formats: frozenset[str]
-
-    def from_label_studio(
-        self, results: list[Any], labels: Sequence[str], where: str
-    ) -> Any | None:
-        """The value of one annotation's ``result`` list; None for an empty result."""
-        ...
-
-    def to_label_studio(self, value: Any, from_name: str, to_name: str) -> list[dict[str, Any]]: ...
-
-    def from_prodigy(self, record: dict[str, Any], labels: Sequence[str], where: str) -> Any | None:
-        """The value a Prodigy/spaCy record holds; None when it holds no answer."""
-        ...
-
-    def to_prodigy(self, value: Any, labels: Sequence[str]) -> dict[str, Any]: ...
+from labeler.core.interchange_base import LABEL_STUDIO as LABEL_STUDIO
+from labeler.core.interchange_base import PRODIGY as PRODIGY
+from labeler.core.interchange_base import FormatError as FormatError
+from labeler.core.interchange_base import KindValues as KindValues
+from labeler.core.interchange_base import PlainItems
+from labeler.core.pairwise_formats import PairwiseValues
 
 
 def _known(label: Any, labels: Sequence[str], where: str) -> str:
@@ -52,7 +26,7 @@ def _known(label: Any, labels: Sequence[str], where: str) -> str:
     return label
 
 
-class SingleLabel:
+class SingleLabel(PlainItems):
     """One label from the set: Label Studio ``choices``; Prodigy ``choice`` (``accept``),
     binary ``label`` + ``answer``, or spaCy ``cats``."""
 
@@ -142,7 +116,7 @@ def _known_all(names: Any, labels: Sequence[str], where: str) -> list[str]:
     return [_known(name, labels, where) for name in names]
 
 
-class MultiLabel:
+class MultiLabel(PlainItems):
     """A set of labels: Label Studio ``choices`` (``choice="multiple"``); Prodigy
     ``choice`` with several ``accept`` options, or spaCy ``cats`` (every label scored
     1 is chosen)."""
@@ -198,7 +172,7 @@ class MultiLabel:
         }
 
 
-class Rating:
+class Rating(PlainItems):
     """A point of the scale: Label Studio ``rating`` results (``value.rating``). Prodigy
     has no rating answer, so the kind is not carried there."""
 
@@ -244,7 +218,7 @@ def _offset(span: dict[str, Any], name: str, where: str) -> int:
     return offset
 
 
-class Spans:
+class Spans(PlainItems):
     """Labelled stretches of the text, offsets in code points: Label Studio ``labels``
     results (``value.start``, ``end``, ``labels``, ``text``); Prodigy / spaCy ``spans``
     (``start``, ``end``, ``label``). An annotation with no span says "no entities"."""
@@ -316,6 +290,7 @@ KIND_VALUES: dict[str, KindValues] = {
     "multi_label": MultiLabel(),
     "rating": Rating(),
     "spans": Spans(),
+    "pairwise": PairwiseValues(),
 }
 
 

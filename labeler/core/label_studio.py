@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from labeler.core.interchange_base import FormatError, KindValues
 from labeler.core.interchange_rows import Converted, Exported, row
-from labeler.core.interchange_values import FormatError, KindValues
 
 FROM_NAME, TO_NAME = "label", "text"  # the control and object names of our exports
 
@@ -33,6 +33,7 @@ def read_tasks(
         data = task.get("data")
         if not isinstance(data, dict) or not data:
             raise FormatError(f"{where}: data", "must be an object holding the item's fields")
+        data = values.item_from_label_studio(data, f"{where}: data")
         out.predictions_ignored += len(task.get("predictions") or [])
         labeled = False
         for n, annotation in enumerate(task.get("annotations") or []):
@@ -97,7 +98,8 @@ def write_tasks(items: Iterable[Exported], values: KindValues) -> Iterable[dict[
         yield {
             "id": number,
             "data": item.data,
-            "meta": {"external_id": item.external_id},
+            "meta": {"external_id": item.external_id}
+            | ({} if item.final is None else {"final": item.final}),
             "annotations": annotations,
             "predictions": [],
         }

@@ -12,13 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from labeler.core.interchange_base import PRODIGY_ANSWER_KEYS, FormatError, KindValues
 from labeler.core.interchange_rows import Converted, Exported, row
-from labeler.core.interchange_values import FormatError, KindValues
 
-# Prodigy's own bookkeeping and answer keys: not item fields.
-ANSWER_KEYS = frozenset(
-    {"label", "answer", "accept", "options", "cats", "spans", "tokens", "_view_id", "meta"}
-)
+ANSWER_KEYS = PRODIGY_ANSWER_KEYS  # Prodigy's own bookkeeping and answer keys
 
 
 def read_records(
@@ -33,10 +30,8 @@ def read_records(
         where = f"line {line}"
         if not isinstance(record, dict):
             raise FormatError(where, "must be a JSON object")
-        if not isinstance(record.get("text"), str):
-            raise FormatError(f"{where}: text", "is missing (each record needs its text)")
+        data = values.item_from_prodigy(record, where)
         external_id = _external_id(record, where)
-        data = {k: v for k, v in record.items() if k not in ANSWER_KEYS and not k.startswith("_")}
         value = values.from_prodigy(record, labels, f"{where} (id {external_id})")
         if value is None and "answer" in record:
             out.skipped_answers += 1
@@ -54,6 +49,8 @@ def _external_id(record: dict[str, Any], where: str) -> str:
         return str(meta["id"])
     if record.get("_input_hash") not in (None, ""):
         return str(record["_input_hash"])
+    if "text" not in record and record.get("id") not in (None, ""):
+        return str(record["id"])  # an A/B evaluation task (``compare``) names its example
     raise FormatError(f"{where}: meta.id", "is missing, and so is _input_hash: name the item")
 
 
@@ -64,8 +61,16 @@ def write_records(
     for item in items:
         for annotator, value, _seconds, _created in item.annotations:
             yield {
-                **item.data,
-                "meta": {"id": item.external_id},
+                **values.item_to_prodigy(item.data),
+                "meta": _meta(item),
                 **values.to_prodigy(value, labels),
                 "_annotator_id": annotator,
             }
+
+
+def _meta(item: Exported) -> dict[str, Any]:
+    """The item's id, and its final value when it has one (not read back: labeler
+    derives the final value from the votes and reviews it imports)."""
+    if item.final is None:
+        return {"id": item.external_id}
+    return {"id": item.external_id, "final": item.final}

@@ -219,7 +219,7 @@ def _prodigy(**answer) -> list[dict]:
             "rating",
             "prodigy",
             _prodigy(accept=["4"]),
-            "prodigy files carry single_label, multi_label, spans projects, not rating",
+            "prodigy files carry single_label, multi_label, spans, pairwise projects, not rating",
         ),
         (
             "spans",

@@ -57,7 +57,7 @@ class RowImporter:
         gold: dict[str, str] = {}
         suggested: dict[str, str] = {}
         keys: dict[tuple[str, str | None], int] = {}
-        label_rows: list[tuple[int, str, str, str]] = []
+        label_rows: list[tuple[int, str, str, str, Any]] = []
         for line, raw in chunk:
             self.report.rows += 1
             external_id, data = self._parse(line, raw)
@@ -83,7 +83,9 @@ class RowImporter:
                     suggested[external_id] = hint
             label = self._label(line, raw, data)
             if label is not None and annotator is not None:
-                label_rows.append((line, external_id, annotator, label))
+                # The value now: two answers of one key (a pairwise A shown AB or BA)
+                # share self.values[key], which the next such row overwrites.
+                label_rows.append((line, external_id, annotator, label, self.values.get(label)))
         self.key_hashes.append(np.fromiter((hash(k) for k in keys), np.int64, len(keys)))
         self.key_lines.append(np.fromiter(keys.values(), np.int64, len(keys)))
         ids = self._write_items(parsed)

@@ -86,7 +86,7 @@ def get_format(name: str) -> Format:
 
 def _kind(project: Project, fmt: str) -> KindValues:
     try:
-        return kind_values(project.task_kind, fmt)
+        return kind_values(project.task_kind, fmt).configured(project.task_settings or {})
     except FormatError as exc:
         raise ImportFailed(str(exc)) from None
 
@@ -177,7 +177,8 @@ def exported_items(project: Project) -> Iterator[Exported]:
                 )
             )
         for item in items:
-            yield Exported(item.external_id, dict(item.data), votes.get(item.id, []))
+            final = kind.decode(item.final_label, item.final_value)
+            yield Exported(item.external_id, dict(item.data), votes.get(item.id, []), final)
         last = items[-1].id
 
 
