@@ -155,7 +155,28 @@ def on_failure(
 
 
 class LabelerWorker(Worker):
-    """An RQ worker that also records a killed work horse on the job's row."""
+    """An RQ worker that also records a killed work horse on the job's row, and runs
+    labeler's chores (:data:`labeler.jobs.PERIODIC`: webhook retries that fell due) with
+    RQ's maintenance, so an RQ deployment needs no cron job either."""
+
+    _chore_app: Flask | None = None
+    _chores_last: dict[str, float] | None = None
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # Wake at least once per maintenance interval while idle (RQ's own wait is about
+        # 7 minutes), so the chores run about when they fall due.
+        return max(1, min(super().dequeue_timeout, int(self.maintenance_interval)))
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()
+        from labeler.jobs.database import run_chores
+
+        if self._chore_app is None:
+            self._chore_app, self._chores_last = _new_app(), {}
+        run_chores(self._chore_app, self._chores_last or {})
+        with self._chore_app.app_context():
+            db.engine.dispose()  # no connection of this process is inherited by a work horse
 
     def handle_work_horse_killed(self, job: RQJob, retpid: int, ret_val: int, rusage: Any) -> None:
         super().handle_work_horse_killed(job, retpid, ret_val, rusage)

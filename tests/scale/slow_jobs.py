@@ -14,6 +14,15 @@ from labeler.extensions import db
 from labeler.models import ModelVersion
 
 
+@jobs.periodic("test chore", "WEBHOOK_RETRY_CHECK_SECONDS")
+def note_chore():
+    """A chore that leaves a line in ``LABELER_TEST_CHORE_FILE`` (when set) each time."""
+    path = os.environ.get("LABELER_TEST_CHORE_FILE")
+    if path:
+        with open(path, "a") as out:
+            out.write(f"{os.getpid()}\n")
+
+
 @jobs.runner("test-echo")
 def echo(job, progress):
     return {"echo": job.params.get("value"), "pid": os.getpid()}

@@ -79,6 +79,28 @@ def test_a_worker_process_runs_queued_jobs(rq_app, worker_env, tmp_path):
         assert job.result["pid"] not in (os.getpid(), worker.pid)  # ran in a work horse
 
 
+def test_an_idle_worker_runs_the_chores_again_and_again(rq_app, worker_env, tmp_path):
+    """The chores (webhook retries that fell due) need no cron job on RQ either: the
+    worker runs them with its maintenance, also while no job comes."""
+    notes = tmp_path / "chores.txt"
+    env = {
+        **worker_env,
+        "LABELER_TEST_CHORE_FILE": str(notes),
+        "LABELER_WEBHOOK_RETRY_CHECK_SECONDS": "1",
+    }
+    worker = start_worker(env, "--maintenance-interval", "1", log=tmp_path / "worker.log")
+    try:
+        wait_until(
+            lambda: notes.exists() and len(notes.read_text().split()) >= 3,
+            timeout=60,
+            what="three chore runs",
+        )
+    finally:
+        stop_group(worker)
+    pids = set(notes.read_text().split())
+    assert pids == {str(worker.pid)}, "the worker itself runs them, not a work horse"
+
+
 def test_several_workers_share_the_queue(rq_app, worker_env, tmp_path):
     worker = start_worker(worker_env, "--count", "2", log=tmp_path / "workers.log")
     try:
