@@ -20,7 +20,7 @@ from labeler.core import sampling
 from labeler.core.estimators import ESTIMATORS
 from labeler.core.kinds import KINDS
 from labeler.extensions import db
-from labeler.models import PROJECT_ROLES, ROLES, Job, User
+from labeler.models import MAX_ROW_ID, PROJECT_ROLES, ROLES, Job, User
 from labeler.services import Forbidden, NotFound, accounts  # job runners: jobs.RUNNER_MODULES
 from labeler.services.learning.model_reports import job_payload
 from labeler.services.projects import admin
@@ -101,7 +101,7 @@ class UserOut(Schema):
 
 
 class MemberIn(Schema):
-    user_id = fields.Integer(required=True, strict=True, validate=validate.Range(1, 2**62))
+    user_id = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_ROW_ID))
     role = fields.String(load_default="annotator", validate=validate.OneOf(PROJECT_ROLES))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from labeler.api.schemas import Field
+from labeler.models import MAX_ROW_ID
 
 
 class BrowseRow(Schema):
@@ -92,7 +93,7 @@ class BulkIn(Schema):
         validate=validate.OneOf(("send_to_review", "request_label", "mark_gold", "unmark_gold")),
     )
     items = fields.List(
-        fields.Integer(strict=True, validate=validate.Range(1, 2**63 - 1)),
+        fields.Integer(strict=True, validate=validate.Range(1, MAX_ROW_ID)),
         required=True,
         validate=validate.Length(1, 500),
     )

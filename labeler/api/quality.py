@@ -14,7 +14,7 @@ from labeler.api.common import api_project, load_body
 from labeler.api.schemas import JobOut
 from labeler.db_engine import begin_write
 from labeler.extensions import db
-from labeler.models import Job
+from labeler.models import MAX_ROW_ID, Job
 from labeler.services.data import guidelines, labelset
 from labeler.services.data import quality as quality_service
 from labeler.services.labeling import annotator_stats, gold
@@ -34,7 +34,7 @@ class QualityReport(Schema):
 
 
 class GoldMark(Schema):
-    item = fields.Integer(required=True, validate=validate.Range(1, 2**62))
+    item = fields.Integer(required=True, validate=validate.Range(1, MAX_ROW_ID))
     # The known answer in the project's task kind (a label, a list of labels...);
     # the kind checks it.
     label = fields.Raw(required=True)
@@ -42,7 +42,7 @@ class GoldMark(Schema):
 
 class GoldChange(Schema):
     mark = fields.List(fields.Nested(GoldMark))
-    unmark = fields.List(fields.Integer(validate=validate.Range(1, 2**62)))
+    unmark = fields.List(fields.Integer(validate=validate.Range(1, MAX_ROW_ID)))
     gold_rate = fields.Float(validate=validate.Range(0, 1))
     gold_alert_threshold = fields.Float(validate=validate.Range(0, 1))
 

@@ -13,6 +13,7 @@ and ``events`` (audit log, webhooks).
 
 from labeler.models.accounts import PASSWORD_METHOD, ApiToken, User, UserSession
 from labeler.models.base import (
+    MAX_ROW_ID,
     PROJECT_ROLES,
     ROLES,
     SPLITS,
@@ -37,6 +38,7 @@ from labeler.models.quality import ModelProbabilities
 from labeler.models.runs import JOB_ACTIVE_TRAIN, Alert, Job, ModelVersion, PredictionLog
 
 __all__ = [
+    "MAX_ROW_ID",
     "Adjudication",
     "Alert",
     "Annotation",

@@ -10,6 +10,10 @@ ROLES = ("admin", "reviewer", "annotator")
 PROJECT_ROLES = ("reviewer", "annotator")
 SPLITS = ("train", "test")
 
+# The largest row id every database keeps: id columns are INTEGER, 32 bits on PostgreSQL.
+# API bodies that name rows by id document this bound.
+MAX_ROW_ID = 2**31 - 1
+
 # Item.queue_tier: 0 = has all the labels it needs; 1 = started (0 < n < k), asked
 # first so consensus arrives; 2 = not started.
 TIER_DONE, TIER_STARTED, TIER_FRESH = 0, 1, 2
