@@ -98,24 +98,7 @@ class Filters:
 
     def used(self) -> list[str]:
         """The names of the filters that restrict something."""
-        return [
-            name
-            for name in (
-                "search",
-                "split",
-                "status",
-                "final_label",
-                "annotator",
-                "min_confidence",
-                "max_confidence",
-                "predicted_label",
-                "min_prediction",
-                "max_prediction",
-                "labeled_since",
-                "labeled_until",
-            )
-            if getattr(self, name) not in (None, "")
-        ]
+        return [name for name in FILTER_NAMES if getattr(self, name) not in (None, "")]
 
 
 @dataclass(frozen=True)
@@ -132,10 +115,10 @@ class Page:
     next_cursor: str | None
 
 
-# The query-string names the browser reads (the page's form, the API's parameters),
-# each one field of Filters (``q`` is ``search``).
-QUERY_NAMES = (
-    "q",
+# The filters that restrict the list, as fields of Filters; the query string names
+# ``search`` ``q`` and adds the sort (:data:`QUERY_NAMES`: the page's form, the API).
+FILTER_NAMES = (
+    "search",
     "split",
     "status",
     "final_label",
@@ -147,8 +130,8 @@ QUERY_NAMES = (
     "max_prediction",
     "labeled_since",
     "labeled_until",
-    "sort",
 )
+QUERY_NAMES = ("q", *FILTER_NAMES[1:], "sort")
 
 
 def form_values(args: Any) -> dict[str, str]:
