@@ -42,7 +42,12 @@ from labeler.core.kinds.base import (
     TaskKind,
     Value,
 )
-from labeler.core.kinds.single_label import dawid_skene_with_gold, figure_value, label_frame
+from labeler.core.kinds.single_label import (
+    consensus_table,
+    figure_value,
+    gold_anchored_fit,
+    label_frame,
+)
 from labeler.core.preference_records import _system, _text
 
 CHOICES = ("A", "B", "tie")
@@ -238,7 +243,7 @@ class Pairwise(TaskKind):
             items = consensus.majority_vote(frame)
         else:
             raise InvalidValue(f"unknown consensus method {method!r}", "consensus_method")
-        return self._table(items, frame, context)
+        return consensus_table(items, frame, context, _choice)
 
     def fit_consensus(
         self,
@@ -251,21 +256,7 @@ class Pairwise(TaskKind):
         single-label's; other methods: :meth:`consensus`."""
         if method != "dawid_skene":
             return ConsensusFit(self.consensus(votes, context, method))
-        frame = label_frame(votes)
-        gold = {item: self.key(value) for item, value in (known or {}).items()}
-        items, fit = dawid_skene_with_gold(frame, gold)
-        table = self._table(items, frame, context)
-        return ConsensusFit(table, fit.annotator_accuracy, fit.n_iter, fit.converged)
-
-    def _table(
-        self, items: pd.DataFrame, frame: pd.DataFrame, context: KindContext
-    ) -> pd.DataFrame:
-        flagged = consensus.disputed(
-            items, context.dispute_threshold, context.require_unanimity, votes=frame
-        )
-        values = [None if pd.isna(k) else {"choice": k} for k in items["label"]]
-        table = items.assign(value=values, key=items["label"], disputed=flagged)
-        return table[["value", "key", "confidence", "unanimous", "disputed"]]
+        return gold_anchored_fit(self, votes, context, known, _choice)
 
     # -- the model -------------------------------------------------------------
 
@@ -384,3 +375,7 @@ class Pairwise(TaskKind):
         if shown:
             raw["shown"] = shown
         return self.validate(raw, context)
+
+
+def _choice(key: Any) -> Value:
+    return {"choice": key}

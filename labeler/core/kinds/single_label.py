@@ -8,7 +8,7 @@ evaluation, sampling, training); this module only adapts their inputs.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -50,6 +50,42 @@ def dawid_skene_with_gold(
         others = items.drop(index=read.index)
         items = pd.concat([others, read]) if len(others) else read
     return items, fit
+
+
+def consensus_table(
+    items: pd.DataFrame,
+    frame: pd.DataFrame,
+    context: KindContext,
+    value_of: Callable[[Any], Value],
+) -> pd.DataFrame:
+    """A label-keyed consensus (``label``, ``confidence``, ``unanimous``) as a kind's
+    consensus table: ``value_of`` turns each winning key into the kind's value."""
+    flagged = consensus.disputed(
+        items, context.dispute_threshold, context.require_unanimity, votes=frame
+    )
+    values = pd.Series(
+        [None if pd.isna(key) else value_of(key) for key in items["label"]],
+        index=items.index,
+        dtype=object,
+    )
+    table = items.assign(value=values, key=items["label"], disputed=flagged)
+    return table[["value", "key", "confidence", "unanimous", "disputed"]]
+
+
+def gold_anchored_fit(
+    kind: TaskKind,
+    votes: pd.DataFrame,
+    context: KindContext,
+    known: Mapping[Hashable, Value] | None,
+    value_of: Callable[[Any], Value],
+) -> ConsensusFit:
+    """Dawid-Skene over a kind whose answers are keyed by one label (single-label,
+    pairwise's choice), gold answers anchoring each annotator."""
+    frame = label_frame(votes)
+    gold = {item: kind.key(value) for item, value in (known or {}).items()}
+    items, fit = dawid_skene_with_gold(frame, gold)
+    table = consensus_table(items, frame, context, value_of)
+    return ConsensusFit(table, fit.annotator_accuracy, fit.n_iter, fit.converged)
 
 
 def figure_value(result: agreement.AgreementResult) -> float | None:
@@ -127,7 +163,7 @@ class SingleLabel(TaskKind):
             items = consensus.majority_vote(frame)
         else:
             raise InvalidValue(f"unknown consensus method {method!r}", "consensus_method")
-        return self._table(items, frame, context)
+        return consensus_table(items, frame, context, lambda key: key)
 
     def fit_consensus(
         self,
@@ -141,20 +177,7 @@ class SingleLabel(TaskKind):
         submit reads it. Other methods: :meth:`consensus`."""
         if method != "dawid_skene":
             return ConsensusFit(self.consensus(votes, context, method))
-        frame = label_frame(votes)
-        gold = {item: self.key(value) for item, value in (known or {}).items()}
-        items, fit = dawid_skene_with_gold(frame, gold)
-        table = self._table(items, frame, context)
-        return ConsensusFit(table, fit.annotator_accuracy, fit.n_iter, fit.converged)
-
-    def _table(
-        self, items: pd.DataFrame, frame: pd.DataFrame, context: KindContext
-    ) -> pd.DataFrame:
-        flagged = consensus.disputed(
-            items, context.dispute_threshold, context.require_unanimity, votes=frame
-        )
-        table = items.assign(value=items["label"], key=items["label"], disputed=flagged)
-        return table[["value", "key", "confidence", "unanimous", "disputed"]]
+        return gold_anchored_fit(self, votes, context, known, lambda key: key)
 
     def targets(self, values: Sequence[Value], context: KindContext) -> np.ndarray:
         return np.asarray([str(v) for v in values], dtype=object)
