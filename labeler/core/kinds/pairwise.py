@@ -16,7 +16,7 @@ own name).
 
 from __future__ import annotations
 
-from collections import Counter
+import dataclasses
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -47,6 +47,7 @@ from labeler.core.kinds.single_label import (
     figure_value,
     gold_anchored_fit,
     label_frame,
+    majority_consensus,
 )
 from labeler.core.preference_records import _system, _text
 
@@ -218,19 +219,9 @@ class Pairwise(TaskKind):
 
     def item_consensus(self, values: Sequence[Value], context: KindContext) -> ItemConsensus:
         """Majority of choices; a tie between choices has no winner and is disputed."""
-        counts = Counter(str(v["choice"]) for v in values)
-        if not counts:
-            return ItemConsensus(None, 0.0, False, True)
-        (winner, top), *rest = counts.most_common(2)
-        tie = bool(rest) and rest[0][1] == top
-        confidence = top / len(values)
-        disputed = (
-            tie
-            or confidence < context.dispute_threshold
-            or (context.require_unanimity and len(counts) > 1)
-        )
-        value = None if tie else {"choice": winner}
-        return ItemConsensus(value, confidence, disputed, len(counts) == 1)
+        vote = majority_consensus([str(v["choice"]) for v in values], context)
+        value = None if vote.value is None else {"choice": vote.value}
+        return dataclasses.replace(vote, value=value)
 
     def consensus_methods(self) -> tuple[str, ...]:
         return ("majority", "dawid_skene")

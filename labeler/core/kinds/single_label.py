@@ -93,6 +93,24 @@ def figure_value(result: agreement.AgreementResult) -> float | None:
     return finite_or_none(result.value)
 
 
+def majority_consensus(keys: Sequence[str], context: KindContext) -> ItemConsensus:
+    """Majority vote over answer keys; a tie has no winner and is disputed (never settled
+    by order), as is a winner below the project's dispute threshold, or any disagreement
+    when the project requires unanimity."""
+    counts = Counter(keys)
+    if not counts:
+        return ItemConsensus(None, 0.0, False, True)
+    (winner, top), *rest = counts.most_common(2)
+    tie = bool(rest) and rest[0][1] == top
+    confidence = top / len(keys)
+    disputed = (
+        tie
+        or confidence < context.dispute_threshold
+        or (context.require_unanimity and len(counts) > 1)
+    )
+    return ItemConsensus(None if tie else winner, confidence, disputed, len(counts) == 1)
+
+
 class SingleLabel(TaskKind):
     name = "single_label"
     title = "Single label (one label per item)"
@@ -135,19 +153,7 @@ class SingleLabel(TaskKind):
         ]
 
     def item_consensus(self, values: Sequence[Value], context: KindContext) -> ItemConsensus:
-        """Majority vote; a tie has no winner and is disputed (never settled by order)."""
-        counts = Counter(str(v) for v in values)
-        if not counts:
-            return ItemConsensus(None, 0.0, False, True)
-        (winner, top), *rest = counts.most_common(2)
-        tie = bool(rest) and rest[0][1] == top
-        confidence = top / len(values)
-        disputed = (
-            tie
-            or confidence < context.dispute_threshold
-            or (context.require_unanimity and len(counts) > 1)
-        )
-        return ItemConsensus(None if tie else winner, confidence, disputed, len(counts) == 1)
+        return majority_consensus([str(v) for v in values], context)
 
     def consensus_methods(self) -> tuple[str, ...]:
         # model_aware needs the model's out-of-sample probabilities, which a vote frame
