@@ -12,21 +12,21 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 
-@dataclass
-class SimulatedAnnotator:
-    """``confusion[true][answer]`` is the chance of ``answer`` when the truth is ``true``.
+def answer_rng(seed: int, index: int, external_id: str) -> np.random.Generator:
+    """The generator of one annotator's answer to one item: (seed, annotator, item) alone."""
+    return np.random.default_rng([seed, index, zlib.crc32(external_id.encode())])
 
-    ``accuracy`` is the mean of the diagonal (the chance of a right answer on an
-    item of a label picked uniformly); :meth:`observed_accuracy` is what happened.
-    """
+
+@dataclass
+class Tally:
+    """What every simulated annotator records (the run and its report read it)."""
 
     name: str
-    labels: list[str]
-    confusion: np.ndarray
     seed: int
     index: int
     right: int = 0
@@ -34,7 +34,29 @@ class SimulatedAnnotator:
     token: str = ""
     user_id: int = 0
     exhausted: bool = False
-    answers: dict[str, str] = field(default_factory=dict)
+    answers: dict[str, Any] = field(default_factory=dict)
+
+    def record(self, external_id: str, answer: Any, truth: Any) -> Any:
+        self.answered += 1
+        self.right += answer == truth
+        self.answers[external_id] = answer
+        return answer
+
+    def observed_accuracy(self) -> float | None:
+        """The share of answers exactly right."""
+        return self.right / self.answered if self.answered else None
+
+
+@dataclass
+class SimulatedAnnotator(Tally):
+    """``confusion[true][answer]`` is the chance of ``answer`` when the truth is ``true``.
+
+    ``accuracy`` is the mean of the diagonal (the chance of a right answer on an
+    item of a label picked uniformly); :meth:`observed_accuracy` is what happened.
+    """
+
+    labels: list[str] = field(default_factory=list)
+    confusion: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
     @property
     def accuracy(self) -> float:
@@ -42,16 +64,9 @@ class SimulatedAnnotator:
 
     def answer(self, external_id: str, truth: str) -> str:
         row = self.confusion[self.labels.index(truth)]
-        key = zlib.crc32(external_id.encode())
-        rng = np.random.default_rng([self.seed, self.index, key])
+        rng = answer_rng(self.seed, self.index, external_id)
         label = self.labels[int(rng.choice(len(self.labels), p=row))]
-        self.answered += 1
-        self.right += label == truth
-        self.answers[external_id] = label
-        return label
-
-    def observed_accuracy(self) -> float | None:
-        return self.right / self.answered if self.answered else None
+        return str(self.record(external_id, label, truth))
 
 
 def uniform_confusion(labels: Sequence[str], accuracy: float) -> np.ndarray:
@@ -100,6 +115,12 @@ def make_annotators(
         list(confusions) if confusions else [uniform_confusion(labels, a) for a in accuracies]
     )
     return [
-        SimulatedAnnotator(f"{prefix}-a{i + 1}", list(labels), matrices[i % len(matrices)], seed, i)
+        SimulatedAnnotator(
+            f"{prefix}-a{i + 1}",
+            seed,
+            i,
+            labels=list(labels),
+            confusion=matrices[i % len(matrices)],
+        )
         for i in range(n)
     ]

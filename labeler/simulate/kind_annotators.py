@@ -11,45 +11,16 @@ single-label ones are (``labeler.simulate.annotators``): an answer depends only 
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-
-def _rng(seed: int, index: int, external_id: str) -> np.random.Generator:
-    return np.random.default_rng([seed, index, zlib.crc32(external_id.encode())])
+from labeler.simulate.annotators import Tally, answer_rng
 
 
 @dataclass
-class _Tally:
-    """What every simulated annotator records (the run and its report read it)."""
-
-    name: str
-    seed: int
-    index: int
-    right: int = 0
-    answered: int = 0
-    token: str = ""
-    user_id: int = 0
-    exhausted: bool = False
-    answers: dict[str, Any] = field(default_factory=dict)
-
-    def _record(self, external_id: str, answer: Any, truth: Any) -> Any:
-        self.answered += 1
-        self.right += answer == truth
-        self.answers[external_id] = answer
-        return answer
-
-    def observed_accuracy(self) -> float | None:
-        """The share of answers exactly right (the whole set; the exact point)."""
-        return self.right / self.answered if self.answered else None
-
-
-@dataclass
-class SetAnnotator(_Tally):
+class SetAnnotator(Tally):
     """Answers label sets; ``noise`` is each label's flip chance (0..1)."""
 
     labels: list[str] = field(default_factory=list)
@@ -62,7 +33,7 @@ class SetAnnotator(_Tally):
         return 1.0 - float(np.mean(self.noise)) if self.noise else 1.0
 
     def answer(self, external_id: str, truth: Sequence[str]) -> list[str]:
-        draws = _rng(self.seed, self.index, external_id).random(len(self.labels))
+        draws = answer_rng(self.seed, self.index, external_id).random(len(self.labels))
         flips = draws < np.asarray(self.noise)
         chosen = [
             lbl for lbl, flip in zip(self.labels, flips, strict=True) if (lbl in truth) != flip
@@ -71,11 +42,11 @@ class SetAnnotator(_Tally):
             # An empty answer is refused: such an annotator keeps the first true label
             # (or, for an empty truth, the label least often flipped).
             chosen = list(truth[:1]) or [self.labels[int(np.argmin(self.noise))]]
-        return self._record(external_id, chosen, list(truth))
+        return self.record(external_id, chosen, list(truth))
 
 
 @dataclass
-class RatingAnnotator(_Tally):
+class RatingAnnotator(Tally):
     """Answers a point of ``points`` (low to high)."""
 
     points: list[float] = field(default_factory=list)
@@ -95,11 +66,11 @@ class RatingAnnotator(_Tally):
         drawn = (
             float(truth)
             + self.bias
-            + self.noise * _rng(self.seed, self.index, external_id).standard_normal()
+            + self.noise * answer_rng(self.seed, self.index, external_id).standard_normal()
         )
         point = min(self.points, key=lambda p: abs(p - drawn))
         value = int(point) if float(point).is_integer() else point
-        return self._record(external_id, value, truth)
+        return self.record(external_id, value, truth)
 
 
 def set_annotators(
