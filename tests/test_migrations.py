@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -27,6 +29,10 @@ def test_upgrade_on_an_empty_database_matches_the_models(tmp_path):
             diff = compare_metadata(context, db.metadata)
         db.engine.dispose()
     assert diff == []
+
+
+def _loaded(value):
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _mapped_or_not_search(name, type_, parent_names):
@@ -83,12 +89,19 @@ def test_upgrading_a_database_with_data_keeps_it(tmp_path):
         )
         db.session.commit()
         upgrade(directory=directory)
-        row = db.session.execute(
+        data, disputed, estimator, kind, settings = db.session.execute(
             text(
                 "SELECT item.data, item.disputed, project.estimator, project.task_kind, "
                 "project.task_settings FROM item JOIN project ON project.id = item.project_id"
             )
         ).one()
         # A project from before task kinds is single-label, with no kind settings.
-        assert row == ('{"text": "kept"}', 0, "logistic_regression", "single_label", "{}")
+        # (SQLite hands JSON back as text and booleans as 0/1; PostgreSQL as values.)
+        assert (_loaded(data), disputed in (0, False), estimator, kind, _loaded(settings)) == (
+            {"text": "kept"},
+            True,
+            "logistic_regression",
+            "single_label",
+            {},
+        )
         db.engine.dispose()
