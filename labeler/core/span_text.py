@@ -99,8 +99,14 @@ def _class_bits(chars: Iterable[str]) -> list[int]:
 
 @cache
 def _bmp_classes() -> np.ndarray:
-    """:func:`_class_bits` of every code point below U+10000, built once (65,536 chars)."""
-    return np.asarray(_class_bits(map(chr, range(0x10000))), dtype=np.uint8)
+    """:func:`_class_bits` of every code point below U+10000, built once (65,536 chars,
+    each class found by one ``finditer`` over them all: its patterns match one char)."""
+    chars = "".join(map(chr, range(0x10000)))
+    bits = np.zeros(0x10000, dtype=np.uint8)
+    for bit, pattern in ((1, _WORD), (2, _SPACE), (4, _EXTENDER)):
+        found = np.fromiter((m.start() for m in pattern.finditer(chars)), dtype=np.int64)
+        bits[found] |= bit
+    return bits
 
 
 def _classes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -111,7 +117,7 @@ def _classes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if len(astral):
         distinct, codes = np.unique(points[astral], return_inverse=True)
         bits[astral] = np.asarray(_class_bits(chr(int(c)) for c in distinct), np.uint8)[codes]
-    return (bits & 1).astype(bool), (bits & 2).astype(bool), (bits & 4).astype(bool)
+    return (bits & 1).view(bool), (bits >> 1 & 1).view(bool), (bits >> 2 & 1).view(bool)
 
 
 def _token_bounds(
