@@ -86,9 +86,9 @@ def token_table(
     units = np.repeat(base[item_code] - vote_base, lengths)
     units += np.arange(total, dtype=np.int64)
     coders = np.repeat(coder_codes.astype(np.int32), lengths)
-    tags = np.zeros(total, dtype=np.int64)
     spans = explode(votes) if spans is None else spans
     labels = list(spans["label"].cat.categories)
+    tags = np.zeros(total, dtype=np.int16 if len(labels) < 16_000 else np.int32)
     if len(spans):
         _mark(spans, tags, item_code, n_tokens, token_start, vote_base)
     names = ["O"] + [f"{p}-{label}" for label in labels for p in ("B", "I")]
