@@ -134,15 +134,19 @@ def _pattern_keys(table: TokenTable, n_units: int, n_tags: int) -> np.ndarray:
     codes = np.random.default_rng(0).integers(
         1, 2**63, size=(len(table.annotators), n_tags), dtype=np.uint64
     )
-    row_codes = codes[table.coders, table.tags]
-    if table.ranks.size and int(table.ranks.max()) < 8:
-        # one column per vote of an item; the sum wraps modulo 2⁶⁴ in any order
-        matrix = np.zeros((n_units, int(table.ranks.max()) + 1), dtype=np.uint64)
-        matrix[table.units, table.ranks] = row_codes
-        summed: np.ndarray = matrix.sum(axis=1, dtype=np.uint64)
-        return summed
-    keys = np.zeros(n_units, dtype=np.uint64)
-    np.add.at(keys, table.units, row_codes)
+    # Every vote of an item tags each of its tokens: a unit's key is its item's sum of
+    # the "O" codes of its votes, plus (code of the tag - code of O) where a tag is not
+    # O (a tenth of the rows). All sums wrap modulo 2⁶⁴, so any order gives one key.
+    first_unit = np.zeros(n_units, dtype=bool)
+    first_unit[table.base[table.n_tokens > 0]] = True
+    opening = np.flatnonzero(first_unit[table.units])
+    item_of_unit = np.repeat(np.arange(len(table.items)), table.n_tokens)
+    item_sum = np.zeros(len(table.items), dtype=np.uint64)
+    np.add.at(item_sum, item_of_unit[table.units[opening]], codes[table.coders[opening], 0])
+    keys = np.repeat(item_sum, table.n_tokens)
+    tagged = np.flatnonzero(table.tags)
+    coders = table.coders[tagged]
+    np.add.at(keys, table.units[tagged], codes[coders, table.tags[tagged]] - codes[coders, 0])
     return keys
 
 

@@ -135,20 +135,26 @@ def _token_bounds(
     before_run = np.maximum.accumulate(np.where(first_of_run, at - 1, -1)) if len(at) else at
     anchor = np.maximum(before_run, 0)
     anchored = (before_run >= 0) & token[anchor]
+    # (in place where it can be: each temporary is as long as the text)
     if tokenizer == "words":
-        runs = word | extend  # runs of word characters and extenders are one token
-        other = token & ~runs
-        absorbed = np.zeros(len(word), dtype=bool)  # extenders after punctuation
-        absorbed[at] = anchored & other[anchor]
-        continuing = runs & ~absorbed
-        start = other | (continuing & ~np.concatenate([[False], continuing[:-1]]))
+        continuing = word | extend  # runs of word characters and extenders are one token
+        other = ~continuing
+        other &= token
+        if len(at):  # extenders after punctuation join it, not the run after
+            continuing[at] &= ~(anchored & other[anchor])
+        start = continuing.copy()
+        start[1:] &= ~continuing[:-1]
+        start |= other
     else:
         start = token.copy()
         start[at] = ~anchored & first_of_run
-    following = np.concatenate([start[1:] | space[1:], [True]])
+    following = np.empty_like(start)
+    np.logical_or(start[1:], space[1:], out=following[:-1])
+    following[-1:] = True
+    following &= token
     starts = np.flatnonzero(start)
-    ends = np.flatnonzero(token & following) + 1
-    return starts.astype(np.int64), ends.astype(np.int64)
+    ends = np.flatnonzero(following) + 1
+    return starts.astype(np.int64, copy=False), ends.astype(np.int64, copy=False)
 
 
 def _splice(

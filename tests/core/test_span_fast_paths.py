@@ -157,7 +157,7 @@ def test_dawid_skene_pattern_keys_equal_the_sum_coder_by_coder(seed):
     n_units, n_tags = int(table.units.max()) + 1, len(table.tag_names)
     expected = _loop_pattern_keys(table, n_units, n_tags)
     assert (span_consensus._pattern_keys(table, n_units, n_tags) == expected).all()
-    # many votes on one item take the other path (no units x votes matrix)
+    # and with many votes on each item
     many = pd.concat(
         [votes] + [votes.assign(annotator=votes["annotator"] + f" copy {i}") for i in range(2)]
     )
@@ -197,3 +197,24 @@ def test_spans_json_writes_what_json_dumps_writes():
                 span_formats.spans_json(value)
             continue
         assert span_formats.spans_json(value) == expected
+
+
+@pytest.mark.parametrize("tokenizer", ["words", "characters"])
+def test_the_array_tokenizer_equals_the_regex_on_hostile_texts(tokenizer):
+    from labeler.core.span_text import tokenize_many
+
+    rng = np.random.default_rng(7)
+    texts = [_text(rng) for _ in range(400)] + [
+        "",
+        " ",
+        "\u0301a",
+        "a\u0301\u0301",
+        "!\u0301",
+        " \u0301x",
+        "a \u0301\u0301 !\u0301b",
+    ]
+    owner, starts, ends = tokenize_many(texts, tokenizer)
+    got = [[] for _ in texts]
+    for i, s, e in zip(owner.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        got[i].append((s, e))
+    assert got == [tokenize(text, tokenizer) for text in texts]
