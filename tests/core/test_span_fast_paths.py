@@ -197,6 +197,11 @@ def test_spans_json_writes_what_json_dumps_writes():
                 span_formats.spans_json(value)
             continue
         assert span_formats.spans_json(value) == expected
+    plain = values[:3] * 3
+    assert span_formats.spans_json_many(plain) == [canonical_json(v) for v in plain]
+    for odd in values[3:5]:  # one value that is not plain spans: each goes to json.dumps
+        mixed = [*plain, odd]
+        assert span_formats.spans_json_many(mixed) == [canonical_json(v) for v in mixed]
 
 
 @pytest.mark.parametrize("tokenizer", ["words", "characters"])

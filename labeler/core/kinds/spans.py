@@ -169,6 +169,10 @@ class SpanKind(TaskKind):
     # -- agreement and consensus -----------------------------------------------
 
     def agreement(self, votes: pd.DataFrame, context: KindContext) -> list[Figure]:
+        with span_frames.paused_collector():
+            return self._agreement(votes, context)
+
+    def _agreement(self, votes: pd.DataFrame, context: KindContext) -> list[Figure]:
         spans = span_frames.explode(votes)
         strict = span_agreement.pairwise_f1(votes, strict=True, spans=spans)
         lenient = span_agreement.pairwise_f1(votes, strict=False, spans=spans)
@@ -208,6 +212,10 @@ class SpanKind(TaskKind):
     def consensus(self, votes: pd.DataFrame, context: KindContext, method: str) -> pd.DataFrame:
         if method not in self.consensus_methods():
             raise InvalidValue(f"unknown consensus method {method!r}", "consensus_method")
+        with span_frames.paused_collector():
+            return self._consensus(votes, context, method)
+
+    def _consensus(self, votes: pd.DataFrame, context: KindContext, method: str) -> pd.DataFrame:
         overlap = bool({**DEFAULTS, **context.settings}["overlap"])
         spans = span_frames.explode(votes)
         table = span_consensus.vote_many(votes, context.dispute_threshold, overlap, spans)
@@ -225,7 +233,11 @@ class SpanKind(TaskKind):
             table["disputed"] = table["disputed"] | (
                 table["confidence"] < context.dispute_threshold
             )
-        table["key"] = [None if v is None else self.key(v) for v in table["value"]]
+        values = table["value"].tolist()
+        written = span_formats.spans_json_many([[] if v is None else v for v in values])
+        table["key"] = [
+            None if v is None else bounded_key(j) for v, j in zip(values, written, strict=True)
+        ]
         return table[["value", "key", "confidence", "unanimous", "disputed"]]
 
     # -- the model -------------------------------------------------------------
