@@ -228,14 +228,16 @@ def _squares_by_matrix(
     unit_index: np.ndarray, values: np.ndarray, ranks: np.ndarray, per_unit: np.ndarray
 ) -> np.ndarray:
     """Per unit, sum over values of (how many rows gave it)²: its rows plus twice the
-    pairs of its rows that agree, from the units x ranks matrix (-1 where empty)."""
-    matrix = np.full((per_unit.size, int(ranks.max()) + 1), -1, dtype=np.int32)
-    matrix[unit_index, ranks] = values
-    columns = [matrix[:, a].copy() for a in range(matrix.shape[1])]
+    pairs of its rows that agree, from the ranks x units matrix (-1 where empty)."""
+    small = values.size == 0 or int(values.max()) < np.iinfo(np.int16).max
+    # one row per rank, so that each is contiguous
+    matrix = np.full((int(ranks.max()) + 1, per_unit.size), -1, np.int16 if small else np.int32)
+    matrix[ranks, unit_index] = values
     agree = np.zeros(per_unit.size, dtype=np.int64)
-    for a, first in enumerate(columns):
-        for second in columns[a + 1 :]:
-            agree += (first == second) & (first >= 0)
+    for a, first in enumerate(matrix):
+        present = first >= 0
+        for second in matrix[a + 1 :]:
+            agree += (first == second) & present
     return (per_unit + 2 * agree).astype(np.float64)
 
 
