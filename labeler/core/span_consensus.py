@@ -159,6 +159,8 @@ def dawid_skene_tags(
     pattern (most tokens are "O" from everyone), which keeps 10⁶ tokens fast.
     """
     n_units = int(table.units.max()) + 1 if table.units.size else 0
+    if n_units == 0:  # no text has a token: nothing to tag
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
     n_tags, n_coders = len(table.tag_names), len(table.annotators)
     keys = _pattern_keys(table, n_units, n_tags)
     _, first_unit, pattern_of_unit, weight = np.unique(

@@ -223,3 +223,20 @@ def test_the_array_tokenizer_equals_the_regex_on_hostile_texts(tokenizer):
     for i, s, e in zip(owner.tolist(), starts.tolist(), ends.tolist(), strict=True):
         got[i].append((s, e))
     assert got == [tokenize(text, tokenizer) for text in texts]
+
+
+def test_empty_frames_and_texts_without_tokens_give_empty_figures():
+    kind = kind_for("spans")
+    context = KindContext(labels=LABELS, settings=kind.validate_settings({}, LABELS))
+    empty = pd.DataFrame(
+        {c: pd.Series([], dtype=object) for c in ("item", "annotator", "text", "value")}
+    )
+    blank = pd.DataFrame(
+        {"item": [1, 1], "annotator": ["a", "b"], "text": [" \r\n", " \r\n"], "value": [[], None]}
+    )
+    for votes, n_items in ((empty, 0), (blank, 1)):
+        assert [f.value for f in kind.agreement(votes, context)] == [None, None, None]
+        for method in kind.consensus_methods():
+            table = kind.consensus(votes, context, method)
+            assert len(table) == n_items
+            assert table["value"].tolist() == [[]] * n_items
