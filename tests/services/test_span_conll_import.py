@@ -144,3 +144,40 @@ def test_the_cli_imports_a_conll_file_by_its_suffix(app, tmp_path):
             ("t9", "bob"): [{"start": 4, "end": 14, "label": "URL"}],
             ("doc-2", "bob"): [{"start": 0, "end": 4, "label": "URL"}],
         }
+
+
+def test_the_api_imports_the_conll_export_with_format_conll(app, client, tokens):
+    import json
+
+    exported = _export(client, tokens, _labeled(app))
+    with app.app_context():
+        fresh = _project("Api copy")
+        db.session.commit()
+        fresh_id = fresh.id
+    upload = {
+        "file": (io.BytesIO(exported), "answers.conll"),
+        "format": "conll",
+        "mapping": json.dumps({}),
+    }
+    response = client.post(
+        f"/api/v1/projects/{fresh_id}/items",
+        data=upload,
+        headers=bearer(tokens["admin"]),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.json
+    assert response.json["annotations_added"] == 4
+    bad = {
+        "file": (io.BytesIO(exported.replace(b"B-TIME", b"B-DATE", 1)), "bad.conll"),
+        "format": "conll",
+    }
+    response = client.post(
+        f"/api/v1/projects/{fresh_id}/items",
+        data=bad,
+        headers=bearer(tokens["admin"]),
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 422 and "tag 'B-DATE'" in response.json["error"]
+    assert response.json["detail"]["line"] is not None
+    with app.app_context():
+        assert _stored(fresh_id) == ANSWERS
