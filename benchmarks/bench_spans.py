@@ -94,14 +94,17 @@ def queue(corpus, start, batch, seed=0) -> None:
     print(f"   full data: {len(train)} texts, test {n_test}, F1 {full_f1:.3f} "
           f"({time.perf_counter() - t:.1f} s to train and score)")  # fmt: skip
     needed = {}
-    for strategy in ("mnlp", "random"):
+    for strategy in ("mnlp", "token_entropy", "random"):
         n, curve = texts_to_target(train, test, strategy, start, batch, full_f1, seed=seed)
         needed[strategy] = n
         points = " ".join(f"{k}:{f:.2f}" for k, f in curve)
         print(f"   {strategy:>6}: {n if n else 'not reached'} texts  [{points}]")
-    if needed["mnlp"] and needed["random"]:
-        ratio = needed["random"] / needed["mnlp"]
-        print(f"   random / mnlp = {ratio:.2f}x fewer texts -> goal >= 1.5x: {ratio >= 1.5}")
+    for strategy in ("mnlp", "token_entropy"):
+        if needed[strategy] and needed["random"]:
+            ratio = needed["random"] / needed[strategy]
+            print(
+                f"   random / {strategy} = {ratio:.2f}x fewer texts -> goal >= 1.5x: {ratio >= 1.5}"
+            )
 
 
 def tokenizing(corpus, n_texts) -> None:
