@@ -13,7 +13,7 @@ Prints, never asserts:
    Dawid-Skene, with 3 simulated annotators of mixed quality (careful, average,
    careless; labeler.simulate.span_annotators.mixed_annotators). Goal: DS >= voting.
 2. queue: texts needed to reach 95% of the F1 the tagger gets from all training texts,
-   ranking by MNLP uncertainty vs a random order (batches of --batch). Goal: >= 1.5x
+   ranking by MNLP and by mean token entropy vs a random order (batches of --batch). Goal: >= 1.5x
    fewer texts than random.
 3. scale: agreement (pairwise strict and lenient F1, token alpha) and consensus (voting,
    Dawid-Skene) over --texts texts x 3 annotators (tweets drawn with replacement), wall
