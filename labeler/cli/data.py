@@ -93,9 +93,10 @@ def _add_text_project(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "jsonl"]),
+    type=click.Choice(["csv", "jsonl", "conll"]),
     default=None,
-    help="Default: from the file name.",
+    help="Default: from the file name. conll: span answers, one token per line "
+    "(--annotator names the annotator of a file without a '# columns' line).",
 )
 @click.option("--id", "id_column", default=None, help="Id column (default: generated).")
 @click.option("--text", multiple=True, help="Text column (repeatable).")
@@ -153,7 +154,8 @@ def import_command(
             f"{path} is {size:,} bytes; the limit is {limit:,} "
             "(LABELER_IMPORT_MAX_BYTES). Nothing was imported."
         )
-    fmt = fmt or ("jsonl" if path.suffix.lower() in (".jsonl", ".ndjson") else "csv")
+    suffix = path.suffix.lower()
+    fmt = fmt or {".jsonl": "jsonl", ".ndjson": "jsonl", ".conll": "conll"}.get(suffix, "csv")
     mapping = ColumnMapping(
         id=id_column,
         text=text,
@@ -168,6 +170,10 @@ def import_command(
         duplicates=duplicates,
         add_annotators=add_annotators,
     )
+    if fmt == "conll":  # the file's columns are its own; --annotator names its annotator
+        mapping = ColumnMapping(
+            default_annotator=annotator or "imported", add_annotators=add_annotators
+        )
     with (
         path.open("rb") as stream,
         click.progressbar(

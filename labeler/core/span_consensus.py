@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labeler.core.span_agreement import Counts
+from labeler.core.span_agreement import Counts, distinct_spans
 from labeler.core.span_frames import TokenTable, explode, units_to_spans
 from labeler.core.span_text import Span, as_tuples
 
@@ -62,44 +62,54 @@ def vote(
     return spans, confidence, disputed
 
 
-def vote_many(votes: pd.DataFrame, share: float, overlap: bool = False) -> pd.DataFrame:
+def vote_many(
+    votes: pd.DataFrame, share: float, overlap: bool = False, spans: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """:func:`vote` for every item of a votes frame at once, by item: ``value``,
-    ``confidence``, ``disputed`` and ``unanimous`` (every answer the same)."""
+    ``confidence``, ``disputed`` and ``unanimous`` (every answer the same).
+    ``spans``: :func:`explode` of ``votes`` when the caller has it already."""
     n_votes = votes.groupby("item", sort=True).size()
-    spans = explode(votes)
-    counts = (
-        spans.assign(label=spans["label"].astype(str))
-        .groupby(["item", "start", "end", "label"], sort=True)
-        .size()
-        .rename("count")
-        .reset_index()
-    )
-    n = n_votes.reindex(counts["item"]).to_numpy()
-    c = counts["count"].to_numpy()
-    counts["won"] = (c / n >= share - 1e-12) & (2 * c > n)
-    counts["margin"] = np.maximum(c, n - c) / n
-    counts["all"] = c == n
-    per_item = counts.groupby("item").agg(
-        confidence=("margin", "min"), won=("won", "all"), unanimous=("all", "all")
-    )
+    spans = explode(votes) if spans is None else spans
+    item_code = n_votes.index.get_indexer(spans["item"])
+    row, c = distinct_spans(spans, item_code)
+    item = item_code[row]
+    n = n_votes.to_numpy()[item]
+    won = (c / n >= share - 1e-12) & (2 * c > n)
+    margin = np.maximum(c, n - c) / n
+    confidence = np.ones(len(n_votes))
+    lost = np.zeros(len(n_votes), dtype=bool)
+    split = np.zeros(len(n_votes), dtype=bool)
+    if len(row):
+        bounds = np.flatnonzero(np.concatenate([[True], item[1:] != item[:-1]]))
+        confidence[item[bounds]] = np.minimum.reduceat(margin, bounds)
+        lost[item[~won]] = True
+        split[item[c != n]] = True
     table = pd.DataFrame(index=n_votes.index)
-    table["confidence"] = per_item["confidence"].reindex(table.index).fillna(1.0)
-    table["disputed"] = ~per_item["won"].reindex(table.index).fillna(True).astype(bool)
-    table["unanimous"] = per_item["unanimous"].reindex(table.index).fillna(True).astype(bool)
-    winners = counts[counts["won"]]
-    values: dict[Any, list[Span]] = {item: [] for item in table.index}
-    for item, start, end, label in zip(
-        winners["item"], winners["start"], winners["end"], winners["label"], strict=True
+    table["confidence"] = confidence
+    table["disputed"] = lost
+    table["unanimous"] = ~split
+    kept = row[won]
+    names = [str(name) for name in spans["label"].cat.categories]
+    index = n_votes.index.tolist()
+    values: list[list[Span]] = [[] for _ in index]
+    for at, start, end, code in zip(
+        item[won].tolist(),
+        spans["start"].to_numpy()[kept].tolist(),
+        spans["end"].to_numpy()[kept].tolist(),
+        spans["label"].cat.codes.to_numpy()[kept].tolist(),
+        strict=True,
     ):
-        values[item].append({"start": int(start), "end": int(end), "label": str(label)})
+        values[at].append({"start": start, "end": end, "label": names[code]})
     if not overlap:
-        crowded = winners["item"].eq(winners["item"].shift()) & (
-            winners["start"] < winners["end"].shift()
+        winner_item, winner_start = item[won], spans["start"].to_numpy()[kept]
+        winner_end = spans["end"].to_numpy()[kept]
+        crowded = np.flatnonzero(
+            (winner_item[1:] == winner_item[:-1]) & (winner_start[1:] < winner_end[:-1])
         )
-        for item in winners.loc[crowded, "item"].unique():
-            marks = votes.loc[votes["item"] == item, "value"].tolist()
-            values[item], table.loc[item, "confidence"], _ = vote(marks, share)
-    table["value"] = [values[item] for item in table.index]
+        for at in np.unique(winner_item[crowded + 1]).tolist():
+            marks = votes.loc[votes["item"] == index[at], "value"].tolist()
+            values[at], table.iloc[at, 0], _ = vote(marks, share)
+    table["value"] = values
     return table
 
 
@@ -124,10 +134,19 @@ def _pattern_keys(table: TokenTable, n_units: int, n_tags: int) -> np.ndarray:
     codes = np.random.default_rng(0).integers(
         1, 2**63, size=(len(table.annotators), n_tags), dtype=np.uint64
     )
-    keys = np.zeros(n_units, dtype=np.uint64)
-    for coder in range(len(table.annotators)):
-        mine = table.coders == coder
-        keys[table.units[mine]] += codes[coder, table.tags[mine]]
+    # Every vote of an item tags each of its tokens: a unit's key is its item's sum of
+    # the "O" codes of its votes, plus (code of the tag - code of O) where a tag is not
+    # O (a tenth of the rows). All sums wrap modulo 2⁶⁴, so any order gives one key.
+    first_unit = np.zeros(n_units, dtype=bool)
+    first_unit[table.base[table.n_tokens > 0]] = True
+    opening = np.flatnonzero(first_unit[table.units])
+    item_of_unit = np.repeat(np.arange(len(table.items)), table.n_tokens)
+    item_sum = np.zeros(len(table.items), dtype=np.uint64)
+    np.add.at(item_sum, item_of_unit[table.units[opening]], codes[table.coders[opening], 0])
+    keys = np.repeat(item_sum, table.n_tokens)
+    tagged = np.flatnonzero(table.tags)
+    coders = table.coders[tagged]
+    np.add.at(keys, table.units[tagged], codes[coders, table.tags[tagged]] - codes[coders, 0])
     return keys
 
 
@@ -140,6 +159,8 @@ def dawid_skene_tags(
     pattern (most tokens are "O" from everyone), which keeps 10⁶ tokens fast.
     """
     n_units = int(table.units.max()) + 1 if table.units.size else 0
+    if n_units == 0:  # no text has a token: nothing to tag
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
     n_tags, n_coders = len(table.tag_names), len(table.annotators)
     keys = _pattern_keys(table, n_units, n_tags)
     _, first_unit, pattern_of_unit, weight = np.unique(

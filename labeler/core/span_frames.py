@@ -8,7 +8,12 @@ IOB2 codes (:func:`token_table`); the reverse turns per-token tags into spans
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -17,27 +22,44 @@ import pandas as pd
 from labeler.core.span_text import Span, tokenize_many
 
 
+@contextmanager
+def paused_collector() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while the figures of 10⁵ items build
+    their lists and dicts (none of which form cycles): every few thousand new
+    containers it would otherwise walk every object of the process, a good part of
+    the time with the votes of 10⁵ items in memory. Restored as it was on leaving."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def explode(votes: pd.DataFrame) -> pd.DataFrame:
     """One row per span: ``vote`` (the row's position), ``item``, ``annotator``,
-    ``start``, ``end``, ``label``."""
-    vote, start, end, label = [], [], [], []
-    for position, value in enumerate(votes["value"]):
-        for span in value or ():
-            vote.append(position)
-            start.append(span["start"])
-            end.append(span["end"])
-            label.append(span["label"])
-    positions = np.asarray(vote, dtype=np.int64)
+    ``start``, ``end``, ``label`` (annotator and label categorical), in the votes'
+    order and each value's."""
+    values = [value or () for value in votes["value"].tolist()]
+    lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    flat = list(chain.from_iterable(values))
+    positions = np.repeat(np.arange(len(values), dtype=np.int64), lengths)
+    codes, names = pd.factorize(np.asarray(list(map(_LABEL, flat)), dtype=object), sort=True)
+    coder, coders = pd.factorize(votes["annotator"])
     return pd.DataFrame(
         {
             "vote": positions,
             "item": votes["item"].to_numpy()[positions],
-            "annotator": votes["annotator"].to_numpy()[positions],
-            "start": np.asarray(start, dtype=np.int64),
-            "end": np.asarray(end, dtype=np.int64),
-            "label": pd.Categorical(label),
+            "annotator": pd.Categorical.from_codes(coder[positions], categories=coders),
+            "start": np.fromiter(map(_START, flat), dtype=np.int64, count=len(flat)),
+            "end": np.fromiter(map(_END, flat), dtype=np.int64, count=len(flat)),
+            "label": pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype=object)),
         }
     )
+
+
+_START, _END, _LABEL = itemgetter("start"), itemgetter("end"), itemgetter("label")
 
 
 @dataclass
@@ -47,7 +69,9 @@ class TokenTable:
     Tokens of all items are numbered in turn (``units``); item ``i`` holds tokens
     ``base[i]`` .. ``base[i] + n_tokens[i]``, whose code-point offsets within the item's
     text are ``token_start`` / ``token_end``. ``coders`` and ``tags`` are codes into
-    ``annotators`` and ``tag_names`` (``"O"`` is 0, ``B-X`` odd, ``I-X`` even)."""
+    ``annotators`` and ``tag_names`` (``"O"`` is 0, ``B-X`` odd, ``I-X`` even).
+    ``ranks``: each row's vote's place among its item's votes (0, 1, ...), so that
+    ``(units, ranks)`` is a cell of a units x votes-per-item matrix."""
 
     items: list[Any]
     base: np.ndarray
@@ -59,32 +83,38 @@ class TokenTable:
     tags: np.ndarray
     annotators: list[Any]
     tag_names: list[str]
+    ranks: np.ndarray
 
 
-def token_table(votes: pd.DataFrame, tokenizer: str = "words") -> TokenTable:
-    """The :class:`TokenTable` of ``votes`` (needs a ``text`` column)."""
+def token_table(
+    votes: pd.DataFrame, tokenizer: str = "words", spans: pd.DataFrame | None = None
+) -> TokenTable:
+    """The :class:`TokenTable` of ``votes`` (needs a ``text`` column); ``spans`` is
+    :func:`explode` of ``votes`` when the caller has it already."""
     texts = votes.groupby("item", sort=False)["text"].first()
-    items = list(texts.index)
-    owner, token_start, token_end = tokenize_many([str(t) for t in texts], tokenizer)
+    items = texts.index.tolist()
+    owner, token_start, token_end = tokenize_many([str(t) for t in texts.tolist()], tokenizer)
     n_tokens = np.bincount(owner, minlength=len(items)).astype(np.int64)
     base = np.concatenate([[0], np.cumsum(n_tokens)[:-1]]).astype(np.int64)
     item_code = pd.Index(items).get_indexer(votes["item"])
     coder_codes, annotators = pd.factorize(votes["annotator"])
+    rank = pd.Series(item_code).groupby(item_code).cumcount().to_numpy()
     lengths = n_tokens[item_code]
     vote_base = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
     total = int(lengths.sum())
-    within = np.arange(total) - np.repeat(vote_base, lengths)
-    units = np.repeat(base[item_code], lengths) + within
-    coders = np.repeat(coder_codes, lengths)
-    tags = np.zeros(total, dtype=np.int64)
-    spans = explode(votes)
+    # each vote's run of rows counts its item's tokens from the item's base
+    units = np.repeat(base[item_code] - vote_base, lengths)
+    units += np.arange(total, dtype=np.int64)
+    coders = np.repeat(coder_codes.astype(np.int32), lengths)
+    spans = explode(votes) if spans is None else spans
     labels = list(spans["label"].cat.categories)
+    tags = np.zeros(total, dtype=np.int16 if len(labels) < 16_000 else np.int32)
     if len(spans):
         _mark(spans, tags, item_code, n_tokens, token_start, vote_base)
     names = ["O"] + [f"{p}-{label}" for label in labels for p in ("B", "I")]
     return TokenTable(
         items, base, n_tokens, token_start, token_end, units, coders, tags,
-        list(annotators), names,
+        list(annotators), names, np.repeat(rank.astype(np.int32), lengths),
     )  # fmt: skip
 
 
@@ -131,14 +161,14 @@ def units_to_spans(table: TokenTable, best: np.ndarray) -> dict[Any, list[Span]]
     # a span ends at the last unit before the next unit that does not continue it
     ends_at = np.flatnonzero((best > 0) & ~np.concatenate([inside[1:], [False]]))
     result: dict[Any, list[Span]] = {item: [] for item in table.items}
-    names = table.tag_names
-    for s, e in zip(starts, ends_at, strict=True):
-        item = int(item_of_unit[s])
-        result[table.items[item]].append(
-            {
-                "start": int(table.token_start[s]),
-                "end": int(table.token_end[e]),
-                "label": names[int(best[s])][2:],
-            }
-        )
+    labels = [name[2:] for name in table.tag_names]
+    items = table.items
+    for item, start, end, code in zip(
+        item_of_unit[starts].tolist(),
+        table.token_start[starts].tolist(),
+        table.token_end[ends_at].tolist(),
+        best[starts].tolist(),
+        strict=True,
+    ):
+        result[items[item]].append({"start": start, "end": end, "label": labels[code]})
     return result

@@ -99,8 +99,14 @@ def _class_bits(chars: Iterable[str]) -> list[int]:
 
 @cache
 def _bmp_classes() -> np.ndarray:
-    """:func:`_class_bits` of every code point below U+10000, built once (65,536 chars)."""
-    return np.asarray(_class_bits(map(chr, range(0x10000))), dtype=np.uint8)
+    """:func:`_class_bits` of every code point below U+10000, built once (65,536 chars,
+    each class found by one ``finditer`` over them all: its patterns match one char)."""
+    chars = "".join(map(chr, range(0x10000)))
+    bits = np.zeros(0x10000, dtype=np.uint8)
+    for bit, pattern in ((1, _WORD), (2, _SPACE), (4, _EXTENDER)):
+        found = np.fromiter((m.start() for m in pattern.finditer(chars)), dtype=np.int64)
+        bits[found] |= bit
+    return bits
 
 
 def _classes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -111,7 +117,7 @@ def _classes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if len(astral):
         distinct, codes = np.unique(points[astral], return_inverse=True)
         bits[astral] = np.asarray(_class_bits(chr(int(c)) for c in distinct), np.uint8)[codes]
-    return (bits & 1).astype(bool), (bits & 2).astype(bool), (bits & 4).astype(bool)
+    return (bits & 1).view(bool), (bits >> 1 & 1).view(bool), (bits >> 2 & 1).view(bool)
 
 
 def _token_bounds(
@@ -129,20 +135,26 @@ def _token_bounds(
     before_run = np.maximum.accumulate(np.where(first_of_run, at - 1, -1)) if len(at) else at
     anchor = np.maximum(before_run, 0)
     anchored = (before_run >= 0) & token[anchor]
+    # (in place where it can be: each temporary is as long as the text)
     if tokenizer == "words":
-        runs = word | extend  # runs of word characters and extenders are one token
-        other = token & ~runs
-        absorbed = np.zeros(len(word), dtype=bool)  # extenders after punctuation
-        absorbed[at] = anchored & other[anchor]
-        continuing = runs & ~absorbed
-        start = other | (continuing & ~np.concatenate([[False], continuing[:-1]]))
+        continuing = word | extend  # runs of word characters and extenders are one token
+        other = ~continuing
+        other &= token
+        if len(at):  # extenders after punctuation join it, not the run after
+            continuing[at] &= ~(anchored & other[anchor])
+        start = continuing.copy()
+        start[1:] &= ~continuing[:-1]
+        start |= other
     else:
         start = token.copy()
         start[at] = ~anchored & first_of_run
-    following = np.concatenate([start[1:] | space[1:], [True]])
+    following = np.empty_like(start)
+    np.logical_or(start[1:], space[1:], out=following[:-1])
+    following[-1:] = True
+    following &= token
     starts = np.flatnonzero(start)
-    ends = np.flatnonzero(token & following) + 1
-    return starts.astype(np.int64), ends.astype(np.int64)
+    ends = np.flatnonzero(following) + 1
+    return starts.astype(np.int64, copy=False), ends.astype(np.int64, copy=False)
 
 
 def _splice(

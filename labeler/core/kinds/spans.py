@@ -152,7 +152,7 @@ class SpanKind(TaskKind):
             raise InvalidValue(str(error), error.field, allowed=list(context.labels)) from None
 
     def key(self, value: Value) -> str:
-        return bounded_key(canonical_json(value))
+        return bounded_key(span_formats.spans_json(value))
 
     def decode(self, key: str | None, stored: Value | None) -> Value | None:
         if stored is not None:
@@ -169,8 +169,13 @@ class SpanKind(TaskKind):
     # -- agreement and consensus -----------------------------------------------
 
     def agreement(self, votes: pd.DataFrame, context: KindContext) -> list[Figure]:
-        strict = span_agreement.pairwise_f1(votes, strict=True)
-        lenient = span_agreement.pairwise_f1(votes, strict=False)
+        with span_frames.paused_collector():
+            return self._agreement(votes, context)
+
+    def _agreement(self, votes: pd.DataFrame, context: KindContext) -> list[Figure]:
+        spans = span_frames.explode(votes)
+        strict = span_agreement.pairwise_f1(votes, strict=True, spans=spans)
+        lenient = span_agreement.pairwise_f1(votes, strict=False, spans=spans)
         tokenizer = {**DEFAULTS, **context.settings}["tokenizer"]
         return [
             Figure(
@@ -187,7 +192,7 @@ class SpanKind(TaskKind):
             ),
             Figure(
                 "Krippendorff's alpha (tokens, IOB2)",
-                span_agreement.token_alpha(votes, tokenizer),
+                span_agreement.token_alpha(votes, tokenizer, spans),
                 "-1..1 over every token's tag: 1 perfect, 0 chance; at least 0.8 is reliable",
             ),
         ]
@@ -207,8 +212,13 @@ class SpanKind(TaskKind):
     def consensus(self, votes: pd.DataFrame, context: KindContext, method: str) -> pd.DataFrame:
         if method not in self.consensus_methods():
             raise InvalidValue(f"unknown consensus method {method!r}", "consensus_method")
+        with span_frames.paused_collector():
+            return self._consensus(votes, context, method)
+
+    def _consensus(self, votes: pd.DataFrame, context: KindContext, method: str) -> pd.DataFrame:
         overlap = bool({**DEFAULTS, **context.settings}["overlap"])
-        table = span_consensus.vote_many(votes, context.dispute_threshold, overlap)
+        spans = span_frames.explode(votes)
+        table = span_consensus.vote_many(votes, context.dispute_threshold, overlap, spans)
         if context.require_unanimity:
             table["disputed"] = table["disputed"] | ~table["unanimous"]
         if method == "dawid_skene":
@@ -217,13 +227,17 @@ class SpanKind(TaskKind):
                     "token Dawid-Skene needs the items' texts (a text column)", "consensus_method"
                 )
             tokenizer = {**DEFAULTS, **context.settings}["tokenizer"]
-            found = span_consensus.dawid_skene(span_frames.token_table(votes, tokenizer))
+            found = span_consensus.dawid_skene(span_frames.token_table(votes, tokenizer, spans))
             table["value"] = [found[item][0] for item in table.index]
             table["confidence"] = [found[item][1] for item in table.index]
             table["disputed"] = table["disputed"] | (
                 table["confidence"] < context.dispute_threshold
             )
-        table["key"] = [None if v is None else self.key(v) for v in table["value"]]
+        values = table["value"].tolist()
+        written = span_formats.spans_json_many([[] if v is None else v for v in values])
+        table["key"] = [
+            None if v is None else bounded_key(j) for v, j in zip(values, written, strict=True)
+        ]
         return table[["value", "key", "confidence", "unanimous", "disputed"]]
 
     # -- the model -------------------------------------------------------------

@@ -34,6 +34,7 @@ from labeler.services.data.import_spec import (
 from labeler.services.data.import_writer import RowImporter
 from labeler.services.data.quality import sync_all_copies
 from labeler.services.data.readers import frame_rows, read_csv, read_jsonl
+from labeler.services.data.span_conll import conll_rows
 from labeler.services.items import index_trigger
 from labeler.services.labeling.labels import refresh_project
 from labeler.services.projects.store import recount, register_fields, restore_tiers
@@ -60,8 +61,10 @@ def import_file(
             )
     elif fmt == "jsonl":
         _, rows = read_jsonl(stream, counter)
+    elif fmt == "conll":  # span answers onto the items' texts (services/data/span_conll.py)
+        rows, mapping = conll_rows(project, stream, mapping, counter)
     else:
-        raise ImportFailed(f"unknown format {fmt!r}: use csv or jsonl")
+        raise ImportFailed(f"unknown format {fmt!r}: use csv, jsonl or conll")
     return import_rows(
         project,
         rows,
