@@ -89,11 +89,12 @@ def reads_before_writing() -> Iterator[None]:
         g.labeler_reads_first = False
     session = db.session()
     if session.in_transaction():
+        expire = session.expire_on_commit
         session.expire_on_commit = False  # an autocommit "transaction": nothing to expire
         try:
             session.commit()
         finally:
-            session.expire_on_commit = True
+            session.expire_on_commit = expire
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -103,7 +103,8 @@ def _identify():
             except OperationalError:
                 # SQLite: a read transaction cannot become a write once another request
                 # has committed ("database is locked" at once); it can wait. (A write
-                # request reads here in autocommit, so its UPDATE waits its turn.)
+                # request reads here in autocommit: its UPDATE waits in SQLite's busy
+                # handler, once a minute per token.)
                 db.session.rollback()
         g.api_user = user
         return _check_ids()
