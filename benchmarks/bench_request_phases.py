@@ -11,6 +11,10 @@ cycle adds on top of the in-process total.
 
     python benchmarks/bench_request_phases.py                 # 2,000 cycles, 20,000 items
     python benchmarks/bench_request_phases.py --cycles 300
+    python benchmarks/bench_request_phases.py --repo /work/main   # another checkout's code
+
+Besides wall time it prints the process's CPU time per cycle (``time.process_time``): on
+a shared machine the wall time follows the other processes' load, the CPU time much less.
 """
 
 from __future__ import annotations
@@ -24,7 +28,17 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+
+
+def _repo_from_argv() -> Path:
+    """``--repo DIR``: import labeler (and its benchmarks' helpers) from DIR, so two
+    checkouts are measured by the same script, taking turns."""
+    if "--repo" in sys.argv:
+        return Path(sys.argv[sys.argv.index("--repo") + 1]).resolve()
+    return REPO
+
+
+sys.path.insert(0, str(_repo_from_argv()))
 
 # (label, the profiled function's file suffix and name): cumulative time of each
 PHASES = (
@@ -32,6 +46,7 @@ PHASES = (
     ("project + role", "labeler/auth.py", "project_and_role"),
     ("queue: pick + lease", "labeler/services/labeling/queue.py", "next_items"),
     ("submit (record, count)", "labeler/services/labeling/queue.py", "submit"),
+    ("submit (record, count)", "labeler/services/labeling/queue_submit.py", "submit"),
     ("  of it: consensus refresh", "labeler/services/labeling/labels.py", "refresh_item"),
     ("commit", "sqlalchemy/orm/scoping.py", "commit"),
     ("JSON response", "labeler/web/json_provider.py", "response"),
@@ -43,6 +58,8 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=2000)
     parser.add_argument("--items", type=int, default=20000)
     parser.add_argument("--dump", help="also write the profile to this file (pstats)")
+    parser.add_argument("--repo", help="the checkout whose labeler is measured (default: this)")
+    parser.add_argument("--plain", type=int, default=500, help="unprofiled cycles timed")
     args = parser.parse_args()
     from sqlalchemy import event
 
@@ -92,28 +109,38 @@ def main() -> None:
     total = time.perf_counter() - started
     if args.dump:
         profiler.dump_stats(args.dump)
-    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    profile = pstats.Stats(profiler)
+    stats = profile.stats  # type: ignore[attr-defined]
     per_cycle = 1000 * total / args.cycles
     print(f"{args.cycles:,} cycles, {args.items:,} items, k=2, in process (profiled)")
     print(f"  total                      {per_cycle:7.2f} ms/cycle  100%")
+    # deterministic, unlike any time on a shared machine: the Python work of a cycle
+    calls = profile.total_calls / args.cycles  # type: ignore[attr-defined]
+    print(f"  Python function calls      {calls:7.0f} per cycle")
     print(
         f"  SQL ({sql['statements'] / args.cycles:.1f} statements)       "
         f"{1000 * sql['seconds'] / args.cycles:7.2f} ms/cycle  "
         f"{100 * sql['seconds'] / total:3.0f}%   (inside the phases below)"
     )
-    for label, suffix, name in PHASES:
-        seconds = sum(
+    seconds_of = {}
+    for label, suffix, name in PHASES:  # a phase that moved module is named twice
+        seconds_of[label] = seconds_of.get(label, 0.0) + sum(
             value[3]
             for (path, _line, function), value in stats.items()
             if function == name and path.endswith(suffix)
         )
+    for label, seconds in seconds_of.items():
         share = 100 * seconds / total
         print(f"  {label:<26} {1000 * seconds / args.cycles:7.2f} ms/cycle  {share:3.0f}%")
     # the same cycles without the profiler's overhead
-    started = time.perf_counter()
-    cycles(min(args.cycles, 500))
-    plain = 1000 * (time.perf_counter() - started) / min(args.cycles, 500)
-    print(f"  unprofiled cycle           {plain:7.2f} ms/cycle")
+    sql.update(seconds=0.0, statements=0)
+    started, cpu = time.perf_counter(), time.process_time()
+    cycles(args.plain)
+    plain = 1000 * (time.perf_counter() - started) / args.plain
+    cpu = 1000 * (time.process_time() - cpu) / args.plain
+    print(f"  unprofiled cycle           {plain:7.2f} ms/cycle  (wall, {args.plain} cycles)")
+    print(f"  unprofiled cycle, CPU      {cpu:7.2f} ms/cycle  (this process's CPU time)")
+    print(f"  unprofiled SQL             {1000 * sql['seconds'] / args.plain:7.2f} ms/cycle")
     with app.app_context():
         db.engine.dispose()
     shutil.rmtree(folder, ignore_errors=True)

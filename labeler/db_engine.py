@@ -19,7 +19,8 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, has_request_context, request
@@ -66,6 +67,36 @@ def _in_write_request() -> bool:
     return has_request_context() and bool(g.get("labeler_writes"))
 
 
+@contextmanager
+def reads_before_writing() -> Iterator[None]:
+    """Run the block's reads before the request's write transaction (SQLite, a request
+    that writes): who is asking (the token or the session, and its user) needs no write
+    turn, and while one request holds the turn every other writer waits, so what it does
+    before taking the turn costs the others nothing.
+
+    Each read runs on its own (autocommit: no BEGIN, a snapshot per statement). What the
+    block loaded stays loaded (its end commits nothing and expires nothing); the
+    request's next statement begins its write transaction as before. Elsewhere (a read
+    request, PostgreSQL, outside requests) the block runs as it would without this.
+    """
+    if not _in_write_request():
+        yield
+        return
+    g.labeler_reads_first = True
+    try:
+        yield
+    finally:
+        g.labeler_reads_first = False
+    session = db.session()
+    if session.in_transaction():
+        expire = session.expire_on_commit
+        session.expire_on_commit = False  # an autocommit "transaction": nothing to expire
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = expire
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -79,6 +110,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
+        if has_request_context() and g.get("labeler_reads_first"):
+            return  # reads_before_writing: each statement its own read (autocommit)
         immediate = conn.get_execution_options().get("immediate", False) or _in_write_request()
         if not immediate:
             conn.exec_driver_sql("BEGIN")

@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from labeler.api.schemas import ERROR_TEXT, Error, json_body, query
 from labeler.auth import token_touched, user_for_token
+from labeler.db_engine import reads_before_writing
 from labeler.extensions import csrf, db
 from labeler.services import ServiceError
 
@@ -85,6 +86,11 @@ def authenticate():
     # api_project's projects and roles of this request (g outlives a request when a
     # test client runs inside an app context)
     g.api_projects = {}
+    with reads_before_writing():  # a write request takes its write turn after this
+        return _identify()
+
+
+def _identify():
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, secret = header.partition(" ")
@@ -95,8 +101,10 @@ def authenticate():
             try:
                 db.session.commit()  # records last_used_at (at most once a minute)
             except OperationalError:
-                # SQLite: this read transaction cannot become a write once another
-                # request has committed ("database is locked" at once); it can wait.
+                # SQLite: a read transaction cannot become a write once another request
+                # has committed ("database is locked" at once); it can wait. (A write
+                # request reads here in autocommit: its UPDATE waits in SQLite's busy
+                # handler, once a minute per token.)
                 db.session.rollback()
         g.api_user = user
         return _check_ids()

@@ -75,6 +75,9 @@ class Item(db.Model):
     # browser filters on it): its label and that label's probability (0..1).
     predicted_label: Mapped[str | None] = mapped_column(String(120))
     predicted_confidence: Mapped[float | None]
+    # The model version that wrote them (no foreign key: a plain column keeps SQLite's
+    # item table); model suggestions read the opinion only while that version serves.
+    predicted_version_id: Mapped[int | None]
     # An imported pre-annotation (the import's suggestion column): a key and its value,
     # shown pre-selected in the form when the project asks for imported suggestions.
     suggestion_label: Mapped[str | None] = mapped_column(String(120))

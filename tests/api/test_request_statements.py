@@ -122,3 +122,40 @@ def test_the_role_read_once_per_request_is_read_again_by_the_next_request(
         db.session.commit()
         response = client.get(f"/api/v1/projects/{k2_project}/next", headers=headers)
         assert response.status_code == 404
+
+
+def test_who_is_asking_is_read_before_the_write_turn(app, client, auth, k2_project, tokens):
+    """The token (or the browser session) and its user are read before BEGIN IMMEDIATE:
+    while one request holds the write turn every other writer waits, and identifying
+    the caller needs no lock (``db_engine.reads_before_writing``)."""
+    headers = bearer(tokens["alice"])
+    client.get(f"/api/v1/projects/{k2_project}/progress", headers=headers)  # last_used_at
+    with counted(app) as statements:
+        response = client.get(f"/api/v1/projects/{k2_project}/next", headers=headers)
+        assert response.status_code == 200, response.json
+    begin = next(i for i, s in enumerate(statements) if s.startswith("BEGIN"))
+    assert statements[begin] == "BEGIN IMMEDIATE"
+    assert begin == 1 and "api_token" in statements[0]  # no BEGIN before it: autocommit
+
+    auth.login("bob")
+    with counted(app) as statements:
+        response = client.get(f"/api/v1/projects/{k2_project}/next")
+        assert response.status_code == 200, response.json
+    begin = statements.index("BEGIN IMMEDIATE")
+    assert begin == 1 and "user_session" in statements[0]
+    assert not any(s.startswith("BEGIN") for s in statements[:begin])
+
+
+def test_a_write_request_records_a_tokens_first_use_and_still_leases(
+    app, client, k2_project, tokens
+):
+    from labeler.models import ApiToken
+
+    response = client.get(f"/api/v1/projects/{k2_project}/next", headers=bearer(tokens["alice"]))
+    assert response.status_code == 200, response.json
+    with app.app_context():
+        alice = user("alice")
+        row = db.session.scalar(select(ApiToken).where(ApiToken.user_id == alice.id))
+        assert row.last_used_at is not None  # written before the write turn, in autocommit
+        lease = db.session.scalar(select(Assignment).where(Assignment.user_id == alice.id))
+        assert lease.item_id == response.json["items"][0]["id"]

@@ -301,3 +301,50 @@ def test_the_agreement_page_links_the_comparison_once_suggestions_are_on(
         db.session.commit()
     page = client.get(f"/projects/{project}/agreement").data
     assert b"suggestions-note" in page and b"/items/suggestions" in page
+
+
+def test_the_champions_stored_opinion_is_suggested_without_running_the_model(
+    app, client, tokens, monkeypatch
+):
+    """GET /next reads the opinion the items index job stored with the serving champion
+    (no model call on the request path); an opinion another version wrote is not the
+    champion's, so for that item the model runs as before."""
+    with app.app_context():
+        project = sms_project(n_items=6, test_fraction=0.0)
+        version = add_version(project, status="champion")
+        set_member(project, user("bob"), "annotator")
+        project.suggestions = "model"
+        items = db.session.scalars(select(Item).where(Item.project_id == project.id)).all()
+        for item in items:  # what no model would say of every item: it was read
+            item.predicted_label, item.predicted_version_id = "spam", version.id + 1
+        db.session.commit()
+        project_id, version_id = project.id, version.id
+        model = serving.cache().get(serving.champion(db.session.get(Project, project_id)))
+
+    # written by another version: the champion itself answers
+    first = _next(client, project_id, tokens["alice"], n=1)[0]
+    text = next(f["value"] for f in first["fields"] if f["name"] == "text")
+    proba = model.predict_proba(pd.DataFrame({"text": [text]}))
+    assert first["suggestion"] == {"value": model.classes[proba.argmax()], "source": "model"}
+
+    with app.app_context():
+        db.session.execute(
+            db.update(Item)
+            .where(Item.project_id == project_id)
+            .values(predicted_version_id=version_id)
+        )
+        db.session.commit()
+
+    def no_model(*_args):
+        raise AssertionError("the model ran in GET /next")
+
+    monkeypatch.setattr(suggestions, "_model", no_model)
+    shown = _next(client, project_id, tokens["bob"], n=2)
+    assert [item["suggestion"] for item in shown] == [{"value": "spam", "source": "model"}] * 2
+    response = _submit(
+        client, project_id, shown[0]["id"], tokens["bob"], "spam", shown[0]["suggestion"]
+    )
+    assert response.status_code == 201, response.json
+    with app.app_context():
+        mine = db.session.scalar(select(Annotation).where(Annotation.item_id == shown[0]["id"]))
+        assert (mine.suggestion_label, mine.suggestion_accepted) == ("spam", True)

@@ -62,6 +62,7 @@ def test_the_index_job_writes_opinions_and_finds_look_alikes(app, client, tokens
         items = db.session.scalars(select(Item).order_by(Item.id)).all()
         assert all(item.predicted_label in ("ham", "spam") for item in items)
         assert all(0.5 <= item.predicted_confidence <= 1 for item in items)
+        assert {item.predicted_version_id for item in items} == {version.id}  # suggestions
 
         # a copy of an item's text is its nearest neighbour
         original = items[3]

@@ -51,14 +51,20 @@ def _features(model: TrainedModel, frame: Any) -> Any:
     return model.pipeline[:-1].transform(frame)
 
 
-def _write_opinions(model: TrainedModel, ids: np.ndarray, proba: np.ndarray) -> None:
+def _write_opinions(
+    model: TrainedModel, ids: np.ndarray, proba: np.ndarray, version_id: int
+) -> None:
     best = proba.argmax(axis=1)
     labels = np.asarray(model.classes, dtype=object)[best]
     table = Item.__table__
     db.session.execute(
         update(table)
         .where(table.c.id == bindparam("item_id"))
-        .values(predicted_label=bindparam("label"), predicted_confidence=bindparam("p")),
+        .values(
+            predicted_label=bindparam("label"),
+            predicted_confidence=bindparam("p"),
+            predicted_version_id=version_id,
+        ),
         [
             {"item_id": int(i), "label": str(label), "p": float(p)}
             for i, label, p in zip(ids, labels, proba[np.arange(len(best)), best], strict=True)
@@ -87,7 +93,7 @@ def run_index(job: Job, progress: jobs.Progress) -> dict[str, Any]:
     )
     parts, done = [], 0
     for batch_ids, frame in pool_batches(project, ids, BATCH):
-        _write_opinions(model, batch_ids, model.predict_proba(frame))
+        _write_opinions(model, batch_ids, model.predict_proba(frame), version.id)
         features = _features(model, frame)
         parts.append(sp.csr_matrix(features) if sp.issparse(features) else np.asarray(features))
         db.session.commit()  # each batch's opinions land as they are made

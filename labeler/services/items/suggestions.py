@@ -80,11 +80,35 @@ def for_items(project: Project, items: Sequence[Item]) -> dict[int, Suggestion]:
 
 
 def _from_model(project: Project, items: Sequence[Item]) -> dict[int, Suggestion]:
+    """The champion's suggestion per item: its stored opinion where the items index job
+    wrote one with the champion (label classifiers: ``Item.predicted_label``), else the
+    model run on the items now (a champion not indexed yet, items imported since, kinds
+    whose opinion is not stored)."""
     if not items or project.champion_id is None:
         return {}
+    found: dict[int, Suggestion] = {}
+    if kinds.kind_of(project).label_classifier:
+        for item in items:
+            if item.predicted_version_id == project.champion_id and item.predicted_label:
+                _add(project, item, item.predicted_label, found)
+        items = [item for item in items if item.predicted_version_id != project.champion_id]
+    if items:
+        _predict_now(project, items, found)
+    return found
+
+
+def _add(project: Project, item: Item, raw: object, found: dict[int, Suggestion]) -> None:
+    try:  # the kind's own check, as for an answer (spans snap to the item's tokens)
+        key, stored = kinds.check_value(project, raw, item=item)
+    except ServiceError:
+        return
+    found[item.id] = Suggestion(key, kinds.read_value(project, key, stored), "model")
+
+
+def _predict_now(project: Project, items: Sequence[Item], found: dict[int, Suggestion]) -> None:
     version = db.session.get(ModelVersion, project.champion_id)
     if version is None:
-        return {}
+        return
     kind = kinds.kind_of(project)
     records = [dict(item.data or {}) for item in items]
     try:
@@ -95,15 +119,9 @@ def _from_model(project: Project, items: Sequence[Item]) -> dict[int, Suggestion
         )
     except (ModelArtifactError, ValueError, KeyError) as error:
         log.warning("no suggestions from model #%s: %s", version.id, error)
-        return {}
-    found: dict[int, Suggestion] = {}
+        return
     for item, raw in zip(items, predicted, strict=True):
-        try:  # the kind's own check, as for an answer (spans snap to the item's tokens)
-            key, stored = kinds.check_value(project, raw, item=item)
-        except ServiceError:
-            continue
-        found[item.id] = Suggestion(key, kinds.read_value(project, key, stored), "model")
-    return found
+        _add(project, item, raw, found)
 
 
 _lock = threading.Lock()

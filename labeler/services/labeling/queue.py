@@ -1,4 +1,4 @@
-"""The annotation queue: which item a user gets next, and recording their label.
+"""The annotation queue: which item a user gets next (recording a label: ``queue_submit``).
 
 DESIGN.md, "The queue": (1) an item the user already holds a live lease on; (2)
 items started by others (0 < n < k) that this user has not labeled; (3-4) the
@@ -16,66 +16,62 @@ LOCKED, so two annotators asking at once never push an item past k.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, func, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm.attributes import set_committed_value
 
 from labeler.extensions import db
-from labeler.models import (
-    TIER_DONE,
-    TIER_STARTED,
-    Annotation,
-    Assignment,
-    Item,
-    Project,
-    User,
-    utcnow,
-)
-from labeler.services import Conflict, NotFound
-from labeler.services.data.quality import sync_copies
+from labeler.models import TIER_DONE, Annotation, Assignment, Item, Project, User, utcnow
+from labeler.services import NotFound
 from labeler.services.labeling import gold
-from labeler.services.labeling.labels import item_target, refresh_item
-from labeler.services.projects import kinds
+from labeler.services.labeling.queue_submit import MAX_SECONDS, SubmitResult, submit
 
-MAX_SECONDS = 3600.0  # a tab left open over lunch is not an hour of work
+__all__ = ["MAX_SECONDS", "SubmitResult", "submit"]  # the submit half lives in queue_submit
+
+# The statements of every next are built once per dialect, with bound parameters:
+# building one in SQLAlchemy (coercing each operand, then its cache key) cost more
+# Python time than running it.
 
 
-@dataclass(frozen=True)
-class SubmitResult:
-    annotation: Annotation
-    outcome: str  # "created" | "changed" | "unchanged"
+@cache
+def _held_statement() -> Any:
+    return (
+        select(Item)
+        .join(Assignment, Assignment.item_id == Item.id)
+        .where(
+            Assignment.user_id == bindparam("user_id"),
+            Assignment.project_id == bindparam("project_id"),
+            Assignment.expires_at > bindparam("now"),
+            Assignment.skipped.is_(False),
+        )
+        .order_by(Assignment.created_at, Assignment.id)
+        .limit(bindparam("limit", type_=Integer))
+    )
 
 
 def held_items(project: Project, user: User, now: datetime, limit: int) -> list[Item]:
     """Items this user holds a live lease on, oldest lease first."""
-    stmt = (
-        select(Item)
-        .join(Assignment, Assignment.item_id == Item.id)
-        .where(
-            Assignment.user_id == user.id,
-            Assignment.project_id == project.id,
-            Assignment.expires_at > now,
-            Assignment.skipped.is_(False),
-        )
-        .order_by(Assignment.created_at, Assignment.id)
-        .limit(limit)
-    )
-    return list(db.session.scalars(stmt))
+    params = {"user_id": user.id, "project_id": project.id, "now": now, "limit": limit}
+    return list(db.session.scalars(_held_statement(), params))
 
 
-def _pick_statement(project: Project, user: User, now: datetime, limit: int, exclude: list[int]):
-    target = project.annotations_per_item + Item.extra_annotations
+@cache
+def _built_pick(dialect: str, excluding: bool) -> Any:
+    """The pick, with parameters ``project_id``, ``user_id``, ``now``, ``k`` (the
+    project's k), ``limit`` and, when ``excluding``, ``exclude`` (item ids)."""
+    target = bindparam("k", type_=Integer) + Item.extra_annotations
+    now, user_id = bindparam("now"), bindparam("user_id")
     others_leases = (
         select(func.count(Assignment.id))
         .where(
             Assignment.item_id == Item.id,
             Assignment.expires_at > now,
             Assignment.skipped.is_(False),
-            Assignment.user_id != user.id,
+            Assignment.user_id != user_id,
         )
         .scalar_subquery()
     )
@@ -83,22 +79,48 @@ def _pick_statement(project: Project, user: User, now: datetime, limit: int, exc
     stmt = (
         select(Item)
         .where(
-            Item.project_id == project.id,
+            Item.project_id == bindparam("project_id"),
             Item.queue_tier > TIER_DONE,
-            ~exists().where(Annotation.item_id == Item.id, Annotation.user_id == user.id),
+            ~exists().where(Annotation.item_id == Item.id, Annotation.user_id == user_id),
             ~exists().where(
-                and_(Assignment.item_id == Item.id, Assignment.user_id == user.id, mine)
+                and_(Assignment.item_id == Item.id, Assignment.user_id == user_id, mine)
             ),
             Item.n_annotations + others_leases < target,
         )
         .order_by(Item.queue_tier, Item.queue_rank)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
     )
-    if exclude:
-        stmt = stmt.where(Item.id.not_in(exclude))
-    if db.engine.dialect.name == "postgresql":
+    if excluding:
+        stmt = stmt.where(Item.id.not_in(bindparam("exclude", expanding=True)))
+    if dialect == "postgresql":
         stmt = stmt.with_for_update(of=Item, skip_locked=True)
     return stmt
+
+
+def _pick_parameters(
+    project: Project, user: User, now: datetime, limit: int, exclude: list[int]
+) -> dict[str, Any]:
+    params = {
+        "project_id": project.id,
+        "user_id": user.id,
+        "now": now,
+        "k": project.annotations_per_item,
+        "limit": limit,
+    }
+    if exclude:
+        params["exclude"] = list(exclude)
+    return params
+
+
+def _pick_statement(project: Project, user: User, now: datetime, limit: int, exclude: list[int]):
+    """The pick with its values bound (what EXPLAIN and tests read)."""
+    stmt = _built_pick(db.engine.dialect.name, bool(exclude))
+    return stmt.params(_pick_parameters(project, user, now, limit, exclude))
+
+
+def _pick(project: Project, user: User, now: datetime, limit: int, exclude: list[int]):
+    stmt = _built_pick(db.engine.dialect.name, bool(exclude))
+    return list(db.session.scalars(stmt, _pick_parameters(project, user, now, limit, exclude)))
 
 
 def next_items(
@@ -123,11 +145,7 @@ def next_items(
         for _ in range(3):  # PostgreSQL may hand back rows filled meanwhile: see _still_open
             if len(held) + len(picked) >= n:
                 break
-            batch = list(
-                db.session.scalars(
-                    _pick_statement(project, user, now, n - len(held) - len(picked), exclude)
-                )
-            )
+            batch = _pick(project, user, now, n - len(held) - len(picked), exclude)
             open_items = _still_open(project, user, batch, now)
             picked += open_items
             exclude += [i.id for i in batch]
@@ -183,13 +201,21 @@ def _still_open(project: Project, user: User, items: list[Item], now: datetime) 
     ]
 
 
+@cache
+def _lease_statement(dialect: str) -> Any:
+    table = Assignment.__table__
+    stmt = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(table)
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.item_id, table.c.user_id],
+        set_={"expires_at": stmt.excluded.expires_at, "skipped": False},
+    )
+
+
 def _lease(project: Project, user: User, items: list[Item], expires: datetime) -> None:
     """Lease ``items`` to ``user`` until ``expires``, in one statement: an upsert on
     (item, user) renews a held lease or clears an old skip, as a new lease would."""
     if not items:
         return
-    table = Assignment.__table__
-    insert = sqlite_insert if db.engine.dialect.name == "sqlite" else postgresql_insert
     rows = [
         {
             "item_id": item.id,
@@ -200,13 +226,8 @@ def _lease(project: Project, user: User, items: list[Item], expires: datetime) -
         }
         for item in items
     ]
-    stmt = insert(table).values(rows)
-    db.session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[table.c.item_id, table.c.user_id],
-            set_={"expires_at": stmt.excluded.expires_at, "skipped": False},
-        )
-    )
+    stmt = _lease_statement(db.engine.dialect.name)
+    db.session.execute(stmt, rows[0] if len(rows) == 1 else rows)
 
 
 def holds_live_lease(item: Item, user: User, now: datetime) -> bool:
@@ -222,141 +243,6 @@ def holds_live_lease(item: Item, user: User, now: datetime) -> bool:
             )
         )
     )
-
-
-def submit(
-    project: Project,
-    user: User,
-    item: Item,
-    label: object,
-    seconds: float | None = None,
-    now: datetime | None = None,
-    *,
-    require_lease: bool = False,
-) -> SubmitResult:
-    """Record ``user``'s answer for ``item``; resubmitting is safe, changing keeps history.
-
-    ``label`` is the answer in the project's kind (a label name, a set of them, a
-    rating...); the kind checks it and gives its key (``Annotation.label``) and value.
-
-    With ``require_lease`` (what an annotator's submit asks), a first label needs a live
-    lease: an item never served to this user, or whose lease ran out, could push it past
-    k. Changing one's own earlier label needs none. Scripts that record labels they were
-    given (tests, simulations) leave it off.
-    """
-    now = now or utcnow()
-    if item.project_id != project.id:
-        raise NotFound(f"item {item.id} is not in project {project.name!r}")
-    key, value = kinds.check_value(
-        project, label, item=item, presented=kinds.presentation(project, item, user.id)
-    )
-    seconds = None if seconds is None else min(max(float(seconds), 0.0), MAX_SECONDS)
-    others, lease = _votes_and_lease(item, user, now)
-    existing = next((a for a in others if a.user_id == user.id), None)
-    if existing is not None:
-        result = _change(existing, key, value, seconds, now)
-        if result.outcome == "changed":
-            existing.guideline_version = project.guideline_version
-            _after_vote(project, user, item)
-        return result
-    target = item_target(project, item)
-    if require_lease and not lease:
-        raise Conflict(
-            f"item {item.id} is not yours to label now: it was not served to you, or your "
-            "lease ran out; ask for the next item (your label was not recorded)"
-        )
-    # Every annotator may answer a gold item: it is never "full".
-    if not item.is_gold and item.n_annotations >= target and not lease:
-        raise Conflict(
-            "this item already has all the labels it needs; "
-            "your lease had expired, so your label was not recorded"
-        )
-    annotation = Annotation(
-        item_id=item.id,
-        user_id=user.id,
-        project_id=project.id,
-        label=key,
-        value=value,
-        seconds=seconds,
-        created_at=now,
-        updated_at=now,
-        guideline_version=project.guideline_version,
-    )
-    db.session.add(annotation)
-    _count_new_annotation(project, item)
-    if lease is not None:  # a live one, or one run out or skipped: the label replaces it
-        db.session.execute(
-            delete(Assignment).where(Assignment.item_id == item.id, Assignment.user_id == user.id)
-        )
-    db.session.flush()
-    kind = kinds.kind_of(project)
-    votes = [kind.decode(a.label, a.value) for a in others] + [kind.decode(key, value)]
-    # The counter moves under the item's row lock: when it matches, no vote came between
-    # our read and our write (PostgreSQL), so the votes read above are all of them.
-    _after_vote(project, user, item, votes if item.n_annotations == len(votes) else None)
-    return SubmitResult(annotation, "created")
-
-
-def _votes_and_lease(item: Item, user: User, now: datetime) -> tuple[list[Annotation], bool | None]:
-    """The item's annotations (at most k or so) and this user's lease on it (True: live,
-    False: run out or skipped, None: none), in one read."""
-    live = and_(Assignment.expires_at > now, Assignment.skipped.is_(False))
-    lease = (
-        select(case((live, 1), else_=0))
-        .where(Assignment.item_id == item.id, Assignment.user_id == user.id)
-        .scalar_subquery()
-    )
-    rows = db.session.execute(
-        select(Annotation, lease)
-        .select_from(Item)
-        .outerjoin(Annotation, Annotation.item_id == Item.id)
-        .where(Item.id == item.id)
-    ).all()
-    state = rows[0][1] if rows else None
-    return [a for a, _ in rows if a is not None], None if state is None else bool(state)
-
-
-def _after_vote(
-    project: Project, user: User, item: Item, votes: list[object] | None = None
-) -> None:
-    """Consensus of the item, its linked copies, and the annotator's gold record."""
-    refresh_item(project, item, votes)
-    sync_copies(project, item)
-    if item.is_gold:
-        gold.check_annotator(project, user)
-
-
-def _change(
-    annotation: Annotation, key: str, value: object, seconds: float | None, now: datetime
-) -> SubmitResult:
-    if annotation.label == key and annotation.value == value:
-        return SubmitResult(annotation, "unchanged")
-    annotation.relabel(key, seconds, now, value)
-    db.session.flush()
-    return SubmitResult(annotation, "changed")
-
-
-def _count_new_annotation(project: Project, item: Item) -> None:
-    """Count the new label on the item (and its tier) and on the project, in place:
-    the item's new count comes back from the UPDATE, not from a second read."""
-    table = Item.__table__
-    n = table.c.n_annotations + 1
-    target = project.annotations_per_item + table.c.extra_annotations
-    tier = gold.TIER_GOLD if item.is_gold else case((n >= target, TIER_DONE), else_=TIER_STARTED)
-    counted = db.session.execute(
-        update(table)
-        .where(table.c.id == item.id)
-        .values(n_annotations=n, queue_tier=tier)
-        .returning(table.c.n_annotations, table.c.queue_tier)
-    ).one()
-    set_committed_value(item, "n_annotations", counted.n_annotations)
-    set_committed_value(item, "queue_tier", counted.queue_tier)
-    if counted.n_annotations <= project.annotations_per_item:
-        db.session.execute(
-            update(Project)
-            .where(Project.id == project.id)
-            .values(filled_slots=Project.filled_slots + 1)
-        )
 
 
 def skip(project: Project, user: User, item: Item, now: datetime | None = None) -> None:

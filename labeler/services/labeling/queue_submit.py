@@ -1,0 +1,208 @@
+"""Recording an annotator's label: the submit half of the queue (``queue.submit``).
+
+Callers run :func:`submit` inside ``begin_write()`` (see :mod:`labeler.services.labeling.queue`).
+Its statements are built once, with bound parameters: a submit runs them on every label,
+and building a statement in SQLAlchemy (coercing each operand, then its cache key) cost
+more Python time than running it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Integer, and_, bindparam, case, delete, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from labeler.extensions import db
+from labeler.models import (
+    TIER_DONE,
+    TIER_STARTED,
+    Annotation,
+    Assignment,
+    Item,
+    Project,
+    User,
+    utcnow,
+)
+from labeler.services import Conflict, NotFound
+from labeler.services.data.quality import sync_copies
+from labeler.services.labeling import gold
+from labeler.services.labeling.labels import item_target, refresh_item
+from labeler.services.projects import kinds
+
+MAX_SECONDS = 3600.0  # a tab left open over lunch is not an hour of work
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    annotation: Annotation
+    outcome: str  # "created" | "changed" | "unchanged"
+
+
+def submit(
+    project: Project,
+    user: User,
+    item: Item,
+    label: object,
+    seconds: float | None = None,
+    now: datetime | None = None,
+    *,
+    require_lease: bool = False,
+) -> SubmitResult:
+    """Record ``user``'s answer for ``item``; resubmitting is safe, changing keeps history.
+
+    ``label`` is the answer in the project's kind (a label name, a set of them, a
+    rating...); the kind checks it and gives its key (``Annotation.label``) and value.
+
+    With ``require_lease`` (what an annotator's submit asks), a first label needs a live
+    lease: an item never served to this user, or whose lease ran out, could push it past
+    k. Changing one's own earlier label needs none. Scripts that record labels they were
+    given (tests, simulations) leave it off.
+    """
+    now = now or utcnow()
+    if item.project_id != project.id:
+        raise NotFound(f"item {item.id} is not in project {project.name!r}")
+    key, value = kinds.check_value(
+        project, label, item=item, presented=kinds.presentation(project, item, user.id)
+    )
+    seconds = None if seconds is None else min(max(float(seconds), 0.0), MAX_SECONDS)
+    others, lease = _votes_and_lease(item, user, now)
+    existing = next((a for a in others if a.user_id == user.id), None)
+    if existing is not None:
+        result = _change(existing, key, value, seconds, now)
+        if result.outcome == "changed":
+            existing.guideline_version = project.guideline_version
+            _after_vote(project, user, item)
+        return result
+    target = item_target(project, item)
+    if require_lease and not lease:
+        raise Conflict(
+            f"item {item.id} is not yours to label now: it was not served to you, or your "
+            "lease ran out; ask for the next item (your label was not recorded)"
+        )
+    # Every annotator may answer a gold item: it is never "full".
+    if not item.is_gold and item.n_annotations >= target and not lease:
+        raise Conflict(
+            "this item already has all the labels it needs; "
+            "your lease had expired, so your label was not recorded"
+        )
+    annotation = Annotation(
+        item_id=item.id,
+        user_id=user.id,
+        project_id=project.id,
+        label=key,
+        value=value,
+        seconds=seconds,
+        created_at=now,
+        updated_at=now,
+        guideline_version=project.guideline_version,
+    )
+    db.session.add(annotation)
+    _count_new_annotation(project, item)
+    if lease is not None:  # a live one, or one run out or skipped: the label replaces it
+        db.session.execute(_end_lease_statement(), {"item_id": item.id, "user_id": user.id})
+    db.session.flush()
+    kind = kinds.kind_of(project)
+    votes = [kind.decode(a.label, a.value) for a in others] + [kind.decode(key, value)]
+    # The counter moves under the item's row lock: when it matches, no vote came between
+    # our read and our write (PostgreSQL), so the votes read above are all of them.
+    _after_vote(project, user, item, votes if item.n_annotations == len(votes) else None)
+    return SubmitResult(annotation, "created")
+
+
+@cache
+def _votes_and_lease_statement() -> Any:
+    live = and_(Assignment.expires_at > bindparam("now"), Assignment.skipped.is_(False))
+    lease = (
+        select(case((live, 1), else_=0))
+        .where(
+            Assignment.item_id == bindparam("item_id"), Assignment.user_id == bindparam("user_id")
+        )
+        .scalar_subquery()
+    )
+    return (
+        select(Annotation, lease)
+        .select_from(Item)
+        .outerjoin(Annotation, Annotation.item_id == Item.id)
+        .where(Item.id == bindparam("item_id"))
+    )
+
+
+def _votes_and_lease(item: Item, user: User, now: datetime) -> tuple[list[Annotation], bool | None]:
+    """The item's annotations (at most k or so) and this user's lease on it (True: live,
+    False: run out or skipped, None: none), in one read."""
+    rows = db.session.execute(
+        _votes_and_lease_statement(), {"item_id": item.id, "user_id": user.id, "now": now}
+    ).all()
+    state = rows[0][1] if rows else None
+    return [a for a, _ in rows if a is not None], None if state is None else bool(state)
+
+
+@cache
+def _end_lease_statement() -> Any:
+    return delete(Assignment).where(
+        Assignment.item_id == bindparam("item_id"), Assignment.user_id == bindparam("user_id")
+    )
+
+
+def _after_vote(
+    project: Project, user: User, item: Item, votes: list[object] | None = None
+) -> None:
+    """Consensus of the item, its linked copies, and the annotator's gold record."""
+    refresh_item(project, item, votes)
+    sync_copies(project, item)
+    if item.is_gold:
+        gold.check_annotator(project, user)
+
+
+def _change(
+    annotation: Annotation, key: str, value: object, seconds: float | None, now: datetime
+) -> SubmitResult:
+    if annotation.label == key and annotation.value == value:
+        return SubmitResult(annotation, "unchanged")
+    annotation.relabel(key, seconds, now, value)
+    db.session.flush()
+    return SubmitResult(annotation, "changed")
+
+
+@cache
+def _count_statement(is_gold: bool) -> Any:
+    """The item's counter and tier, moved in place (``k``: the project's k)."""
+    table = Item.__table__
+    n = table.c.n_annotations + 1
+    target = bindparam("k", type_=Integer) + table.c.extra_annotations
+    tier = gold.TIER_GOLD if is_gold else case((n >= target, TIER_DONE), else_=TIER_STARTED)
+    return (
+        update(table)
+        .where(table.c.id == bindparam("item_id"))
+        .values(n_annotations=n, queue_tier=tier)
+        .returning(table.c.n_annotations, table.c.queue_tier)
+    )
+
+
+@cache
+def _slot_statement() -> Any:
+    table = Project.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("project_id"))
+        .values(filled_slots=table.c.filled_slots + 1)
+        .returning(table.c.filled_slots)
+    )
+
+
+def _count_new_annotation(project: Project, item: Item) -> None:
+    """Count the new label on the item (and its tier) and on the project, in place:
+    the item's new count comes back from the UPDATE, not from a second read."""
+    counted = db.session.execute(
+        _count_statement(bool(item.is_gold)),
+        {"item_id": item.id, "k": project.annotations_per_item},
+    ).one()
+    set_committed_value(item, "n_annotations", counted.n_annotations)
+    set_committed_value(item, "queue_tier", counted.queue_tier)
+    if counted.n_annotations <= project.annotations_per_item:
+        filled = db.session.execute(_slot_statement(), {"project_id": project.id}).scalar_one()
+        set_committed_value(project, "filled_slots", filled)
