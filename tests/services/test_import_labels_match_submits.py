@@ -127,3 +127,20 @@ def test_an_import_of_labels_ends_where_the_same_submits_end(app, k, seed, relab
         tiers = {s[1] for s in items.values()}
         assert tiers >= {0, 2} and (k == 1 or 1 in tiers)  # done, fresh (and started) seen
         assert any(s[4] for s in items.values()) or k == 1  # a dispute decided alike
+
+
+def test_votes_past_k_count_once_toward_the_filled_slots(app):
+    with app.app_context():
+        project = make_project("Past k", n_items=1, k=1, members=VOTERS)  # m0, unlabeled
+        rows = [
+            (line, {"id": f"n{i}", "text": f"new {i}", "label": "spam", "who": who})
+            for line, (i, who) in enumerate(((i, w) for i in range(6) for w in VOTERS[:2]), 2)
+        ]
+        import_rows(project, rows, LABEL_MAPPING, chunk_rows=5)  # item n2 spans two chunks
+        db.session.flush()
+        counts = db.session.scalars(
+            select(Item.n_annotations).where(Item.project_id == project.id).order_by(Item.id)
+        )
+        assert list(counts) == [0] + [2] * 6
+        assert (project.n_items, project.filled_slots) == (7, 6)
+        assert project.labels_since_training == 6

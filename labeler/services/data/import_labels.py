@@ -76,9 +76,12 @@ class LabelWriter:
         rows: list[tuple[int, str, str, str, Any]],
         item_ids: dict[str, int],
         created: set[int] | frozenset[int] = frozenset(),
+        settled: set[int] | frozenset[int] = frozenset(),
     ) -> None:
         """``rows``: (line, external id, annotator, answer key, stored value); ``created``:
-        the items this import inserted, which hold no annotation or lease to look up."""
+        the items this chunk inserted, which hold no annotation or lease to look up;
+        ``settled``: those of them inserted with these votes counted and decided (not to
+        refresh again)."""
         wanted = {
             (item_ids[ext], self._user_id(name, line)): (label, value)
             for line, ext, name, label, value in rows
@@ -113,7 +116,7 @@ class LabelWriter:
         if fresh:
             db.session.execute(insert(Annotation.__table__), fresh)  # Core: ~3x the ORM's speed
             self.report.annotations_added += len(fresh)
-            self.touched.update(row["item_id"] for row in fresh)
+            self.touched.update(row["item_id"] for row in fresh if row["item_id"] not in settled)
             # A label in hand ends its annotator's lease, as a submit does (one statement;
             # an item this import created has none).
             leased = [(r["item_id"], r["user_id"]) for r in fresh if r["item_id"] not in created]

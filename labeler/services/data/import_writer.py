@@ -22,6 +22,7 @@ from labeler.models import TIER_DONE, Item, Project
 from labeler.services.data.import_labels import LabelWriter
 from labeler.services.data.import_spec import ColumnMapping, ImportFailed, ImportReport, Row
 from labeler.services.labeling.gold import TIER_GOLD
+from labeler.services.labeling.labels import NewItemVotes
 from labeler.services.projects import kinds
 
 
@@ -37,12 +38,14 @@ class RowImporter:
         # The typed value of each answer key read so far (None: the key is the value).
         self.values: dict[str, Any] = {}
         self.labels = LabelWriter(project, mapping, report, self.values) if mapping.label else None
+        self.new_votes = NewItemVotes(project) if mapping.label else None
         self.kind, self.kind_context = kinds.kind_of(project), kinds.context(project)
         self.data_columns = mapping.data_columns  # a property: built once, not per row
         # Items the current chunk created: they hold no votes or leases yet, so the
         # label writer looks up neither for them (an item of an earlier chunk may hold
         # that chunk's votes).
         self.created: set[int] = set()
+        self.settled: set[int] = set()  # of those, the ones inserted with their votes counted
         self.key_hashes: list[np.ndarray] = []
         self.key_lines: list[np.ndarray] = []
 
@@ -93,14 +96,17 @@ class RowImporter:
                 label_rows.append((line, external_id, annotator, label, self.values.get(label)))
         self.key_hashes.append(np.fromiter((hash(k) for k in keys), np.int64, len(keys)))
         self.key_lines.append(np.fromiter(keys.values(), np.int64, len(keys)))
-        self.created = set()
-        ids = self._write_items(parsed)
+        self.created, self.settled = set(), set()
+        votes: dict[str, list[tuple[str, Any]]] = {}
+        for _, external_id, _, label, value in label_rows:
+            votes.setdefault(external_id, []).append((label, value))
+        ids = self._write_items(parsed, votes)
         if gold:
             self._mark_gold(gold, ids)
         if suggested:
             self._mark_suggestions(suggested, ids)
         if self.labels:
-            self.labels.write(label_rows, ids, self.created)
+            self.labels.write(label_rows, ids, self.created, self.settled)
 
     def _parse(self, line: int, raw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         data = {column: _value(line, column, raw, self.mapping) for column in self.data_columns}
@@ -207,7 +213,13 @@ class RowImporter:
             [{"item_id": r["item_id"], **{f"v_{c}": r[c] for c in columns}} for r in rows],
         )
 
-    def _write_items(self, parsed: dict[str, tuple[int, dict[str, Any]]]) -> dict[str, int]:
+    def _write_items(
+        self,
+        parsed: dict[str, tuple[int, dict[str, Any]]],
+        votes: dict[str, list[tuple[str, Any]]],
+    ) -> dict[str, int]:
+        """Insert or update the chunk's items; ids by external id. ``votes``: the chunk's
+        answers by external id, which a new item is inserted with (counted and decided)."""
         project = self.project
         ids: dict[str, int] = {}
         existing = db.session.execute(
@@ -242,7 +254,13 @@ class RowImporter:
         ]
         if fresh:
             originals, copies = self._split_duplicates(fresh)
+            if self.new_votes:
+                for row in originals:
+                    self.new_votes.settle(row, votes.get(row["external_id"], []))
             self._insert(originals, ids)
+            if self.new_votes:
+                self.new_votes.count(originals, ids)
+                self.settled.update(ids[row["external_id"]] for row in originals)
             if self.mapping.duplicates == "link" and copies:
                 found = self._originals({row["content_hash"] for row in copies})
                 # A copy follows its original's split: the same text on both sides of

@@ -184,6 +184,64 @@ def refresh_items(project: Project, item_ids: Iterable[int], batch: int = 5000) 
     _expire_loaded(project)
 
 
+class NewItemVotes:
+    """What the votes an import brings with a new item make of it, decided before the
+    item's INSERT: its count, tier, consensus and final label, as :func:`refresh_items`
+    would write them after, so the row goes in once and finished (no UPDATE, no re-read).
+    Counts the project's filled slots and new final labels, and announces the chunk's new
+    final labels and disputes as :func:`refresh_items` does (one summary per event)."""
+
+    def __init__(self, project: Project):
+        self.project, self.kind = project, kinds.kind_of(project)
+        self.outcomes: dict[tuple[str, ...], Outcome] = {}
+
+    def settle(self, row: dict[str, Any], votes: list[tuple[str, Any]]) -> None:
+        """Fill the columns of a new item's ``row`` (not gold, no extra labels asked)
+        from its ``votes``: (answer key, stored value), in the order they are inserted."""
+        k = self.project.annotations_per_item
+        pattern = tuple(key for key, _ in votes)
+        outcome = self.outcomes.get(pattern)
+        if outcome is None:
+            decoded = [self.kind.decode(key, value) for key, value in votes]
+            outcome = self.outcomes[pattern] = decide(self.project, decoded, k)
+        n = len(votes)
+        row.update(
+            n_annotations=n,
+            queue_tier=TIER_DONE if n >= k else TIER_STARTED if n else TIER_FRESH,
+            consensus_label=outcome.consensus_label,
+            consensus_value=outcome.consensus_value,
+            consensus_confidence=outcome.consensus_confidence,
+            disputed=outcome.disputed,
+            final_label=outcome.final_label,
+            final_value=outcome.final_value,
+            final_source=outcome.final_source,
+        )
+
+    def count(self, rows: list[dict[str, Any]], ids: dict[str, int]) -> None:
+        """After the INSERT of settled ``rows`` (ids by external id): the project's
+        counters and the webhook summaries."""
+        finals, disputes = [], []
+        k = self.project.annotations_per_item
+        for row in rows:
+            if not row["n_annotations"]:
+                continue
+            self.project.filled_slots += min(row["n_annotations"], k)
+            event = {
+                "item_id": ids[row["external_id"]],
+                "external_id": row["external_id"],
+                "final_label": row["final_label"],
+                "decided_by": row["final_source"],
+                "confidence": row["consensus_confidence"],
+            }
+            if row["final_label"] is not None:
+                self.project.labels_since_training += row["split"] == "train"
+                finals.append(event)
+            if row["disputed"]:
+                disputes.append(event)
+        _emit_summary(self.project, "item.final_label", finals)
+        _emit_summary(self.project, "item.disputed", disputes)
+
+
 _ITEM_COLUMNS = (
     Item.id,
     Item.external_id,
