@@ -222,10 +222,11 @@ class NewItemVotes:
         counters and the webhook summaries."""
         finals, disputes = [], []
         k = self.project.annotations_per_item
+        slots = new_finals = 0  # summed here: an ORM attribute set per row costs
         for row in rows:
             if not row["n_annotations"]:
                 continue
-            self.project.filled_slots += min(row["n_annotations"], k)
+            slots += min(row["n_annotations"], k)
             event = {
                 "item_id": ids[row["external_id"]],
                 "external_id": row["external_id"],
@@ -234,10 +235,12 @@ class NewItemVotes:
                 "confidence": row["consensus_confidence"],
             }
             if row["final_label"] is not None:
-                self.project.labels_since_training += row["split"] == "train"
+                new_finals += row["split"] == "train"
                 finals.append(event)
             if row["disputed"]:
                 disputes.append(event)
+        self.project.filled_slots += slots
+        self.project.labels_since_training += new_finals
         _emit_summary(self.project, "item.final_label", finals)
         _emit_summary(self.project, "item.disputed", disputes)
 
