@@ -318,12 +318,9 @@ class RowImporter:
     def _insert(self, rows: list[dict[str, Any]], ids: dict[str, int]) -> None:
         if not rows:
             return
-        # Core, with RETURNING: SQLAlchemy sends the rows as multi-row INSERTs (its
-        # "insertmanyvalues"), and the ids come back with them. On SQLite that also makes
-        # the search index's trigger write one FTS5 batch per statement: a statement per
-        # row made FTS5 flush its pending terms after every row (27 s for 100,000 rows
-        # against 4 s; benchmarks/README.md). Order does not matter: each row returns
-        # its external id.
+        # Core with RETURNING: multi-row INSERTs ("insertmanyvalues") that return the ids
+        # (with the external id, so order does not matter), and on SQLite one FTS5 write
+        # of the search trigger per statement, not per row (benchmarks/README.md).
         table = Item.__table__
         returned = db.session.execute(
             insert(table).returning(table.c.external_id, table.c.id), rows
