@@ -33,6 +33,8 @@ class LabelWriter:
         # Answer key -> typed value to store beside it (None: the key is the value).
         self.values = values if values is not None else {}
         self.user_ids: dict[str, int] = {}
+        # Items whose votes this import added or changed: the ones to recount and refresh.
+        self.touched: set[int] = set()
 
     def _user_id(self, name: str, line: int) -> int:
         if name not in self.user_ids:
@@ -69,23 +71,25 @@ class LabelWriter:
         db.session.flush()
         self.report.members_added.append(name)
 
-    def write(self, rows: list[tuple[int, str, str, str, Any]], item_ids: dict[str, int]) -> None:
-        """``rows``: (line, external id, annotator, answer key, stored value)."""
+    def write(
+        self,
+        rows: list[tuple[int, str, str, str, Any]],
+        item_ids: dict[str, int],
+        created: set[int] | frozenset[int] = frozenset(),
+        settled: set[int] | frozenset[int] = frozenset(),
+    ) -> None:
+        """``rows``: (line, external id, annotator, answer key, stored value); ``created``:
+        the items this chunk inserted, which hold no annotation or lease to look up;
+        ``settled``: those of them inserted with these votes counted and decided (not to
+        refresh again)."""
         wanted = {
             (item_ids[ext], self._user_id(name, line)): (label, value)
             for line, ext, name, label, value in rows
         }
         if not wanted:
             return
-        existing = {
-            (a.item_id, a.user_id): a
-            for a in db.session.scalars(
-                select(Annotation).where(
-                    Annotation.item_id.in_({key[0] for key in wanted}),
-                    Annotation.user_id.in_({key[1] for key in wanted}),
-                )
-            )
-        }
+        earlier = {key for key in wanted if key[0] not in created}
+        existing = self._existing(earlier) if earlier else {}
         now = utcnow()
         fresh = []
         for (item_id, user_id), (label, value) in wanted.items():
@@ -108,14 +112,27 @@ class LabelWriter:
                 # an import has no time
                 annotation.relabel(label, annotation.seconds, now, value)
                 self.report.annotations_changed += 1
+                self.touched.add(item_id)
         if fresh:
             db.session.execute(insert(Annotation.__table__), fresh)  # Core: ~3x the ORM's speed
             self.report.annotations_added += len(fresh)
-            # A label in hand ends its annotator's lease, as a submit does (one statement).
-            db.session.execute(
-                delete(Assignment).where(
-                    tuple_(Assignment.item_id, Assignment.user_id).in_(
-                        [(row["item_id"], row["user_id"]) for row in fresh]
+            self.touched.update(row["item_id"] for row in fresh if row["item_id"] not in settled)
+            # A label in hand ends its annotator's lease, as a submit does (one statement;
+            # an item this import created has none).
+            leased = [(r["item_id"], r["user_id"]) for r in fresh if r["item_id"] not in created]
+            if leased:
+                db.session.execute(
+                    delete(Assignment).where(
+                        tuple_(Assignment.item_id, Assignment.user_id).in_(leased)
                     )
                 )
+
+    def _existing(self, keys: set[tuple[int, int]]) -> dict[tuple[int, int], Annotation]:
+        """The stored annotations among ``keys`` ((item id, user id) pairs)."""
+        found = db.session.scalars(
+            select(Annotation).where(
+                Annotation.item_id.in_({key[0] for key in keys}),
+                Annotation.user_id.in_({key[1] for key in keys}),
             )
+        )
+        return {(a.item_id, a.user_id): a for a in found if (a.item_id, a.user_id) in keys}

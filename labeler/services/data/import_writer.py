@@ -13,7 +13,7 @@ from itertools import islice
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from labeler.core.kinds import InvalidValue
 from labeler.core.quality import fingerprint
@@ -22,6 +22,7 @@ from labeler.models import TIER_DONE, Item, Project
 from labeler.services.data.import_labels import LabelWriter
 from labeler.services.data.import_spec import ColumnMapping, ImportFailed, ImportReport, Row
 from labeler.services.labeling.gold import TIER_GOLD
+from labeler.services.labeling.labels import NewItemVotes
 from labeler.services.projects import kinds
 
 
@@ -37,7 +38,14 @@ class RowImporter:
         # The typed value of each answer key read so far (None: the key is the value).
         self.values: dict[str, Any] = {}
         self.labels = LabelWriter(project, mapping, report, self.values) if mapping.label else None
+        self.new_votes = NewItemVotes(project) if mapping.label else None
         self.kind, self.kind_context = kinds.kind_of(project), kinds.context(project)
+        self.data_columns = mapping.data_columns  # a property: built once, not per row
+        # Items the current chunk created: they hold no votes or leases yet, so the
+        # label writer looks up neither for them (an item of an earlier chunk may hold
+        # that chunk's votes).
+        self.created: set[int] = set()
+        self.settled: set[int] = set()  # of those, the ones inserted with their votes counted
         self.key_hashes: list[np.ndarray] = []
         self.key_lines: list[np.ndarray] = []
 
@@ -88,18 +96,20 @@ class RowImporter:
                 label_rows.append((line, external_id, annotator, label, self.values.get(label)))
         self.key_hashes.append(np.fromiter((hash(k) for k in keys), np.int64, len(keys)))
         self.key_lines.append(np.fromiter(keys.values(), np.int64, len(keys)))
-        ids = self._write_items(parsed)
+        self.created, self.settled = set(), set()
+        votes: dict[str, list[tuple[str, Any]]] = {}
+        for _, external_id, _, label, value in label_rows:
+            votes.setdefault(external_id, []).append((label, value))
+        ids = self._write_items(parsed, votes)
         if gold:
             self._mark_gold(gold, ids)
         if suggested:
             self._mark_suggestions(suggested, ids)
         if self.labels:
-            self.labels.write(label_rows, ids)
+            self.labels.write(label_rows, ids, self.created, self.settled)
 
     def _parse(self, line: int, raw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        data = {
-            column: _value(line, column, raw, self.mapping) for column in self.mapping.data_columns
-        }
+        data = {column: _value(line, column, raw, self.mapping) for column in self.data_columns}
         try:
             self.kind.check_item(data, self.kind_context)
         except InvalidValue as error:
@@ -146,8 +156,8 @@ class RowImporter:
         value = raw.get(column)
         if value is None or (isinstance(value, str) and value.strip() == ""):
             return None
-        kind = kinds.kind_of(self.project)
-        context = kind.for_item(kinds.context(self.project), data)
+        kind = self.kind
+        context = kind.for_item(self.kind_context, data)
         try:
             if isinstance(value, list | dict):  # a JSON answer (JSONL or the API)
                 answer = kind.validate(value, context)
@@ -162,31 +172,54 @@ class RowImporter:
         return key
 
     def _mark_gold(self, gold: dict[str, str], ids: dict[str, int]) -> None:
-        for external_id, label in gold.items():
-            db.session.execute(
-                update(Item)
-                .where(Item.id == ids[external_id])
-                .values(
-                    is_gold=True,
-                    gold_label=label,
-                    gold_value=self.values.get(label),
-                    queue_tier=TIER_GOLD,
-                )
-            )
+        self._update_items(
+            [
+                {
+                    "item_id": ids[external_id],
+                    "is_gold": True,
+                    "gold_label": label,
+                    "gold_value": self.values.get(label),
+                    "queue_tier": TIER_GOLD,
+                }
+                for external_id, label in gold.items()
+            ]
+        )
         self.report.gold_marked += len(gold)
 
     def _mark_suggestions(self, suggested: dict[str, str], ids: dict[str, int]) -> None:
-        for external_id, key in suggested.items():
-            if external_id not in ids:  # a skipped duplicate: its original keeps its own
-                continue
-            db.session.execute(
-                update(Item)
-                .where(Item.id == ids[external_id])
-                .values(suggestion_label=key, suggestion_value=self.values.get(key))
-            )
-            self.report.suggestions_imported += 1
+        rows = [
+            {
+                "item_id": ids[external_id],
+                "suggestion_label": key,
+                "suggestion_value": self.values.get(key),
+            }
+            for external_id, key in suggested.items()
+            if external_id in ids  # a skipped duplicate: its original keeps its own
+        ]
+        self._update_items(rows)
+        self.report.suggestions_imported += len(rows)
 
-    def _write_items(self, parsed: dict[str, tuple[int, dict[str, Any]]]) -> dict[str, int]:
+    @staticmethod
+    def _update_items(rows: list[dict[str, Any]]) -> None:
+        """One executemany UPDATE by id for a chunk's rows (all with the same keys)."""
+        if not rows:
+            return
+        table = Item.__table__
+        columns = [c for c in rows[0] if c != "item_id"]
+        db.session.execute(
+            update(table)
+            .where(table.c.id == bindparam("item_id"))
+            .values({c: bindparam(f"v_{c}") for c in columns}),
+            [{"item_id": r["item_id"], **{f"v_{c}": r[c] for c in columns}} for r in rows],
+        )
+
+    def _write_items(
+        self,
+        parsed: dict[str, tuple[int, dict[str, Any]]],
+        votes: dict[str, list[tuple[str, Any]]],
+    ) -> dict[str, int]:
+        """Insert or update the chunk's items; ids by external id. ``votes``: the chunk's
+        answers by external id, which a new item is inserted with (counted and decided)."""
         project = self.project
         ids: dict[str, int] = {}
         existing = db.session.execute(
@@ -221,7 +254,13 @@ class RowImporter:
         ]
         if fresh:
             originals, copies = self._split_duplicates(fresh)
+            if self.new_votes:
+                for row in originals:
+                    self.new_votes.settle(row, votes.get(row["external_id"], []))
             self._insert(originals, ids)
+            if self.new_votes:
+                self.new_votes.count(originals, ids)
+                self.settled.update(ids[row["external_id"]] for row in originals)
             if self.mapping.duplicates == "link" and copies:
                 found = self._originals({row["content_hash"] for row in copies})
                 # A copy follows its original's split: the same text on both sides of
@@ -279,18 +318,17 @@ class RowImporter:
     def _insert(self, rows: list[dict[str, Any]], ids: dict[str, int]) -> None:
         if not rows:
             return
-        # Core executemany: the ORM bulk path costs 3x more here and adds nothing.
-        db.session.execute(insert(Item.__table__), rows)
+        # Core with RETURNING: multi-row INSERTs ("insertmanyvalues") that return the ids
+        # (with the external id, so order does not matter), and on SQLite one FTS5 write
+        # of the search trigger per statement, not per row (benchmarks/README.md).
+        table = Item.__table__
+        returned = db.session.execute(
+            insert(table).returning(table.c.external_id, table.c.id), rows
+        )
+        created = [(external_id, item_id) for external_id, item_id in returned]
+        ids.update(created)
+        self.created.update(item_id for _, item_id in created)
         self.report.added += len(rows)
-        if self.labels or self.mapping.gold or self.mapping.suggestion:
-            ids.update(
-                db.session.execute(
-                    select(Item.external_id, Item.id).where(
-                        Item.project_id == self.project.id,
-                        Item.external_id.in_([row["external_id"] for row in rows]),
-                    )
-                ).all()
-            )
 
     def _check_duplicates_across_chunks(self) -> None:
         if len(self.key_hashes) < 2:

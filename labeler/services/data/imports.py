@@ -36,8 +36,8 @@ from labeler.services.data.quality import sync_all_copies
 from labeler.services.data.readers import frame_rows, read_csv, read_jsonl
 from labeler.services.data.span_conll import conll_rows
 from labeler.services.items import index_trigger
-from labeler.services.labeling.labels import refresh_project
-from labeler.services.projects.store import recount, register_fields, restore_tiers
+from labeler.services.labeling.labels import refresh_items
+from labeler.services.projects.store import register_fields
 
 
 def import_file(
@@ -104,17 +104,17 @@ def import_rows(
     import lands whole or not at all.
     """
     mapping.check()
-    report = RowImporter(project, mapping, ImportReport()).run(rows, chunk_rows, progress)
+    importer = RowImporter(project, mapping, ImportReport())
+    report = importer.run(rows, chunk_rows, progress)
     if report.rows == 0:
         raise ImportFailed("the file has no rows to import")
     register_fields(project, mapping)
-    if mapping.label:
-        recount(project)  # labels came in: counters, queue tiers and consensus change
-        restore_tiers(project)
-        refresh_project(project)
-    else:
-        project.n_items += report.added
-        project.n_linked = (project.n_linked or 0) + report.duplicates_linked
+    project.n_items += report.added
+    project.n_linked = (project.n_linked or 0) + report.duplicates_linked
+    if importer.labels and importer.labels.touched:
+        # Labels came in: the items they reached get their counts, tiers and consensus
+        # as submits would have left them, a chunk at a time (no other item changes).
+        refresh_items(project, importer.labels.touched, chunk_rows)
     if report.duplicates_linked or mapping.label:
         sync_all_copies(project)
     if report.added or report.updated:

@@ -11,13 +11,23 @@ computes the same outcome a chunk of items at a time, in a few statements per ch
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
 from labeler.extensions import db
-from labeler.models import Adjudication, Annotation, Item, Project
+from labeler.models import (
+    TIER_DONE,
+    TIER_FRESH,
+    TIER_STARTED,
+    Adjudication,
+    Annotation,
+    Item,
+    Project,
+)
+from labeler.services.labeling.gold import TIER_GOLD
 from labeler.services.projects import kinds, webhooks
 
 
@@ -126,7 +136,7 @@ def _adjudicated(item: Item) -> bool:
 
 
 def refresh_project(project: Project, batch: int = 5000) -> None:
-    """Refresh every labeled item of ``project`` (after a bulk import of labels).
+    """Refresh every labeled item of ``project`` (after a label-set change).
 
     The same outcome as :func:`refresh_item` on each item (both call :func:`decide`), in
     four statements per chunk of ``batch`` items (the items, their votes, which of them a
@@ -136,15 +146,7 @@ def refresh_project(project: Project, batch: int = 5000) -> None:
     last, new_finals = 0, 0
     while True:
         items = db.session.execute(
-            select(
-                Item.id,
-                Item.external_id,
-                Item.extra_annotations,
-                Item.final_label,
-                Item.final_source,
-                Item.disputed,
-                Item.split,
-            )
+            select(*_ITEM_COLUMNS)
             .where(Item.project_id == project.id, Item.n_annotations > 0, Item.id > last)
             .order_by(Item.id)
             .limit(batch)
@@ -152,44 +154,167 @@ def refresh_project(project: Project, batch: int = 5000) -> None:
         if not items:
             break
         last = items[-1].id
-        new_finals += _refresh_chunk(project, items)
+        new_finals += _refresh_chunk(project, items, counting=False)[0]
     project.labels_since_training += new_finals
+    _expire_loaded(project)
+
+
+def refresh_items(project: Project, item_ids: Iterable[int], batch: int = 5000) -> None:
+    """Recount and refresh just ``item_ids`` (items whose votes a bulk import wrote around
+    the ORM): each one's label count, queue tier, consensus, dispute flag and final label
+    as :func:`refresh_item` and a submit's count would leave them, the project's filled
+    slots and new final labels, one chunk of ``batch`` items at a time."""
+    db.session.flush()
+    ordered = sorted(set(item_ids))
+    new_finals = slots = 0
+    for start in range(0, len(ordered), batch):
+        chunk = ordered[start : start + batch]
+        wanted = set(chunk)
+        items = [
+            row
+            for row in db.session.execute(
+                select(*_ITEM_COLUMNS).where(_ids_condition(Item.id, chunk)).order_by(Item.id)
+            )
+            if row.id in wanted
+        ]
+        finals, filled = _refresh_chunk(project, items, counting=True)
+        new_finals, slots = new_finals + finals, slots + filled
+    project.labels_since_training += new_finals
+    project.filled_slots += slots
+    _expire_loaded(project)
+
+
+class NewItemVotes:
+    """What the votes an import brings with a new item make of it, decided before the
+    item's INSERT: its count, tier, consensus and final label, as :func:`refresh_items`
+    would write them after, so the row goes in once and finished (no UPDATE, no re-read).
+    Counts the project's filled slots and new final labels, and announces the chunk's new
+    final labels and disputes as :func:`refresh_items` does (one summary per event)."""
+
+    def __init__(self, project: Project):
+        self.project, self.kind = project, kinds.kind_of(project)
+        self.outcomes: dict[tuple[str, ...], Outcome] = {}
+
+    def settle(self, row: dict[str, Any], votes: list[tuple[str, Any]]) -> None:
+        """Fill the columns of a new item's ``row`` (not gold, no extra labels asked)
+        from its ``votes``: (answer key, stored value), in the order they are inserted."""
+        k = self.project.annotations_per_item
+        pattern = tuple(key for key, _ in votes)
+        outcome = self.outcomes.get(pattern)
+        if outcome is None:
+            decoded = [self.kind.decode(key, value) for key, value in votes]
+            outcome = self.outcomes[pattern] = decide(self.project, decoded, k)
+        n = len(votes)
+        row.update(
+            n_annotations=n,
+            queue_tier=TIER_DONE if n >= k else TIER_STARTED if n else TIER_FRESH,
+            consensus_label=outcome.consensus_label,
+            consensus_value=outcome.consensus_value,
+            consensus_confidence=outcome.consensus_confidence,
+            disputed=outcome.disputed,
+            final_label=outcome.final_label,
+            final_value=outcome.final_value,
+            final_source=outcome.final_source,
+        )
+
+    def count(self, rows: list[dict[str, Any]], ids: dict[str, int]) -> None:
+        """After the INSERT of settled ``rows`` (ids by external id): the project's
+        counters and the webhook summaries."""
+        finals, disputes = [], []
+        k = self.project.annotations_per_item
+        slots = new_finals = 0  # summed here: an ORM attribute set per row costs
+        for row in rows:
+            if not row["n_annotations"]:
+                continue
+            slots += min(row["n_annotations"], k)
+            event = {
+                "item_id": ids[row["external_id"]],
+                "external_id": row["external_id"],
+                "final_label": row["final_label"],
+                "decided_by": row["final_source"],
+                "confidence": row["consensus_confidence"],
+            }
+            if row["final_label"] is not None:
+                new_finals += row["split"] == "train"
+                finals.append(event)
+            if row["disputed"]:
+                disputes.append(event)
+        self.project.filled_slots += slots
+        self.project.labels_since_training += new_finals
+        _emit_summary(self.project, "item.final_label", finals)
+        _emit_summary(self.project, "item.disputed", disputes)
+
+
+_ITEM_COLUMNS = (
+    Item.id,
+    Item.external_id,
+    Item.extra_annotations,
+    Item.final_label,
+    Item.final_source,
+    Item.disputed,
+    Item.split,
+    Item.n_annotations,
+    Item.is_gold,
+    Item.duplicate_of,
+)
+
+
+def _ids_condition(column: Any, ids: list[int]) -> Any:
+    """``column`` among the sorted ``ids``: a range when they are dense (the rows of an
+    import), else a list; a range may match others, which the caller drops."""
+    if ids[-1] - ids[0] < 4 * len(ids):
+        return column.between(ids[0], ids[-1])
+    return column.in_(ids)
+
+
+def _expire_loaded(project: Project) -> None:
     # The UPDATEs went around the ORM: loaded items must read their new values.
     for loaded in list(db.session.identity_map.values()):
         if isinstance(loaded, Item) and loaded.project_id == project.id:
             db.session.expire(loaded)
 
 
-def _refresh_chunk(project: Project, items: list) -> int:
-    """Write the outcome of each item in ``items``; returns how many train items got a new
-    final label (what counts toward the next retrain)."""
+def _tier(project: Project, row: Any, n_annotations: int) -> int:
+    """The queue tier a recount gives an item with ``n_annotations`` labels (gold keeps
+    its own; a linked copy never queues)."""
+    if row.duplicate_of is not None:
+        return TIER_DONE
+    if row.is_gold:
+        return TIER_GOLD
+    if n_annotations >= project.annotations_per_item + row.extra_annotations:
+        return TIER_DONE
+    return TIER_STARTED if n_annotations > 0 else TIER_FRESH
+
+
+def _refresh_chunk(project: Project, items: list, counting: bool) -> tuple[int, int]:
+    """Write the outcome of each item in ``items`` (and with ``counting``, its label count
+    and tier); returns how many train items got a new final label (what counts toward the
+    next retrain) and by how many the project's filled slots grow."""
     kind = kinds.kind_of(project)
-    low, high = items[0].id, items[-1].id
-    votes: dict[int, list[Any]] = defaultdict(list)
-    vote_keys: dict[int, list[str]] = defaultdict(list)
+    k = project.annotations_per_item
+    stored_votes: dict[int, list[tuple[str, Any]]] = defaultdict(list)
     for item_id, key, value in db.session.execute(
         select(Annotation.item_id, Annotation.label, Annotation.value)
-        .where(Annotation.item_id >= low, Annotation.item_id <= high)
+        .where(_ids_condition(Annotation.item_id, [row.id for row in items]))
         .order_by(Annotation.item_id, Annotation.id)
     ):
-        votes[item_id].append(kind.decode(key, value))
-        vote_keys[item_id].append(key)
-    keys = {item_id: tuple(found) for item_id, found in vote_keys.items()}
-    keys.update({row.id: () for row in items if row.id not in keys})
+        stored_votes[item_id].append((key, value))
     adjudicated = {row.id for row in items if row.final_source == "adjudicated"}
     resolved = _resolved(adjudicated) if adjudicated else set()
-    rows, new_finals = [], 0
+    rows, new_finals, slots = [], 0, 0
     finals: list[dict[str, Any]] = []
     disputes: list[dict[str, Any]] = []
     # A chunk holds few distinct vote patterns (one label each: as many as labels), and
-    # equal keys mean equal votes: decide each pattern once.
+    # equal keys mean equal votes: decode and decide each pattern once.
     outcomes: dict[tuple[tuple[str, ...], int], Outcome] = {}
     for row in items:
-        target = project.annotations_per_item + row.extra_annotations
-        pattern = (keys[row.id], target)
+        target = k + row.extra_annotations
+        found = stored_votes.get(row.id, [])
+        pattern = (tuple(key for key, _ in found), target)
         outcome = outcomes.get(pattern)
         if outcome is None:
-            outcome = outcomes[pattern] = decide(project, votes[row.id], target)
+            votes = [kind.decode(key, value) for key, value in found]
+            outcome = outcomes[pattern] = decide(project, votes, target)
         values = {
             "id": row.id,
             "consensus_label": outcome.consensus_label,
@@ -197,6 +322,10 @@ def _refresh_chunk(project: Project, items: list) -> int:
             "consensus_confidence": outcome.consensus_confidence,
             "disputed": outcome.disputed,
         }
+        if counting:
+            values["n_annotations"] = len(found)
+            values["queue_tier"] = _tier(project, row, len(found))
+            slots += min(len(found), k) - min(row.n_annotations, k)
         final, source = row.final_label, row.final_source
         if row.id not in resolved:
             final = values["final_label"] = outcome.final_label
@@ -230,7 +359,7 @@ def _refresh_chunk(project: Project, items: list) -> int:
                 .values({c: bindparam(f"v_{c}") for c in columns}),
                 [{"item_id": v["id"], **{f"v_{c}": v[c] for c in columns}} for v in group],
             )
-    return new_finals
+    return new_finals, slots
 
 
 def _emit_summary(project: Project, event_name: str, events: list[dict[str, Any]]) -> None:
