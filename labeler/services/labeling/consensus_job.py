@@ -238,6 +238,7 @@ def apply_model_aware(
         "model_version_id": fit.version_id,
         "model_weight": fit.model_weight,
         "n_without_model": fit.n_without_model,
+        "n_gold": fit.n_gold,
         "n_disputed": n_disputed,
         "new_final_labels": new_finals,
         "annotators": [
