@@ -106,15 +106,15 @@ def test_out_of_sample_probabilities():
 
 def test_calibration_needs_items_to_calibrate_on_and_averages_the_folds():
     X, y = load_digits(return_X_y=True)
-    frame = pd.DataFrame(X[:60], columns=[f"p{i}" for i in range(64)])
+    frame = pd.DataFrame(X[:200], columns=[f"p{i}" for i in range(64)])
     inputs = ModelInputs(numeric=tuple(frame.columns))
-    labels = ["a" if v < 5 else "b" for v in y[:60]]
+    labels = ["a" if v < 5 else "b" for v in y[:200]]
     found = label_errors.cross_validated(frame, labels, inputs)
     assert found.calibration == "sigmoid" and len(found.fold_models) == 5
     mean = np.mean([m.predict_proba(frame.iloc[:4]) for m in found.fold_models], axis=0)
     np.testing.assert_allclose(found.predict_proba(frame.iloc[:4]), mean)
-    # two items of a class: each training part holds one, nothing to calibrate it on
-    rare = ["b", "b", *["a"] * 58]
+    # fewer than 50 items of a class: a sigmoid fitted on them would be noise
+    rare = ["b"] * (label_errors.MIN_CALIBRATION_ITEMS - 1) + ["a"] * 151
     assert label_errors.cross_validated(frame, rare, inputs).calibration is None
     # the linear SVM calibrates itself
     assert label_errors.cross_validated(frame, labels, inputs, "linear_svm").calibration is None

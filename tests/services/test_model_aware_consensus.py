@@ -69,8 +69,8 @@ def test_training_keeps_out_of_sample_probabilities_for_every_voted_item(app):
         assert stored.classes == ["ham", "spam"] and probs.shape == (len(ids), 2)
         np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-6)
         assert len(stored.probabilities) == 4 * probs.size  # float32: compact
-        # the fold models were calibrated, and the version says so
-        assert version.metrics["label_issues"]["calibration"] == "sigmoid"
+        # about 28 spam train labels: too few to calibrate on, and the version says so
+        assert version.metrics["label_issues"]["calibration"] is None
         # a majority project starts no consensus job after training
         assert not db.session.scalar(select(Job).where(Job.kind == "consensus"))
 
