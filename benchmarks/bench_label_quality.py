@@ -29,9 +29,10 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from labeler.core import label_errors  # noqa: E402
+from labeler.core import label_errors, training  # noqa: E402
 from labeler.core.consensus import dawid_skene  # noqa: E402
 from labeler.core.model_consensus import model_aware_consensus  # noqa: E402
+from labeler.core.model_inputs import ModelInputs  # noqa: E402
 from labeler.core.relabel import MAX_SHARE, choose_relabels  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,6 +52,19 @@ def datasets(quick: bool) -> dict[str, tuple[object, np.ndarray, int]]:
         sms = sms.iloc[:2000]
     text = TfidfVectorizer(sublinear_tf=True, min_df=2).fit_transform(sms["text"].astype(str))
     return {"digits": (X / 16.0, y, 10), "sms": (text, sms["spam"].to_numpy(dtype=int), 2)}
+
+
+def item_frames(quick: bool) -> dict[str, tuple[pd.DataFrame, ModelInputs]]:
+    """name -> (the items' fields as a project holds them, the project's model inputs)."""
+    X, _ = load_digits(return_X_y=True)
+    pixels = pd.DataFrame(X, columns=[f"p{i}" for i in range(X.shape[1])])
+    sms = pd.read_csv(SMS)
+    if quick:
+        sms = sms.iloc[:2000]
+    return {
+        "digits": (pixels, ModelInputs(numeric=tuple(pixels.columns))),
+        "sms": (sms[["text"]].astype(str).reset_index(drop=True), ModelInputs(text=("text",))),
+    }
 
 
 def out_of_sample(
@@ -134,6 +148,39 @@ def label_error_table(data: dict, noise_rates: tuple[float, ...]) -> None:
                 )
 
 
+def product_error_table(data: dict, frames: dict, noise_rates: tuple[float, ...]) -> None:
+    """Label errors on the training job's probabilities (the project's pipeline), with
+    and without its calibration; cleanlab's find_label_issues on the product's."""
+    from cleanlab.filter import find_label_issues as cleanlab_find
+
+    print("\n## Label errors on the training job's out-of-sample probabilities: "
+          "uncalibrated vs the product (calibrated) vs cleanlab on the product's")  # fmt: skip
+    print(f"{'data':7} {'noise':>6} {'kind':>9} | {'P unc':>6} {'R unc':>6} | "
+          f"{'P prod':>6} {'R prod':>6} | {'P cl':>6} {'R cl':>6} | same set")  # fmt: skip
+    for name, (_, y, k) in data.items():
+        frame, inputs = frames[name]
+        for rate in noise_rates:
+            for kind in ("uniform", "class"):
+                given = add_noise(y, k, rate, kind, seed=int(rate * 100))
+                wrong = given != y
+                figures, flagged = [], {}
+                for calibrate in (False, True):
+                    folds = label_errors.cross_validated(
+                        frame, given.astype(str), inputs, random_state=0, calibrate=calibrate
+                    )
+                    codes = np.searchsorted(np.asarray(folds.classes), given.astype(str))
+                    flagged[calibrate] = label_errors.find_label_issues(codes, folds.probs)
+                    figures.extend(precision_recall(flagged[calibrate], wrong))
+                    if calibrate:
+                        theirs = cleanlab_find(codes, folds.probs, n_jobs=1)
+                figures.extend(precision_recall(theirs, wrong))
+                same = bool((flagged[True] == theirs).all())
+                cells = " | ".join(
+                    f"{figures[i]:6.3f} {figures[i + 1]:6.3f}" for i in range(0, 6, 2)
+                )
+                print(f"{name:7} {rate:>6.0%} {kind:>9} | {cells} | {same}", flush=True)
+
+
 def simulate_votes(y: np.ndarray, n_classes: int, k: int, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     rows = []
@@ -174,15 +221,41 @@ def _crowdlab(votes: pd.DataFrame, probs: np.ndarray, y: np.ndarray) -> tuple[fl
     return float(np.mean(~wrong)), float(roc_auc_score(wrong, -found["consensus_quality_score"]))
 
 
-def consensus_table(data: dict) -> None:
+def product_probabilities(
+    frame: pd.DataFrame, inputs: ModelInputs, votes: pd.DataFrame, n_classes: int, calibrate: bool
+) -> np.ndarray:
+    """The probabilities the training job stores, as it computes them: K-fold over the
+    project's pipeline on items whose votes have a strict majority (a tie has no final
+    label), the fold models' mean for the tied ones; ``calibrate`` as the product does."""
+    counts = np.zeros((len(frame), n_classes))
+    np.add.at(counts, (votes["item"].to_numpy(), votes["label"].to_numpy()), 1)
+    top = counts.max(axis=1, keepdims=True)
+    settled = (counts == top).sum(axis=1) == 1
+    labels = counts.argmax(axis=1).astype(str)[settled]
+    folds = label_errors.cross_validated(
+        frame[settled], labels, inputs, random_state=0, calibrate=calibrate
+    )
+    probs = np.zeros((len(frame), n_classes))
+    columns = [int(c) for c in folds.classes]
+    probs[np.ix_(settled, columns)] = folds.probs
+    if not settled.all():
+        probs[np.ix_(~settled, columns)] = folds.predict_proba(frame[~settled])
+    return probs
+
+
+def consensus_table(data: dict, frames: dict) -> None:
     print("\n## Consensus accuracy, annotators of accuracy "
           f"{', '.join(map(str, ANNOTATOR_ACCURACY))} (k random ones per item)")  # fmt: skip
-    print("model-aware with plain and with calibrated out-of-sample probabilities; AUROC of "
-          "its quality score for 'this consensus is wrong'; cleanlab's CROWDLAB on the "
-          "calibrated ones")  # fmt: skip
-    print(f"{'data':7} {'k':>2} | {'majority':>8} {'D-S':>6} | {'plain':>6} {'AUROC':>6} | "
-          f"{'calib':>6} {'AUROC':>6} | {'cl acc':>6} {'cl AUC':>6}")  # fmt: skip
-    for name, (X, y, n_classes) in data.items():
+    print("model-aware on the training job's out-of-sample probabilities (the project's "
+          "pipeline: logistic regression, balanced class weights), uncalibrated and as the "
+          "product computes them (sigmoid-calibrated folds); AUROC of its quality score "
+          "for 'this consensus is wrong'; cleanlab's CROWDLAB on the product's "
+          "probabilities")  # fmt: skip
+    print(f"{'data':7} {'k':>2} | {'majority':>8} {'D-S':>6} | {'uncal':>6} {'AUROC':>6} | "
+          f"{'product':>7} {'AUROC':>6} | {'cl acc':>6} {'cl AUC':>6} | {'s uncal':>7} "
+          f"{'s prod':>6}")  # fmt: skip
+    for name, (_, y, n_classes) in data.items():
+        frame, inputs = frames[name]
         for k in (1, 2, 3):
             votes = simulate_votes(y, n_classes, k, seed=k)
             majority = majority_with_random_ties(votes, len(y), n_classes, seed=k)
@@ -190,26 +263,41 @@ def consensus_table(data: dict) -> None:
             ds_label = ds.posteriors.to_numpy().argmax(axis=1)
             ds_label = np.asarray(ds.posteriors.columns)[ds_label]
             ds_by_item = pd.Series(ds_label, index=ds.posteriors.index).reindex(range(len(y)))
-            # the model learns from what the crowd said
-            plain = _aware(votes, out_of_sample(X, majority, n_classes), y)
-            calibrated_probs = out_of_sample(X, majority, n_classes, calibrated=True)
-            calibrated = _aware(votes, calibrated_probs, y)
-            cleanlab = _crowdlab(votes, calibrated_probs, y)
+            clock = time.perf_counter()
+            uncalibrated_probs = product_probabilities(frame, inputs, votes, n_classes, False)
+            s_uncal = time.perf_counter() - clock
+            clock = time.perf_counter()
+            product_probs = product_probabilities(frame, inputs, votes, n_classes, True)
+            s_prod = time.perf_counter() - clock
+            uncalibrated = _aware(votes, uncalibrated_probs, y)
+            product = _aware(votes, product_probs, y)
+            cleanlab = _crowdlab(votes, product_probs, y)
             print(
                 f"{name:7} {k:>2} | {np.mean(majority == y):8.3f} "
-                f"{np.mean(ds_by_item.to_numpy() == y):6.3f} | {plain[0]:6.3f} {plain[1]:6.3f} | "
-                f"{calibrated[0]:6.3f} {calibrated[1]:6.3f} | {cleanlab[0]:6.3f} {cleanlab[1]:6.3f}"
+                f"{np.mean(ds_by_item.to_numpy() == y):6.3f} | {uncalibrated[0]:6.3f} "
+                f"{uncalibrated[1]:6.3f} | {product[0]:7.3f} {product[1]:6.3f} | "
+                f"{cleanlab[0]:6.3f} {cleanlab[1]:6.3f} | {s_uncal:7.1f} {s_prod:6.1f}"
             )
 
 
-def relabel_curve(
-    X, y, n_classes: int, relabel: bool, budgets: list[int], seed: int, calibrated: bool = False
-) -> list:
+RELABEL_ARMS = {  # printed name -> (relabel on, fresh items scored by)
+    "off": (False, "full"),
+    "on, fresh by full model": (True, "full"),
+    "on, fresh by fold models": (True, "folds"),
+}
+
+
+def relabel_curve(frame, inputs, y, n_classes: int, arm: str, budgets: list[int], seed: int):
     """Accuracy on 400 held-out items after each budget of labels from five annotators of
-    accuracy 0.8 (20% noise), in rounds of 50, most uncertain first; with relabel-or-new
-    a labeled item gets one more label when its ActiveLab score beats the unlabeled ones.
-    Both arms train on model-aware consensus, so only the choice of item differs. The
-    choice is labeler's (``core.relabel.choose_relabels``, at most half a round relabels)."""
+    accuracy 0.8 (20% noise), in rounds of 50, most uncertain first, with the product's
+    pieces: its pipeline, its calibrated out-of-sample probabilities
+    (``label_errors.cross_validated``), model-aware consensus, and labeler's choice
+    (``core.relabel.choose_relabels``, at most half a round relabels). With relabel-or-new
+    a labeled item gets one more label when its ActiveLab score beats the fresh items'.
+    The fresh items' probabilities come from the model fitted on every consensus label
+    (as the consensus job reads the version's artifact) or from the mean of the fold
+    models that gave the labeled items theirs (one scale for both lists)."""
+    relabel, fresh_by = RELABEL_ARMS[arm]
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(y))
     test, pool = order[:400], order[400:]
@@ -226,52 +314,62 @@ def relabel_curve(
 
     for item in pool[:100]:
         vote(int(item))
-    results, spent = [], 100
-    while spent <= budgets[-1]:
+    results: list[float] = []
+    while len(results) < len(budgets):
         votes = pd.DataFrame(rows, columns=["item", "annotator", "label"])
         labeled = np.asarray(sorted(votes["item"].unique()))
         coded = votes.assign(item=np.searchsorted(labeled, votes["item"]))
         majority = majority_with_random_ties(coded, len(labeled), n_classes, seed)
-        probs = out_of_sample(X[labeled], majority, n_classes, calibrated)
-        frame = pd.DataFrame(probs, index=labeled, columns=range(n_classes))
-        aware = model_aware_consensus(votes, frame)
+        folds = label_errors.cross_validated(
+            frame.iloc[labeled], majority.astype(str), inputs, random_state=seed
+        )
+        columns = [int(c) for c in folds.classes]
+        probs = pd.DataFrame(0.0, index=labeled, columns=range(n_classes))
+        probs[columns] = folds.probs
+        aware = model_aware_consensus(votes, probs)
         consensus = aware.items["label"].reindex(labeled).to_numpy(dtype=int)
-        if len(np.unique(consensus)) < 2:  # seen on SMS at 100 labels: the model outvoted all
-            COLLAPSED.append(spent)
+        if len(np.unique(consensus)) < 2:  # the model outvoted all: train on majority
+            COLLAPSED.append(len(rows))
             consensus = majority
-        model = LogisticRegression(C=1.0 if X.shape[1] > 100 else 0.1, max_iter=500)
-        model.fit(X[labeled], consensus)
-        if spent in budgets:
-            results.append(float(np.mean(model.predict(X[test]) == y[test])))
+        model = training.train(frame.iloc[labeled], consensus.astype(str), inputs)
+        spent = len(rows)
+        while len(results) < len(budgets) and spent >= budgets[len(results)]:
+            predicted = model.pipeline.predict(frame.iloc[test]).astype(int)
+            results.append(float(np.mean(predicted == y[test])))
+        if len(results) == len(budgets):
+            break
         unlabeled = np.setdiff1d(pool, labeled)
-        fresh = pd.DataFrame(
-            model.predict_proba(X[unlabeled]), index=unlabeled, columns=model.classes_
-        ).reindex(columns=frame.columns, fill_value=0.0)
+        scorer = folds if fresh_by == "folds" else model
+        fresh = pd.DataFrame(0.0, index=unlabeled, columns=range(n_classes))
+        fresh[[int(c) for c in (folds.classes if fresh_by == "folds" else model.classes)]] = (
+            scorer.predict_proba(frame.iloc[unlabeled])
+        )
         again, new = aware.relabel_scores(fresh)
         choice = choose_relabels(again if relabel else again[:0], new, 50, MAX_SHARE)
         for item in [*choice.relabel, *new.sort_values(ascending=False).index[: choice.n_fresh]]:
             vote(int(item))
-        spent += 50
     return results
 
 
-def relabel_table(data: dict, budgets: list[int]) -> None:
+def relabel_table(frames: dict, data: dict, budgets: list[int], seeds: int = 3) -> None:
     print("\n## Accuracy on 400 held-out items vs labels, 20% noise (annotators of accuracy 0.8)")
-    print("(mean of 3 seeds; 'calibrated': the calibrated out-of-sample probabilities)")
-    print(f"{'data':7} {'relabel':>15} | " + " ".join(f"{b:>6}" for b in budgets))
-    for name, (X, y, n_classes) in data.items():
-        for calibrated in (False, True):
-            for relabel in (False, True):
-                runs = [
-                    relabel_curve(X, y, n_classes, relabel, budgets, seed, calibrated)
-                    for seed in range(3)
-                ]
-                mean = np.mean(runs, axis=0)
-                label = ("on" if relabel else "off") + (", calibrated" if calibrated else "")
-                print(f"{name:7} {label:>15} | " + " ".join(f"{v:6.3f}" for v in mean))
+    print(f"(mean of {seeds} seeds; the product's pipeline and calibrated out-of-sample "
+          "probabilities; 'fresh by': which model scores the fresh items)")  # fmt: skip
+    print(f"{'data':7} {'relabel':>24} | " + " ".join(f"{b:>6}" for b in budgets) + " |      s")
+    for name, (_, y, n_classes) in data.items():
+        frame, inputs = frames[name]
+        for arm in RELABEL_ARMS:
+            clock = time.perf_counter()
+            runs = [
+                relabel_curve(frame, inputs, y, n_classes, arm, budgets, seed)
+                for seed in range(seeds)
+            ]
+            mean = np.mean(runs, axis=0)
+            print(f"{name:7} {arm:>24} | " + " ".join(f"{v:6.3f}" for v in mean)
+                  + f" | {time.perf_counter() - clock:6.0f}", flush=True)  # fmt: skip
     if COLLAPSED:
-        print(f"(model-aware consensus kept one class in {len(COLLAPSED)} rounds, at budgets "
-              f"{sorted(set(COLLAPSED))}; those rounds trained on majority vote)")  # fmt: skip
+        print(f"(model-aware consensus kept one class in {len(COLLAPSED)} rounds, at "
+              f"{sorted(set(COLLAPSED))} labels; those rounds trained on majority)")  # fmt: skip
 
 
 def weight() -> None:
@@ -289,13 +387,25 @@ def weight() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="2,000 SMS rows, fewer budgets")
+    parser.add_argument("--seeds", type=int, default=3, help="relabel runs per arm")
+    parser.add_argument(
+        "--only",
+        choices=("errors", "product-errors", "consensus", "relabel"),
+        help="print one table only",
+    )
     args = parser.parse_args()
     with threadpool_limits(1):
         data = datasets(args.quick)
-        weight()
-        label_error_table(data, (0.05, 0.1, 0.2))
-        consensus_table(data)
-        relabel_table(data, [200, 300, 400] if args.quick else [200, 300, 400, 500, 600])
+        if args.only in (None, "errors"):
+            weight()
+            label_error_table(data, (0.05, 0.1, 0.2))
+        if args.only in (None, "errors", "product-errors"):
+            product_error_table(data, item_frames(args.quick), (0.05, 0.1, 0.2))
+        if args.only in (None, "consensus"):
+            consensus_table(data, item_frames(args.quick))
+        if args.only in (None, "relabel"):
+            budgets = [200, 300, 400] if args.quick else [200, 300, 400, 500, 600]
+            relabel_table(item_frames(args.quick), data, budgets, args.seeds)
 
 
 if __name__ == "__main__":

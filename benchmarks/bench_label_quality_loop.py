@@ -1,7 +1,7 @@
 """Label quality through the server's own loop: consensus methods and relabel-or-new
 with noisy annotators, on scikit-learn's digits.
 
-    python benchmarks/bench_label_quality_loop.py [--seeds 2] [--budget 600]
+    python benchmarks/bench_label_quality_loop.py [--seeds 2] [--budget 600] [--relabel-only]
 
 Five simulated annotators of accuracy 0.95, 0.85, 0.75, 0.65 and 0.55 (a wrong answer
 is any other digit) take turns at the real queue (``queue.next_items``/``submit``); a
@@ -123,14 +123,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--budget", type=int, default=600)
+    parser.add_argument(
+        "--relabel-only", action="store_true", help="model-aware at k = 1, relabel off and on"
+    )
     args = parser.parse_args()
+    arms = [arm for arm in ARMS if arm[:2] == ("model_aware", 1)] if args.relabel_only else ARMS
     budgets = list(range(200, args.budget + 1, 100))
     app, _ = fresh_app()
     print("Test accuracy (vs the truth) of the newest version after N labels, digits, "
           f"annotators {ACCURACY}, mean of {args.seeds} seeds")  # fmt: skip
     print(f"{'consensus':12} {'k':>2} {'relabel':>7} | " + " ".join(f"{b:>6}" for b in budgets)
           + " | asked answered changed   s")  # fmt: skip
-    for method, k, relabel_on in ARMS:
+    for method, k, relabel_on in arms:
         clock = time.perf_counter()
         runs = [run(app, seed, method, k, relabel_on, budgets) for seed in range(args.seeds)]
         mean = np.nanmean([r["at"] for r in runs], axis=0)

@@ -13,6 +13,12 @@ are sparse (k = 1-2), where Dawid-Skene has too few votes per annotator to learn
 Where it departs from cleanlab: with no item labeled twice (k = 1) cleanlab stops;
 here each annotator's agreement is then estimated as the model's mean probability for
 the labels they gave, so a careless annotator still weighs less than a careful one.
+And gold answers (``known``) anchor the weights, as they anchor Dawid-Skene: a known
+answer counts as one more vote from an annotator who never errs, so with two
+annotators who agree with each other equally often, the one who matches the gold
+weighs more; with one vote per item, a vote on a gold item counts as right or wrong
+where the others count as the model's probability for them; the model's weight is
+measured against the gold answers too.
 
 Input is the long ``item``, ``annotator``, ``label`` frame and an items x labels frame
 of probabilities. The idea carries to any kind with class probabilities (multi-label
@@ -21,6 +27,7 @@ one label at a time); ratings, spans and pairwise choices need their own likelih
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,22 +82,29 @@ class ModelAwareResult:
         return labeled_scores, pd.Series(1.0 - fresh, index=unlabeled.index, name="first_label")
 
 
-def _agreement_with_others(coded: CodedRatings, counts: IntArray, support: IntArray) -> FloatArray:
+def _agreement_with_others(
+    coded: CodedRatings, counts: IntArray, support: IntArray, gold: IntArray
+) -> FloatArray:
     """Per annotator, the share of the other votes on their items that match theirs
-    (NaN for an annotator who shares no item with anyone)."""
+    (NaN for an annotator who shares no item with anyone). A gold item's known answer
+    (``gold``: per item a label code, -1 for none) counts as one more vote, from an
+    annotator who never errs."""
     n_annotators = len(coded.annotators)
-    others = support[coded.item] - 1
-    matching = counts[coded.item, coded.label] - 1
+    known = gold[coded.item] >= 0
+    others = support[coded.item] - 1 + known
+    matching = counts[coded.item, coded.label] - 1 + (coded.label == gold[coded.item])
     agree = np.bincount(coded.annotator, weights=matching, minlength=n_annotators)
     total = np.bincount(coded.annotator, weights=others, minlength=n_annotators)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(total > 0, agree / np.maximum(total, 1), np.nan)
 
 
-def _own_label_probability(coded: CodedRatings, probs: FloatArray) -> FloatArray:
-    """Per annotator, the model's mean probability for the labels they gave."""
+def _own_label_probability(coded: CodedRatings, probs: FloatArray, gold: IntArray) -> FloatArray:
+    """Per annotator, the model's mean probability for the labels they gave; a vote on a
+    gold item counts 1 when it matches the known answer, else 0."""
     n_annotators = len(coded.annotators)
-    given = probs[coded.item, coded.label]
+    known = gold[coded.item]
+    given = np.where(known >= 0, coded.label == known, probs[coded.item, coded.label])
     total = np.bincount(coded.annotator, weights=given, minlength=n_annotators)
     return total / np.maximum(np.bincount(coded.annotator, minlength=n_annotators), 1)
 
@@ -103,20 +117,24 @@ class _Weights:
 
 
 def _weights(
-    coded: CodedRatings, counts: IntArray, probs: FloatArray, consensus: IntArray
+    coded: CodedRatings, counts: IntArray, probs: FloatArray, consensus: IntArray, gold: IntArray
 ) -> _Weights:
     support = counts.sum(axis=1)
     multi = support > 1
-    agreement = _agreement_with_others(coded, counts, support)
-    if np.isnan(agreement).all():
-        agreement = _own_label_probability(coded, probs)  # k = 1: judged by the model
+    agreement = _agreement_with_others(coded, counts, support, gold)
+    if not multi.any():  # k = 1: judged by the model, and by gold answers where there are some
+        agreement = _own_label_probability(coded, probs, gold)
         scope = np.ones(len(support), dtype=bool)
         likelihood = float(agreement.mean())
     else:
         agreement = np.where(np.isnan(agreement), np.nanmean(agreement), agreement)
-        scope = multi
+        scope = multi.copy()
         likelihood = float((counts[multi, consensus[multi]] / support[multi]).mean())
-    chosen = consensus[scope]
+    # The model and the baseline are judged against the known answer where there is one.
+    known = gold >= 0
+    truth = np.where(known, gold, consensus)
+    scope |= known
+    chosen = truth[scope]
     commonest = np.bincount(chosen, minlength=probs.shape[1]).argmax()
     baseline_error = max(float(np.mean(chosen != commonest)), _FLOOR)
     annotator = np.clip(1.0 - (1.0 - agreement) / baseline_error, _FLOOR, None)
@@ -167,17 +185,41 @@ def _annotator_quality(
     return quality
 
 
-def model_aware_consensus(frame: pd.DataFrame, probs: pd.DataFrame) -> ModelAwareResult:
+def _gold_codes(coded: CodedRatings, known: Mapping[Hashable, Hashable] | None) -> IntArray:
+    """Per item the known label's code, -1 where there is none (see ``known`` below)."""
+    gold = np.full(len(coded.items), -1, dtype=np.int64)
+    if not known:
+        return gold
+    items = coded.items.get_indexer(pd.Index(list(known.keys()), dtype=object))
+    labels = coded.labels.get_indexer(pd.Index(list(known.values()), dtype=object))
+    if (items < 0).any():
+        absent = sorted(str(item) for item, code in zip(known, items, strict=True) if code < 0)
+        raise ValueError(f"known lists items that have no votes: {absent[:10]}")
+    if (labels < 0).any():
+        raise ValueError("known labels must be columns of probs")
+    gold[items] = labels
+    return gold
+
+
+def model_aware_consensus(
+    frame: pd.DataFrame, probs: pd.DataFrame, known: Mapping[Hashable, Hashable] | None = None
+) -> ModelAwareResult:
     """Consensus of votes and the model's out-of-sample probabilities (see module doc).
 
     Args:
         frame: long votes, columns item, annotator, label.
         probs: items x labels probabilities (rows sum to 1) for every item of
             ``frame``; its columns are the label set (a label no one used is a class).
+        known: gold items -> their true label. They anchor the reliability weights:
+            each known answer counts as one more vote, from an annotator who never
+            errs, in every annotator's agreement, and the model's error and the
+            baseline are measured against it. A gold item's own consensus still
+            comes from its votes and the model, as any other's (as for Dawid-Skene).
 
     Raises:
-        ValueError: an item of ``frame`` has no probabilities, or a vote's label is
-            not a column of ``probs``.
+        ValueError: an item of ``frame`` has no probabilities, a vote's label is
+            not a column of ``probs``, or ``known`` names an item without votes or a
+            label that is not a column.
     """
     coded = encode(frame, order=list(probs.columns))
     rows = probs.index.get_indexer(coded.items)
@@ -185,14 +227,15 @@ def model_aware_consensus(frame: pd.DataFrame, probs: pd.DataFrame) -> ModelAwar
         absent = sorted(map(str, coded.items[rows < 0]))
         raise ValueError(f"items without model probabilities: {absent[:10]}")
     model = probs.to_numpy(dtype=np.float64)[rows]
+    gold = _gold_codes(coded, known)
     counts = coded.counts()
     majority = (counts + 0.5 * model).argmax(axis=1)  # a tie goes the model's way
-    weights = _weights(coded, counts, model, majority)
+    weights = _weights(coded, counts, model, majority, gold)
     posteriors = _posteriors(coded, model, weights)
     top = posteriors.max(axis=1, keepdims=True)
     tied = (posteriors >= top - 1e-12).sum(axis=1) > 1
     consensus = np.where(tied, majority, posteriors.argmax(axis=1))
-    weights = _weights(coded, counts, model, consensus)  # again, against the better consensus
+    weights = _weights(coded, counts, model, consensus, gold)  # again, against the better consensus
     posteriors = _posteriors(coded, model, weights)
     quality = posteriors[np.arange(len(consensus)), consensus]
     support = counts.sum(axis=1)

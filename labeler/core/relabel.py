@@ -59,5 +59,8 @@ def choose_relabels(
     ordered = merged.sort_values(["score", "fresh"], ascending=False, kind="stable")
     taken = ordered.iloc[:batch]
     relabel = taken[taken["fresh"] == 0].index[: int(max_share * batch)]
-    n_fresh = int((taken["fresh"] == 1).sum())
+    # Relabels beyond the cap leave their slots to the next fresh items: the batch stays
+    # ``batch`` labels (it once shrank, and a benchmark then spent fewer labels than it
+    # counted).
+    n_fresh = min(batch - len(relabel), len(first_label_scores))
     return RelabelChoice(list(relabel), n_fresh, float(taken["score"].min()))

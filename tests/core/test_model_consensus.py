@@ -100,3 +100,82 @@ def test_items_without_probabilities_are_refused():
     probs = pd.DataFrame([[0.5, 0.5]], index=[1], columns=[0, 1])
     with pytest.raises(ValueError, match="without model probabilities: \\['2'\\]"):
         model_aware_consensus(frame, probs)
+
+
+def _two_annotators_on_every_item(n_items: int = 200, seed: int = 3):
+    """a and b label every item: a errs on items 0-19, b on items 20-59. They agree
+    on the other 140 items, so their agreement with each other cannot tell them apart;
+    the model's probabilities are weak (true label on top about 70% of the time)."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(N_LABELS, size=n_items)
+    wrong = (truth + 1) % N_LABELS
+    a = np.where(np.arange(n_items) < 20, wrong, truth)
+    b = np.where((np.arange(n_items) >= 20) & (np.arange(n_items) < 60), wrong, truth)
+    frame = pd.DataFrame(
+        {
+            "item": np.tile(np.arange(n_items), 2),
+            "annotator": ["a"] * n_items + ["b"] * n_items,
+            "label": np.concatenate([a, b]),
+        }
+    )
+    logits = rng.normal(size=(n_items, N_LABELS))
+    logits[np.arange(n_items), truth] += 1.0
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return truth, frame, pd.DataFrame(probs, columns=range(N_LABELS))
+
+
+def test_gold_answers_weigh_the_annotator_who_matches_them_more():
+    truth, frame, probs = _two_annotators_on_every_item()
+    plain = model_aware_consensus(frame, probs)
+    assert plain.annotator_weight["a"] == pytest.approx(plain.annotator_weight["b"])
+    # gold on items 0-79: a is right on 60 of them, b on 40
+    gold = {item: int(truth[item]) for item in range(80)}
+    anchored = model_aware_consensus(frame, probs, known=gold)
+    assert anchored.annotator_weight["a"] > anchored.annotator_weight["b"]
+    assert anchored.annotator_weight["a"] > plain.annotator_weight["a"]
+    assert anchored.annotator_weight["b"] < plain.annotator_weight["b"]
+    assert anchored.annotator_quality["a"] > anchored.annotator_quality["b"]
+    # where a and b disagree off gold (items 80+ have none here), a's word now counts
+    # more; on the disputed items with gold, the consensus follows the better annotator
+    disputed = np.arange(60)
+    plain_right = plain.items["label"].to_numpy(dtype=int)[disputed] == truth[disputed]
+    anchored_right = anchored.items["label"].to_numpy(dtype=int)[disputed] == truth[disputed]
+    assert anchored_right.sum() > plain_right.sum()
+
+
+def test_gold_also_measures_the_model_and_is_checked():
+    truth, frame, probs = _two_annotators_on_every_item()
+    # on items 140-159 both annotators give the same wrong label and the model is right:
+    # against the votes the model looks wrong there, against the gold answers it is right
+    together = frame["item"].between(140, 159).to_numpy()
+    crowd_wrong = frame.assign(
+        label=np.where(together, (truth[frame["item"]] + 2) % 4, frame["label"])
+    )
+    sure = probs.copy()
+    sure.iloc[140:160] = np.eye(N_LABELS)[truth[140:160]] * 0.96 + 0.01
+    without = model_aware_consensus(crowd_wrong, sure)
+    on_gold = model_aware_consensus(
+        crowd_wrong, sure, known={i: int(truth[i]) for i in range(140, 160)}
+    )
+    assert on_gold.model_weight > without.model_weight
+    # at k = 1 gold judges the annotators, too: a labels items 0-99 (wrong on 90-99),
+    # b items 100-199 (wrong on 100-139); gold on 0-19 (a right) and 100-119 (b wrong)
+    items = np.arange(200)
+    erring = (items >= 90) & (items < 140)
+    single = pd.DataFrame(
+        {
+            "item": items,
+            "annotator": np.where(items < 100, "a", "b"),
+            "label": np.where(erring, (truth + 1) % N_LABELS, truth),
+        }
+    )
+    gold = {int(i): int(truth[i]) for i in [*range(20), *range(100, 120)]}
+    one_vote = model_aware_consensus(single, probs).annotator_weight
+    one_vote_gold = model_aware_consensus(single, probs, known=gold).annotator_weight
+    assert one_vote_gold["a"] > one_vote_gold["b"]
+    assert one_vote_gold["a"] / one_vote_gold["b"] > one_vote["a"] / one_vote["b"]
+    assert model_aware_consensus(frame, probs).model_weight > 0
+    with pytest.raises(ValueError, match="no votes"):
+        model_aware_consensus(frame, probs, known={999: 0})
+    with pytest.raises(ValueError, match="columns of probs"):
+        model_aware_consensus(frame, probs, known={0: 7})

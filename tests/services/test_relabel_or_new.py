@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from labeler.extensions import db
-from labeler.models import TIER_STARTED, Annotation, Item, Job, Project
+from labeler.models import TIER_STARTED, Annotation, Item, Job, ModelVersion, Project
 from labeler.services.labeling import queue
 from labeler.services.learning import modeling, relabel
 from labeler.services.projects.store import set_member
@@ -43,11 +43,15 @@ def _half_labeled(**settings) -> int:
 
 
 def _consensus_result(project_id: int) -> dict:
-    job = db.session.scalar(
-        select(Job).where(Job.project_id == project_id, Job.kind == "consensus")
-    )
-    assert job is not None and job.status == "done", job and job.error
-    return job.result
+    """The newest consensus job's result: the one after training (with relabel-or-new on,
+    another runs before training, settling ties and asking nothing)."""
+    jobs = db.session.scalars(
+        select(Job).where(Job.project_id == project_id, Job.kind == "consensus").order_by(Job.id)
+    ).all()
+    assert jobs and all(job.status == "done" for job in jobs), [job.error for job in jobs]
+    for job in jobs[:-1]:
+        assert job.params["reason"] == "before training" and not job.result.get("relabel")
+    return jobs[-1].result
 
 
 def test_weak_items_get_one_more_label_before_fresh_ones(app):
@@ -120,3 +124,48 @@ def test_the_setting_over_the_api(app, client, tokens):
     assert response.json["changed"] == ["relabel_or_new"]
     with app.app_context():
         assert db.session.get(Project, project_id).relabel_or_new
+
+
+def test_a_relabel_that_ties_is_settled_before_the_next_training(app):
+    """At k = 1 a second vote that disagrees ties on submit (majority cannot settle it):
+    the consensus job the next training waits for settles it with the last version's
+    probabilities, so the item trains the next model instead of waiting for a reviewer."""
+    with app.app_context():
+        project_id = _half_labeled(relabel_or_new=True)
+        project = db.session.get(Project, project_id)
+        modeling.start_training(project)
+        asked = db.session.scalars(
+            select(Item).where(Item.project_id == project_id, Item.extra_annotations == 1)
+        ).all()
+        assert asked
+        tied = []
+        for item in asked:
+            first = db.session.scalar(select(Annotation).where(Annotation.item_id == item.id))
+            other = "bob" if first.user_id == user("alice").id else "alice"
+            queue.submit(project, user(other), item, "ham" if first.label == "spam" else "spam")
+            tied.append(item.id)
+        db.session.commit()
+        for item_id in tied:
+            item = db.session.get(Item, item_id)
+            assert item.final_label is None and item.disputed  # a tie on submit
+        first_version = project.champion_id
+        modeling.start_training(db.session.get(Project, project_id))
+        for item_id in tied:
+            item = db.session.get(Item, item_id)
+            assert item.final_source == "model_aware" and item.final_label in ("ham", "spam")
+            assert not item.disputed
+        before = db.session.scalars(
+            select(Job)
+            .where(Job.project_id == project_id, Job.kind == "consensus")
+            .order_by(Job.id)
+        ).all()[-2]
+        assert before.params["reason"] == "before training"
+        assert before.result["model_version_id"] == first_version
+        assert before.result["relabel"] is None  # asking is the after-training job's
+        # the new version trained on the tied items too: as many labels as the first
+        versions = db.session.scalars(
+            select(ModelVersion)
+            .where(ModelVersion.project_id == project_id)
+            .order_by(ModelVersion.id)
+        ).all()
+        assert len(versions) == 2 and versions[1].n_labels == versions[0].n_labels

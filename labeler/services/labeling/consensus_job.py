@@ -212,12 +212,16 @@ def _names(user_ids: Any) -> dict[int, str]:
 
 
 def apply_model_aware(
-    project: Project, progress: Progress | None = None, commit_batches: bool = True
+    project: Project,
+    progress: Progress | None = None,
+    commit_batches: bool = True,
+    ask_relabels: bool = True,
 ) -> dict[str, Any]:
     """Model-aware consensus on ``project``'s items that have model probabilities; a
     summary with each annotator's quality (0..1) and weight, and what relabel-or-new
-    asked when the project turned it on. Before any model it writes nothing (the items
-    keep majority vote)."""
+    asked when the project turned it on (and ``ask_relabels``: not before a training,
+    whose own consensus job asks with the new model). Before any model it writes
+    nothing (the items keep majority vote)."""
     step = progress or (lambda fraction, message: None)
     step(0.05, "reading annotations")
     frame = ratings_frame(project)
@@ -234,10 +238,11 @@ def apply_model_aware(
     names = _names(fit.annotator_quality.index)
     return {
         "n_items": n_items,
-        "relabel": ask_for_relabels(project, fit.result, fit.version_id),
+        "relabel": ask_for_relabels(project, fit.result, fit.version_id) if ask_relabels else None,
         "model_version_id": fit.version_id,
         "model_weight": fit.model_weight,
         "n_without_model": fit.n_without_model,
+        "n_gold": fit.n_gold,
         "n_disputed": n_disputed,
         "new_final_labels": new_finals,
         "annotators": [
@@ -260,7 +265,11 @@ def run_consensus_job(job: Job, progress: Progress) -> dict[str, Any]:
     apply = {"dawid_skene": apply_dawid_skene, "model_aware": apply_model_aware}
     if project.consensus_method not in apply:
         return {"skipped": f"the project uses {project.consensus_method} consensus"}
-    result = apply[project.consensus_method](project, progress)
+    if project.consensus_method == "model_aware":
+        before = (job.params or {}).get("reason") == "before training"
+        result = apply_model_aware(project, progress, ask_relabels=not before)
+    else:
+        result = apply[project.consensus_method](project, progress)
     sync_all_copies(project)  # linked duplicates follow their originals
     db.session.commit()
     return result

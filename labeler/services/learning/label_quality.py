@@ -38,6 +38,7 @@ class OutOfSample:
 
     ``labels`` holds the final label of items that have one (the issues are found among
     them, ``n_final`` first rows) and "" for the rest (voted, not final yet).
+    ``calibration`` names how the fold models were calibrated (None: not).
     """
 
     item_ids: np.ndarray
@@ -46,16 +47,19 @@ class OutOfSample:
     probs: np.ndarray
     classes: list[str]
     n_final: int
+    calibration: str | None = None
 
 
 def out_of_sample(
     project: Project, model: TrainedModel, train: LabeledFrame, test: LabeledFrame | None
 ) -> OutOfSample | str:
-    """Train items' probabilities from K-fold cross validation of the project's pipeline;
-    test items' and voted items' without a final train label from the model fitted on
-    train (it never saw them). A str says why there are none (too few labels)."""
+    """Train items' probabilities from K-fold cross validation of the project's pipeline,
+    each fold's estimator calibrated (:func:`labeler.core.label_errors.cross_validated`);
+    test items' and voted items' without a final train label from the mean of those fold
+    models (none of them saw these items either), so every probability is on the same
+    calibrated scale. A str says why there are none (too few labels)."""
     try:
-        train_probs, classes = label_errors.out_of_sample_probabilities(
+        folds = label_errors.cross_validated(
             train.X,
             train.y,
             model.inputs,
@@ -65,23 +69,23 @@ def out_of_sample(
         )
     except ValueError as exc:
         return str(exc)
-    parts = [(train.item_ids, "train", np.asarray(train.y, dtype=str), train_probs)]
-    predictable = list(model.classes) == classes  # else only the train items' view is kept
-    if predictable and test is not None and len(test):
+    classes = folds.classes
+    parts = [(train.item_ids, "train", np.asarray(train.y, dtype=str), folds.probs)]
+    if test is not None and len(test):
         known = np.isin(np.asarray(test.y, dtype=str), classes)
         parts.append(
             (
                 test.item_ids[known],
                 "test",
                 np.asarray(test.y, dtype=str)[known],
-                model.predict_proba(test.X[known]),
+                folds.predict_proba(test.X[known]),
             )
         )
     seen = np.concatenate([part[0] for part in parts])
-    rest = np.setdiff1d(_voted_ids(project), seen) if predictable else seen[:0]
+    rest = np.setdiff1d(_voted_ids(project), seen)
     for batch_ids, X in pool_batches(project, rest):
         parts.append(
-            (batch_ids, "", np.full(len(batch_ids), "", dtype=object), model.predict_proba(X))
+            (batch_ids, "", np.full(len(batch_ids), "", dtype=object), folds.predict_proba(X))
         )
     return OutOfSample(
         np.concatenate([part[0] for part in parts]).astype(np.int64),
@@ -90,6 +94,7 @@ def out_of_sample(
         np.vstack([part[3] for part in parts]),
         classes,
         len(seen),
+        folds.calibration,
     )
 
 
@@ -141,6 +146,7 @@ def label_issue_report(found: OutOfSample | str) -> dict[str, Any]:
     ]
     return {
         "method": "confident learning, self-confidence",
+        "calibration": found.calibration,
         "issues": issues,
         "n_flagged": int(len(issues_found.ranked)),
         "n_checked": int(len(all_ids)),

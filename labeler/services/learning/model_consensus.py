@@ -7,8 +7,9 @@ Which probabilities: those the newest (not failed) version stored at training
 (``ModelProbabilities``): K-fold for its train items, its own predictions for test
 items and items voted on but not final. Items labeled after that training have none:
 they keep the majority vote each submit gives them until the next training, whose job
-reruns this one. Gold answers do not anchor this fit (Dawid-Skene uses them); a gold
-item's consensus comes from its votes and the model, as any other's.
+reruns this one. Gold answers anchor the reliability weights, as they anchor
+Dawid-Skene (each known answer counts as one more vote from an annotator who never
+errs); a gold item's own consensus still comes from its votes and the model.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy import select
 from labeler.core.model_consensus import ModelAwareResult, model_aware_consensus
 from labeler.extensions import db
 from labeler.models import ModelProbabilities, ModelVersion, Project
+from labeler.services.labeling.gold import answers_for
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,8 @@ class ModelAwareFit:
     consensus quality 0..1, support, unanimous), per annotator (user id) ``quality``
     0..1 and ``weight`` (> 0; 1 counts like an annotator who never errs), the model's
     weight, the version whose probabilities were read, how many voted items had
-    none (they keep majority vote), and the core's whole result (relabel scores)."""
+    none (they keep majority vote), how many gold answers anchored the weights, and the
+    core's whole result (relabel scores)."""
 
     items: pd.DataFrame
     annotator_quality: pd.Series
@@ -39,6 +42,7 @@ class ModelAwareFit:
     version_id: int
     n_without_model: int
     result: ModelAwareResult
+    n_gold: int = 0
 
 
 def newest_probabilities(project: Project) -> ModelProbabilities | None:
@@ -75,7 +79,12 @@ def fit_model_aware(project: Project, ratings: pd.DataFrame) -> ModelAwareFit | 
     if covered.empty:
         return None
     items = np.unique(covered["item"].to_numpy())
-    result = model_aware_consensus(covered, probs.loc[items])
+    gold = {
+        item: label
+        for item, label in answers_for(project, items.tolist()).items()
+        if label in probs.columns
+    }
+    result = model_aware_consensus(covered, probs.loc[items], known=gold)
     return ModelAwareFit(
         items=result.items[["label", "confidence", "support", "unanimous"]],
         annotator_quality=result.annotator_quality,
@@ -84,4 +93,5 @@ def fit_model_aware(project: Project, ratings: pd.DataFrame) -> ModelAwareFit | 
         version_id=stored.model_version_id,
         n_without_model=n_without,
         result=result,
+        n_gold=len(gold),
     )

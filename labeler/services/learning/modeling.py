@@ -50,6 +50,7 @@ from labeler.services.serving import rollout
 
 KIND = "train"
 MODEL_AWARE = "model_aware"  # the consensus method that reads each version's probabilities
+BEFORE_TRAINING = "before training"  # the reason of a consensus job a training job waits for
 
 
 def min_examples(estimator: str) -> int:
@@ -93,10 +94,14 @@ def start_training(project: Project, user_id: int | None = None, reason: str = "
             f"({min_examples(project.estimator)}+ each); labels ready so far: {usable or 'none'}"
         )
     project.labels_since_training = 0
-    if project.consensus_method == "dawid_skene":
+    if project.consensus_method == "dawid_skene" or (
+        project.consensus_method == MODEL_AWARE and project.relabel_or_new
+    ):
         # Refresh the project-wide consensus first: the executor runs jobs in order, so
         # the model trains on Dawid-Skene's final labels, never on a request's work.
-        jobs.start("consensus", project.id, {"reason": "before training"}, user_id)
+        # Relabel-or-new: a second vote that disagrees ties on submit; the last version's
+        # probabilities settle it, or the item would miss this training.
+        jobs.start("consensus", project.id, {"reason": BEFORE_TRAINING}, user_id)
     return jobs.start(KIND, project.id, {"reason": reason}, user_id)
 
 
