@@ -29,6 +29,7 @@ from labeler.models import Job
 from labeler.services.data import import_job
 from labeler.services.data.import_spec import ColumnMapping, ImportFailed
 from labeler.services.data.readers import preview
+from labeler.services.projects import kinds
 from labeler.views.common import load_project
 
 bp = Blueprint("importing", __name__)
@@ -64,7 +65,14 @@ def upload(project_id: int):
         if file is None or not file.filename:
             flash("Choose a CSV or JSONL file.", "error")
             return redirect(request.url)
-        fmt = "jsonl" if file.filename.lower().endswith((".jsonl", ".ndjson", ".json")) else "csv"
+        fmt = _format_of(file.filename)
+        kind = kinds.kind_of(project)
+        if fmt == "conll" and "conll" not in kind.document_formats():
+            flash(
+                f"{file.filename}: CoNLL holds spans; this project's answers are {kind.title}.",
+                "error",
+            )
+            return redirect(request.url)
         import_job.forget_stale_uploads()
         token = secrets.token_hex(16)
         file.save(_upload_path(token))
@@ -86,6 +94,8 @@ def mapping(project_id: int):
     if not upload_info or upload_info.get("project") != project.id:
         flash("Upload a file first.", "error")
         return redirect(url_for("importing.upload", project_id=project.id))
+    if upload_info["format"] == "conll":  # the file's columns are its own: no mapping
+        return _conll(project, upload_info)
     path = _upload_path(upload_info["token"])
     try:
         with path.open("rb") as stream:
@@ -103,6 +113,28 @@ def mapping(project_id: int):
         roles=ROLES_OF_COLUMNS,
         upload=upload_info,
         guess=_guess_roles(columns),
+    )
+
+
+def _format_of(filename: str) -> str:
+    name = filename.lower()
+    if name.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    return "conll" if name.endswith(".conll") else "csv"
+
+
+def _conll(project, upload_info: dict):
+    """A CoNLL file names its annotators on its ``# columns`` line (as labeler's export
+    writes it); the form asks only who answered in a file without that line."""
+    if request.method == "POST":
+        annotator = request.form.get("annotator", "").strip() or current_user.username
+        mapping = ColumnMapping(
+            default_annotator=annotator,
+            add_annotators=request.form.get("add_annotators") == "on",
+        )
+        return _start_job(project, upload_info, mapping)
+    return render_template(
+        "importing/conll.html", project=project, upload=upload_info, me=current_user.username
     )
 
 
@@ -161,6 +193,10 @@ def _start_import(project, upload_info: dict, columns: list[str]):
     except ImportFailed as exc:
         flash(f"Nothing was imported. {upload_info['name']}: {exc.message}", "error")
         return redirect(url_for("importing.mapping", project_id=project.id))
+    return _start_job(project, upload_info, mapping)
+
+
+def _start_job(project, upload_info: dict, mapping: ColumnMapping):
     params = import_job.job_params(
         upload_info["token"], upload_info["name"], upload_info["format"], mapping
     )

@@ -181,3 +181,41 @@ def test_the_api_imports_the_conll_export_with_format_conll(app, client, tokens)
     assert response.json["detail"]["line"] is not None
     with app.app_context():
         assert _stored(fresh_id) == ANSWERS
+
+
+def test_the_import_page_takes_a_conll_file_and_asks_only_for_its_annotator(
+    app, client, auth, tokens
+):
+    exported = _export(client, tokens, _labeled(app))
+    with app.app_context():
+        fresh = _project("Copy").id
+        db.session.commit()
+    auth.login("admin")
+    response = auth.post(
+        f"/projects/{fresh}/import",
+        {"file": (io.BytesIO(exported), "answers.conll")},
+        content_type="multipart/form-data",
+    )
+    assert response.headers["Location"].endswith(f"/projects/{fresh}/import/mapping")
+    form = client.get(f"/projects/{fresh}/import/mapping").get_data(as_text=True)
+    assert 'name="annotator"' in form and "role:" not in form  # no column mapping
+    response = auth.post(f"/projects/{fresh}/import/mapping", {"annotator": ""})
+    html = " ".join(client.get(response.headers["Location"]).get_data(as_text=True).split())
+    assert "Imported answers.conll" in html and "4 labels brought in" in html
+    with app.app_context():
+        assert _stored(fresh) == ANSWERS  # the file's # columns line named the annotators
+
+
+def test_the_import_page_refuses_a_conll_file_for_a_project_without_spans(
+    app, client, auth, project
+):
+    auth.login("admin")
+    response = auth.post(
+        f"/projects/{project}/import",
+        {"file": (io.BytesIO(b"a\tO\n"), "x.conll")},
+        content_type="multipart/form-data",
+        follow_redirects=True,
+    )
+    html = " ".join(response.get_data(as_text=True).split())
+    assert "x.conll: CoNLL holds spans" in html
+    assert client.get(f"/projects/{project}/import/mapping").status_code == 302  # nothing kept
