@@ -22,7 +22,7 @@ from labeler.api.schemas import (
     integer,
 )
 from labeler.api.serialize import item_payload
-from labeler.db_engine import begin_write, writes
+from labeler.db_engine import begin_write, reads_before_writing, writes
 from labeler.extensions import db
 from labeler.models import Annotation, Project, utcnow
 from labeler.services import NotFound, ServiceError
@@ -58,8 +58,9 @@ def _progress(project: Project) -> dict:
 def next_items(project_id: int):
     """Lease up to ``n`` items (default 1, at most 5) for the caller; held items come first."""
     n = int_arg("n", 1, 1, 5)
+    with reads_before_writing():  # the pick re-reads k inside the turn
+        project, _ = api_project(project_id)
     begin_write()
-    project, _ = api_project(project_id)
     items = queue_service.next_items(project, g.api_user, n, current_app.config["LEASE_SECONDS"])
     suggested = suggestions.for_items(project, items)
     payload = {
@@ -101,7 +102,8 @@ def annotate(project_id: int, item_id: int):
     project's task kind (``["spam", "urgent"]`` for multi_label, ``4`` for rating).
     ``suggestion`` is the suggestion the form showed pre-selected (as ``next`` gave
     it), so the label records whether it was accepted. Safe to retry."""
-    api_project(project_id)  # who may ask comes before what they ask
+    with reads_before_writing():  # counters are added in SQL, k re-read in the turn
+        api_project(project_id)  # who may ask comes before what they ask
     body = json_body()
     answer = body["value"] if "value" in body else body.get("label")
     seconds = body.get("seconds")
