@@ -13,7 +13,8 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, case, delete, select, update
+from sqlalchemy import Integer, and_, bindparam, case, delete, insert, select, update
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from labeler.extensions import db
@@ -70,8 +71,10 @@ def submit(
     )
     seconds = None if seconds is None else min(max(float(seconds), 0.0), MAX_SECONDS)
     others, lease = _votes_and_lease(item, user, now)
-    existing = next((a for a in others if a.user_id == user.id), None)
-    if existing is not None:
+    own = next((a.id for a in others if a.user_id == user.id), None)
+    if own is not None:  # a change: the label's object, for its revision
+        existing = db.session.get(Annotation, own)
+        assert existing is not None  # read in this write transaction
         result = _change(existing, key, value, seconds, now)
         if result.outcome == "changed":
             existing.guideline_version = project.guideline_version
@@ -89,18 +92,22 @@ def submit(
             "this item already has all the labels it needs; "
             "your lease had expired, so your label was not recorded"
         )
-    annotation = Annotation(
-        item_id=item.id,
-        user_id=user.id,
-        project_id=project.id,
-        label=key,
-        value=value,
-        seconds=seconds,
-        created_at=now,
-        updated_at=now,
-        guideline_version=project.guideline_version,
+    annotation = _insert_annotation(
+        {
+            "item_id": item.id,
+            "user_id": user.id,
+            "project_id": project.id,
+            "label": key,
+            "value": value,
+            "seconds": seconds,
+            "created_at": now,
+            "updated_at": now,
+            "guideline_version": project.guideline_version,
+            "suggestion_label": None,
+            "suggestion_source": None,
+            "suggestion_accepted": None,
+        }
     )
-    db.session.add(annotation)
     counted = _count_new_annotation(project, item)
     if lease is not None:  # a live one, or one run out or skipped: the label replaces it
         db.session.execute(_end_lease_statement(), {"item_id": item.id, "user_id": user.id})
@@ -124,21 +131,39 @@ def _votes_and_lease_statement() -> Any:
         .scalar_subquery()
     )
     return (
-        select(Annotation, lease)
+        select(Annotation.id, Annotation.user_id, Annotation.label, Annotation.value, lease)
         .select_from(Item)
         .outerjoin(Annotation, Annotation.item_id == Item.id)
         .where(Item.id == bindparam("item_id"))
     )
 
 
-def _votes_and_lease(item: Item, user: User, now: datetime) -> tuple[list[Annotation], bool | None]:
-    """The item's annotations (at most k or so) and this user's lease on it (True: live,
-    False: run out or skipped, None: none), in one read."""
+def _votes_and_lease(item: Item, user: User, now: datetime) -> tuple[list[Any], bool | None]:
+    """The item's annotations (at most k or so: rows of id, user_id, label and value, no
+    objects) and this user's lease on it (True: live, False: run out or skipped, None:
+    none), in one read."""
     rows = db.session.execute(
         _votes_and_lease_statement(), {"item_id": item.id, "user_id": user.id, "now": now}
     ).all()
-    state = rows[0][1] if rows else None
-    return [a for a, _ in rows if a is not None], None if state is None else bool(state)
+    state = rows[0][-1] if rows else None
+    return [a for a in rows if a.id is not None], None if state is None else bool(state)
+
+
+@cache
+def _insert_statement() -> Any:
+    table = Annotation.__table__
+    return insert(table).returning(table.c.id)
+
+
+def _insert_annotation(row: dict[str, Any]) -> Annotation:
+    """Insert the new label as one Core statement (its id from RETURNING), and hand back
+    the session's object for it, loaded as if read: no unit-of-work flush for one row.
+    A duplicate (a concurrent retry) raises IntegrityError here, as a flush would."""
+    new_id = db.session.execute(_insert_statement(), row).scalar_one()
+    annotation = Annotation(id=new_id, **row)
+    make_transient_to_detached(annotation)  # every column as given: nothing to reload
+    db.session.add(annotation)
+    return annotation
 
 
 @cache
