@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, case, delete, insert, inspect, select, update
+from sqlalchemy import Integer, and_, bindparam, case, delete, insert, select, update
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -179,46 +179,11 @@ def _after_vote(
     """Consensus of the item, the project's counters (``slot``: a new label, which fills
     a slot while the item has at most k), its linked copies, the annotator's gold record."""
     new_finals = refresh_item(project, item, votes)
-    _write_consensus(item)
     if slot or new_finals:
         _count_on_project(project, item.n_annotations if slot else None, new_finals)
     sync_copies(project, item)
     if item.is_gold:
         gold.check_annotator(project, user)
-
-
-_CONSENSUS = (
-    "consensus_label",
-    "consensus_value",
-    "consensus_confidence",
-    "disputed",
-    "final_label",
-    "final_value",
-    "final_source",
-)
-
-
-@cache
-def _consensus_statement() -> Any:
-    table = Item.__table__
-    return (
-        update(table)
-        .where(table.c.id == bindparam("b_item"))
-        .values({name: bindparam(f"b_{name}") for name in _CONSENSUS})
-    )
-
-
-def _write_consensus(item: Item) -> None:
-    """Write what ``refresh_item`` set on the item as one Core UPDATE (no unit-of-work
-    flush), when it changed anything; the object keeps the values, as loaded."""
-    before = inspect(item).committed_state  # what was loaded, for each attribute set since
-    values = {name: getattr(item, name) for name in _CONSENSUS}
-    if not any(name in before and before[name] != values[name] for name in _CONSENSUS):
-        return  # as a flush would: no net change, no UPDATE
-    for name, value in values.items():
-        set_committed_value(item, name, value)  # no longer pending: no autoflush of it
-    params = {f"b_{name}": value for name, value in values.items()}
-    db.session.execute(_consensus_statement(), {"b_item": item.id, **params})
 
 
 def _change(
