@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from labeler.api.schemas import ERROR_TEXT, Error, json_body, query
-from labeler.auth import project_and_role, token_touched, user_for_token
+from labeler.auth import token_touched, user_for_token
 from labeler.db_engine import reads_before_writing
 from labeler.extensions import csrf, db
 from labeler.services import ServiceError
@@ -87,26 +87,7 @@ def authenticate():
     # test client runs inside an app context)
     g.api_projects = {}
     with reads_before_writing():  # a write request takes its write turn after this
-        denied = _identify()
-        if denied is None:
-            _read_project_first()
-        return denied
-
-
-def project_read_first(view):
-    """Mark a view whose project and the caller's role on it are read with the caller,
-    before the write turn (``api_project`` then finds them). Only for views that add to
-    the project's counters in SQL and re-read what they must not exceed (k) inside the
-    turn: what they read of the project may be older than the turn."""
-    view.labeler_project_first = True
-    return view
-
-
-def _read_project_first() -> None:
-    view = current_app.view_functions.get(request.endpoint or "")
-    project_id = (request.view_args or {}).get("project_id")
-    if getattr(view, "labeler_project_first", False) and isinstance(project_id, int):
-        g.api_projects[project_id] = project_and_role(g.api_user, project_id)
+        return _identify()
 
 
 def _identify():

@@ -8,7 +8,7 @@ from flask import current_app, g, session
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from labeler.api.blueprint import bp, documented, project_read_first
+from labeler.api.blueprint import bp, documented
 from labeler.api.common import api_project, int_arg, json_body
 from labeler.api.item_schemas import SuggestionReport
 from labeler.api.schemas import (
@@ -55,12 +55,11 @@ def _progress(project: Project) -> dict:
     params=(("n", integer(1, 5), "how many items to lease"),),
 )
 @writes  # leases: the request's transaction begins as a write
-@project_read_first  # counters in SQL, k re-read in the turn
 def next_items(project_id: int):
     """Lease up to ``n`` items (default 1, at most 5) for the caller; held items come first."""
     n = int_arg("n", 1, 1, 5)
     begin_write()
-    project, _ = api_project(project_id)  # read before the turn: the pick re-reads k in it
+    project, _ = api_project(project_id)
     items = queue_service.next_items(project, g.api_user, n, current_app.config["LEASE_SECONDS"])
     suggested = suggestions.for_items(project, items)
     payload = {
@@ -97,13 +96,12 @@ def get_item(project_id: int, item_id: int):
 
 @bp.post("/projects/<int:project_id>/items/<int:item_id>/annotation")
 @documented(201, AnnotationResult, body=AnnotationIn, errors=(400, 401, 404, 409, 422))
-@project_read_first  # counters in SQL, k re-read in the turn
 def annotate(project_id: int, item_id: int):
     """Label an item: ``{"label": "spam", "seconds": 4.2}``, or ``{"value": ...}`` in the
     project's task kind (``["spam", "urgent"]`` for multi_label, ``4`` for rating).
     ``suggestion`` is the suggestion the form showed pre-selected (as ``next`` gave
     it), so the label records whether it was accepted. Safe to retry."""
-    api_project(project_id)  # who may ask comes before what they ask (read before the turn)
+    api_project(project_id)  # who may ask comes before what they ask
     body = json_body()
     answer = body["value"] if "value" in body else body.get("label")
     seconds = body.get("seconds")

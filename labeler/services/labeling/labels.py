@@ -84,14 +84,10 @@ def decide(project: Project, votes: list[Any], target: int) -> Outcome:
     )
 
 
-def refresh_item(project: Project, item: Item, votes: list[Any] | None = None) -> int:
+def refresh_item(project: Project, item: Item, votes: list[Any] | None = None) -> None:
     """Recompute ``item``'s consensus, dispute flag and final label from its votes,
     as the project's task kind reads them (decoded ``votes``: a caller that has just
-    read every one of them, so they are not read again).
-
-    Returns the new final train labels it made (0 or 1) for the caller to add to the
-    project's ``labels_since_training`` in SQL (``x = x + n``): the project row may have
-    been read before the write turn, so a value written back from Python could be stale."""
+    read every one of them, so they are not read again)."""
     if votes is None:
         kind = kinds.kind_of(project)
         rows = db.session.execute(
@@ -106,14 +102,12 @@ def refresh_item(project: Project, item: Item, votes: list[Any] | None = None) -
     if not _adjudicated(item):
         item.final_label, item.final_value = outcome.final_label, outcome.final_value
         item.final_source = outcome.final_source
-    new_finals = 0
     if item.final_label != before and item.final_label is not None:
         if item.split == "train":
-            new_finals = 1  # test labels never train a model
+            project.labels_since_training += 1  # test labels never train a model
         webhooks.emit(project, "item.final_label", item_event(item))
     if item.disputed and not disputed_before:
         webhooks.emit(project, "item.disputed", item_event(item))
-    return new_finals
 
 
 def item_event(item: Item) -> dict[str, Any]:

@@ -61,15 +61,9 @@ def held_items(project: Project, user: User, now: datetime, limit: int) -> list[
 
 @cache
 def _built_pick(dialect: str, excluding: bool) -> Any:
-    """The pick, with parameters ``project_id``, ``user_id``, ``now``, ``limit`` and, when
-    ``excluding``, ``exclude`` (item ids). k is read by the statement, inside the write
-    turn: the project row the request read before its turn may predate a change of k."""
-    project_k = (
-        select(Project.annotations_per_item)
-        .where(Project.id == bindparam("project_id"))
-        .scalar_subquery()
-    )
-    target = project_k + Item.extra_annotations
+    """The pick, with parameters ``project_id``, ``user_id``, ``now``, ``k`` (the
+    project's k), ``limit`` and, when ``excluding``, ``exclude`` (item ids)."""
+    target = bindparam("k", type_=Integer) + Item.extra_annotations
     now, user_id = bindparam("now"), bindparam("user_id")
     others_leases = (
         select(func.count(Assignment.id))
@@ -110,6 +104,7 @@ def _pick_parameters(
         "project_id": project.id,
         "user_id": user.id,
         "now": now,
+        "k": project.annotations_per_item,
         "limit": limit,
     }
     if exclude:

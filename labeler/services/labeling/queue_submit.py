@@ -13,8 +13,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, case, delete, insert, select, update
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy import Integer, and_, bindparam, case, delete, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from labeler.extensions import db
@@ -71,14 +70,12 @@ def submit(
     )
     seconds = None if seconds is None else min(max(float(seconds), 0.0), MAX_SECONDS)
     others, lease = _votes_and_lease(item, user, now)
-    own = next((a.id for a in others if a.user_id == user.id), None)
-    if own is not None:  # a change: the label's object, for its revision
-        existing = db.session.get(Annotation, own)
-        assert existing is not None  # read in this write transaction
+    existing = next((a for a in others if a.user_id == user.id), None)
+    if existing is not None:
         result = _change(existing, key, value, seconds, now)
         if result.outcome == "changed":
             existing.guideline_version = project.guideline_version
-            _after_vote(project, user, item, slot=False)
+            _after_vote(project, user, item)
         return result
     target = item_target(project, item)
     if require_lease and not lease:
@@ -92,23 +89,19 @@ def submit(
             "this item already has all the labels it needs; "
             "your lease had expired, so your label was not recorded"
         )
-    annotation = _insert_annotation(
-        {
-            "item_id": item.id,
-            "user_id": user.id,
-            "project_id": project.id,
-            "label": key,
-            "value": value,
-            "seconds": seconds,
-            "created_at": now,
-            "updated_at": now,
-            "guideline_version": project.guideline_version,
-            "suggestion_label": None,
-            "suggestion_source": None,
-            "suggestion_accepted": None,
-        }
+    annotation = Annotation(
+        item_id=item.id,
+        user_id=user.id,
+        project_id=project.id,
+        label=key,
+        value=value,
+        seconds=seconds,
+        created_at=now,
+        updated_at=now,
+        guideline_version=project.guideline_version,
     )
-    counted = _count_new_annotation(project, item)
+    db.session.add(annotation)
+    _count_new_annotation(project, item)
     if lease is not None:  # a live one, or one run out or skipped: the label replaces it
         db.session.execute(_end_lease_statement(), {"item_id": item.id, "user_id": user.id})
     db.session.flush()
@@ -116,7 +109,7 @@ def submit(
     votes = [kind.decode(a.label, a.value) for a in others] + [kind.decode(key, value)]
     # The counter moves under the item's row lock: when it matches, no vote came between
     # our read and our write (PostgreSQL), so the votes read above are all of them.
-    _after_vote(project, user, item, votes if counted == len(votes) else None, slot=True)
+    _after_vote(project, user, item, votes if item.n_annotations == len(votes) else None)
     return SubmitResult(annotation, "created")
 
 
@@ -131,39 +124,21 @@ def _votes_and_lease_statement() -> Any:
         .scalar_subquery()
     )
     return (
-        select(Annotation.id, Annotation.user_id, Annotation.label, Annotation.value, lease)
+        select(Annotation, lease)
         .select_from(Item)
         .outerjoin(Annotation, Annotation.item_id == Item.id)
         .where(Item.id == bindparam("item_id"))
     )
 
 
-def _votes_and_lease(item: Item, user: User, now: datetime) -> tuple[list[Any], bool | None]:
-    """The item's annotations (at most k or so: rows of id, user_id, label and value, no
-    objects) and this user's lease on it (True: live, False: run out or skipped, None:
-    none), in one read."""
+def _votes_and_lease(item: Item, user: User, now: datetime) -> tuple[list[Annotation], bool | None]:
+    """The item's annotations (at most k or so) and this user's lease on it (True: live,
+    False: run out or skipped, None: none), in one read."""
     rows = db.session.execute(
         _votes_and_lease_statement(), {"item_id": item.id, "user_id": user.id, "now": now}
     ).all()
-    state = rows[0][-1] if rows else None
-    return [a for a in rows if a.id is not None], None if state is None else bool(state)
-
-
-@cache
-def _insert_statement() -> Any:
-    table = Annotation.__table__
-    return insert(table).returning(table.c.id)
-
-
-def _insert_annotation(row: dict[str, Any]) -> Annotation:
-    """Insert the new label as one Core statement (its id from RETURNING), and hand back
-    the session's object for it, loaded as if read: no unit-of-work flush for one row.
-    A duplicate (a concurrent retry) raises IntegrityError here, as a flush would."""
-    new_id = db.session.execute(_insert_statement(), row).scalar_one()
-    annotation = Annotation(id=new_id, **row)
-    make_transient_to_detached(annotation)  # every column as given: nothing to reload
-    db.session.add(annotation)
-    return annotation
+    state = rows[0][1] if rows else None
+    return [a for a, _ in rows if a is not None], None if state is None else bool(state)
 
 
 @cache
@@ -174,13 +149,10 @@ def _end_lease_statement() -> Any:
 
 
 def _after_vote(
-    project: Project, user: User, item: Item, votes: list[object] | None = None, *, slot: bool
+    project: Project, user: User, item: Item, votes: list[object] | None = None
 ) -> None:
-    """Consensus of the item, the project's counters (``slot``: a new label, which fills
-    a slot while the item has at most k), its linked copies, the annotator's gold record."""
-    new_finals = refresh_item(project, item, votes)
-    if slot or new_finals:
-        _count_on_project(project, item.n_annotations if slot else None, new_finals)
+    """Consensus of the item, its linked copies, and the annotator's gold record."""
+    refresh_item(project, item, votes)
     sync_copies(project, item)
     if item.is_gold:
         gold.check_annotator(project, user)
@@ -196,72 +168,41 @@ def _change(
     return SubmitResult(annotation, "changed")
 
 
-def _current_k() -> Any:
-    """The project's k as the database holds it now (inside the write turn): the project
-    row a request read before its turn may predate a change of k."""
-    project = Project.__table__
-    return (
-        select(project.c.annotations_per_item)
-        .where(project.c.id == bindparam("of_project"))
-        .scalar_subquery()
-    )
-
-
 @cache
 def _count_statement(is_gold: bool) -> Any:
-    """The item's counter and tier, moved in place, against the project's current k
-    (returned too, with the new count)."""
+    """The item's counter and tier, moved in place (``k``: the project's k)."""
     table = Item.__table__
     n = table.c.n_annotations + 1
-    k = _current_k()
-    tier = (
-        gold.TIER_GOLD
-        if is_gold
-        else case((n >= k + table.c.extra_annotations, TIER_DONE), else_=TIER_STARTED)
-    )
+    target = bindparam("k", type_=Integer) + table.c.extra_annotations
+    tier = gold.TIER_GOLD if is_gold else case((n >= target, TIER_DONE), else_=TIER_STARTED)
     return (
         update(table)
         .where(table.c.id == bindparam("item_id"))
         .values(n_annotations=n, queue_tier=tier)
-        .returning(table.c.n_annotations, table.c.queue_tier, k.label("k"))
+        .returning(table.c.n_annotations, table.c.queue_tier)
     )
 
 
 @cache
-def _project_counts_statement() -> Any:
-    """The project's filled slots (one more when the item's new count ``n`` is at most
-    k, checked here against the row's k) and new final train labels, added in SQL."""
+def _slot_statement() -> Any:
     table = Project.__table__
-    slot = case((bindparam("n", type_=Integer) <= table.c.annotations_per_item, 1), else_=0)
     return (
         update(table)
         .where(table.c.id == bindparam("project_id"))
-        .values(
-            filled_slots=table.c.filled_slots + slot,
-            labels_since_training=table.c.labels_since_training
-            + bindparam("finals", type_=Integer),
-        )
-        .returning(table.c.filled_slots, table.c.labels_since_training)
+        .values(filled_slots=table.c.filled_slots + 1)
+        .returning(table.c.filled_slots)
     )
 
 
-def _count_new_annotation(project: Project, item: Item) -> int:
-    """Count the new label on the item (and its tier), in place: the item's new count
-    (returned) and the project's current k come back from the UPDATE, not a second read."""
+def _count_new_annotation(project: Project, item: Item) -> None:
+    """Count the new label on the item (and its tier) and on the project, in place:
+    the item's new count comes back from the UPDATE, not from a second read."""
     counted = db.session.execute(
-        _count_statement(bool(item.is_gold)), {"item_id": item.id, "of_project": project.id}
+        _count_statement(bool(item.is_gold)),
+        {"item_id": item.id, "k": project.annotations_per_item},
     ).one()
     set_committed_value(item, "n_annotations", counted.n_annotations)
     set_committed_value(item, "queue_tier", counted.queue_tier)
-    if counted.k != project.annotations_per_item:  # changed since the request read it
-        set_committed_value(project, "annotations_per_item", counted.k)
-    return int(counted.n_annotations)
-
-
-def _count_on_project(project: Project, n: int | None, new_finals: int) -> None:
-    """Add to the project's counters in SQL (``x = x + n``), so a project row read before
-    the write turn never writes a stale value back."""
-    params = {"project_id": project.id, "n": n if n is not None else 2**62, "finals": new_finals}
-    filled, since = db.session.execute(_project_counts_statement(), params).one()
-    set_committed_value(project, "filled_slots", filled)
-    set_committed_value(project, "labels_since_training", since)
+    if counted.n_annotations <= project.annotations_per_item:
+        filled = db.session.execute(_slot_statement(), {"project_id": project.id}).scalar_one()
+        set_committed_value(project, "filled_slots", filled)
