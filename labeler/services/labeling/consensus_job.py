@@ -257,19 +257,24 @@ def apply_model_aware(
     }
 
 
+BEFORE_TRAINING = "before training"  # the reason of a consensus job a training waits for
+
+
 @jobs.runner("consensus")
 def run_consensus_job(job: Job, progress: Progress) -> dict[str, Any]:
     project = db.session.get(Project, job.project_id)
     if project is None:
         raise LookupError(f"project {job.project_id} no longer exists")
-    apply = {"dawid_skene": apply_dawid_skene, "model_aware": apply_model_aware}
+    # Before a training, relabel-or-new asks nothing: the training's own job asks with
+    # the new model.
+    asks = (job.params or {}).get("reason") != BEFORE_TRAINING
+    apply = {
+        "dawid_skene": lambda: apply_dawid_skene(project, progress),
+        "model_aware": lambda: apply_model_aware(project, progress, ask_relabels=asks),
+    }
     if project.consensus_method not in apply:
         return {"skipped": f"the project uses {project.consensus_method} consensus"}
-    if project.consensus_method == "model_aware":
-        before = (job.params or {}).get("reason") == "before training"
-        result = apply_model_aware(project, progress, ask_relabels=not before)
-    else:
-        result = apply[project.consensus_method](project, progress)
+    result = apply[project.consensus_method]()
     sync_all_copies(project)  # linked duplicates follow their originals
     db.session.commit()
     return result

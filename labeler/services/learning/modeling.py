@@ -34,6 +34,7 @@ from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Job, ModelVersion, Project
 from labeler.services import Conflict, ServiceError
+from labeler.services.labeling.consensus_job import BEFORE_TRAINING
 from labeler.services.learning import artifacts, label_quality, model_evaluation, scoring
 from labeler.services.learning.training_data import (
     LabeledFrame,
@@ -50,7 +51,6 @@ from labeler.services.serving import rollout
 
 KIND = "train"
 MODEL_AWARE = "model_aware"  # the consensus method that reads each version's probabilities
-BEFORE_TRAINING = "before training"  # the reason of a consensus job a training job waits for
 
 
 def min_examples(estimator: str) -> int:
