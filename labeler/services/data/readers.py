@@ -17,7 +17,7 @@ import pandas as pd
 from labeler.services.data.import_spec import ImportFailed, Row
 
 
-def _decoded_lines(stream: IO[bytes], counter: list[int]) -> Iterator[str]:
+def decoded_lines(stream: IO[bytes], counter: list[int]) -> Iterator[str]:
     for number, raw in enumerate(stream, start=1):
         counter[0] += len(raw)
         try:
@@ -53,7 +53,7 @@ def _unterminated(line: int, header: list[str], values: list[str]) -> ImportFail
 
 
 def read_csv(stream: IO[bytes], counter: list[int]) -> tuple[list[str], Iterator[Row]]:
-    reader = csv.reader(_with_end(_decoded_lines(stream, counter)))
+    reader = csv.reader(_with_end(decoded_lines(stream, counter)))
     try:
         header = next(reader)
     except csv.Error as exc:
@@ -91,7 +91,7 @@ def read_csv(stream: IO[bytes], counter: list[int]) -> tuple[list[str], Iterator
 
 def read_jsonl(stream: IO[bytes], counter: list[int]) -> tuple[None, Iterator[Row]]:
     def rows() -> Iterator[Row]:
-        for number, line in enumerate(_decoded_lines(stream, counter), start=1):
+        for number, line in enumerate(decoded_lines(stream, counter), start=1):
             if not line.strip():
                 continue
             try:

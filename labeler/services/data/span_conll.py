@@ -33,7 +33,7 @@ from labeler.core.span_conll import (
 from labeler.extensions import db
 from labeler.models import Item, Project
 from labeler.services.data.import_spec import ColumnMapping, ImportFailed, Row
-from labeler.services.data.readers import _decoded_lines
+from labeler.services.data.readers import decoded_lines
 from labeler.services.projects import kinds
 
 FINAL = "final"  # the export's first tag column when it names its columns
@@ -52,7 +52,7 @@ def conll_rows(
     if "conll" not in kind.document_formats():
         raise ImportFailed(f"CoNLL holds spans; this project's answers are {kind.title}")
     try:
-        documents = list(read_conll(_decoded_lines(stream, counter)))
+        documents = list(read_conll(decoded_lines(stream, counter)))
     except ConllError as error:
         raise ImportFailed(error.reason, line=error.line) from None
     if not documents:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -207,7 +208,7 @@ class NewItemVotes:
         n = len(votes)
         row.update(
             n_annotations=n,
-            queue_tier=TIER_DONE if n >= k else TIER_STARTED if n else TIER_FRESH,
+            queue_tier=_tier(self.project, _NEW_ITEM, n),
             consensus_label=outcome.consensus_label,
             consensus_value=outcome.consensus_value,
             consensus_confidence=outcome.consensus_confidence,
@@ -244,6 +245,10 @@ class NewItemVotes:
         _emit_summary(self.project, "item.final_label", finals)
         _emit_summary(self.project, "item.disputed", disputes)
 
+
+# What _tier reads of an item an import inserts with its votes: not gold, no copy, no
+# extra labels asked (gold and copies are marked after the INSERT).
+_NEW_ITEM = SimpleNamespace(duplicate_of=None, is_gold=False, extra_annotations=0)
 
 _ITEM_COLUMNS = (
     Item.id,
