@@ -25,7 +25,7 @@ from labeler.core.kinds import DEFAULT_KIND
 from labeler.extensions import db
 from labeler.models import Item
 from labeler.services import Forbidden, ServiceError
-from labeler.services.data.import_spec import ColumnMapping
+from labeler.services.data.import_spec import ColumnMapping, format_of
 from labeler.services.data.imports import import_file, import_rows
 from labeler.services.projects.store import create_project
 
@@ -80,9 +80,7 @@ def import_items(project_id: int):
             mapping = ColumnMapping.from_dict(json.loads(request.form.get("mapping") or "{}"))
         except (json.JSONDecodeError, TypeError) as exc:
             raise ServiceError(f"mapping is not valid JSON: {exc}") from None
-        fmt = request.form.get("format") or (
-            "jsonl" if (upload.filename or "").lower().endswith((".jsonl", ".ndjson")) else "csv"
-        )
+        fmt = request.form.get("format") or format_of(upload.filename or "")
         report = import_file(project, upload.stream, fmt, mapping, chunk)
     else:
         body = json_body()

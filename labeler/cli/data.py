@@ -143,7 +143,7 @@ def import_command(
     duplicates: str,
 ) -> None:
     """Import items from a CSV or JSONL file into PROJECT_NAME; all or nothing."""
-    from labeler.services.data.import_spec import ColumnMapping
+    from labeler.services.data.import_spec import ColumnMapping, format_of
     from labeler.services.data.imports import import_file
 
     project = project_named(project_name)
@@ -154,8 +154,7 @@ def import_command(
             f"{path} is {size:,} bytes; the limit is {limit:,} "
             "(LABELER_IMPORT_MAX_BYTES). Nothing was imported."
         )
-    suffix = path.suffix.lower()
-    fmt = fmt or {".jsonl": "jsonl", ".ndjson": "jsonl", ".conll": "conll"}.get(suffix, "csv")
+    fmt = fmt or format_of(path.name)
     mapping = ColumnMapping(
         id=id_column,
         text=text,

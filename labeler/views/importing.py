@@ -27,7 +27,7 @@ from labeler.extensions import db
 from labeler.jobs import progress as job_progress
 from labeler.models import Job
 from labeler.services.data import import_job
-from labeler.services.data.import_spec import ColumnMapping, ImportFailed
+from labeler.services.data.import_spec import ColumnMapping, ImportFailed, format_of
 from labeler.services.data.readers import preview
 from labeler.services.projects import kinds
 from labeler.views.common import load_project
@@ -65,7 +65,7 @@ def upload(project_id: int):
         if file is None or not file.filename:
             flash("Choose a CSV or JSONL file.", "error")
             return redirect(request.url)
-        fmt = _format_of(file.filename)
+        fmt = format_of(file.filename)
         kind = kinds.kind_of(project)
         if fmt == "conll" and "conll" not in kind.document_formats():
             flash(
@@ -114,13 +114,6 @@ def mapping(project_id: int):
         upload=upload_info,
         guess=_guess_roles(columns),
     )
-
-
-def _format_of(filename: str) -> str:
-    name = filename.lower()
-    if name.endswith((".jsonl", ".ndjson", ".json")):
-        return "jsonl"
-    return "conll" if name.endswith(".conll") else "csv"
 
 
 def _conll(project, upload_info: dict):

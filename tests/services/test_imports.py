@@ -170,3 +170,18 @@ def test_a_frame_with_missing_values_imports(empty):
     import_frame(empty, frame, ColumnMapping(id="id", text=("text",), numeric=("n",)))
     data = {i.external_id: i.data for i in db.session.scalars(select(Item))}
     assert data == {"a": {"text": "x", "n": 1.5}, "b": {"text": None, "n": None}}
+
+
+def test_a_file_name_says_its_format_the_same_for_cli_api_and_page():
+    from labeler.services.data.import_spec import format_of
+
+    names = ["a.csv", "A.JSONL", "b.ndjson", "c.json", "d.conll", "e.tsv", "f"]
+    assert [format_of(n) for n in names] == [
+        "csv",
+        "jsonl",
+        "jsonl",
+        "jsonl",
+        "conll",
+        "csv",
+        "csv",
+    ]

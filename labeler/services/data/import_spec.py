@@ -17,6 +17,16 @@ Progress = Callable[[int, int], None]  # (rows done, bytes read)
 
 Row = tuple[int, dict[str, Any]]  # (line number, raw values by column)
 
+# A file's format by its name's ending, when nobody names it (the CLI, the API, the
+# import page); anything else is read as CSV.
+FORMATS_BY_SUFFIX = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".conll": "conll"}
+
+
+def format_of(filename: str) -> str:
+    """``csv``, ``jsonl`` or ``conll``, by the file name's ending."""
+    name = filename.lower()
+    return next((f for s, f in FORMATS_BY_SUFFIX.items() if name.endswith(s)), "csv")
+
 
 class ImportFailed(ServiceError):
     """Bad input; ``line`` and ``column`` say where, when known."""
