@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -254,29 +254,18 @@ def _train_version(
             label_quality.store_probabilities(version, found)
         # DESIGN.md's promotion policy: automatic only when the version beats the
         # champion and the baselines on the test split; otherwise a person decides.
-        passed, reasons = rollout.policy_verdict(version, champion, rollout.promotion_margin())
         # No test-split score means no evaluation: such a version never serves by
         # itself (the queue stays in random order meanwhile); the model page says why.
-        if not passed:
-            version.metrics = {**version.metrics, "notes": [*version.metrics["notes"], *reasons]}
-            rollout.after_training(project, version)  # audits why it waits for a person
-        webhooks.emit(project, "model.trained", _trained_event(version, passed))
-    if not passed:
-        return {
-            "version_id": version.id,
-            "status": "candidate",
-            "n_labels": len(train),
-            "reasons": reasons,
-        }
-    clock = time.perf_counter()
-    ranked = scoring.rank_open_pool(
-        project, model, train, version.id, lambda f, m: progress(0.45 + 0.53 * f, m)
+        verdict = rollout.policy_verdict(version, champion, rollout.promotion_margin())
+        _record_verdict(project, version, verdict)
+    return _settle(
+        project,
+        version,
+        verdict,
+        timings,
+        lambda report: scoring.rank_open_pool(project, model, train, version.id, report),
+        progress,
     )
-    timings["score"] = time.perf_counter() - clock
-    with _writing():
-        version.metrics = {**version.metrics, "timings": timings, "queue": ranked}
-        rollout.promote(project, version, None, "automatic: " + "; ".join(reasons), automatic=True)
-    return {"version_id": version.id, "status": "champion", "n_labels": len(train), **ranked}
 
 
 def kind_model_settings(project: Project) -> dict[str, Any]:
@@ -336,24 +325,56 @@ def _train_kind_version(
         version.baseline_metrics = baselines
         version.metrics = {**metrics, "notes": notes, "timings": timings}
         version.status = "candidate"
-        passed, reasons = rollout.verdict(project, version, champion)
-        if not passed:
-            version.metrics = {**version.metrics, "notes": [*notes, *reasons]}
-            rollout.after_training(project, version)
-        webhooks.emit(project, "model.trained", _trained_event(version, passed))
+        verdict = rollout.verdict(project, version, champion)
+        _record_verdict(project, version, verdict)
+    return _settle(
+        project,
+        version,
+        verdict,
+        timings,
+        lambda report: scoring.rank_open_pool_by_kind(
+            project, kind, context, model, version.id, report
+        ),
+        progress,
+    )
+
+
+def _record_verdict(
+    project: Project, version: ModelVersion, verdict: tuple[bool, list[str]]
+) -> None:
+    """Inside the transaction that stores a trained candidate: a version that failed its
+    verdict keeps the reasons in its notes (and the audit log), and ``model.trained``
+    is announced either way."""
+    passed, reasons = verdict
+    if not passed:
+        version.metrics = {**version.metrics, "notes": [*version.metrics["notes"], *reasons]}
+        rollout.after_training(project, version)  # audits why it waits for a person
+    webhooks.emit(project, "model.trained", _trained_event(version, passed))
+
+
+def _settle(
+    project: Project,
+    version: ModelVersion,
+    verdict: tuple[bool, list[str]],
+    timings: dict[str, float],
+    rank: Callable[[Callable[[float, str], None]], dict[str, Any]],
+    progress: jobs.Progress,
+) -> dict[str, Any]:
+    """The end of a training, whatever the kind, once :func:`_record_verdict` has run:
+    a ``version`` that failed its ``verdict`` waits for a person; one that passed ranks
+    the open pool (``rank``, given a progress report) and becomes the champion."""
+    passed, reasons = verdict
     if not passed:
         return {
             "version_id": version.id,
             "status": "candidate",
-            "n_labels": len(train),
+            "n_labels": version.n_labels,
             "reasons": reasons,
         }
     clock = time.perf_counter()
-    ranked = scoring.rank_open_pool_by_kind(
-        project, kind, context, model, version.id, lambda f, m: progress(0.45 + 0.53 * f, m)
-    )
+    ranked = rank(lambda f, m: progress(0.45 + 0.53 * f, m))
     timings["score"] = time.perf_counter() - clock
     with _writing():
         version.metrics = {**version.metrics, "timings": timings, "queue": ranked}
         rollout.promote(project, version, None, "automatic: " + "; ".join(reasons), automatic=True)
-    return {"version_id": version.id, "status": "champion", "n_labels": len(train), **ranked}
+    return {"version_id": version.id, "status": "champion", "n_labels": version.n_labels, **ranked}
