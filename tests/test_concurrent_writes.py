@@ -27,6 +27,7 @@ from labeler.services.data.import_job import job_params, upload_path
 from labeler.services.data.import_spec import ColumnMapping
 from labeler.services.projects.store import create_project, set_member
 from tests.conftest import make_project, serving, user
+from tests.scale import pgdb
 
 ANNOTATORS, CYCLES, ADMIN_ROUNDS, IMPORT_ROWS = 16, 12, 10, 3000
 
@@ -147,6 +148,9 @@ def _no_training(monkeypatch):
     monkeypatch.setattr(modeling, "maybe_start_training", lambda project: None)
 
 
+@pytest.mark.skipif(
+    bool(pgdb.SERVER_URL), reason="holds SQLite's write lock (PostgreSQL has row locks)"
+)
 def test_a_write_waits_for_the_lock_and_a_prediction_does_not(tmp_path, migrated_db, tokens_for):
     """A writer holding the lock past the busy timeout: the write request gets the 503 of
     a database away; a prediction, which writes nothing, is not held up by it."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -16,11 +17,22 @@ from labeler.services.items.search import (
     TRIGGERS,
 )
 from tests.conftest import make_app
+from tests.scale import pgdb
 
 
-def test_upgrade_on_an_empty_database_matches_the_models(tmp_path):
-    app = make_app(tmp_path)
-    with app.app_context():
+@pytest.fixture
+def empty_app(tmp_path):
+    """An app on an empty database: SQLite's fresh file, or on PostgreSQL (with
+    LABELER_TEST_DATABASE_URL) a database of its own, not the suite's migrated one."""
+    with pgdb.empty_database() as url:
+        app = make_app(tmp_path, **({"DATABASE_URL": url} if url else {}))
+        yield app
+        with app.app_context():
+            db.engine.dispose()
+
+
+def test_upgrade_on_an_empty_database_matches_the_models(empty_app):
+    with empty_app.app_context():
         apply_migrations()
         with db.engine.connect() as connection:
             context = MigrationContext.configure(
@@ -45,13 +57,12 @@ def _mapped_or_not_search(name, type_, parent_names):
     return not (type_ == "table" and name in SEARCH_TABLES)
 
 
-def test_the_search_index_follows_every_change_of_an_item(tmp_path):
+def test_the_search_index_follows_every_change_of_an_item(empty_app):
     """The triggers that keep the index current exist after upgrade; a later revision
     that rebuilds the item table must create them again."""
     from sqlalchemy import text
 
-    app = make_app(tmp_path)
-    with app.app_context():
+    with empty_app.app_context():
         apply_migrations()
         if db.engine.dialect.name == "sqlite":
             names = set(
@@ -61,14 +72,13 @@ def test_the_search_index_follows_every_change_of_an_item(tmp_path):
         db.engine.dispose()
 
 
-def test_upgrading_a_database_with_data_keeps_it(tmp_path):
+def test_upgrading_a_database_with_data_keeps_it(empty_app):
     from flask_migrate import upgrade
     from sqlalchemy import text
 
     from labeler.paths import resource_dir
 
-    app = make_app(tmp_path)
-    with app.app_context():
+    with empty_app.app_context():
         directory = str(resource_dir("migrations"))
         upgrade(directory=directory, revision="0001_core")
         db.session.execute(

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import atexit
 import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy.engine import make_url
 
@@ -44,6 +47,21 @@ def database_url() -> str | None:
         )
         _migrate(_database_url)
     return _database_url
+
+
+@contextmanager
+def empty_database() -> Iterator[str | None]:
+    """A database of its own, created empty and dropped after the block (its URL), for a
+    test that runs the migrations itself; None on SQLite (the test's own file is empty)."""
+    if SERVER_URL is None:
+        yield None
+        return
+    name = f"labeler_empty_{os.getpid()}_{secrets.token_hex(4)}"
+    _admin_execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _migrate(url: str) -> None:
