@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy import delete, select, tuple_
 
 from labeler.extensions import db
 from labeler.models import Annotation, Assignment, Membership, Project, User, utcnow
+from labeler.services.data.bulk_insert import insert_rows
 from labeler.services.data.import_spec import ImportFailed
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ class LabelWriter:
                 self.report.annotations_changed += 1
                 self.touched.add(item_id)
         if fresh:
-            db.session.execute(insert(Annotation.__table__), fresh)  # Core: ~3x the ORM's speed
+            insert_rows(Annotation.__table__, fresh)  # not the ORM: ~3x its speed, and more
             self.report.annotations_added += len(fresh)
             self.touched.update(row["item_id"] for row in fresh if row["item_id"] not in settled)
             # A label in hand ends its annotator's lease, as a submit does (one statement;

@@ -13,12 +13,13 @@ from itertools import islice
 from typing import Any
 
 import numpy as np
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from labeler.core.kinds import InvalidValue
 from labeler.core.quality import fingerprint
 from labeler.extensions import db
 from labeler.models import TIER_DONE, Item, Project
+from labeler.services.data.bulk_insert import insert_rows
 from labeler.services.data.import_labels import LabelWriter
 from labeler.services.data.import_spec import ColumnMapping, ImportFailed, ImportReport, Row
 from labeler.services.labeling.gold import TIER_GOLD
@@ -318,13 +319,10 @@ class RowImporter:
     def _insert(self, rows: list[dict[str, Any]], ids: dict[str, int]) -> None:
         if not rows:
             return
-        # Core with RETURNING: multi-row INSERTs ("insertmanyvalues") that return the ids
-        # (with the external id, so order does not matter), and on SQLite one FTS5 write
-        # of the search trigger per statement, not per row (benchmarks/README.md).
-        table = Item.__table__
-        returned = db.session.execute(
-            insert(table).returning(table.c.external_id, table.c.id), rows
-        )
+        # Multi-row INSERTs that return the ids (with the external id, so order does not
+        # matter), and on SQLite one FTS5 write of the search trigger per statement, not
+        # per row (benchmarks/README.md).
+        returned = insert_rows(Item.__table__, rows, returning=("external_id", "id"))
         created = [(external_id, item_id) for external_id, item_id in returned]
         ids.update(created)
         self.created.update(item_id for _, item_id in created)

@@ -1,0 +1,99 @@
+"""Many rows into one table at once, for imports: the statement per row built once.
+
+SQLAlchemy's multi-row INSERT (``insertmanyvalues``) builds and processes every row's
+parameters through its compiled statement: at 100,000 imported items that is about
+a third of the import's CPU time, more than SQLite takes to store them
+(benchmarks/README.md, bulk import). On SQLite, :func:`insert_rows` writes the same
+multi-row ``INSERT ... VALUES (...), (...) RETURNING`` itself on the driver's cursor,
+each value passed through the column type's own bind processor, so what is stored is
+byte for byte what SQLAlchemy would store (``tests/services/test_bulk_insert.py``).
+Other databases take SQLAlchemy's way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from itertools import chain, repeat
+from typing import Any
+
+from sqlalchemy import DateTime, Table, insert
+
+from labeler.extensions import db
+
+SQLITE_MAX_VARIABLES = 32766  # SQLite >= 3.32's limit of ? placeholders per statement
+
+
+def insert_rows(
+    table: Table, rows: Sequence[dict[str, Any]], returning: Sequence[str] = ()
+) -> list[tuple[Any, ...]]:
+    """INSERT ``rows`` (dicts of column values) into ``table`` in the session's
+    transaction; the ``returning`` columns of every inserted row (in no set order).
+    A column a row leaves out gets its column default, as SQLAlchemy gives it (a
+    callable default is called once for the whole call)."""
+    if not rows:
+        return []
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        statement = insert(table)
+        if returning:
+            return [
+                tuple(row)
+                for row in db.session.execute(
+                    statement.returning(*(table.c[name] for name in returning)), list(rows)
+                )
+            ]
+        db.session.execute(statement, list(rows))
+        return []
+    dialect = connection.dialect
+    given = set().union(*(row.keys() for row in rows))
+    names: list[str] = []
+    plan: list[tuple[str, Any, bool, Any]] = []  # (column, processor, constant?, its value)
+    for column in table.c:
+        processor = column.type._cached_bind_processor(dialect)
+        if column.name in given:
+            if processor is not None and isinstance(column.type, DateTime):
+                processor = _remembered(processor)  # a chunk's rows share one timestamp
+            plan.append((column.name, processor, False, None))
+        elif column.default is not None and not column.primary_key:
+            value = column.default.arg
+            value = value(None) if column.default.is_callable else value
+            plan.append((column.name, None, True, processor(value) if processor else value))
+        else:
+            continue
+        names.append(column.name)
+    placeholders = "(" + ", ".join("?" * len(names)) + ")"
+    head = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
+    tail = f" RETURNING {', '.join(returning)}" if returning else ""
+    per_statement = max(1, SQLITE_MAX_VARIABLES // len(names))
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    returned: list[tuple[Any, ...]] = []
+    try:
+        for start in range(0, len(rows), per_statement):
+            part = rows[start : start + per_statement]
+            columns = []  # column by column: the loops run in C (map, zip, chain)
+            for name, processor, constant, default in plan:
+                if constant:
+                    columns.append(repeat(default, len(part)))
+                    continue
+                values = [row.get(name) for row in part]
+                columns.append(values if processor is None else map(processor, values))
+            statement = head + ", ".join(repeat(placeholders, len(part))) + tail
+            cursor.execute(statement, list(chain.from_iterable(zip(*columns, strict=True))))
+            if returning:
+                returned.extend(cursor.fetchall())
+    finally:
+        cursor.close()
+    return returned
+
+
+def _remembered(processor: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``processor`` that converts each distinct value once: formatting a datetime costs
+    more than looking it up."""
+    seen: dict[Any, Any] = {}
+
+    def process(value: Any) -> Any:
+        if value not in seen:
+            seen[value] = processor(value)
+        return seen[value]
+
+    return process
