@@ -7,6 +7,8 @@ model's top probability for them). Of the next ``retrain_every`` labels, the lab
 items among the best scores (at most half the batch) get one more label: their
 ``extra_annotations`` grows by one and they join the "finish what is started" tier,
 which the queue serves before fresh items. The queue's request path does not change.
+An item of low consensus quality that can still take one more label is not disputed
+(:func:`settle_low_quality`): the consensus decides it, and it competes for that label.
 Each request is an audit event (``relabel_asked``: the items and their final label
 then), from which :func:`relabel_figures` tells the model page what it bought.
 Never commits.
@@ -65,7 +67,7 @@ def fresh_probabilities(project: Project, version: ModelVersion, n: int) -> pd.D
 
 
 def _fresh_scores(project: Project, version: ModelVersion, result: ModelAwareResult, n: int):
-    """ActiveLab's first-label scores of the next ``n`` fresh train items by queue rank."""
+    """First-label scores (1 - top probability) of the next ``n`` fresh train items."""
     probs = fresh_probabilities(project, version, n)
     if probs.empty:
         return pd.Series(dtype=float)
