@@ -41,6 +41,7 @@ SMS = next(
     if p.exists()
 )  # fmt: skip
 COLLAPSED: list[int] = []  # budgets at which model-aware consensus kept a single class
+TRAINED: list[tuple[int, int, int]] = []  # per relabel run: asked, last training's items, wrong
 ANNOTATOR_ACCURACY = (0.95, 0.85, 0.75, 0.65, 0.55)  # mixed quality, mean 0.75
 
 
@@ -315,6 +316,7 @@ def relabel_curve(frame, inputs, y, n_classes: int, arm: str, budgets: list[int]
     for item in pool[:100]:
         vote(int(item))
     results: list[float] = []
+    asked, trained = 0, (0, 0)
     while len(results) < len(budgets):
         votes = pd.DataFrame(rows, columns=["item", "annotator", "label"])
         labeled = np.asarray(sorted(votes["item"].unique()))
@@ -333,6 +335,7 @@ def relabel_curve(frame, inputs, y, n_classes: int, arm: str, budgets: list[int]
             consensus = majority
         model = training.train(frame.iloc[labeled], consensus.astype(str), inputs)
         spent = len(rows)
+        trained = (len(labeled), int(np.sum(consensus != y[labeled])))
         while len(results) < len(budgets) and spent >= budgets[len(results)]:
             predicted = model.pipeline.predict(frame.iloc[test]).astype(int)
             results.append(float(np.mean(predicted == y[test])))
@@ -346,8 +349,10 @@ def relabel_curve(frame, inputs, y, n_classes: int, arm: str, budgets: list[int]
         )
         again, new = aware.relabel_scores(fresh)
         choice = choose_relabels(again if relabel else again[:0], new, 50, MAX_SHARE)
+        asked += len(choice.relabel)
         for item in [*choice.relabel, *new.sort_values(ascending=False).index[: choice.n_fresh]]:
             vote(int(item))
+    TRAINED.append((asked, *trained))
     return results
 
 
@@ -355,7 +360,10 @@ def relabel_table(frames: dict, data: dict, budgets: list[int], seeds: int = 3) 
     print("\n## Accuracy on 400 held-out items vs labels, 20% noise (annotators of accuracy 0.8)")
     print(f"(mean of {seeds} seeds; the product's pipeline and calibrated out-of-sample "
           "probabilities; 'fresh by': which model scores the fresh items)")  # fmt: skip
-    print(f"{'data':7} {'relabel':>24} | " + " ".join(f"{b:>6}" for b in budgets) + " |      s")
+    print("(last columns, seeds summed: relabels asked; at the last budget, items the model"
+          " trained on and how many of their consensus labels are wrong)")  # fmt: skip
+    print(f"{'data':7} {'relabel':>24} | " + " ".join(f"{b:>6}" for b in budgets)
+          + " |      s | asked items wrong")  # fmt: skip
     for name, (_, y, n_classes) in data.items():
         frame, inputs = frames[name]
         for arm in RELABEL_ARMS:
@@ -365,8 +373,10 @@ def relabel_table(frames: dict, data: dict, budgets: list[int], seeds: int = 3) 
                 for seed in range(seeds)
             ]
             mean = np.mean(runs, axis=0)
+            counts = np.sum(TRAINED[-seeds:], axis=0)
             print(f"{name:7} {arm:>24} | " + " ".join(f"{v:6.3f}" for v in mean)
-                  + f" | {time.perf_counter() - clock:6.0f}", flush=True)  # fmt: skip
+                  + f" | {time.perf_counter() - clock:6.0f} | {counts[0]:>4} {counts[1]:>5}"
+                  f" {counts[2]:>4}", flush=True)  # fmt: skip
     if COLLAPSED:
         print(f"(model-aware consensus kept one class in {len(COLLAPSED)} rounds, at "
               f"{sorted(set(COLLAPSED))} labels; those rounds trained on majority)")  # fmt: skip

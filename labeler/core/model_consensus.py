@@ -43,8 +43,9 @@ class ModelAwareResult:
     """What model-aware consensus found.
 
     ``items``: per item ``label``, ``confidence`` (the consensus quality, 0..1),
-    ``support`` (votes), ``unanimous`` and ``disputed`` (False; apply a threshold
-    with :func:`labeler.core.consensus.disputed`). ``posteriors``: items x labels,
+    ``support`` (votes), ``unanimous``, ``disputed`` (False; apply a threshold
+    with :func:`labeler.core.consensus.disputed`), ``vote_weight`` and
+    ``correct_probability`` (0..1, see :meth:`relabel_scores`). ``posteriors``: items x labels,
     rows sum to 1. ``annotator_quality``: 0..1, how often each annotator's labels are
     right, judged by the posteriors and by agreement with the consensus.
     ``annotator_weight`` and ``model_weight``: the reliability weights (> 0; a
@@ -59,27 +60,46 @@ class ModelAwareResult:
     model_weight: float
 
     def relabel_scores(self, unlabeled: pd.DataFrame | None = None) -> tuple[pd.Series, pd.Series]:
-        """How much one more label would help, for labeled and unlabeled items (ActiveLab).
+        """How much one more label would help, for labeled and unlabeled items (the idea
+        of ActiveLab), on one scale: the probability that the item's current answer is
+        wrong (0..1; an unlabeled item's at most 1 - 1/K); serve the highest first.
 
-        Each score is 1 minus ActiveLab's: the consensus quality shrunk towards chance
-        (1/K) by the weight of the evidence behind it, so an item with one careless
-        vote scores higher than one with three careful votes at the same quality. An
-        unlabeled item's score is the same formula with the model alone. Both are on
-        one scale, 0..1 - 1/K; serve the highest first. ``unlabeled`` holds items x
-        labels probabilities (columns as ``posteriors``).
+        A labeled item's is 1 minus ``correct_probability`` (its consensus label's
+        posterior when the model's probabilities are the prior and each vote counts
+        with its annotator's quality); an unlabeled item's is 1 minus the model's top
+        probability, the same formula without votes. ActiveLab's own scores (the
+        consensus quality shrunk towards chance) were not on one scale through the
+        server's loop: the 50 weakest labeled items scored 0.51 with 9% of their labels
+        wrong, the next fresh items 0.67 with 50% of the model's guesses wrong
+        (``bench_label_quality_loop.py``, digits, k = 1). ``unlabeled`` holds items x
+        labels probabilities.
         """
-        n_labels = self.posteriors.shape[1]
-        chance = 1.0 / n_labels
-        mean_weight = float(self.annotator_weight.mean())
-        evidence = self.items["vote_weight"].to_numpy() + self.model_weight
-        quality = self.items["confidence"].to_numpy()
-        labeled = (quality * evidence + chance * mean_weight) / (evidence + mean_weight)
-        labeled_scores = pd.Series(1.0 - labeled, index=self.items.index, name="relabel")
+        labeled = pd.Series(
+            1.0 - self.items["correct_probability"].to_numpy(), index=self.items.index
+        ).rename("relabel")
         if unlabeled is None or not len(unlabeled):
-            return labeled_scores, pd.Series(dtype=np.float64, name="first_label")
+            return labeled, pd.Series(dtype=np.float64, name="first_label")
         top = unlabeled.to_numpy(dtype=np.float64).max(axis=1)
-        fresh = (top * self.model_weight + chance * mean_weight) / (self.model_weight + mean_weight)
-        return labeled_scores, pd.Series(1.0 - fresh, index=unlabeled.index, name="first_label")
+        return labeled, pd.Series(1.0 - top, index=unlabeled.index, name="first_label")
+
+
+def _correct_probability(
+    coded: CodedRatings, probs: FloatArray, quality: FloatArray, consensus: IntArray
+) -> FloatArray:
+    """Per item, the posterior of its consensus label: the model's probabilities as the
+    prior, each vote right with its annotator's ``quality`` (at least chance, so a vote
+    never counts against its label) and otherwise any other label alike."""
+    n_items, n_labels = probs.shape
+    right = np.clip(quality, 1.0 / n_labels, 1.0 - 1e-6)[coded.annotator]
+    wrong = np.log((1.0 - right) / max(n_labels - 1, 1))
+    log_post = np.log(np.clip(probs, _FLOOR, None))
+    np.add.at(log_post, coded.item, wrong[:, None])  # every label gets the 'wrong' term
+    np.add.at(log_post, (coded.item, coded.label), np.log(right) - wrong)
+    log_post -= log_post.max(axis=1, keepdims=True)
+    posterior = np.exp(log_post)
+    posterior /= posterior.sum(axis=1, keepdims=True)
+    chosen: FloatArray = posterior[np.arange(n_items), consensus]
+    return chosen
 
 
 def _agreement_with_others(
@@ -251,13 +271,15 @@ def model_aware_consensus(
             ),
         }
     ).set_axis(pd.Index(coded.items, name="item"))
+    annotator_quality = _annotator_quality(coded, posteriors, consensus, weights)
+    items["correct_probability"] = _correct_probability(coded, model, annotator_quality, consensus)
     return ModelAwareResult(
         items=items,
         posteriors=pd.DataFrame(
             posteriors, index=items.index, columns=pd.Index(coded.labels, name="label")
         ),
         annotator_quality=pd.Series(
-            _annotator_quality(coded, posteriors, consensus, weights),
+            annotator_quality,
             index=coded.annotators,
             name="quality",
         ),

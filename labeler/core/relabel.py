@@ -2,12 +2,12 @@
 (another opinion) or to fresh items (a first label), the idea of ActiveLab (Goh and
 Mueller, 2023).
 
-Both kinds of item get a score on one scale (0..1 - 1/K, higher: one more label helps
-more): :meth:`labeler.core.model_consensus.ModelAwareResult.relabel_scores` gives them,
-from the consensus quality shrunk towards chance by the weight of the evidence behind
-it (labeled items), and from the model's top probability alone (fresh items). For the
-next ``batch`` labels the two lists are merged and the best ``batch`` taken; the
-labeled items among them get one more label.
+Both kinds of item get a score on one scale, the chance that the item's current answer
+is wrong (0..1, higher: one more label helps more):
+:meth:`labeler.core.model_consensus.ModelAwareResult.relabel_scores` gives them, from
+the consensus label's posterior (labeled items) and from the model's top probability
+alone (fresh items). For the next ``batch`` labels the two lists are merged and the
+best ``batch`` taken; the labeled items among them get one more label.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def choose_relabels(
     """Of the next ``batch`` labels, which go to labeled items (see module doc).
 
     Args:
-        relabel_scores: labeled items -> score (ActiveLab, as 1 - its score).
+        relabel_scores: labeled items -> score (the chance their label is wrong).
         first_label_scores: the fresh items the queue would serve next -> score.
         batch: labels until the next retrain (> 0).
         max_share: at most this share of the batch (0..1) goes to relabels, so a poor

@@ -19,7 +19,8 @@ def _truth(item: Item) -> str:
 
 
 def _half_labeled(**settings) -> int:
-    """k = 1: alice labels even items right, bob odd ones, every 3rd of his wrong; the
+    """k = 1: alice labels even items right, bob odd ones, every 5th of his wrong (where the
+    model can see it: an error the model has learnt too gets no second label); the
     second half of the items stays fresh."""
     project = text_project(
         n_items=160,
@@ -35,7 +36,7 @@ def _half_labeled(**settings) -> int:
     for n, item in enumerate(items[:100]):
         who = "alice" if n % 2 == 0 else "bob"
         label = _truth(item)
-        if who == "bob" and n % 3 == 0:
+        if who == "bob" and n % 10 == 1:
             label = "ham" if label == "spam" else "spam"
         queue.submit(project, user(who), item, label)
     db.session.commit()
@@ -169,3 +170,45 @@ def test_a_relabel_that_ties_is_settled_before_the_next_training(app):
             .order_by(ModelVersion.id)
         ).all()
         assert len(versions) == 2 and versions[1].n_labels == versions[0].n_labels
+
+
+def _one_vote_train_items(project_id: int) -> list[Item]:
+    return db.session.scalars(
+        select(Item).where(
+            Item.project_id == project_id, Item.split == "train", Item.n_annotations == 1
+        )
+    ).all()
+
+
+def test_low_quality_items_train_while_one_more_label_can_come(app):
+    """With relabel-or-new on, an item of low consensus quality that can still take one
+    more label is decided by the model-aware consensus (it trains the next model) and
+    competes for that label; with nobody left to ask, the dispute stands."""
+    with app.app_context():
+        project_id = _half_labeled(relabel_or_new=True, dispute_threshold=0.99)
+        project = db.session.get(Project, project_id)
+        modeling.start_training(project)
+        single = _one_vote_train_items(project_id)
+        assert single and not any(item.disputed for item in single)
+        assert all(item.final_label in ("ham", "spam") for item in single)
+        assert {item.final_source for item in single} == {"model_aware"}
+        asked = [item for item in single if item.extra_annotations == 1]
+        assert asked  # low quality: the strongest candidates for one more label
+        for item in asked:
+            first = db.session.scalar(select(Annotation).where(Annotation.item_id == item.id))
+            other = "bob" if first.user_id == user("alice").id else "alice"
+            queue.submit(project, user(other), item, "ham" if first.label == "spam" else "spam")
+        db.session.commit()
+        modeling.start_training(db.session.get(Project, project_id))
+        for item in asked:  # both annotators have voted: a reviewer decides
+            db.session.refresh(item)
+            assert item.disputed and item.final_label is None
+
+
+def test_low_quality_items_stay_disputed_with_relabel_or_new_off(app):
+    with app.app_context():
+        project_id = _half_labeled(dispute_threshold=0.99)
+        modeling.start_training(db.session.get(Project, project_id))
+        single = _one_vote_train_items(project_id)
+        disputed = [item for item in single if item.disputed]
+        assert disputed and all(item.final_label is None for item in disputed)

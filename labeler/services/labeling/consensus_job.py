@@ -35,7 +35,7 @@ from labeler.services.data.quality import sync_all_copies
 from labeler.services.labeling.agreement_report import Progress, kind_votes, ratings_frame
 from labeler.services.labeling.gold import answers_for
 from labeler.services.learning.model_consensus import fit_model_aware
-from labeler.services.learning.relabel import ask_for_relabels
+from labeler.services.learning.relabel import ask_for_relabels, settle_low_quality
 from labeler.services.projects import kinds
 
 BATCH = 5_000
@@ -232,8 +232,9 @@ def apply_model_aware(
     if fit is None:
         return {"n_items": 0, "annotators": [], "skipped": "no model probabilities yet"}
     step(0.3, f"weighed votes against model version {fit.version_id}; writing items")
+    table = settle_low_quality(project, label_table(project, fit.items))
     n_items, n_disputed, new_finals = write_items(
-        project, label_table(project, fit.items), "model_aware", step, commit_batches
+        project, table, "model_aware", step, commit_batches
     )
     names = _names(fit.annotator_quality.index)
     return {
