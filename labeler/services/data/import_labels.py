@@ -91,7 +91,7 @@ class LabelWriter:
             return
         earlier = {key for key in wanted if key[0] not in created}
         existing = self._existing(earlier) if earlier else {}
-        now = utcnow()
+        now, project_id = utcnow(), self.project.id  # an ORM attribute read per row costs
         fresh = []
         for (item_id, user_id), (label, value) in wanted.items():
             annotation = existing.get((item_id, user_id))
@@ -102,7 +102,7 @@ class LabelWriter:
                         "user_id": user_id,
                         "label": label,
                         "value": value,
-                        "project_id": self.project.id,
+                        "project_id": project_id,
                         "created_at": now,
                         "updated_at": now,
                     }

@@ -239,15 +239,15 @@ class RowImporter:
                 )
                 self.report.updated += 1
         fields = self.mapping.content_columns
+        # read once: an ORM attribute read per row costs more than the row's hashing
+        project_id, seed, test_fraction = project.id, project.split_seed, project.test_fraction
         fresh = [
             {
-                "project_id": project.id,
+                "project_id": project_id,
                 "external_id": ext,
                 "data": data,
-                "split": "test"
-                if unit_hash(project.split_seed, "split", ext) < project.test_fraction
-                else "train",
-                "queue_rank": unit_hash(project.split_seed, "rank", ext),
+                "split": "test" if unit_hash(seed, "split", ext) < test_fraction else "train",
+                "queue_rank": unit_hash(seed, "rank", ext),
                 "content_hash": fingerprint(data, fields),
             }
             for ext, (_, data) in parsed.items()

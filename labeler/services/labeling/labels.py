@@ -194,29 +194,29 @@ class NewItemVotes:
 
     def __init__(self, project: Project):
         self.project, self.kind = project, kinds.kind_of(project)
-        self.outcomes: dict[tuple[str, ...], Outcome] = {}
+        # the columns each distinct vote pattern gives a new item, decided once
+        self.outcomes: dict[tuple[str, ...], dict[str, Any]] = {}
 
     def settle(self, row: dict[str, Any], votes: list[tuple[str, Any]]) -> None:
         """Fill the columns of a new item's ``row`` (not gold, no extra labels asked)
         from its ``votes``: (answer key, stored value), in the order they are inserted."""
-        k = self.project.annotations_per_item
         pattern = tuple(key for key, _ in votes)
-        outcome = self.outcomes.get(pattern)
-        if outcome is None:
+        columns = self.outcomes.get(pattern)
+        if columns is None:
             decoded = [self.kind.decode(key, value) for key, value in votes]
-            outcome = self.outcomes[pattern] = decide(self.project, decoded, k)
-        n = len(votes)
-        row.update(
-            n_annotations=n,
-            queue_tier=_tier(self.project, _NEW_ITEM, n),
-            consensus_label=outcome.consensus_label,
-            consensus_value=outcome.consensus_value,
-            consensus_confidence=outcome.consensus_confidence,
-            disputed=outcome.disputed,
-            final_label=outcome.final_label,
-            final_value=outcome.final_value,
-            final_source=outcome.final_source,
-        )
+            outcome = decide(self.project, decoded, self.project.annotations_per_item)
+            columns = self.outcomes[pattern] = {
+                "n_annotations": len(votes),
+                "queue_tier": _tier(self.project, _NEW_ITEM, len(votes)),
+                "consensus_label": outcome.consensus_label,
+                "consensus_value": outcome.consensus_value,
+                "consensus_confidence": outcome.consensus_confidence,
+                "disputed": outcome.disputed,
+                "final_label": outcome.final_label,
+                "final_value": outcome.final_value,
+                "final_source": outcome.final_source,
+            }
+        row.update(columns)
 
     def count(self, rows: list[dict[str, Any]], ids: dict[str, int]) -> None:
         """After the INSERT of settled ``rows`` (ids by external id): the project's
