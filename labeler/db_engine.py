@@ -87,14 +87,23 @@ def reads_before_writing() -> Iterator[None]:
         yield
     finally:
         g.labeler_reads_first = False
+    commit_keeping_loaded()  # an autocommit "transaction": nothing to expire
+
+
+def commit_keeping_loaded() -> None:
+    """Commit the session's transaction (if one is open) without expiring what it
+    loaded: the request answers from those objects without reading them again. On
+    SQLite a write request's turn ends here; read on in :func:`reads_before_writing`,
+    or the next statement takes the turn again."""
     session = db.session()
-    if session.in_transaction():
-        expire = session.expire_on_commit
-        session.expire_on_commit = False  # an autocommit "transaction": nothing to expire
-        try:
-            session.commit()
-        finally:
-            session.expire_on_commit = expire
+    if not session.in_transaction():
+        return
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -22,7 +22,7 @@ from labeler.api.schemas import (
     integer,
 )
 from labeler.api.serialize import item_payload
-from labeler.db_engine import begin_write, writes
+from labeler.db_engine import begin_write, commit_keeping_loaded, reads_before_writing, writes
 from labeler.extensions import db
 from labeler.models import Annotation, Project, utcnow
 from labeler.services import NotFound, ServiceError
@@ -61,19 +61,17 @@ def next_items(project_id: int):
     begin_write()
     project, _ = api_project(project_id)
     items = queue_service.next_items(project, g.api_user, n, current_app.config["LEASE_SECONDS"])
-    suggested = suggestions.for_items(project, items)
-    payload = {
-        "items": [
-            {
-                **item_payload(project, item, viewer_id=g.api_user.id),
-                "suggestion": suggested[item.id].payload() if item.id in suggested else None,
-            }
-            for item in items
-        ],
-        "progress": _progress(project),
-    }
-    db.session.commit()
-    return payload
+    shown = [item_payload(project, item, viewer_id=g.api_user.id) for item in items]
+    progress = _progress(project)
+    # The leases are stored: the write turn ends before the model runs for suggestions
+    # (a spans model takes milliseconds a text, and every other writer would wait).
+    commit_keeping_loaded()
+    with reads_before_writing():  # reads, if any, outside the write turn
+        suggested = suggestions.for_items(project, items)
+    for payload, item in zip(shown, items, strict=True):
+        payload["suggestion"] = suggested[item.id].payload() if item.id in suggested else None
+    db.session.expire_all()  # as a commit would have: nothing stale outlives the request
+    return {"items": shown, "progress": progress}
 
 
 @bp.get("/projects/<int:project_id>/items/<int:item_id>")

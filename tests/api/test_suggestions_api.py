@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from labeler.extensions import db
-from labeler.models import Annotation, Item, Project
+from labeler.models import Annotation, Assignment, Item, Project
 from labeler.services.data.import_spec import ColumnMapping, ImportFailed
 from labeler.services.data.imports import import_rows
 from labeler.services.items import suggestions
@@ -348,3 +348,46 @@ def test_the_champions_stored_opinion_is_suggested_without_running_the_model(
     with app.app_context():
         mine = db.session.scalar(select(Annotation).where(Annotation.item_id == shown[0]["id"]))
         assert (mine.suggestion_label, mine.suggestion_accepted) == ("spam", True)
+
+
+def test_the_model_runs_for_suggestions_after_the_write_turn_ends(app, client, tokens, monkeypatch):
+    """GET /next stores its leases and ends its write turn before the model runs, so a
+    slow model (spans: milliseconds a text) never holds every other writer up: while it
+    runs, another connection writes and commits at once."""
+    import sqlite3
+
+    from labeler import db_engine
+
+    with app.app_context():
+        project = sms_project(n_items=6, test_fraction=0.0)
+        add_version(project, status="champion")
+        project.suggestions = "model"
+        db.session.commit()
+        project_id = project.id
+        path = db.engine.url.database
+    seen = []
+    model = suggestions._model
+
+    def watched(*args):
+        seen.append(db_engine._WRITER.locked())  # this process's writer turn
+        if db.engine.dialect.name == "sqlite":  # and SQLite's lock: another writer gets in
+            other = sqlite3.connect(path, timeout=0.2, isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("UPDATE project SET guidelines = 'x' WHERE id = ?", (project_id,))
+                other.execute("COMMIT")
+            finally:
+                other.close()
+        return model(*args)
+
+    monkeypatch.setattr(suggestions, "_model", watched)
+    items = _next(client, project_id, tokens["alice"], n=2)
+    assert seen == [False]
+    assert all(item["suggestion"]["source"] == "model" for item in items)
+    with app.app_context():
+        leased = db.session.scalar(
+            select(db.func.count())
+            .select_from(Assignment)
+            .where(Assignment.project_id == project_id)
+        )
+    assert leased == 2  # the leases were committed before the model ran
