@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.feature_extraction import FeatureHasher
 from sklearn.linear_model import SGDClassifier
 
+from labeler.core import span_queue
 from labeler.core.span_agreement import Counts
 from labeler.core.span_text import Span, as_tuples, bio_tags, spans_from_tags, tokenize
 
@@ -187,21 +188,8 @@ def mark_dictionary(dictionary: dict[str, str], texts: Sequence[str]) -> list[li
 
 
 def uncertainty(model: SpanTagger, texts: Sequence[str], strategy: str) -> np.ndarray:
-    """One score per text, 0..1, higher = more useful to label next.
-
-    - ``mnlp``: 1 - exp(mean log max token probability), the length-normalised
-      least-confident score of the best tag sequence (Shen et al. 2017).
-    - ``token_entropy``: mean token entropy divided by log(number of tags).
-    A text without tokens scores 0.
-    """
-    scores = np.zeros(len(texts))
-    for i, (_, proba) in enumerate(model.token_proba(texts)):
-        if len(proba) == 0:
-            continue
-        clipped = np.clip(proba, 1e-12, 1.0)
-        if strategy == "mnlp":
-            scores[i] = 1.0 - float(np.exp(np.log(clipped.max(axis=1)).mean()))
-        else:
-            entropy = -(clipped * np.log(clipped)).sum(axis=1)
-            scores[i] = float(entropy.mean() / np.log(max(proba.shape[1], 2)))
-    return scores
+    """One score per text, 0..1, higher = more useful to label next; the strategies
+    (``entity_tokens``, ``total_entropy``, ``mnlp``, ``token_entropy``) are
+    :mod:`labeler.core.span_queue`'s. A text without tokens scores 0."""
+    probas = [proba for _, proba in model.token_proba(texts)]
+    return span_queue.scores(probas, model.classes_, strategy)

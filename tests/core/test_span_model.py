@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from seqeval.metrics import classification_report
 
-from labeler.core import span_model
+from labeler.core import span_model, span_queue
 from labeler.core.kinds import KindContext, kind_for
 from labeler.core.span_text import bio_tags, tokenize
 from labeler.simulate.span_annotators import PATTERNS, find_entities
@@ -73,7 +73,7 @@ def test_the_dictionary_baseline_marks_strings_seen_in_training():
     ]
 
 
-@pytest.mark.parametrize("strategy", ["mnlp", "token_entropy"])
+@pytest.mark.parametrize("strategy", list(span_queue.SCORERS))
 def test_uncertainty_is_0_to_1_and_higher_where_the_model_hesitates(fitted, strategy):
     kind, context, model = fitted
     pool = pd.DataFrame({"text": ["ok see you at home", "Call 07700900123 or £5.00", ""]})
