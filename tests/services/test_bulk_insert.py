@@ -80,7 +80,9 @@ def test_the_same_rows_stored_as_sqlalchemy_stores_them(app, monkeypatch):
 
 def test_nothing_to_insert_is_no_statement(app):
     with app.app_context():
+        db.session.commit()
         assert insert_rows(Item.__table__, [], returning=("id",)) == []
+        assert not db.session().in_transaction()  # not even a BEGIN (on SQLite: no write turn)
 
 
 def test_timestamps_and_values_of_annotations_as_sqlalchemy_stores_them(app):

@@ -12,6 +12,7 @@ Other databases take SQLAlchemy's way.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from itertools import chain, repeat
 from typing import Any
@@ -20,7 +21,9 @@ from sqlalchemy import DateTime, Table, insert
 
 from labeler.extensions import db
 
-SQLITE_MAX_VARIABLES = 32766  # SQLite >= 3.32's limit of ? placeholders per statement
+# ? placeholders per statement: at most this many, and never past the linked SQLite's
+# own limit (32,766 since 3.32, 999 before)
+SQLITE_MAX_VARIABLES = 32766
 
 
 def insert_rows(
@@ -36,14 +39,9 @@ def insert_rows(
     if connection.dialect.name != "sqlite":
         statement = insert(table)
         if returning:
-            return [
-                tuple(row)
-                for row in db.session.execute(
-                    statement.returning(*(table.c[name] for name in returning)), list(rows)
-                )
-            ]
-        db.session.execute(statement, list(rows))
-        return []
+            statement = statement.returning(*(table.c[name] for name in returning))
+        result = db.session.execute(statement, list(rows))
+        return [tuple(row) for row in result] if returning else []
     dialect = connection.dialect
     given = set().union(*(row.keys() for row in rows))
     names: list[str] = []
@@ -64,8 +62,10 @@ def insert_rows(
     placeholders = "(" + ", ".join("?" * len(names)) + ")"
     head = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
     tail = f" RETURNING {', '.join(returning)}" if returning else ""
-    per_statement = max(1, SQLITE_MAX_VARIABLES // len(names))
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    driver: sqlite3.Connection = connection.connection.driver_connection  # type: ignore[assignment]
+    limit = min(SQLITE_MAX_VARIABLES, driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    per_statement = max(1, limit // len(names))
+    cursor = driver.cursor()
     returned: list[tuple[Any, ...]] = []
     try:
         for start in range(0, len(rows), per_statement):
