@@ -180,10 +180,14 @@ def _one_vote_train_items(project_id: int) -> list[Item]:
     ).all()
 
 
-def test_low_quality_items_train_while_one_more_label_can_come(app):
+def test_low_quality_items_train_while_one_more_label_can_come(app, monkeypatch):
     """With relabel-or-new on, an item of low consensus quality that can still take one
     more label is decided by the model-aware consensus (it trains the next model) and
-    competes for that label; with nobody left to ask, the dispute stands."""
+    competes for that label; with nobody left to ask, the dispute stands. (Looked up a
+    few at a time here, as a large project's are.)"""
+    from labeler.services.learning import relabel
+
+    monkeypatch.setattr(relabel, "SETTLE_BATCH", 3)
     with app.app_context():
         project_id = _half_labeled(relabel_or_new=True, dispute_threshold=0.99)
         project = db.session.get(Project, project_id)

@@ -40,6 +40,7 @@ from labeler.services.learning.training_data import pool_batches
 
 MAX_EXTRA = 2  # more labels per item than k that relabel-or-new may ask for
 ACTION = "relabel_asked"
+SETTLE_BATCH = 5_000  # disputed items looked up per statement
 
 
 def fresh_probabilities(project: Project, version: ModelVersion, n: int) -> pd.DataFrame:
@@ -128,10 +129,12 @@ def settle_low_quality(project: Project, table: pd.DataFrame) -> pd.DataFrame:
     if not project.relabel_or_new or flagged.empty:
         return table
     ids = np.asarray(flagged, dtype=np.int64).tolist()
-    open_ids = set(
-        db.session.scalars(select(Item.id).where(*_open_to_one_more(project), Item.id.in_(ids)))
-    )
-    settled = table.index.isin(list(open_ids))
+    conditions = _open_to_one_more(project)
+    open_ids: list[int] = []
+    for start in range(0, len(ids), SETTLE_BATCH):  # an IN list stays under SQLite's limit
+        batch = ids[start : start + SETTLE_BATCH]
+        open_ids += db.session.scalars(select(Item.id).where(*conditions, Item.id.in_(batch)))
+    settled = table.index.isin(open_ids)
     return table.assign(disputed=table["disputed"].to_numpy(dtype=bool) & ~settled)
 
 
