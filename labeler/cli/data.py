@@ -170,6 +170,20 @@ def import_command(
         add_annotators=add_annotators,
     )
     if fmt == "conll":  # the file's columns are its own; --annotator names its annotator
+        ignored = [
+            f"--{name}"
+            for name, given in (
+                ("id", id_column), ("text", text), ("image", image), ("numeric", numeric),
+                ("categorical", categorical), ("meta", meta), ("label", label), ("gold", gold),
+                ("suggestion", suggestion), ("duplicates", duplicates != "keep"),
+            )
+            if given
+        ]  # fmt: skip
+        if ignored:
+            raise click.UsageError(
+                f"{', '.join(ignored)}: a CoNLL file names its own columns (tokens, then one "
+                "tag column per annotator); only --annotator and --add-annotators apply"
+            )
         mapping = ColumnMapping(
             default_annotator=annotator or "imported", add_annotators=add_annotators
         )

@@ -26,10 +26,9 @@ from labeler.auth import admin_required
 from labeler.extensions import db
 from labeler.jobs import progress as job_progress
 from labeler.models import Job
-from labeler.services.data import import_job
+from labeler.services.data import import_job, span_conll
 from labeler.services.data.import_spec import ColumnMapping, ImportFailed, format_of
 from labeler.services.data.readers import preview
-from labeler.services.projects import kinds
 from labeler.views.common import load_project
 
 bp = Blueprint("importing", __name__)
@@ -66,13 +65,12 @@ def upload(project_id: int):
             flash("Choose a CSV or JSONL file.", "error")
             return redirect(request.url)
         fmt = format_of(file.filename)
-        kind = kinds.kind_of(project)
-        if fmt == "conll" and "conll" not in kind.document_formats():
-            flash(
-                f"{file.filename}: CoNLL holds spans; this project's answers are {kind.title}.",
-                "error",
-            )
-            return redirect(request.url)
+        if fmt == "conll":  # refused before the upload is kept
+            try:
+                span_conll.check_kind(project)
+            except ImportFailed as error:
+                flash(f"{file.filename}: {error.message}.", "error")
+                return redirect(request.url)
         import_job.forget_stale_uploads()
         token = secrets.token_hex(16)
         file.save(_upload_path(token))

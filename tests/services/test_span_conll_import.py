@@ -138,6 +138,9 @@ def test_the_cli_imports_a_conll_file_by_its_suffix(app, tmp_path):
     bad.write_bytes(b"# id = t10\nsee\tB-NOPE\n")
     result = runner.invoke(args=["import", "Cli", str(bad), "--annotator", "bob"])
     assert result.exit_code == 1 and "bad.conll: line 2: tag 'B-NOPE'" in result.output
+    # column options a CoNLL file would ignore are refused, not dropped: nothing imported
+    result = runner.invoke(args=["import", "Cli", str(bad), "--text", "body", "--id", "key"])
+    assert result.exit_code == 2 and "--id, --text: a CoNLL file names its own" in result.output
     with app.app_context():
         project_id = db.session.scalar(select(Item.project_id).where(Item.external_id == "t9"))
         assert _stored(project_id) == {

@@ -48,9 +48,8 @@ def conll_rows(
         ImportFailed: naming the line (a malformed line, a token that is not the
             item's text, a tag outside the labels); nothing is written then.
     """
+    check_kind(project)
     kind = kinds.kind_of(project)
-    if "conll" not in kind.document_formats():
-        raise ImportFailed(f"CoNLL holds spans; this project's answers are {kind.title}")
     try:
         documents = list(read_conll(decoded_lines(stream, counter)))
     except ConllError as error:
@@ -78,6 +77,13 @@ def conll_rows(
                 raise ImportFailed(error.reason, line=error.line) from None
             rows.append((doc.line, {**data, ID: external_id, ANNOTATOR: name, LABEL: spans}))
     return rows, field_map
+
+
+def check_kind(project: Project) -> None:
+    """ImportFailed unless the project's kind reads CoNLL (its answers are spans)."""
+    kind = kinds.kind_of(project)
+    if "conll" not in kind.document_formats():
+        raise ImportFailed(f"CoNLL holds spans; this project's answers are {kind.title}")
 
 
 def _annotators(doc: ConllDocument, default: str) -> Iterator[tuple[int, str]]:
