@@ -124,26 +124,73 @@ def test_the_role_read_once_per_request_is_read_again_by_the_next_request(
         assert response.status_code == 404
 
 
+def _before_the_turn(statements: list[str]) -> list[str]:
+    begin = next(i for i, s in enumerate(statements) if s.startswith("BEGIN"))
+    assert statements[begin] == "BEGIN IMMEDIATE"
+    return statements[:begin]  # no BEGIN among them: each ran on its own (autocommit)
+
+
 def test_who_is_asking_is_read_before_the_write_turn(app, client, auth, k2_project, tokens):
-    """The token (or the browser session) and its user are read before BEGIN IMMEDIATE:
-    while one request holds the write turn every other writer waits, and identifying
-    the caller needs no lock (``db_engine.reads_before_writing``)."""
+    """The token (or the browser session) and its user, then the project and the caller's
+    role on it, are read before BEGIN IMMEDIATE: while one request holds the write turn
+    every other writer waits, and neither needs a lock (``db_engine.reads_before_writing``).
+    """
     headers = bearer(tokens["alice"])
     client.get(f"/api/v1/projects/{k2_project}/progress", headers=headers)  # last_used_at
     with counted(app) as statements:
         response = client.get(f"/api/v1/projects/{k2_project}/next", headers=headers)
         assert response.status_code == 200, response.json
-    begin = next(i for i, s in enumerate(statements) if s.startswith("BEGIN"))
-    assert statements[begin] == "BEGIN IMMEDIATE"
-    assert begin == 1 and "api_token" in statements[0]  # no BEGIN before it: autocommit
+    first = _before_the_turn(statements)
+    assert len(first) == 2 and "api_token" in first[0] and "membership" in first[1]
+    item_id = response.json["items"][0]["id"]
+    with counted(app) as statements:
+        response = client.post(
+            f"/api/v1/projects/{k2_project}/items/{item_id}/annotation",
+            json={"label": "spam"},
+            headers=headers,
+        )
+        assert response.status_code == 201, response.json
+    first = _before_the_turn(statements)
+    assert len(first) == 2 and "api_token" in first[0] and "membership" in first[1]
+    assert not any("membership" in s for s in statements[2:])  # read once
 
     auth.login("bob")
     with counted(app) as statements:
         response = client.get(f"/api/v1/projects/{k2_project}/next")
         assert response.status_code == 200, response.json
-    begin = statements.index("BEGIN IMMEDIATE")
-    assert begin == 1 and "user_session" in statements[0]
-    assert not any(s.startswith("BEGIN") for s in statements[:begin])
+    first = _before_the_turn(statements)
+    assert len(first) == 2 and "user_session" in first[0] and "membership" in first[1]
+
+
+def test_the_training_counter_is_counted_in_the_database_not_from_the_request_copy(
+    app, client, k2_project, tokens
+):
+    """The project is read before the write turn, so another request may count final
+    labels between that read and this one's turn; the counter moves in the database
+    (``labels_since_training + 1``), so theirs are kept, not overwritten by this copy."""
+    item_id, _, _ = _cycle(app, client, k2_project, "spam", bearer(tokens["alice"]))
+    with app.app_context():
+        from labeler.models import Project
+        from labeler.services.labeling import queue
+
+        session = db.session()
+        project = session.get(Project, k2_project)  # the request's copy, read first
+        item = session.get(Item, item_id)
+        before = project.labels_since_training
+        session.expire_on_commit = False
+        session.commit()  # its read ends; the copy stays loaded, as outside the turn
+        with db.engine.begin() as other:  # another request counts 5 final labels meanwhile
+            other.execute(
+                db.update(Project)
+                .where(Project.id == k2_project)
+                .values(labels_since_training=Project.labels_since_training + 5)
+            )
+        assert project.labels_since_training == before  # still the copy
+        queue.submit(project, user("bob"), item, "spam")  # settles the item: one more
+        session.commit()
+        session.expire_all()
+        assert item.final_label == "spam"
+        assert project.labels_since_training == before + 5 + 1
 
 
 def test_a_write_request_records_a_tokens_first_use_and_still_leases(

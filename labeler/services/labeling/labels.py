@@ -13,10 +13,12 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from labeler.extensions import db
 from labeler.models import (
@@ -104,11 +106,30 @@ def refresh_item(project: Project, item: Item, votes: list[Any] | None = None) -
         item.final_label, item.final_value = outcome.final_label, outcome.final_value
         item.final_source = outcome.final_source
     if item.final_label != before and item.final_label is not None:
-        if item.split == "train":
-            project.labels_since_training += 1  # test labels never train a model
+        if item.split == "train":  # test labels never train a model
+            _count_new_final(project)
         webhooks.emit(project, "item.final_label", item_event(item))
     if item.disputed and not disputed_before:
         webhooks.emit(project, "item.disputed", item_event(item))
+
+
+@cache
+def _new_final_statement() -> Any:
+    table = Project.__table__
+    return (
+        update(table)
+        .where(table.c.id == bindparam("project_id"))
+        .values(labels_since_training=table.c.labels_since_training + 1)
+        .returning(table.c.labels_since_training)
+    )
+
+
+def _count_new_final(project: Project) -> None:
+    """One more final train label, counted in the database: a request may have read
+    ``project`` before its write turn (``reads_before_writing``), and a count written
+    back from that copy would drop the labels other requests counted meanwhile."""
+    counted = db.session.execute(_new_final_statement(), {"project_id": project.id}).scalar_one()
+    set_committed_value(project, "labels_since_training", counted)
 
 
 def item_event(item: Item) -> dict[str, Any]:
