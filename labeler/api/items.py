@@ -28,6 +28,7 @@ from labeler.models import Annotation, Project, utcnow
 from labeler.services import NotFound, ServiceError
 from labeler.services.items import suggestions
 from labeler.services.labeling import queue as queue_service
+from labeler.services.labeling import queue_submit
 from labeler.services.labeling.labels import retrain_due
 from labeler.services.learning.modeling import maybe_start_training
 from labeler.services.projects import kinds
@@ -62,12 +63,12 @@ def next_items(project_id: int):
         project, _ = api_project(project_id)
     begin_write()
     items = queue_service.next_items(project, g.api_user, n, current_app.config["LEASE_SECONDS"])
-    shown = [item_payload(project, item, viewer_id=g.api_user.id) for item in items]
-    progress = _progress(project)
-    # The leases are stored: the write turn ends before the model runs for suggestions
-    # (a spans model takes milliseconds a text, and every other writer would wait).
+    # The leases are stored: the write turn ends before the answer is built (a spans
+    # model's suggestions take milliseconds a text, and every other writer would wait).
     commit_keeping_loaded()
     with reads_before_writing():  # reads, if any, outside the write turn
+        shown = [item_payload(project, item, viewer_id=g.api_user.id) for item in items]
+        progress = _progress(project)
         suggested = suggestions.for_items(project, items)
     for payload, item in zip(shown, items, strict=True):
         payload["suggestion"] = suggested[item.id].payload() if item.id in suggested else None
@@ -110,7 +111,8 @@ def annotate(project_id: int, item_id: int):
     for attempt in range(2):
         begin_write()
         project, _ = api_project(project_id)
-        item = queue_service.get_item(project, item_id)
+        now = utcnow()
+        item, votes = queue_submit.read_for_submit(project, item_id, g.api_user, now)
         suggestion = suggestions.shown(project, item, body.get("suggestion"))
         try:
             result = queue_service.submit(
@@ -119,7 +121,9 @@ def annotate(project_id: int, item_id: int):
                 user=g.api_user,
                 label=answer,
                 seconds=seconds,
+                now=now,
                 require_lease=True,
+                votes=votes,
             )
             mine = result.annotation
             suggestions.record(mine, suggestion, result.outcome == "created")

@@ -27,8 +27,8 @@ pytestmark = pytest.mark.skipif(
 # What one request may cost now (BEGIN IMMEDIATE; token or session; project and role;
 # then the queue's own work). A change that adds a statement must raise these on purpose.
 NEXT_WITH_TOKEN = 6  # begin, token, project+role, held leases, pick, lease upsert
-SUBMIT_WITH_TOKEN = 10  # begin, token, project+role, item, votes+lease, insert,
-#                         counters (returning), project slots, lease delete, consensus
+SUBMIT_WITH_TOKEN = 9  # begin, token, project+role, item+votes+lease, insert,
+#                        counters (returning), project slots, lease delete, consensus
 FINAL_EXTRA = 2  # a vote that settles the item: the training counter, webhook subscribers
 SESSION_EXTRA = 1  # the browser form's "labeled this session" count
 
