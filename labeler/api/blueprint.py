@@ -18,6 +18,7 @@ from marshmallow import Schema
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from labeler.api.common import read_route_project
 from labeler.api.schemas import ERROR_TEXT, Error, json_body, query
 from labeler.auth import token_touched, user_for_token
 from labeler.db_engine import reads_before_writing
@@ -87,7 +88,10 @@ def authenticate():
     # test client runs inside an app context)
     g.api_projects = {}
     with reads_before_writing():  # a write request takes its write turn after this
-        return _identify()
+        refused = _identify()
+        if refused is None:
+            read_route_project()
+        return refused
 
 
 def _identify():

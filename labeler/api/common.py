@@ -17,6 +17,15 @@ from labeler.services import Forbidden, NotFound, ServiceError
 _RANK = {"annotator": 1, "reviewer": 2, "admin": 3}
 
 
+def read_route_project() -> None:
+    """Read the project a route names (``project_id``) and the caller's role on it, for
+    :func:`api_project` to find: the request hook calls this in the same reads as the
+    caller's token, before any write turn, so the handler's first ask costs no query."""
+    project_id = (request.view_args or {}).get("project_id")
+    if isinstance(project_id, int):
+        g.api_projects[project_id] = project_and_role(g.api_user, project_id)
+
+
 def api_project(project_id: int, need: str = "annotator") -> tuple[Project, str]:
     """The project and the caller's role on it; 404 for strangers, 403 for too low a role.
 
