@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from labeler.api.common import read_route_project
 from labeler.api.schemas import ERROR_TEXT, Error, json_body, query
-from labeler.auth import token_touched, user_for_token
+from labeler.auth import token_touched, user_and_project_for_token, user_for_token
 from labeler.db_engine import reads_before_writing
 from labeler.extensions import csrf, db
 from labeler.services import ServiceError
@@ -87,9 +87,10 @@ def authenticate():
     # api_project's projects and roles of this request (g outlives a request when a
     # test client runs inside an app context)
     g.api_projects = {}
+    g.api_route_project_read = False  # set by a token's read that brought the project too
     with reads_before_writing():  # a write request takes its write turn after this
         refused = _identify()
-        if refused is None:
+        if refused is None and not g.get("api_route_project_read"):
             read_route_project()
         return refused
 
@@ -98,7 +99,7 @@ def _identify():
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, secret = header.partition(" ")
-        user = user_for_token(secret.strip()) if scheme.lower() == "bearer" else None
+        user = _token_user(secret.strip()) if scheme.lower() == "bearer" else None
         if user is None:
             return error(401, "invalid token", "the bearer token is unknown, revoked or expired")
         if token_touched():
@@ -118,6 +119,19 @@ def _identify():
         g.api_user = current_user._get_current_object()
         return _check_ids()
     return error(401, "authentication required", "send 'Authorization: Bearer <token>'")
+
+
+def _token_user(secret: str):
+    """The token's user; on a project's route also the project and the user's role on
+    it, read in the same statement for ``api_project`` to find."""
+    project_id = (request.view_args or {}).get("project_id")
+    if not isinstance(project_id, int):
+        return user_for_token(secret)
+    user, project_and_role = user_and_project_for_token(secret, project_id)
+    if user is not None:
+        g.api_projects[project_id] = project_and_role
+        g.api_route_project_read = True
+    return user
 
 
 def _check_ids():

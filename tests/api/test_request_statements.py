@@ -26,11 +26,12 @@ pytestmark = pytest.mark.skipif(
 
 # What one request may cost now (BEGIN IMMEDIATE; token or session; project and role;
 # then the queue's own work). A change that adds a statement must raise these on purpose.
-NEXT_WITH_TOKEN = 6  # begin, token, project+role, held leases, pick, lease upsert
-SUBMIT_WITH_TOKEN = 9  # begin, token, project+role, item+votes+lease, insert,
+NEXT_WITH_TOKEN = 5  # token+project+role, begin, held leases, pick, lease upsert
+SUBMIT_WITH_TOKEN = 8  # token+project+role, begin, item+votes+lease, insert,
 #                        counters (returning), project slots, lease delete, consensus
 FINAL_EXTRA = 2  # a vote that settles the item: the training counter, webhook subscribers
-SESSION_EXTRA = 1  # the browser form's "labeled this session" count
+SESSION_EXTRA = 2  # the browser form's "labeled this session" count, and its project +
+#                    role read apart from the session's user (a token reads them at once)
 
 
 @contextmanager
@@ -131,17 +132,17 @@ def _before_the_turn(statements: list[str]) -> list[str]:
 
 
 def test_who_is_asking_is_read_before_the_write_turn(app, client, auth, k2_project, tokens):
-    """The token (or the browser session) and its user, then the project and the caller's
+    """The token (or the browser session) and its user, and the project and the caller's
     role on it, are read before BEGIN IMMEDIATE: while one request holds the write turn
     every other writer waits, and neither needs a lock (``db_engine.reads_before_writing``).
-    """
+    A token brings the project and role in its own statement."""
     headers = bearer(tokens["alice"])
     client.get(f"/api/v1/projects/{k2_project}/progress", headers=headers)  # last_used_at
     with counted(app) as statements:
         response = client.get(f"/api/v1/projects/{k2_project}/next", headers=headers)
         assert response.status_code == 200, response.json
     first = _before_the_turn(statements)
-    assert len(first) == 2 and "api_token" in first[0] and "membership" in first[1]
+    assert len(first) == 1 and "api_token" in first[0] and "membership" in first[0]
     item_id = response.json["items"][0]["id"]
     with counted(app) as statements:
         response = client.post(
@@ -151,8 +152,8 @@ def test_who_is_asking_is_read_before_the_write_turn(app, client, auth, k2_proje
         )
         assert response.status_code == 201, response.json
     first = _before_the_turn(statements)
-    assert len(first) == 2 and "api_token" in first[0] and "membership" in first[1]
-    assert not any("membership" in s for s in statements[2:])  # read once
+    assert len(first) == 1 and "api_token" in first[0] and "membership" in first[0]
+    assert not any("membership" in s for s in statements[1:])  # read once
 
     auth.login("bob")
     with counted(app) as statements:
@@ -206,3 +207,35 @@ def test_a_write_request_records_a_tokens_first_use_and_still_leases(
         assert row.last_used_at is not None  # written before the write turn, in autocommit
         lease = db.session.scalar(select(Assignment).where(Assignment.user_id == alice.id))
         assert lease.item_id == response.json["items"][0]["id"]
+
+
+def test_the_token_read_that_brings_the_project_keeps_every_refusal(
+    app, client, k2_project, tokens
+):
+    """Token, project and role in one statement: an admin is admin on any project, a
+    non-member and a missing project get 404, a revoked token 401, before anything else."""
+    from labeler.models import ApiToken, Membership, Project
+
+    with app.app_context():
+        db.session.execute(db.delete(Membership).where(Membership.user_id == user("carol").id))
+        db.session.execute(
+            db.update(ApiToken)
+            .where(ApiToken.user_id == user("dave").id)
+            .values(revoked_at=db.func.current_timestamp())
+        )
+        db.session.commit()
+        missing = db.session.scalar(db.select(db.func.max(Project.id))) + 1
+    url = f"/api/v1/projects/{k2_project}/next"
+    assert client.get(url, headers=bearer(tokens["admin"])).status_code == 200
+    assert client.get(url, headers=bearer(tokens["alice"])).status_code == 200
+    assert client.get(url, headers=bearer(tokens["carol"])).status_code == 404
+    assert client.get(url, headers=bearer(tokens["dave"])).status_code == 401
+    other = f"/api/v1/projects/{missing}/next"
+    assert client.get(other, headers=bearer(tokens["admin"])).status_code == 404
+    assert client.get(other, headers=bearer(tokens["alice"])).status_code == 404
+    with app.app_context():  # carol was refused before she could hold anything
+        carol = user("carol")
+        assert (
+            db.session.scalar(db.select(Assignment.id).where(Assignment.user_id == carol.id))
+            is None
+        )
