@@ -48,7 +48,7 @@ def test_the_figures_are_cleanlabs_crowdlab():
         ours.items["label"].to_numpy(dtype=int), quality["consensus_label"].to_numpy()
     )
     np.testing.assert_allclose(
-        ours.items["confidence"], quality["consensus_quality_score"], atol=1e-12
+        ours.items["crowdlab_quality"], quality["consensus_quality_score"], atol=1e-12
     )
     assert ours.model_weight == pytest.approx(theirs["model_weight"])
     np.testing.assert_allclose(ours.annotator_weight, theirs["annotator_weight"])
