@@ -126,7 +126,7 @@ def _candidates(project: Project, result: ModelAwareResult) -> pd.Series:
 
 
 def settle_low_quality(
-    project: Project, table: pd.DataFrame, fit_items: pd.DataFrame | None = None
+    project: Project, table: pd.DataFrame, fit_items: pd.DataFrame | None = None, ask: bool = True
 ) -> pd.DataFrame:
     """With relabel-or-new on, an item of low consensus quality (the chance that its
     consensus label is right under the project's threshold) does not wait for a
@@ -147,17 +147,20 @@ def settle_low_quality(
 
     ``table``: :func:`labeler.services.labeling.consensus_job.label_table`'s frame
     (indexed by item id); returns it with those items' ``disputed`` cleared (and, for
-    the ones the posterior decides, its label and chance)."""
+    the ones the posterior decides, its label and chance). Without ``ask`` (the job
+    before a training, on the last version's probabilities) an open item's dispute
+    stands, so it stays out of that training, and the job after it, on the new
+    version's probabilities, asks if it is still low."""
     flagged = table.index[table["disputed"].to_numpy(dtype=bool) & table["key"].notna().to_numpy()]
     if not project.relabel_or_new or flagged.empty:
         return table
     ids = np.asarray(flagged, dtype=np.int64).tolist()
     open_ids = _where(ids, _open_to_one_more(project))
-    if open_ids:
+    if open_ids and ask:
         _ask(project, open_ids, {"reason": "low quality"})
-    table = table.assign(
-        disputed=table["disputed"].to_numpy(dtype=bool) & ~table.index.isin(open_ids)
-    )
+        table = table.assign(
+            disputed=table["disputed"].to_numpy(dtype=bool) & ~table.index.isin(open_ids)
+        )
     if fit_items is None or project.require_unanimity:
         return table
     closed = table.index.isin(_where(ids, _decidable(project))) & ~table.index.isin(open_ids)
