@@ -122,7 +122,8 @@ def _count_asked_label(project: Project, item: Item, counted: int) -> None:
     job that asked planned it into the next ``retrain_every`` labels, and without this a
     round of relabels ran longer than that (``bench_label_quality_loop.py``, digits,
     k = 1: 6 trainings against 11 in 300 labels)."""
-    asked = item.n_annotations > project.annotations_per_item and not item.is_gold
+    k = project.annotations_per_item
+    asked = k < item.n_annotations <= k + item.extra_annotations and not item.is_gold
     if asked and item.split == "train" and project.labels_since_training == counted:
         project.labels_since_training += 1
 
