@@ -48,7 +48,7 @@ def test_the_figures_are_cleanlabs_crowdlab():
         ours.items["label"].to_numpy(dtype=int), quality["consensus_label"].to_numpy()
     )
     np.testing.assert_allclose(
-        ours.items["confidence"], quality["consensus_quality_score"], atol=1e-12
+        ours.items["crowdlab_quality"], quality["consensus_quality_score"], atol=1e-12
     )
     assert ours.model_weight == pytest.approx(theirs["model_weight"])
     np.testing.assert_allclose(ours.annotator_weight, theirs["annotator_weight"])
@@ -193,3 +193,25 @@ def test_gold_also_measures_the_model_and_is_checked():
         model_aware_consensus(frame, probs, known={999: 0})
     with pytest.raises(ValueError, match="columns of probs"):
         model_aware_consensus(frame, probs, known={0: 7})
+
+
+def test_the_quality_and_the_likeliest_label_come_from_one_posterior():
+    """The consensus label is CROWDLAB's; its quality is that label's posterior, and
+    the same posterior's top is given beside it: where the two labels differ the
+    quality is at most 1/2 (disputed under the default threshold), and the quality
+    ranks the wrong consensus labels first better than CROWDLAB's own score."""
+    truth, frame, probs = simulate([0.95, 0.8, 0.6, 0.9, 0.5], (1, 2), n_items=2000, seed=5)
+    ours = model_aware_consensus(frame, probs)
+    items = ours.items
+    labeled, _ = ours.relabel_scores()
+    np.testing.assert_allclose(items["confidence"], 1 - labeled)
+    assert (items["likeliest_probability"] >= items["confidence"] - 1e-12).all()
+    same = items["likeliest_label"] == items["label"]
+    np.testing.assert_allclose(
+        items.loc[same, "likeliest_probability"], items.loc[same, "confidence"]
+    )
+    assert (~same).any() and (items.loc[~same, "confidence"] <= 0.5 + 1e-12).all()
+    wrong = items["label"].to_numpy(dtype=int) != truth[items.index.to_numpy()]
+    posterior_auc = roc_auc_score(wrong, -items["confidence"])
+    assert posterior_auc > roc_auc_score(wrong, -items["crowdlab_quality"])
+    assert posterior_auc > 0.88

@@ -6,8 +6,17 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from labeler.extensions import db
-from labeler.models import TIER_STARTED, Annotation, Item, Job, ModelVersion, Project
+from labeler.models import (
+    TIER_STARTED,
+    Annotation,
+    AuditEvent,
+    Item,
+    Job,
+    ModelVersion,
+    Project,
+)
 from labeler.services.labeling import queue
+from labeler.services.labeling.consensus_job import apply_model_aware
 from labeler.services.learning import modeling, relabel
 from labeler.services.projects.store import set_member
 from tests.api.test_models_api import SPAM, text_project
@@ -55,6 +64,21 @@ def _consensus_result(project_id: int) -> dict:
     return jobs[-1].result
 
 
+def _asked_events(project_id: int) -> tuple[set[int], set[int]]:
+    """The items relabel-or-new asked one more label for: chosen against fresh items
+    after training, and asked because their consensus quality is under the threshold."""
+    chosen: set[int] = set()
+    low: set[int] = set()
+    for detail in db.session.scalars(
+        select(AuditEvent.detail).where(
+            AuditEvent.project_id == project_id, AuditEvent.action == relabel.ACTION
+        )
+    ):
+        ids = {int(i) for i in detail["items"]}
+        (low if detail.get("reason") == "low quality" else chosen).update(ids)
+    return chosen, low
+
+
 def test_weak_items_get_one_more_label_before_fresh_ones(app):
     with app.app_context():
         project_id = _half_labeled(relabel_or_new=True)
@@ -63,12 +87,21 @@ def test_weak_items_get_one_more_label_before_fresh_ones(app):
         assert asked_info["batch"] == 20
         assert 1 <= asked_info["asked"] <= 10  # at most half the batch
         assert asked_info["asked"] + asked_info["n_fresh"] <= 20
+        chosen, low = _asked_events(project_id)
+        assert len(chosen) == asked_info["asked"] and not chosen & low
         asked = db.session.scalars(
             select(Item).where(Item.project_id == project_id, Item.extra_annotations == 1)
         ).all()
-        assert len(asked) == asked_info["asked"]
+        assert {i.id for i in asked} == chosen | low
         assert all(i.queue_tier == TIER_STARTED and i.split == "train" for i in asked)
         assert all(i.n_annotations == 1 for i in asked)
+        # the ones under the threshold train no model until their label comes
+        for item in asked:
+            if item.id in low:
+                assert item.consensus_confidence < 0.5 and item.final_label is None
+                assert not item.disputed
+            else:
+                assert item.final_label in ("ham", "spam")
         # the queue serves them before any fresh item, to whoever has not labeled them
         project = db.session.get(Project, project_id)
         asked_ids = {i.id for i in asked}
@@ -180,13 +213,13 @@ def _one_vote_train_items(project_id: int) -> list[Item]:
     ).all()
 
 
-def test_low_quality_items_train_while_one_more_label_can_come(app, monkeypatch):
+def test_low_quality_items_get_one_more_label_while_one_can_come(app, monkeypatch):
     """With relabel-or-new on, an item of low consensus quality that can still take one
-    more label is decided by the model-aware consensus (it trains the next model) and
-    competes for that label; with nobody left to ask, the dispute stands. (Looked up a
-    few at a time here, as a large project's are.)"""
-    from labeler.services.learning import relabel
-
+    more label does not wait for a reviewer: that label is asked for at once, and the
+    item trains no model until it comes (most such labels are wrong, now that the
+    quality is the chance the label is right). When no more can come, the posterior's
+    likeliest label decides if its chance passes the threshold, else the dispute stands.
+    (Looked up a few at a time here, as a large project's are.)"""
     monkeypatch.setattr(relabel, "SETTLE_BATCH", 3)
     with app.app_context():
         project_id = _half_labeled(relabel_or_new=True, dispute_threshold=0.99)
@@ -194,19 +227,29 @@ def test_low_quality_items_train_while_one_more_label_can_come(app, monkeypatch)
         modeling.start_training(project)
         single = _one_vote_train_items(project_id)
         assert single and not any(item.disputed for item in single)
-        assert all(item.final_label in ("ham", "spam") for item in single)
-        assert {item.final_source for item in single} == {"model_aware"}
-        asked = [item for item in single if item.extra_annotations == 1]
-        assert asked  # low quality: the strongest candidates for one more label
-        for item in asked:
+        low = [item for item in single if item.consensus_confidence < 0.99]
+        assert low and {item.id for item in low} <= _asked_events(project_id)[1]
+        for item in low:
+            assert item.extra_annotations == 1 and item.queue_tier == TIER_STARTED
+            assert item.final_label is None  # trains nothing until the label comes
+        for item in single:
+            if item not in low:
+                assert item.final_label in ("ham", "spam") and item.final_source == "model_aware"
+        for item in low:
             first = db.session.scalar(select(Annotation).where(Annotation.item_id == item.id))
             other = "bob" if first.user_id == user("alice").id else "alice"
             queue.submit(project, user(other), item, "ham" if first.label == "spam" else "spam")
         db.session.commit()
-        modeling.start_training(db.session.get(Project, project_id))
-        for item in asked:  # both annotators have voted: a reviewer decides
+        # what the job before the next training does (that training itself would refuse:
+        # at 0.99 no item has a final label yet)
+        apply_model_aware(db.session.get(Project, project_id), commit_batches=False)
+        db.session.commit()
+        for item in low:  # both annotators have voted: the posterior, or a reviewer
             db.session.refresh(item)
-            assert item.disputed and item.final_label is None
+            if item.disputed:
+                assert item.final_label is None and item.consensus_confidence < 0.99
+            else:
+                assert item.final_source == "model_aware" and item.consensus_confidence >= 0.99
 
 
 def test_low_quality_items_stay_disputed_with_relabel_or_new_off(app):
@@ -216,3 +259,38 @@ def test_low_quality_items_stay_disputed_with_relabel_or_new_off(app):
         single = _one_vote_train_items(project_id)
         disputed = [item for item in single if item.disputed]
         assert disputed and all(item.final_label is None for item in disputed)
+
+
+def test_an_asked_label_counts_toward_the_next_training(app):
+    """The job that asks plans its labels into the next ``retrain_every``: an answered
+    asked label counts once, even when it leaves the final label as it was (once a round
+    of relabels ran longer than that); changing that vote later does not count again."""
+    with app.app_context():
+        project_id = _half_labeled(relabel_or_new=True)
+        project = db.session.get(Project, project_id)
+        modeling.start_training(project)
+        chosen, _ = _asked_events(project_id)
+        votes = {
+            a.item_id: a
+            for a in db.session.scalars(select(Annotation).where(Annotation.item_id.in_(chosen)))
+        }
+        item = next(
+            i
+            for i in db.session.scalars(select(Item).where(Item.id.in_(chosen)))
+            if i.final_label == votes[i.id].label
+        )
+        first = votes[item.id]
+        other = user("bob" if first.user_id == user("alice").id else "alice")
+        before, label = project.labels_since_training, item.final_label
+        queue.submit(project, other, item, first.label)  # agrees: the final label stays
+        assert item.final_label == label and item.n_annotations == 2
+        assert project.labels_since_training == before + 1
+        queue.submit(project, other, item, first.label)  # unchanged: nothing counts
+        assert project.labels_since_training == before + 1
+        fresh = db.session.scalars(
+            select(Item).where(
+                Item.project_id == project_id, Item.split == "train", Item.n_annotations == 0
+            )
+        ).first()
+        queue.submit(project, user("alice"), fresh, _truth(fresh))  # a first label, as ever
+        assert project.labels_since_training == before + 2

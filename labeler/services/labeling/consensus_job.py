@@ -232,7 +232,7 @@ def apply_model_aware(
     if fit is None:
         return {"n_items": 0, "annotators": [], "skipped": "no model probabilities yet"}
     step(0.3, f"weighed votes against model version {fit.version_id}; writing items")
-    table = settle_low_quality(project, label_table(project, fit.items))
+    table = settle_low_quality(project, label_table(project, fit.items), fit.items, ask_relabels)
     n_items, n_disputed, new_finals = write_items(
         project, table, "model_aware", step, commit_batches
     )

@@ -392,8 +392,14 @@ def _refresh_chunk(project: Project, items: list, counting: bool) -> tuple[int, 
             "decided_by": source,
             "confidence": outcome.consensus_confidence,
         }
+        # An asked extra label (past k) on a train item counts once, as a submit counts
+        # it (queue_submit._count_asked_label); a final label can only come with one.
+        asked = min(len(found), target) - max(row.n_annotations, k) if counting else 0
+        if asked > 0 and row.split == "train" and not row.is_gold:
+            new_finals += asked
         if final != row.final_label and final is not None:
-            new_finals += row.split == "train"  # test labels never train a model
+            if asked <= 0 or row.is_gold:
+                new_finals += row.split == "train"  # test labels never train a model
             finals.append(event)
         if outcome.disputed and not row.disputed:
             disputes.append(event)

@@ -29,7 +29,8 @@ from labeler.services.labeling.gold import answers_for
 @dataclass(frozen=True)
 class ModelAwareFit:
     """What the fit found: ``items`` (indexed by item id: label, confidence = the
-    consensus quality 0..1, support, unanimous), per annotator (user id) ``quality``
+    consensus quality 0..1, support, unanimous, and the posterior's likeliest label
+    with its chance), per annotator (user id) ``quality``
     0..1 and ``weight`` (> 0; 1 counts like an annotator who never errs), the model's
     weight, the version whose probabilities were read, how many voted items had
     none (they keep majority vote), how many gold answers anchored the weights, and the
@@ -86,7 +87,16 @@ def fit_model_aware(project: Project, ratings: pd.DataFrame) -> ModelAwareFit | 
     }
     result = model_aware_consensus(covered, probs.loc[items], known=gold)
     return ModelAwareFit(
-        items=result.items[["label", "confidence", "support", "unanimous"]],
+        items=result.items[
+            [
+                "label",
+                "confidence",
+                "support",
+                "unanimous",
+                "likeliest_label",
+                "likeliest_probability",
+            ]
+        ],
         annotator_quality=result.annotator_quality,
         annotator_weight=result.annotator_weight,
         model_weight=float(result.model_weight),
