@@ -67,6 +67,12 @@ def _in_write_request() -> bool:
     return has_request_context() and bool(g.get("labeler_writes"))
 
 
+def in_write_request() -> bool:
+    """Whether this request's transactions begin as writes (SQLite, a request that may
+    write): what it reads before its first statement in the turn may be stale by then."""
+    return _in_write_request()
+
+
 @contextmanager
 def reads_before_writing() -> Iterator[None]:
     """Run the block's reads before the request's write transaction (SQLite, a request

@@ -18,7 +18,7 @@ from marshmallow import Schema
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from labeler.api.common import read_route_project
+from labeler.api.common import may_read_project_first, read_route_project
 from labeler.api.schemas import ERROR_TEXT, Error, json_body, query
 from labeler.auth import token_touched, user_and_project_for_token, user_for_token
 from labeler.db_engine import reads_before_writing
@@ -90,7 +90,7 @@ def authenticate():
     g.api_route_project_read = False  # set by a token's read that brought the project too
     with reads_before_writing():  # a write request takes its write turn after this
         refused = _identify()
-        if refused is None and not g.get("api_route_project_read"):
+        if refused is None and not g.api_route_project_read and may_read_project_first():
             read_route_project()
         return refused
 
@@ -125,7 +125,7 @@ def _token_user(secret: str):
     """The token's user; on a project's route also the project and the user's role on
     it, read in the same statement for ``api_project`` to find."""
     project_id = (request.view_args or {}).get("project_id")
-    if not isinstance(project_id, int):
+    if not isinstance(project_id, int) or not may_read_project_first():
         return user_for_token(secret)
     user, project_and_role = user_and_project_for_token(secret, project_id)
     if user is not None:

@@ -4,17 +4,36 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import g, request
+from flask import current_app, g, request
 from marshmallow import Schema, ValidationError
 
 from labeler.auth import project_and_role
+from labeler.db_engine import in_write_request
 from labeler.extensions import db
 from labeler.models import Project
 from labeler.services import Forbidden, NotFound, ServiceError
 
 _RANK = {"annotator": 1, "reviewer": 2, "admin": 3}
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+def project_read_first(view: V) -> V:
+    """Mark a write handler that may work on a project read before its write turn (with
+    the caller's token, in one statement): it changes no project column from that copy
+    (its counters move in the database), so another writer's change meanwhile is kept.
+    Other write handlers read the project inside their turn, as they always did."""
+    view.labeler_project_first = True  # type: ignore[attr-defined]
+    return view
+
+
+def may_read_project_first() -> bool:
+    if not in_write_request():
+        return True  # a read, or a database whose writes begin otherwise (PostgreSQL)
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "labeler_project_first", False))
 
 
 def read_route_project() -> None:

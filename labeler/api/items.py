@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from labeler.api.blueprint import bp, documented
-from labeler.api.common import api_project, int_arg, json_body
+from labeler.api.common import api_project, int_arg, json_body, project_read_first
 from labeler.api.item_schemas import SuggestionReport
 from labeler.api.schemas import (
     AnnotationIn,
@@ -56,6 +56,7 @@ def _progress(project: Project) -> dict:
     params=(("n", integer(1, 5), "how many items to lease"),),
 )
 @writes  # leases: the request's transaction begins as a write
+@project_read_first  # it writes leases only
 def next_items(project_id: int):
     """Lease up to ``n`` items (default 1, at most 5) for the caller; held items come first."""
     n = int_arg("n", 1, 1, 5)
@@ -96,6 +97,7 @@ def get_item(project_id: int, item_id: int):
 
 @bp.post("/projects/<int:project_id>/items/<int:item_id>/annotation")
 @documented(201, AnnotationResult, body=AnnotationIn, errors=(400, 401, 404, 409, 422))
+@project_read_first  # the project's counters move in the database (queue_submit, labels)
 def annotate(project_id: int, item_id: int):
     """Label an item: ``{"label": "spam", "seconds": 4.2}``, or ``{"value": ...}`` in the
     project's task kind (``["spam", "urgent"]`` for multi_label, ``4`` for rating).

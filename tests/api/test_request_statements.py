@@ -239,3 +239,22 @@ def test_the_token_read_that_brings_the_project_keeps_every_refusal(
             db.session.scalar(db.select(Assignment.id).where(Assignment.user_id == carol.id))
             is None
         )
+
+
+def test_a_write_handler_not_marked_reads_its_project_inside_the_turn(
+    app, client, k2_project, tokens
+):
+    """Only handlers marked ``project_read_first`` (next, submit: their project counters
+    move in the database) work on a project read before the turn; any other write
+    handler reads it in its turn, so a counter it changes from the copy is not stale."""
+    headers = bearer(tokens["alice"])
+    response = client.get(f"/api/v1/projects/{k2_project}/next", headers=headers)
+    item_id = response.json["items"][0]["id"]
+    with counted(app) as statements:
+        response = client.post(
+            f"/api/v1/projects/{k2_project}/items/{item_id}/skip", headers=headers
+        )
+        assert response.status_code == 200, response.json
+    first = _before_the_turn(statements)
+    assert len(first) == 1 and "api_token" in first[0] and "project" not in first[0]
+    assert any("membership" in s for s in statements[len(first) :])

@@ -112,7 +112,7 @@ def refresh_item(project: Project, item: Item, votes: list[Any] | None = None) -
     _write_item(item, {name: v for name, v in decided.items() if getattr(item, name) != v})
     if item.final_label != before and item.final_label is not None:
         if item.split == "train":  # test labels never train a model
-            _count_new_final(project)
+            count_train_label(project)
         webhooks.emit(project, "item.final_label", item_event(item))
     if item.disputed and not disputed_before:
         webhooks.emit(project, "item.disputed", item_event(item))
@@ -152,7 +152,7 @@ def _new_final_statement() -> Any:
     )
 
 
-def _count_new_final(project: Project) -> None:
+def count_train_label(project: Project) -> None:
     """One more final train label, counted in the database: a request may have read
     ``project`` before its write turn (``reads_before_writing``), and a count written
     back from that copy would drop the labels other requests counted meanwhile."""

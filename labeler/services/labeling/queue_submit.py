@@ -31,7 +31,7 @@ from labeler.models import (
 from labeler.services import Conflict, NotFound
 from labeler.services.data.quality import sync_copies
 from labeler.services.labeling import gold
-from labeler.services.labeling.labels import item_target, refresh_item
+from labeler.services.labeling.labels import count_train_label, item_target, refresh_item
 from labeler.services.projects import kinds
 
 MAX_SECONDS = 3600.0  # a tab left open over lunch is not an hour of work
@@ -157,7 +157,7 @@ def _count_asked_label(project: Project, item: Item, counted: int) -> None:
     k = project.annotations_per_item
     asked = k < item.n_annotations <= k + item.extra_annotations and not item.is_gold
     if asked and item.split == "train" and project.labels_since_training == counted:
-        project.labels_since_training += 1
+        count_train_label(project)
 
 
 @cache
