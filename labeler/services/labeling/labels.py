@@ -142,13 +142,15 @@ def _write_item(item: Item, changes: dict[str, Any]) -> None:
 
 
 @cache
-def _new_final_statement() -> Any:
+def project_counter_statement(column: str) -> Any:
+    """``project.<column> + 1`` in the database, returning the new count
+    (``project_id``): a counter never written back from a copy of the project."""
     table = Project.__table__
     return (
         update(table)
         .where(table.c.id == bindparam("project_id"))
-        .values(labels_since_training=table.c.labels_since_training + 1)
-        .returning(table.c.labels_since_training)
+        .values({column: table.c[column] + 1})
+        .returning(table.c[column])
     )
 
 
@@ -156,7 +158,8 @@ def count_train_label(project: Project) -> None:
     """One more final train label, counted in the database: a request may have read
     ``project`` before its write turn (``reads_before_writing``), and a count written
     back from that copy would drop the labels other requests counted meanwhile."""
-    counted = db.session.execute(_new_final_statement(), {"project_id": project.id}).scalar_one()
+    statement = project_counter_statement("labels_since_training")
+    counted = db.session.execute(statement, {"project_id": project.id}).scalar_one()
     set_committed_value(project, "labels_since_training", counted)
 
 

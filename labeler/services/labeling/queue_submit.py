@@ -31,7 +31,12 @@ from labeler.models import (
 from labeler.services import Conflict, NotFound
 from labeler.services.data.quality import sync_copies
 from labeler.services.labeling import gold
-from labeler.services.labeling.labels import count_train_label, item_target, refresh_item
+from labeler.services.labeling.labels import (
+    count_train_label,
+    item_target,
+    project_counter_statement,
+    refresh_item,
+)
 from labeler.services.projects import kinds
 
 MAX_SECONDS = 3600.0  # a tab left open over lunch is not an hour of work
@@ -262,17 +267,6 @@ def _count_statement(is_gold: bool) -> Any:
     )
 
 
-@cache
-def _slot_statement() -> Any:
-    table = Project.__table__
-    return (
-        update(table)
-        .where(table.c.id == bindparam("project_id"))
-        .values(filled_slots=table.c.filled_slots + 1)
-        .returning(table.c.filled_slots)
-    )
-
-
 def _count_new_annotation(project: Project, item: Item) -> None:
     """Count the new label on the item (and its tier) and on the project, in place:
     the item's new count comes back from the UPDATE, not from a second read."""
@@ -283,5 +277,7 @@ def _count_new_annotation(project: Project, item: Item) -> None:
     set_committed_value(item, "n_annotations", counted.n_annotations)
     set_committed_value(item, "queue_tier", counted.queue_tier)
     if counted.n_annotations <= project.annotations_per_item:
-        filled = db.session.execute(_slot_statement(), {"project_id": project.id}).scalar_one()
+        filled = db.session.execute(
+            project_counter_statement("filled_slots"), {"project_id": project.id}
+        ).scalar_one()
         set_committed_value(project, "filled_slots", filled)
