@@ -18,7 +18,7 @@ from marshmallow import Schema
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from labeler.api.common import may_read_project_first, read_route_project
+from labeler.api.common import early_project_id, read_route_project
 from labeler.api.schemas import ERROR_TEXT, Error, json_body, query
 from labeler.auth import token_touched, user_and_project_for_token, user_for_token
 from labeler.db_engine import reads_before_writing
@@ -87,10 +87,9 @@ def authenticate():
     # api_project's projects and roles of this request (g outlives a request when a
     # test client runs inside an app context)
     g.api_projects = {}
-    g.api_route_project_read = False  # set by a token's read that brought the project too
     with reads_before_writing():  # a write request takes its write turn after this
         refused = _identify()
-        if refused is None and not g.api_route_project_read and may_read_project_first():
+        if refused is None:
             read_route_project()
         return refused
 
@@ -124,13 +123,12 @@ def _identify():
 def _token_user(secret: str):
     """The token's user; on a project's route also the project and the user's role on
     it, read in the same statement for ``api_project`` to find."""
-    project_id = (request.view_args or {}).get("project_id")
-    if not isinstance(project_id, int) or not may_read_project_first():
+    project_id = early_project_id()
+    if project_id is None:
         return user_for_token(secret)
     user, project_and_role = user_and_project_for_token(secret, project_id)
     if user is not None:
         g.api_projects[project_id] = project_and_role
-        g.api_route_project_read = True
     return user
 
 

@@ -29,19 +29,27 @@ def project_read_first(view: V) -> V:
     return view
 
 
-def may_read_project_first() -> bool:
-    if not in_write_request():
-        return True  # a read, or a database whose writes begin otherwise (PostgreSQL)
-    view = current_app.view_functions.get(request.endpoint or "")
-    return bool(getattr(view, "labeler_project_first", False))
+def early_project_id() -> int | None:
+    """The project a route names (``project_id``), when it may be read before the
+    request's write turn: on a read, where writes begin otherwise (PostgreSQL), or for
+    a handler marked :func:`project_read_first`. None otherwise."""
+    project_id = (request.view_args or {}).get("project_id")
+    if not isinstance(project_id, int):
+        return None
+    if in_write_request():
+        view = current_app.view_functions.get(request.endpoint or "")
+        if not getattr(view, "labeler_project_first", False):
+            return None
+    return project_id
 
 
 def read_route_project() -> None:
-    """Read the project a route names (``project_id``) and the caller's role on it, for
-    :func:`api_project` to find: the request hook calls this in the same reads as the
-    caller's token, before any write turn, so the handler's first ask costs no query."""
-    project_id = (request.view_args or {}).get("project_id")
-    if isinstance(project_id, int):
+    """Read the project a route names and the caller's role on it, for :func:`api_project`
+    to find: the request hook calls this in the same reads as the caller's token, before
+    any write turn, so the handler's first ask costs no query (a token's own read may
+    have brought them already)."""
+    project_id = early_project_id()
+    if project_id is not None and project_id not in g.api_projects:
         g.api_projects[project_id] = project_and_role(g.api_user, project_id)
 
 

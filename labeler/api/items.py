@@ -60,8 +60,7 @@ def _progress(project: Project) -> dict:
 def next_items(project_id: int):
     """Lease up to ``n`` items (default 1, at most 5) for the caller; held items come first."""
     n = int_arg("n", 1, 1, 5)
-    with reads_before_writing():  # the project and the caller's role need no write turn
-        project, _ = api_project(project_id)
+    project, _ = api_project(project_id)  # read before the turn (project_read_first)
     begin_write()
     items = queue_service.next_items(project, g.api_user, n, current_app.config["LEASE_SECONDS"])
     # The leases are stored: the write turn ends before the answer is built (a spans
@@ -103,8 +102,7 @@ def annotate(project_id: int, item_id: int):
     project's task kind (``["spam", "urgent"]`` for multi_label, ``4`` for rating).
     ``suggestion`` is the suggestion the form showed pre-selected (as ``next`` gave
     it), so the label records whether it was accepted. Safe to retry."""
-    with reads_before_writing():  # who may ask comes before what they ask, outside the turn
-        api_project(project_id)
+    api_project(project_id)  # who may ask comes before what they ask (read before the turn)
     body = json_body()
     answer = body["value"] if "value" in body else body.get("label")
     seconds = body.get("seconds")

@@ -87,10 +87,11 @@ def decide(project: Project, votes: list[Any], target: int) -> Outcome:
     )
 
 
-def refresh_item(project: Project, item: Item, votes: list[Any] | None = None) -> None:
+def refresh_item(project: Project, item: Item, votes: list[Any] | None = None) -> bool:
     """Recompute ``item``'s consensus, dispute flag and final label from its votes,
     as the project's task kind reads them (decoded ``votes``: a caller that has just
-    read every one of them, so they are not read again)."""
+    read every one of them, so they are not read again). True when a new final train
+    label was counted toward ``retrain_every``."""
     if votes is None:
         kind = kinds.kind_of(project)
         rows = db.session.execute(
@@ -110,12 +111,15 @@ def refresh_item(project: Project, item: Item, votes: list[Any] | None = None) -
         decided["final_value"] = outcome.final_value
         decided["final_source"] = outcome.final_source
     _write_item(item, {name: v for name, v in decided.items() if getattr(item, name) != v})
+    counted = False
     if item.final_label != before and item.final_label is not None:
         if item.split == "train":  # test labels never train a model
             count_train_label(project)
+            counted = True
         webhooks.emit(project, "item.final_label", item_event(item))
     if item.disputed and not disputed_before:
         webhooks.emit(project, "item.disputed", item_event(item))
+    return counted
 
 
 @cache

@@ -105,7 +105,7 @@ def submit(
     )
     seconds = None if seconds is None else min(max(float(seconds), 0.0), MAX_SECONDS)
     if votes is None:
-        votes = _votes_and_lease(item, user, now)
+        votes = read_for_submit(project, item.id, user, now)[1]
     others, lease = votes.annotations, votes.lease
     existing = next((a for a in others if a.user_id == user.id), None)
     if existing is not None:
@@ -146,22 +146,22 @@ def submit(
     votes = [kind.decode(a.label, a.value) for a in others] + [kind.decode(key, value)]
     # The counter moves under the item's row lock: when it matches, no vote came between
     # our read and our write (PostgreSQL), so the votes read above are all of them.
-    counted = project.labels_since_training
-    _after_vote(project, user, item, votes if item.n_annotations == len(votes) else None)
-    _count_asked_label(project, item, counted)
+    counted = _after_vote(project, user, item, votes if item.n_annotations == len(votes) else None)
+    if not counted:
+        _count_asked_label(project, item)
     return SubmitResult(annotation, "created")
 
 
-def _count_asked_label(project: Project, item: Item, counted: int) -> None:
+def _count_asked_label(project: Project, item: Item) -> None:
     """An asked extra label (relabel-or-new) on a train item counts toward
-    ``retrain_every`` even when it leaves the final label as it was (``counted``: the
-    project's count before the vote; a changed final label has counted already): the
+    ``retrain_every`` even when it leaves the final label as it was (one that changed
+    it has counted already, in ``refresh_item``): the
     job that asked planned it into the next ``retrain_every`` labels, and without this a
     round of relabels ran longer than that (``bench_label_quality_loop.py``, digits,
     k = 1: 6 trainings against 11 in 300 labels)."""
     k = project.annotations_per_item
     asked = k < item.n_annotations <= k + item.extra_annotations and not item.is_gold
-    if asked and item.split == "train" and project.labels_since_training == counted:
+    if asked and item.split == "train":
         count_train_label(project)
 
 
@@ -198,31 +198,12 @@ def _lease_state() -> Any:
 
 
 @cache
-def _votes_and_lease_statement() -> Any:
-    return (
-        select(Annotation, _lease_state())
-        .select_from(Item)
-        .outerjoin(Annotation, Annotation.item_id == Item.id)
-        .where(Item.id == bindparam("item_id"))
-    )
-
-
-@cache
 def _item_votes_and_lease_statement() -> Any:
     return (
         select(Item, Annotation, _lease_state())
         .outerjoin(Annotation, Annotation.item_id == Item.id)
         .where(Item.id == bindparam("item_id"))
     )
-
-
-def _votes_and_lease(item: Item, user: User, now: datetime) -> Votes:
-    """The item's annotations (at most k or so) and this user's lease on it, in one read."""
-    rows = db.session.execute(
-        _votes_and_lease_statement(), {"item_id": item.id, "user_id": user.id, "now": now}
-    ).all()
-    state = rows[0][1] if rows else None
-    return Votes([a for a, _ in rows if a is not None], None if state is None else bool(state))
 
 
 @cache
@@ -234,12 +215,14 @@ def _end_lease_statement() -> Any:
 
 def _after_vote(
     project: Project, user: User, item: Item, votes: list[object] | None = None
-) -> None:
-    """Consensus of the item, its linked copies, and the annotator's gold record."""
-    refresh_item(project, item, votes)
+) -> bool:
+    """Consensus of the item, its linked copies, and the annotator's gold record; True
+    when a new final train label was counted (``refresh_item``)."""
+    counted = refresh_item(project, item, votes)
     sync_copies(project, item)
     if item.is_gold:
         gold.check_annotator(project, user)
+    return counted
 
 
 def _change(
