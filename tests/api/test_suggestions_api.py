@@ -120,13 +120,18 @@ def test_the_champions_prediction_is_suggested_and_acceptance_is_recorded(app, c
     assert figures["with_suggestion"]["mean_seconds"] == 2.0
 
 
-def test_changing_the_label_later_updates_whether_it_equals_the_suggestion(app, client, tokens):
+def _model_suggesting_project(app, n_items: int) -> int:
+    """An SMS project (no test split) whose champion's predictions are suggested."""
     with app.app_context():
-        project = sms_project(n_items=10, test_fraction=0.0)
+        project = sms_project(n_items=n_items, test_fraction=0.0)
         add_version(project, status="champion")
         project.suggestions = "model"
         db.session.commit()
-        project_id = project.id
+        return project.id
+
+
+def test_changing_the_label_later_updates_whether_it_equals_the_suggestion(app, client, tokens):
+    project_id = _model_suggesting_project(app, n_items=10)
     item = _next(client, project_id, tokens["alice"], n=1)[0]
     value = item["suggestion"]["value"]
     assert (
@@ -358,12 +363,8 @@ def test_the_model_runs_for_suggestions_after_the_write_turn_ends(app, client, t
 
     from labeler import db_engine
 
+    project_id = _model_suggesting_project(app, n_items=6)
     with app.app_context():
-        project = sms_project(n_items=6, test_fraction=0.0)
-        add_version(project, status="champion")
-        project.suggestions = "model"
-        db.session.commit()
-        project_id = project.id
         path = db.engine.url.database
     seen = []
     model = suggestions._model
