@@ -32,6 +32,7 @@ from labeler.services import Conflict, NotFound
 from labeler.services.data.quality import sync_copies
 from labeler.services.labeling import gold
 from labeler.services.labeling.labels import (
+    asked_votes,
     count_train_label,
     item_target,
     project_counter_statement,
@@ -147,22 +148,9 @@ def submit(
     # The counter moves under the item's row lock: when it matches, no vote came between
     # our read and our write (PostgreSQL), so the votes read above are all of them.
     counted = _after_vote(project, user, item, votes if item.n_annotations == len(votes) else None)
-    if not counted:
-        _count_asked_label(project, item)
-    return SubmitResult(annotation, "created")
-
-
-def _count_asked_label(project: Project, item: Item) -> None:
-    """An asked extra label (relabel-or-new) on a train item counts toward
-    ``retrain_every`` even when it leaves the final label as it was (one that changed
-    it has counted already, in ``refresh_item``): the
-    job that asked planned it into the next ``retrain_every`` labels, and without this a
-    round of relabels ran longer than that (``bench_label_quality_loop.py``, digits,
-    k = 1: 6 trainings against 11 in 300 labels)."""
-    k = project.annotations_per_item
-    asked = k < item.n_annotations <= k + item.extra_annotations and not item.is_gold
-    if asked and item.split == "train":
+    if not counted and asked_votes(project, item, item.n_annotations - 1, item.n_annotations):
         count_train_label(project)
+    return SubmitResult(annotation, "created")
 
 
 @cache
