@@ -3,7 +3,8 @@ minimal work, served by the same gunicorn set-up as labeler.
 
 GET next: one indexed select of the next open item and one update of its lease
 counter (in one write transaction, so k holds); POST a label: one insert and one
-counter update. No sessions, tokens, consensus, history or JSON schema: the
+counter update, and with ``"next": 1`` (the form's loop) the next item's select and
+lease in the same transaction. No sessions, tokens, consensus, history or JSON schema: the
 "Authorization: Bearer <name>" header is taken as the annotator's name.
 
     BARE_DB=/tmp/bare.sqlite gunicorn 'benchmarks.bare_app:create()'
@@ -66,16 +67,24 @@ def create() -> Flask:
 
     @app.post("/api/v1/projects/<int:project_id>/items/<int:item_id>/annotation")
     def annotate(project_id: int, item_id: int):
-        label = request.get_json()["label"]
+        body = request.get_json()
         db = connection()
         db.execute("BEGIN IMMEDIATE")
         db.execute(
             "INSERT INTO annotation (item_id, user, label) VALUES (?, ?, ?)",
-            (item_id, user(), label),
+            (item_id, user(), body["label"]),
         )
         db.execute("UPDATE item SET n = n + 1 WHERE id = ?", (item_id,))
+        answer: dict = {"outcome": "created"}
+        if body.get("next"):  # the form's loop: lease the next item in the same write
+            row = db.execute(
+                "SELECT id FROM item WHERE taken < ? ORDER BY taken, rank LIMIT 1", (k,)
+            ).fetchone()
+            if row:
+                db.execute("UPDATE item SET taken = taken + 1 WHERE id = ?", row)
+            answer["next"] = {"items": [{"id": row[0]}] if row else []}
         db.execute("COMMIT")
-        return jsonify({"outcome": "created"}), 201
+        return jsonify(answer), 201
 
     @app.get("/login")
     def login():

@@ -1,8 +1,11 @@
 """Load over HTTP, side by side in one run: the bare limit, labeler's embedded default,
 and labeler on gunicorn + PostgreSQL (issue 21).
 
-Each annotator loops "GET next item, POST a label" over the API, on loopback only, from
-a load generator in its own process (this one; the servers run in theirs). Columns:
+Each annotator loops over the API as the labeling form does, one request a label (POST
+the label with ``"next": 1``, which also leases the next item; a GET next only when it
+leased none), on loopback only, from a load generator in its own process (this one; the
+servers run in theirs). The rows marked "GET next + POST" loop the two-request way, as
+API scripts written before the combined submit do. Columns:
 
 - bare: a Flask + sqlite3 app written below, doing the minimal work of a cycle (one
   indexed select of the next open item and a lease counter update; one insert and one
@@ -184,7 +187,10 @@ def _annotator(
     deadline: float,
     result: LoadResult,
     lock: threading.Lock,
+    one_request: bool,
 ) -> None:
+    """One annotator: ``one_request`` loops as the form does (each submit also leases the
+    next item, ``"next": 1``: one request a label), else GET next then POST a label."""
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     statuses: dict[int, int] = {}
@@ -203,19 +209,25 @@ def _annotator(
         return response.status, (json.loads(payload) if payload.startswith(b"{") else {})
 
     n = 0
+    leased: list[dict] = []  # the form's loop: what the last submit leased
     try:
         while time.monotonic() < deadline:
             began = time.perf_counter()
-            status, payload = call("GET", f"/api/v1/projects/{project_id}/next")
-            if status != 200 or not payload.get("items"):
-                time.sleep(0.05)
-                continue
-            item_id = payload["items"][0]["id"]
-            status, _ = call(
-                "POST",
-                f"/api/v1/projects/{project_id}/items/{item_id}/annotation",
-                {"label": LABELS[n % 2], "seconds": 1.5},
+            if not leased:
+                status, payload = call("GET", f"/api/v1/projects/{project_id}/next")
+                if status != 200 or not payload.get("items"):
+                    time.sleep(0.05)
+                    continue
+                leased = payload["items"]
+            item_id = leased.pop(0)["id"]
+            body = {"label": LABELS[n % 2], "seconds": 1.5}
+            if one_request:
+                body["next"] = 1
+            status, payload = call(
+                "POST", f"/api/v1/projects/{project_id}/items/{item_id}/annotation", body
             )
+            if one_request and status in (200, 201):
+                leased = payload["next"]["items"]
             n += 1
             if status in (200, 201):
                 acknowledged += 1
@@ -244,6 +256,7 @@ def drive(
     name: str,
     k: int,
     warmup: float = 5.0,
+    one_request: bool = True,
 ) -> LoadResult:
     result = LoadResult(name=name, seconds=seconds, k=k)
     lock = threading.Lock()
@@ -251,7 +264,8 @@ def drive(
     deadline = measure_from + seconds
     threads = [
         threading.Thread(
-            target=_annotator, args=(port, project_id, token, measure_from, deadline, result, lock)
+            target=_annotator,
+            args=(port, project_id, token, measure_from, deadline, result, lock, one_request),
         )
         for token in tokens
     ]
@@ -419,7 +433,15 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 
 def run_bare(
-    folder: Path, clients: int, seconds: float, n_items: int, k: int, workers: int, threads: int
+    folder: Path,
+    clients: int,
+    seconds: float,
+    n_items: int,
+    k: int,
+    workers: int,
+    threads: int,
+    one_request: bool = True,
+    name: str = "bare Flask+sqlite3",
 ) -> LoadResult:
     from benchmarks import bare_app
 
@@ -445,7 +467,8 @@ def run_bare(
     ]
     server = _spawn(command, _clean_env(BARE_DB=str(path), BARE_K=str(k)), folder / "log", port)
     try:
-        result = drive(port, 1, [f"u{n}" for n in range(clients)], seconds, "bare Flask+sqlite3", k)
+        users = [f"u{n}" for n in range(clients)]
+        result = drive(port, 1, users, seconds, name, k, one_request=one_request)
     finally:
         stop_gunicorn(server)
     import sqlite3
@@ -470,6 +493,7 @@ def run_serve(
     threads: int,
     retrain_every: int,
     warmup: float = 5.0,
+    one_request: bool = True,
 ) -> LoadResult:
     """``labeler serve`` (web processes + job worker) against ``database_url``."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -493,7 +517,7 @@ def run_serve(
     ]
     server = _spawn(command, env, folder / "serve.log", port)
     try:
-        result = drive(port, project_id, tokens, seconds, name, k, warmup)
+        result = drive(port, project_id, tokens, seconds, name, k, warmup, one_request)
     finally:
         stop_gunicorn(server)
     check_database(database_url, project_id, result)
@@ -673,6 +697,11 @@ def main() -> None:
     try:
         results.append(run_bare(folder / "bare", **common))
         print(_row(results[-1]), flush=True)
+        bare_two = run_bare(
+            folder / "bare2", **common, one_request=False, name="bare, GET next + POST"
+        )
+        results.append(bare_two)
+        print(_row(bare_two), flush=True)
         training = run_serve(
             sqlite("train"),
             folder / "train",
@@ -691,6 +720,16 @@ def main() -> None:
         )
         results.append(quiet)
         print(_row(quiet), flush=True)
+        quiet_two = run_serve(
+            sqlite("quiet2"),
+            folder / "quiet2",
+            name="labeler, no training, GET + POST",
+            retrain_every=0,
+            one_request=False,
+            **common,
+        )
+        results.append(quiet_two)
+        print(_row(quiet_two), flush=True)
         alone = run_serve(
             sqlite("one"),
             folder / "one",
@@ -700,6 +739,16 @@ def main() -> None:
         )
         results.append(alone)
         print(_row(alone), flush=True)
+        alone_two = run_serve(
+            sqlite("one2"),
+            folder / "one2",
+            name="labeler, 1 client, GET + POST",
+            retrain_every=0,
+            one_request=False,
+            **{**common, "clients": 1},
+        )
+        results.append(alone_two)
+        print(_row(alone_two), flush=True)
         try:
             cluster = Cluster()
         except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
@@ -735,7 +784,14 @@ def main() -> None:
         f"  p95 training / none       {training.cycle(95) / max(quiet.cycle(95), 1e-9):7.2f}x"
         "   goal <= 1.3"
     )
-    print(f"  one client, cycle p50     {alone.cycle(50):7.1f} ms  goal <= 10")
+    print(
+        f"  one client, cycle p50     {alone.cycle(50):7.1f} ms  goal <= 10"
+        f"  (GET next + POST: {alone_two.cycle(50):.1f} ms)"
+    )
+    print(
+        f"  GET next + POST, 20 clients {quiet_two.per_second:5.1f}/s, "
+        f"{100 * quiet_two.per_second / bare_two.per_second:.0f}% of bare's same loop"
+    )
     rows = args.import_rows
     print(f"  import {rows:,} items alone        {rows / timings['items']:9,.0f} rows/s")
     print(

@@ -128,7 +128,11 @@ async function start(root) {
   }
 
   async function refill() {
-    const data = await call("GET", "/next?n=2");
+    take(await call("GET", "/next?n=2"));
+  }
+
+  // The current item and the one after it, as GET /next?n=2 or a submit's "next" leased them.
+  function take(data) {
     showProgress(data.progress);
     const seen = new Set(history.map((h) => h.item.id));
     if (current) seen.add(current.id);
@@ -154,9 +158,8 @@ async function start(root) {
     advance();  // the prefetched item shows at once; saving happens meanwhile
     if (!current) status("Saving…");
     try {
-      const result = await call("POST", `/items/${item.id}/annotation`, body);
-      showProgress(result.progress);
-      await refill();
+      // one request a label: the submit also leases the next two (what refill would ask)
+      take((await call("POST", `/items/${item.id}/annotation`, { ...body, next: 2 })).next);
     } catch (error) {
       status(`Your label for item ${item.external_id} was not saved: ${error.message}`, true);
     }

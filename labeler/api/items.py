@@ -67,13 +67,29 @@ def next_items(project_id: int):
     # model's suggestions take milliseconds a text, and every other writer would wait).
     commit_keeping_loaded()
     with reads_before_writing():  # reads, if any, outside the write turn
-        shown = [item_payload(project, item, viewer_id=g.api_user.id) for item in items]
         progress = _progress(project)
+    shown = _leased_payload(project, items)
+    db.session.expire_all()  # as a commit would have: nothing stale outlives the request
+    return {"items": shown, "progress": progress}
+
+
+def _leased_payload(project: Project, items: list) -> list[dict]:
+    """The items a request leased, as the form shows them (with the model's suggestion),
+    built after the leases are committed: outside the write turn."""
+    with reads_before_writing():  # reads, if any, outside the write turn
+        shown = [item_payload(project, item, viewer_id=g.api_user.id) for item in items]
         suggested = suggestions.for_items(project, items)
     for payload, item in zip(shown, items, strict=True):
         payload["suggestion"] = suggested[item.id].payload() if item.id in suggested else None
-    db.session.expire_all()  # as a commit would have: nothing stale outlives the request
-    return {"items": shown, "progress": progress}
+    return shown
+
+
+def _next_arg(body: dict) -> int:
+    """``next`` of a submit's body: how many items to lease after recording the label."""
+    wanted = body.get("next", 0)
+    if isinstance(wanted, bool) or not isinstance(wanted, int) or not 0 <= wanted <= 5:
+        raise ServiceError("next must be a whole number between 0 and 5", {"field": "next"})
+    return wanted
 
 
 @bp.get("/projects/<int:project_id>/items/<int:item_id>")
@@ -101,13 +117,18 @@ def annotate(project_id: int, item_id: int):
     """Label an item: ``{"label": "spam", "seconds": 4.2}``, or ``{"value": ...}`` in the
     project's task kind (``["spam", "urgent"]`` for multi_label, ``4`` for rating).
     ``suggestion`` is the suggestion the form showed pre-selected (as ``next`` gave
-    it), so the label records whether it was accepted. Safe to retry."""
+    it), so the label records whether it was accepted. Safe to retry.
+
+    ``"next": n`` (1-5) also leases the caller's next ``n`` items, as ``GET .../next?n=``
+    would, in the same write: the answer's ``next`` holds them, so the form labels with
+    one request per item instead of two."""
     api_project(project_id)  # who may ask comes before what they ask (read before the turn)
     body = json_body()
     answer = body["value"] if "value" in body else body.get("label")
     seconds = body.get("seconds")
     if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int | float)):
         raise ServiceError("seconds must be a number", {"field": "seconds"})
+    wanted = _next_arg(body)
     for attempt in range(2):
         begin_write()
         project, _ = api_project(project_id)
@@ -134,8 +155,20 @@ def annotate(project_id: int, item_id: int):
                 "item": item.id,
                 "progress": _progress(project),
             }
+            leased = []
+            if wanted:
+                lease_seconds = current_app.config["LEASE_SECONDS"]
+                leased = queue_service.next_items(project, g.api_user, wanted, lease_seconds)
             due = retrain_due(project)  # read before the commit expires the project
-            db.session.commit()
+            if wanted:
+                commit_keeping_loaded()  # the leased items answer below, as GET /next's do
+                payload["next"] = {
+                    "items": _leased_payload(project, leased),
+                    "progress": payload["progress"],
+                }
+                db.session.expire_all()  # as the commit would have
+            else:
+                db.session.commit()
             if due:
                 maybe_start_training(project)  # after the commit: a job starts only from it
         except IntegrityError:  # a concurrent retry won the race; read its result

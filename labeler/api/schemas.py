@@ -189,6 +189,10 @@ class AnnotationIn(Schema):
         allow_none=True,
         metadata={"description": "the suggestion the form showed (as next gave it), if any"},
     )
+    next = fields.Integer(
+        validate=validate.Range(0, 5),
+        metadata={"description": "also lease this many next items (0-5), answered in next"},
+    )
 
 
 class AnnotationResult(Schema):
@@ -197,6 +201,9 @@ class AnnotationResult(Schema):
     value = fields.Raw(metadata={"description": _VALUE})
     item = fields.Integer()
     progress = fields.Nested(Progress)
+    next = fields.Nested(
+        NextItems, metadata={"description": "the items leased when the body asked next"}
+    )
 
 
 class SkipResult(Schema):

@@ -235,10 +235,21 @@ class Client:
         return items
 
     def annotate(
-        self, project_id: int, item_id: int, label: str, seconds: float | None = None
+        self,
+        project_id: int,
+        item_id: int,
+        label: str,
+        seconds: float | None = None,
+        next_items: int = 0,
     ) -> dict[str, Any]:
-        """Label one item as this token's user; ``outcome`` is created/changed/unchanged."""
-        body = {"label": label, "seconds": seconds}
+        """Label one item as this token's user; ``outcome`` is created/changed/unchanged.
+
+        ``next_items`` (1-5) also leases the next items in the same request: they come
+        back under ``next`` (``{"items": [...], "progress": ...}``), as :meth:`next_items`
+        would give them, so a labeling loop needs one request per item."""
+        body: dict[str, Any] = {"label": label, "seconds": seconds}
+        if next_items:
+            body["next"] = next_items
         return self.http.json(
             "POST", f"/projects/{project_id}/items/{item_id}/annotation", json=body
         )

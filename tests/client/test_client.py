@@ -241,3 +241,19 @@ def test_agreement_figures_and_frames(admin):
     assert len(by_annotator) == 3  # alice, bob and carol
     by_label = admin.agreement_by_label(project["id"])
     assert len(by_label) == 2
+
+
+def test_a_labeling_loop_takes_one_request_per_item(admin):
+    project = admin.create_project("Loop", ["ham", "spam"])
+    frame = _labeled_frame(4)[["id", "text"]]
+    admin.import_items(project["id"], frame, {"id": "id", "text": ["text"]})
+    (item,) = admin.next_items(project["id"])
+    labeled = []
+    while item is not None:
+        answer = admin.annotate(project["id"], item["id"], "ham", 1.0, next_items=1)
+        assert answer["outcome"] == "created"
+        labeled.append(item["external_id"])
+        item = (answer["next"]["items"] or [None])[0]
+    assert sorted(labeled) == ["t0", "t1", "t2", "t3"]
+    assert answer["next"]["progress"]["coverage"] == 1.0
+    assert "next" not in admin.annotate(project["id"], answer["item"], "spam")  # a change

@@ -27,6 +27,8 @@ def _wait_for_new_item(page, previous: str) -> str:
 
 def test_label_five_items_by_keyboard_then_change_one(page, app, project):
     login(page, "alice", PASSWORDS["alice"])
+    api_calls: list[str] = []
+    page.on("request", lambda r: "/api/" in r.url and api_calls.append(f"{r.method} {r.url}"))
     page.goto(f"/projects/{project}/annotate")
     page.wait_for_selector("#item:not([hidden])")
     chosen: dict[str, str] = {}
@@ -37,6 +39,10 @@ def test_label_five_items_by_keyboard_then_change_one(page, app, project):
         page.keyboard.press(key)
         current = _wait_for_new_item(page, current)
     expect(page.locator("#session-count")).to_have_text("5")
+    # one request a label: each submit leased the next items (no GET /next after it)
+    page.wait_for_load_state("networkidle")
+    assert [c for c in api_calls if "/next" in c] == [api_calls[0]]
+    assert sum("/annotation" in c for c in api_calls) == 5
     assert page.evaluate("document.querySelector('#coverage').value") == pytest.approx(5 / 20)
     assert page.locator("#coverage-text").inner_text() == "25.0%"
 
