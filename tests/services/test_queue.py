@@ -181,14 +181,55 @@ def test_concurrent_requests_never_push_an_item_past_k(app):
 
 
 @sqlite_only
-def test_the_pick_walks_the_queue_index(app):
-    """The pick must be an index walk, not a scan and sort of the pool."""
+@pytest.mark.parametrize("part", queue.PARTS)
+def test_the_pick_walks_the_queue_index(app, part):
+    """Each part of the pick must be a range of the index, not a scan and sort of the pool."""
     with app.app_context():
         project = make_project(n_items=5)
-        stmt = queue._pick_statement(project, user("alice"), utcnow(), 1, [])
+        stmt = queue._pick_statement(project, user("alice"), utcnow(), 1, [], part)
         sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
         plan = " ".join(
             str(r[-1]) for r in db.session.execute(db.text("EXPLAIN QUERY PLAN " + sql))
         )
         assert "ix_item_queue" in plan
         assert "TEMP B-TREE FOR ORDER BY" not in plan
+        if part == queue.STARTED_REST:  # a range on the rank, not the whole tier
+            assert "queue_rank>" in plan.replace(" ", "")
+
+
+def test_an_annotator_far_ahead_gets_started_items_past_the_window_last(app, monkeypatch):
+    """alice labeled the first items alone (k = 2): they wait in the started tier for a
+    second label. With a window of 3 her pick looks at the 3 started items of lowest rank
+    (all hers), then the fresh items, and only when those are gone the started items
+    past the window, where bob's are: nothing is lost, only the order changes."""
+    monkeypatch.setattr(queue, "STARTED_WINDOW", 3)
+    queue._built_pick.cache_clear()
+    try:
+        with app.app_context():
+            project = make_project(n_items=9, k=2)
+            db.session.commit()
+            alice, bob = user("alice"), user("bob")
+            ranked = list(
+                db.session.scalars(
+                    select(Item).where(Item.project_id == project.id).order_by(Item.queue_rank)
+                )
+            )
+            for item in ranked[:3]:
+                queue.submit(project, alice, item, "ham")
+            for item in ranked[3:5]:  # bob's, ranked after alice's
+                queue.submit(project, bob, item, "spam")
+            db.session.commit()
+            order = []
+            for _ in range(6):
+                (item,) = queue.next_items(project, alice)
+                order.append(item.external_id)
+                queue.submit(project, alice, item, "ham")
+                db.session.commit()
+            fresh = [i.external_id for i in ranked[5:]]
+            assert order == fresh + [i.external_id for i in ranked[3:5]]
+            assert queue.next_items(project, alice) == []  # everything left is hers
+            # bob, behind, gets alice's started items first (all within his window)
+            (item,) = queue.next_items(project, bob)
+            assert item.external_id == ranked[0].external_id
+    finally:
+        queue._built_pick.cache_clear()
