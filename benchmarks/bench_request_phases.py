@@ -1,6 +1,6 @@
 """Where one next + submit cycle spends its time, in process (issue 21).
 
-Drives ``--cycles`` next + submit cycles of one annotator with a token through the Flask
+Drives ``--cycles`` label cycles of one annotator with a token through the Flask
 test client (no WSGI server, no socket), on a project of ``--items`` items with k = 2,
 and prints per phase the time per cycle and its share: SQL (every statement, timed from
 the driver's cursor events), token and project lookups, the queue's pick and lease,
@@ -11,6 +11,7 @@ cycle adds on top of the in-process total.
 
     python benchmarks/bench_request_phases.py                 # 2,000 cycles, 20,000 items
     python benchmarks/bench_request_phases.py --cycles 300
+    python benchmarks/bench_request_phases.py --loop two      # GET next, then POST the label
     python benchmarks/bench_request_phases.py --repo /work/main   # another checkout's code
 
 Besides wall time it prints the process's CPU time per cycle (``time.process_time``): on
@@ -85,6 +86,13 @@ def main() -> None:
     parser.add_argument("--dump", help="also write the profile to this file (pstats)")
     parser.add_argument("--repo", help="the checkout whose labeler is measured (default: this)")
     parser.add_argument("--plain", type=int, default=500, help="unprofiled cycles timed")
+    parser.add_argument(
+        "--loop",
+        choices=("form", "two"),
+        default="form",
+        help="form: a submit that leases the next item (one request a label, as the form "
+        "labels); two: GET next then POST the label",
+    )
     args = parser.parse_args()
     from sqlalchemy import event
 
@@ -113,17 +121,24 @@ def main() -> None:
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
 
+    leased: list[int] = []  # the form's loop: what the last submit leased
+
     def cycles(n: int) -> None:
         for i in range(n):
-            item = client.get(f"/api/v1/projects/{project_id}/next", headers=headers)
-            item_id = item.json["items"][0]["id"]
+            if not leased or args.loop == "two":
+                item = client.get(f"/api/v1/projects/{project_id}/next", headers=headers)
+                leased[:] = [item.json["items"][0]["id"]]
             answer = {"label": ("ham", "spam")[i % 2], "seconds": 1.0}
+            if args.loop == "form":
+                answer["next"] = 1
             response = client.post(
-                f"/api/v1/projects/{project_id}/items/{item_id}/annotation",
+                f"/api/v1/projects/{project_id}/items/{leased.pop()}/annotation",
                 json=answer,
                 headers=headers,
             )
             assert response.status_code == 201, response.json
+            if args.loop == "form":
+                leased[:] = [item["id"] for item in response.json["next"]["items"]]
 
     cycles(50)  # warm-up: imports, caches, the token's last_used_at write
     sql.update(seconds=0.0, statements=0)
@@ -138,7 +153,8 @@ def main() -> None:
     profile = pstats.Stats(profiler)
     stats = profile.stats  # type: ignore[attr-defined]
     per_cycle = 1000 * total / args.cycles
-    print(f"{args.cycles:,} cycles, {args.items:,} items, k=2, in process (profiled)")
+    loop = "one request a label" if args.loop == "form" else "GET next + POST"
+    print(f"{args.cycles:,} cycles ({loop}), {args.items:,} items, k=2, in process (profiled)")
     print(f"  total                      {per_cycle:7.2f} ms/cycle  100%")
     # deterministic, unlike any time on a shared machine: the Python work of a cycle
     calls = profile.total_calls / args.cycles  # type: ignore[attr-defined]
