@@ -13,7 +13,8 @@ Other databases take SQLAlchemy's way.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import chain, repeat
 from typing import Any
 
@@ -24,6 +25,29 @@ from labeler.extensions import db
 # ? placeholders per statement: at most this many, and never past the linked SQLite's
 # own limit (32,766 since 3.32, 999 before)
 SQLITE_MAX_VARIABLES = 32766
+# The page cache an import's connection holds, in KiB (SQLite's default is 2,000 KiB). A
+# chunk's rows land at random places in the item indexes (external id, content hash,
+# queue rank); with the default cache SQLite spills dirty pages to the WAL mid-
+# transaction and reads them back, about a tenth of a 100,000-row import's CPU time.
+IMPORT_CACHE_KIB = 65536
+
+
+@contextmanager
+def import_cache() -> Iterator[None]:
+    """A larger SQLite page cache on the session's connection while an import writes;
+    the connection's own size is put back after (its pages then freed). Other databases
+    keep their settings."""
+    connection = db.session.connection()
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    driver: sqlite3.Connection = connection.connection.driver_connection  # type: ignore[assignment]
+    (before,) = driver.execute("PRAGMA cache_size").fetchone()
+    driver.execute(f"PRAGMA cache_size = {-IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        driver.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 def insert_rows(

@@ -23,6 +23,7 @@ from typing import IO
 import pandas as pd
 
 from labeler.models import Project
+from labeler.services.data.bulk_insert import import_cache
 from labeler.services.data.export_formats import unescape_cell
 from labeler.services.data.import_spec import (
     ColumnMapping,
@@ -105,18 +106,19 @@ def import_rows(
     """
     mapping.check()
     importer = RowImporter(project, mapping, ImportReport())
-    report = importer.run(rows, chunk_rows, progress)
-    if report.rows == 0:
-        raise ImportFailed("the file has no rows to import")
-    register_fields(project, mapping)
-    project.n_items += report.added
-    project.n_linked = (project.n_linked or 0) + report.duplicates_linked
-    if importer.labels and importer.labels.touched:
-        # Labels came in: the items they reached get their counts, tiers and consensus
-        # as submits would have left them, a chunk at a time (no other item changes).
-        refresh_items(project, importer.labels.touched, chunk_rows)
-    if report.duplicates_linked or mapping.label:
-        sync_all_copies(project)
-    if report.added or report.updated:
-        index_trigger.request(project, "import")  # dispatched once the import commits
+    with import_cache():
+        report = importer.run(rows, chunk_rows, progress)
+        if report.rows == 0:
+            raise ImportFailed("the file has no rows to import")
+        register_fields(project, mapping)
+        project.n_items += report.added
+        project.n_linked = (project.n_linked or 0) + report.duplicates_linked
+        if importer.labels and importer.labels.touched:
+            # Labels came in: the items they reached get their counts, tiers and consensus
+            # as submits would have left them, a chunk at a time (no other item changes).
+            refresh_items(project, importer.labels.touched, chunk_rows)
+        if report.duplicates_linked or mapping.label:
+            sync_all_copies(project)
+        if report.added or report.updated:
+            index_trigger.request(project, "import")  # dispatched once the import commits
     return report
