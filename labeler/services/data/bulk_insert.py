@@ -67,7 +67,7 @@ def insert_rows(
         result = db.session.execute(statement, list(rows))
         return [tuple(row) for row in result] if returning else []
     dialect = connection.dialect
-    given = set().union(*(row.keys() for row in rows))
+    given = set().union(*map(dict.keys, rows))
     names: list[str] = []
     plan: list[tuple[str, Any, bool, Any]] = []  # (column, processor, constant?, its value)
     for column in table.c:

@@ -27,6 +27,8 @@ def number(line: int, column: str, value: Any) -> int | float:
     with the line and column: they would break the figures, the model and the exports,
     or come back from them as another number.
     """
+    if type(value) is str and value.isascii() and value.isdigit() and len(value) < 16:
+        return int(value)  # the usual cell: ASCII digits alone, at most 15 (< 2**53)
     if isinstance(value, bool):
         raise ImportFailed(f"{value!r} is not a number", line=line, column=column)
     if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):

@@ -369,12 +369,12 @@ class RowImporter:
         # matter), and on SQLite one FTS5 write of the search trigger per statement, not
         # per row (benchmarks/README.md).
         returned = insert_rows(Item.__table__, rows, returning=("external_id", "id"))
-        created = [(external_id, item_id) for external_id, item_id in returned]
-        ids.update(created)
-        self.created.update(item_id for _, item_id in created)
+        external_ids, item_ids = zip(*returned, strict=True)
+        ids.update(zip(external_ids, item_ids, strict=True))
+        self.created.update(item_ids)
         self.report.added += len(rows)
         if self.inserted_ids is not None and self.inserted_contents is not None:
-            self.inserted_ids.update(map(hash, (external_id for external_id, _ in created)))
+            self.inserted_ids.update(map(hash, external_ids))
             self.inserted_contents.update(  # the originals a later copy may point to
                 hash(row["content_hash"]) for row in rows if row.get("duplicate_of") is None
             )
