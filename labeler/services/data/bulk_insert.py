@@ -87,7 +87,10 @@ def insert_rows(
         else:
             continue
         names.append(column.name)
-        literal = _shared_literal(values)
+        # not a timestamp: it changes from call to call, and a statement whose text
+        # changes is prepared again each time (the driver caches them by text), which
+        # costs more than binding (benchmarks/README.md, bulk import, third pass)
+        literal = None if isinstance(column.type, DateTime) else _shared_literal(values)
         slots.append("?" if literal is None else literal)
         if literal is None:
             columns.append(values)
