@@ -52,6 +52,35 @@ def fingerprint(data: Mapping[str, Any], fields: Sequence[str]) -> str:
     return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()
 
 
+def fingerprints(rows: Sequence[Mapping[str, Any]], fields: Sequence[str]) -> list[str]:
+    """:func:`fingerprint` of each of ``rows``, the same values, a field at a time: the
+    texts of a field are normalised (NFKC, case folded) in one call, not one call each.
+    """
+    columns = [_normalised([row.get(name) for row in rows]) for name in fields]
+    sha1 = hashlib.sha1
+    return [sha1("\x1f".join(parts).encode()).hexdigest() for parts in zip(*columns, strict=True)]
+
+
+def _normalised(values: list[Any]) -> list[str]:
+    """Each value as :func:`fingerprint` writes it. The texts are joined by NUL: NFKC and
+    case folding map each character on its own (a NUL, a starter that composes with
+    nothing, ends every run of combining marks), so the pieces come back one per text
+    unless a text holds a NUL itself; then each text is normalised alone."""
+    texts = [value for value in values if isinstance(value, str)]
+    pieces = unicodedata.normalize("NFKC", "\x00".join(texts)).casefold().split("\x00")
+    if len(pieces) != len(texts):
+        pieces = [unicodedata.normalize("NFKC", text).casefold() for text in texts]
+    folded = iter(pieces)
+    return [
+        " ".join(next(folded).split())
+        if isinstance(value, str)
+        else "\x00"
+        if value is None
+        else repr(value)
+        for value in values
+    ]
+
+
 def duplicate_groups(fingerprints: Sequence[str]) -> np.ndarray:
     """For each row, the position of the first row with the same fingerprint.
 

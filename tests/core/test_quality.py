@@ -3,6 +3,7 @@ Wilson intervals and annotators' weekly figures."""
 
 from __future__ import annotations
 
+import random
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -16,6 +17,7 @@ from labeler.core.quality import (
     class_balance,
     duplicate_groups,
     fingerprint,
+    fingerprints,
     normalise,
     wilson_interval,
 )
@@ -33,6 +35,26 @@ def test_fingerprints_ignore_formatting_but_not_content():
     assert a == fingerprint({"text": "win a prize now"}, ["text"])
     assert a != fingerprint({"text": "win a prize later"}, ["text"])
     assert len(a) == 40
+
+
+def test_fingerprints_of_a_chunk_are_each_rows_fingerprint():
+    """The column-wise form (one normalisation of a field's texts joined) gives every
+    row the value fingerprint gives it: combining marks, Hangul jamo and case foldings
+    at a text's edges, NULs in a text (the careful path), non-texts and missing values."""
+    pieces = ["a", "A", "ß", "ﬁ", "e\u0301", "\u0301", "\u0327", "Σ", "ς", " ", "\t", "\u3000"]
+    pieces += ["１", "\u212b", "ǅ", "\u1100", "\u1161", "\u11a8", "🎉", "\x1e", "İ", "\x00"]
+    generator = random.Random(7)
+
+    def value() -> object:
+        if generator.random() < 0.1:
+            return generator.choice([None, 3, 2.5, True])
+        text = "".join(generator.choice(pieces) for _ in range(generator.randint(0, 6)))
+        return text if generator.random() < 0.5 else text.replace("\x00", "")
+
+    for _ in range(2000):
+        rows = [{"t": value(), "u": value()} for _ in range(generator.randint(1, 8))]
+        for fields in (["t"], ["t", "u"]):
+            assert fingerprints(rows, fields) == [fingerprint(row, fields) for row in rows]
 
 
 def test_every_repeated_sms_is_found():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 from sqlalchemy import insert, select, text
 
 from labeler.extensions import db
@@ -76,6 +77,51 @@ def test_the_same_rows_stored_as_sqlalchemy_stores_them(app, monkeypatch):
         assert item.data == {"text": f"{HOSTILE} 3", "n": 3, "x": 0.1 * 3, "none": None}
         assert item.consensus_value is None and isinstance(item.created_at, datetime)
         assert item.queue_tier == db.session.get(Item, ids["fast-5"]).queue_tier
+
+
+@pytest.mark.parametrize("rows_per_call", [1, 30])
+def test_values_every_row_shares_are_stored_as_sqlalchemy_stores_them(app, rows_per_call):
+    """A column all rows share is written into the statement as a literal (integers,
+    NULL, short texts with quotes) or stays a parameter (floats, long texts, mixed
+    types that compare equal); either way the stored rows are SQLAlchemy's."""
+    shared = {
+        "n_annotations": 3,
+        "queue_tier": -7,
+        "consensus_label": 'it\'s "q" 🎉 e\u0301',
+        "consensus_confidence": 0.1 + 0.2,
+        "consensus_value": ["a", "it's"],
+        "final_label": "x" * 100,  # past LITERAL_TEXT_MAX: a parameter
+        "final_value": None,
+        "disputed": True,
+        "gold_label": "",
+    }
+    with app.app_context():
+        project = make_project(n_items=1)
+        for prefix, write in (("fast-", "ours"), ("orm-", "theirs")):
+            rows = [
+                {**row, **shared, "score": (1, 1.0)[i % 2]}
+                for i, row in enumerate(_rows(project, prefix, rows_per_call))
+            ]
+            if write == "ours":
+                insert_rows(Item.__table__, rows)
+            else:
+                db.session.execute(insert(Item.__table__), rows)
+        db.session.commit()
+        fast, orm = _stored(project.id, "fast-"), _stored(project.id, "orm-")
+        assert len(fast) == rows_per_call
+        strip = [
+            [tuple(str(v).replace(p, "") for v in row) for row in rows]
+            for rows, p in ((fast, "fast-"), (orm, "orm-"))
+        ]
+        assert strip[0] == strip[1]
+        # str() tells 1 from 1.0; the two writes hold the same SQL types too
+        if db.engine.dialect.name == "sqlite":
+            typed = text(
+                "SELECT DISTINCT substr(external_id, 1, 4), typeof(score), typeof(queue_tier) "
+                "FROM item WHERE external_id LIKE 'fast-%' OR external_id LIKE 'orm-%'"
+            )
+            kinds = {(side[:3] == "fas", *t) for side, *t in db.session.execute(typed)}
+            assert {k[1:] for k in kinds if k[0]} == {k[1:] for k in kinds if not k[0]}
 
 
 def test_nothing_to_insert_is_no_statement(app):

@@ -16,8 +16,8 @@ from labeler.extensions import db
 from labeler.models import Item, Membership, Project, User
 from labeler.services.data import export_formats
 from labeler.services.data.export import ExportFilter, export_rows
+from labeler.services.data.import_cells import MAX_EXACT_INTEGER
 from labeler.services.data.import_spec import ColumnMapping, ImportFailed
-from labeler.services.data.import_writer import MAX_EXACT_INTEGER
 from labeler.services.data.imports import import_file, import_frame
 from labeler.services.projects.store import create_project, set_member
 from tests.conftest import user

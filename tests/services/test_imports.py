@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import asdict
 
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
 from labeler.extensions import db
-from labeler.models import Annotation, Item, User
+from labeler.models import Annotation, Item, Project, User
 from labeler.services.data.import_spec import ColumnMapping, ImportFailed
-from labeler.services.data.import_writer import unit_hash
+from labeler.services.data.import_writer import unit_hash, unit_hashes
 from labeler.services.data.imports import import_file, import_frame
 from labeler.services.projects.store import create_project
 
@@ -163,6 +164,77 @@ def test_split_is_a_seeded_hash_of_the_id(empty):
     assert splits == expected
     share = sum(s == "test" for s in splits.values()) / 2000
     assert 0.22 < share < 0.28
+
+
+def test_unit_hashes_of_a_chunk_are_each_keys_unit_hash():
+    keys = [f"x{i}" for i in range(5000)] + ["", "é🎉", "a" * 300]
+    assert unit_hashes(3, "rank", keys).tolist() == [unit_hash(3, "rank", k) for k in keys]
+
+
+def _items_as_stored(project: Project) -> list[tuple]:
+    """(external id, split, count, its original's id, final label) of every item, by id;
+    the count checked against the annotations stored (a skipped copy's go to its
+    original, counted there)."""
+    rows = db.session.execute(
+        select(Item).where(Item.project_id == project.id).order_by(Item.external_id)
+    ).scalars()
+    held = dict(
+        db.session.execute(
+            select(Annotation.item_id, func.count())
+            .where(Annotation.project_id == project.id)
+            .group_by(Annotation.item_id)
+        ).all()
+    )
+    items = list(rows)
+    names = {item.id: item.external_id for item in items}
+    for item in items:
+        assert item.n_annotations == held.get(item.id, 0), item.external_id
+    return [
+        (i.external_id, i.split, i.n_annotations, names.get(i.duplicate_of), i.final_label)
+        for i in items
+    ]
+
+
+@pytest.mark.parametrize("duplicates", ["keep", "skip", "link"])
+@pytest.mark.parametrize("held_items", [False, True])
+def test_chunks_find_the_ids_and_contents_of_earlier_chunks(app, duplicates, held_items):
+    """An empty project asks the database only for what earlier chunks inserted: an id
+    labeled again in a later chunk, a text repeated across chunks. Chunks of 3 rows and
+    one chunk of all rows store the same, into an empty project and one holding items."""
+    mapping = ColumnMapping(
+        id="id",
+        text=("text",),
+        label="label",
+        annotator="who",
+        add_annotators=True,
+        duplicates=duplicates,
+    )
+    lines = [f"n{i},text {i % 7},{('ham', 'spam')[i % 2]},a{i % 3}" for i in range(40)]
+    lines += ["n1,text 1,spam,b", "n20,text 6,ham,b", "m1,TEXT  3,ham,a1"]
+    body = "id,text,label,who\n" + "\n".join(lines) + "\n"
+    stored, reports = [], []
+    with app.app_context():
+        for n, chunk_rows in enumerate((3, 1000)):
+            project = create_project(f"Chunks {n}", LABELS, test_fraction=0.25)
+            if held_items:
+                import_file(project, _csv("id,text\nold,text 5\n"), "csv", TEXT)
+            report = import_file(project, _csv(body), "csv", mapping, chunk_rows=chunk_rows)
+            db.session.commit()
+            stored.append(_items_as_stored(project))
+            reports.append(report)
+    assert stored[0] == stored[1]
+    figures = [asdict(report) for report in reports]
+    for figure in figures:
+        figure.pop("annotators_created")  # the second project's annotators had accounts
+    if duplicates != "skip":  # skipped copies' votes of one annotator: changed, or one
+        # an id an earlier chunk inserted is found there, its data unchanged (skipped);
+        # within one chunk its second row is read with its first
+        assert (figures[0].pop("skipped"), figures[1].pop("skipped")) == (2, 0)
+        assert figures[0] == figures[1]
+        assert reports[0].annotations_added == 43
+        # 33 rows repeat one of the 7 texts, one more in other case and spacing, and
+        # one the held item's
+        assert reports[0].duplicates_found == 34 + held_items
 
 
 def test_a_frame_with_missing_values_imports(empty):

@@ -83,8 +83,9 @@ class LabelWriter:
         the items this chunk inserted, which hold no annotation or lease to look up;
         ``settled``: those of them inserted with these votes counted and decided (not to
         refresh again)."""
+        known = self.user_ids  # looked up here: a method call per row costs
         wanted = {
-            (item_ids[ext], self._user_id(name, line)): (label, value)
+            (item_ids[ext], known.get(name) or self._user_id(name, line)): (label, value)
             for line, ext, name, label, value in rows
         }
         if not wanted:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from itertools import islice
 from typing import Any
 
@@ -16,10 +14,11 @@ import numpy as np
 from sqlalchemy import bindparam, func, select, update
 
 from labeler.core.kinds import InvalidValue
-from labeler.core.quality import fingerprint
+from labeler.core.quality import fingerprints
 from labeler.extensions import db
 from labeler.models import TIER_DONE, Item, Project
 from labeler.services.data.bulk_insert import insert_rows
+from labeler.services.data.import_cells import cell_value
 from labeler.services.data.import_labels import LabelWriter
 from labeler.services.data.import_spec import ColumnMapping, ImportFailed, ImportReport, Row
 from labeler.services.labeling.gold import TIER_GOLD
@@ -31,6 +30,18 @@ def unit_hash(seed: int, salt: str, key: str) -> float:
     """A stable value in [0, 1) from ``key``: the same id always lands in the same split."""
     digest = hashlib.blake2b(f"{seed}:{salt}:{key}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2.0**64
+
+
+def unit_hashes(seed: int, salt: str, keys: Sequence[str]) -> np.ndarray:
+    """:func:`unit_hash` of each of ``keys``, the same values (float64), a chunk at once:
+    the digests are read as one big-endian array instead of one int per key."""
+    prefix, blake2b = f"{seed}:{salt}:".encode(), hashlib.blake2b
+    digests = b"".join([blake2b(prefix + key.encode(), digest_size=8).digest() for key in keys])
+    return np.frombuffer(digests, dtype=">u8") / 2.0**64
+
+
+# Distinct answer cells remembered per import (a label set's few, a rating scale's points).
+MEMO_ANSWERS = 10_000
 
 
 class RowImporter:
@@ -49,6 +60,16 @@ class RowImporter:
         self.settled: set[int] = set()  # of those, the ones inserted with their votes counted
         self.key_hashes: list[np.ndarray] = []
         self.key_lines: list[np.ndarray] = []
+        # A project that held no items before the import can hold only the ones it
+        # created: then a chunk asks the database only for the ids and contents that
+        # an earlier chunk inserted (these sets hold their salted hashes; usually none
+        # match). None: the project had items, and every lookup goes to the database.
+        empty = db.session.scalar(select(Item.id).where(Item.project_id == project.id).limit(1))
+        self.inserted_ids: set[int] | None = set() if empty is None else None
+        self.inserted_contents: set[int] | None = set() if empty is None else None
+        # Answer key and stored value by cell text, for a kind whose check of an answer
+        # does not depend on the item (the same cell is then the same answer).
+        self.answers: dict[str, tuple[str, Any]] = {}
 
     def run(
         self, rows: Iterable[Row], chunk_rows: int, progress: Callable[[int], None] | None
@@ -110,7 +131,7 @@ class RowImporter:
             self.labels.write(label_rows, ids, self.created, self.settled)
 
     def _parse(self, line: int, raw: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        data = {column: _value(line, column, raw, self.mapping) for column in self.data_columns}
+        data = {column: cell_value(line, column, raw, self.mapping) for column in self.data_columns}
         try:
             self.kind.check_item(data, self.kind_context)
         except InvalidValue as error:
@@ -159,6 +180,11 @@ class RowImporter:
             return None
         kind = self.kind
         context = kind.for_item(self.kind_context, data)
+        known = isinstance(value, str) and context is self.kind_context
+        if known and value in self.answers:
+            key, stored = self.answers[value]
+            self.values[key] = stored  # another cell of the same key may have set its own
+            return key
         try:
             if isinstance(value, list | dict):  # a JSON answer (JSONL or the API)
                 answer = kind.validate(value, context)
@@ -170,6 +196,8 @@ class RowImporter:
             raise ImportFailed(f"{what}{error}{suffix}", line=line, column=column) from None
         key = kind.key(answer)
         self.values[key] = kinds.stored(key, answer)
+        if known and len(self.answers) < MEMO_ANSWERS:
+            self.answers[value] = (key, self.values[key])
         return key
 
     def _mark_gold(self, gold: dict[str, str], ids: dict[str, int]) -> None:
@@ -223,11 +251,19 @@ class RowImporter:
         answers by external id, which a new item is inserted with (counted and decided)."""
         project = self.project
         ids: dict[str, int] = {}
-        existing = db.session.execute(
-            select(Item.external_id, Item.id, Item.data).where(
-                Item.project_id == project.id, Item.external_id.in_(list(parsed))
-            )
-        ).all()
+        wanted = list(parsed)
+        if self.inserted_ids is not None:
+            inserted = self.inserted_ids
+            wanted = [external_id for external_id in wanted if hash(external_id) in inserted]
+        existing = (
+            db.session.execute(
+                select(Item.external_id, Item.id, Item.data).where(
+                    Item.project_id == project.id, Item.external_id.in_(wanted)
+                )
+            ).all()
+            if wanted
+            else []
+        )
         for external_id, item_id, data in existing:
             ids[external_id] = item_id
             new = parsed[external_id][1]
@@ -241,17 +277,21 @@ class RowImporter:
         fields = self.mapping.content_columns
         # read once: an ORM attribute read per row costs more than the row's hashing
         project_id, seed, test_fraction = project.id, project.split_seed, project.test_fraction
+        new = [(ext, data) for ext, (_, data) in parsed.items() if ext not in ids]
+        exts = [ext for ext, _ in new]
+        tests = (unit_hashes(seed, "split", exts) < test_fraction).tolist()
+        ranks = unit_hashes(seed, "rank", exts).tolist()
+        contents = fingerprints([data for _, data in new], fields)
         fresh = [
             {
                 "project_id": project_id,
                 "external_id": ext,
                 "data": data,
-                "split": "test" if unit_hash(seed, "split", ext) < test_fraction else "train",
-                "queue_rank": unit_hash(seed, "rank", ext),
-                "content_hash": fingerprint(data, fields),
+                "split": "test" if test else "train",
+                "queue_rank": rank,
+                "content_hash": content,
             }
-            for ext, (_, data) in parsed.items()
-            if ext not in ids
+            for (ext, data), test, rank, content in zip(new, tests, ranks, contents, strict=True)
         ]
         if fresh:
             originals, copies = self._split_duplicates(fresh)
@@ -280,6 +320,9 @@ class RowImporter:
             elif copies:  # skip: a skipped row's labels go to its original
                 found = self._originals({row["content_hash"] for row in copies})
                 ids.update({row["external_id"]: found[row["content_hash"]] for row in copies})
+                # their originals take their votes too: not settled, but recounted after
+                # (an original of this chunk was settled with its own votes alone)
+                self.settled.difference_update(found.values())
                 self.report.duplicates_skipped += len(copies)
         return ids
 
@@ -302,6 +345,9 @@ class RowImporter:
 
     def _originals(self, hashes: set[str]) -> dict[str, int]:
         """content hash -> id of the first item with it (walks ix_item_content_hash)."""
+        if self.inserted_contents is not None:
+            inserted = self.inserted_contents
+            hashes = {content for content in hashes if hash(content) in inserted}
         if not hashes:
             return {}
         return dict(
@@ -323,10 +369,15 @@ class RowImporter:
         # matter), and on SQLite one FTS5 write of the search trigger per statement, not
         # per row (benchmarks/README.md).
         returned = insert_rows(Item.__table__, rows, returning=("external_id", "id"))
-        created = [(external_id, item_id) for external_id, item_id in returned]
-        ids.update(created)
-        self.created.update(item_id for _, item_id in created)
+        external_ids, item_ids = zip(*returned, strict=True)
+        ids.update(zip(external_ids, item_ids, strict=True))
+        self.created.update(item_ids)
         self.report.added += len(rows)
+        if self.inserted_ids is not None and self.inserted_contents is not None:
+            self.inserted_ids.update(map(hash, external_ids))
+            self.inserted_contents.update(  # the originals a later copy may point to
+                hash(row["content_hash"]) for row in rows if row.get("duplicate_of") is None
+            )
 
     def _check_duplicates_across_chunks(self) -> None:
         if len(self.key_hashes) < 2:
@@ -340,59 +391,3 @@ class RowImporter:
             raise ImportFailed(
                 f"duplicate id (the same id as line {first})", line=second, column=self.mapping.id
             )
-
-
-# Integers are kept exactly up to 2**53: every number reaches the model, the quality
-# figures and Parquet as a 64-bit float, which holds no larger integer exactly.
-MAX_EXACT_INTEGER = 2**53
-_INTEGER = re.compile(r"[+-]?[0-9]+")
-
-
-def _number(line: int, column: str, value: Any) -> int | float:
-    """A numeric cell as it was written: ``3`` stays an integer, ``3.0`` a float.
-
-    Non-finite values (``inf``, ``nan``, ``1e309``) and integers past 2**53 are refused
-    with the line and column: they would break the figures, the model and the exports,
-    or come back from them as another number.
-    """
-    if isinstance(value, bool):
-        raise ImportFailed(f"{value!r} is not a number", line=line, column=column)
-    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
-        value = int(value.strip())
-    if isinstance(value, int | np.integer):
-        if abs(int(value)) > MAX_EXACT_INTEGER:
-            raise ImportFailed(
-                f"{value} is beyond 2**53, the largest integer kept exactly as a number; "
-                "map this column as categorical or meta to keep it as text",
-                line=line,
-                column=column,
-            )
-        return int(value)
-    try:
-        number = float(value)
-    except (TypeError, ValueError, OverflowError):
-        raise ImportFailed(f"{value!r} is not a number", line=line, column=column) from None
-    if not math.isfinite(number):
-        raise ImportFailed(
-            f"{value!r} is not a finite number (leave the cell empty for a missing value)",
-            line=line,
-            column=column,
-        )
-    return number
-
-
-def _value(line: int, column: str, raw: dict[str, Any], mapping: ColumnMapping) -> Any:
-    if column not in raw:
-        if column in mapping.text or column == mapping.id:
-            raise ImportFailed("missing field", line=line, column=column)
-        return None
-    value = raw[column]
-    if column in mapping.numeric:
-        if value is None or (isinstance(value, str) and value.strip() == ""):
-            return None
-        return _number(line, column, value)
-    if value is None:
-        return None
-    if column in mapping.text and not isinstance(value, str):
-        raise ImportFailed(f"expected text, got {type(value).__name__}", line, column)
-    return value if isinstance(value, str) else str(value)

@@ -17,12 +17,15 @@ that have a value in it gold items with that known answer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import gc
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import IO
 
 import pandas as pd
 
 from labeler.models import Project
+from labeler.services.data.bulk_insert import import_cache
 from labeler.services.data.export_formats import unescape_cell
 from labeler.services.data.import_spec import (
     ColumnMapping,
@@ -105,18 +108,38 @@ def import_rows(
     """
     mapping.check()
     importer = RowImporter(project, mapping, ImportReport())
-    report = importer.run(rows, chunk_rows, progress)
-    if report.rows == 0:
-        raise ImportFailed("the file has no rows to import")
-    register_fields(project, mapping)
-    project.n_items += report.added
-    project.n_linked = (project.n_linked or 0) + report.duplicates_linked
-    if importer.labels and importer.labels.touched:
-        # Labels came in: the items they reached get their counts, tiers and consensus
-        # as submits would have left them, a chunk at a time (no other item changes).
-        refresh_items(project, importer.labels.touched, chunk_rows)
-    if report.duplicates_linked or mapping.label:
-        sync_all_copies(project)
-    if report.added or report.updated:
-        index_trigger.request(project, "import")  # dispatched once the import commits
+    with import_cache(), _no_cycle_collection():
+        report = importer.run(rows, chunk_rows, progress)
+        if report.rows == 0:
+            raise ImportFailed("the file has no rows to import")
+        register_fields(project, mapping)
+        project.n_items += report.added
+        project.n_linked = (project.n_linked or 0) + report.duplicates_linked
+        if importer.labels and importer.labels.touched:
+            # Labels came in: the items they reached get their counts, tiers and consensus
+            # as submits would have left them, a chunk at a time (no other item changes).
+            refresh_items(project, importer.labels.touched, chunk_rows)
+        if report.duplicates_linked or mapping.label:
+            sync_all_copies(project)
+        if report.added or report.updated:
+            index_trigger.request(project, "import")  # dispatched once the import commits
     return report
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused while an import runs, as it was before after.
+
+    An import allocates a few containers per cell (rows, dicts, tuples), all freed by
+    reference counting; none form cycles. Each 700 of them start a collection, and the
+    full ones walk every object the process holds (the app, scikit-learn, pandas): a
+    fifth of a 100,000-row import's CPU time (benchmarks/README.md, bulk import, third
+    pass). Cycles other code makes meanwhile are collected after.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
