@@ -8,9 +8,6 @@ IOB2 codes (:func:`token_table`); the reverse turns per-token tags into spans
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
@@ -20,21 +17,6 @@ import numpy as np
 import pandas as pd
 
 from labeler.core.span_text import Span, tokenize_many
-
-
-@contextmanager
-def paused_collector() -> Iterator[None]:
-    """Python's cyclic garbage collector paused while the figures of 10⁵ items build
-    their lists and dicts (none of which form cycles): every few thousand new
-    containers it would otherwise walk every object of the process, a good part of
-    the time with the votes of 10⁵ items in memory. Restored as it was on leaving."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def explode(votes: pd.DataFrame) -> pd.DataFrame:

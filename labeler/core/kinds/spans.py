@@ -32,6 +32,7 @@ from labeler.core import (
     span_model,
     span_queue,
 )
+from labeler.core.collector import paused_collector
 from labeler.core.kinds import _serving
 from labeler.core.kinds.base import (
     Figure,
@@ -170,7 +171,7 @@ class SpanKind(TaskKind):
     # -- agreement and consensus -----------------------------------------------
 
     def agreement(self, votes: pd.DataFrame, context: KindContext) -> list[Figure]:
-        with span_frames.paused_collector():
+        with paused_collector():
             return self._agreement(votes, context)
 
     def _agreement(self, votes: pd.DataFrame, context: KindContext) -> list[Figure]:
@@ -213,7 +214,7 @@ class SpanKind(TaskKind):
     def consensus(self, votes: pd.DataFrame, context: KindContext, method: str) -> pd.DataFrame:
         if method not in self.consensus_methods():
             raise InvalidValue(f"unknown consensus method {method!r}", "consensus_method")
-        with span_frames.paused_collector():
+        with paused_collector():
             return self._consensus(votes, context, method)
 
     def _consensus(self, votes: pd.DataFrame, context: KindContext, method: str) -> pd.DataFrame:

@@ -17,13 +17,12 @@ that have a value in it gold items with that known answer.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from typing import IO
 
 import pandas as pd
 
+from labeler.core.collector import paused_collector
 from labeler.models import Project
 from labeler.services.data.bulk_insert import import_cache
 from labeler.services.data.export_formats import unescape_cell
@@ -108,7 +107,7 @@ def import_rows(
     """
     mapping.check()
     importer = RowImporter(project, mapping, ImportReport())
-    with import_cache(), _no_cycle_collection():
+    with import_cache(), paused_collector():
         report = importer.run(rows, chunk_rows, progress)
         if report.rows == 0:
             raise ImportFailed("the file has no rows to import")
@@ -124,22 +123,3 @@ def import_rows(
         if report.added or report.updated:
             index_trigger.request(project, "import")  # dispatched once the import commits
     return report
-
-
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Python's cycle collector paused while an import runs, as it was before after.
-
-    An import allocates a few containers per cell (rows, dicts, tuples), all freed by
-    reference counting; none form cycles. Each 700 of them start a collection, and the
-    full ones walk every object the process holds (the app, scikit-learn, pandas): a
-    fifth of a 100,000-row import's CPU time (benchmarks/README.md, bulk import, third
-    pass). Cycles other code makes meanwhile are collected after.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
