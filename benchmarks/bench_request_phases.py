@@ -50,6 +50,7 @@ PHASES = (
     ("submit (record, count)", "labeler/services/labeling/queue_submit.py", "submit"),
     ("  of it: consensus refresh", "labeler/services/labeling/labels.py", "refresh_item"),
     ("commit", "sqlalchemy/orm/scoping.py", "commit"),
+    ("commit", "labeler/db_engine.py", "commit_keeping_loaded"),  # GET /next, submit + next
     ("JSON response", "labeler/web/json_provider.py", "response"),
 )
 

@@ -155,12 +155,10 @@ def annotate(project_id: int, item_id: int):
                 "item": item.id,
                 "progress": _progress(project),
             }
-            leased = []
+            due = retrain_due(project)  # read before the commit expires the project
             if wanted:
                 lease_seconds = current_app.config["LEASE_SECONDS"]
                 leased = queue_service.next_items(project, g.api_user, wanted, lease_seconds)
-            due = retrain_due(project)  # read before the commit expires the project
-            if wanted:
                 commit_keeping_loaded()  # the leased items answer below, as GET /next's do
                 payload["next"] = {
                     "items": _leased_payload(project, leased),
