@@ -41,6 +41,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -694,82 +695,44 @@ def main() -> None:
     def sqlite(name: str) -> str:
         return f"sqlite:///{folder / name / 'labeler.sqlite'}"
 
+    def row(result: LoadResult) -> LoadResult:
+        results.append(result)
+        print(_row(result), flush=True)
+        return result
+
+    def serve(folder_name: str, name: str, **overrides: Any) -> LoadResult:
+        options = {**common, "retrain_every": 0, **overrides}
+        return row(run_serve(sqlite(folder_name), folder / folder_name, name=name, **options))
+
     try:
-        results.append(run_bare(folder / "bare", **common))
-        print(_row(results[-1]), flush=True)
-        bare_two = run_bare(
-            folder / "bare2", **common, one_request=False, name="bare, GET next + POST"
+        bare = row(run_bare(folder / "bare", **common))
+        bare_two = row(
+            run_bare(folder / "bare2", **common, one_request=False, name="bare, GET next + POST")
         )
-        results.append(bare_two)
-        print(_row(bare_two), flush=True)
-        training = run_serve(
-            sqlite("train"),
-            folder / "train",
-            name="labeler serve, training",
-            retrain_every=50,
-            **common,
-        )
-        results.append(training)
-        print(_row(training), flush=True)
-        quiet = run_serve(
-            sqlite("quiet"),
-            folder / "quiet",
-            name="labeler serve, no training",
-            retrain_every=0,
-            **common,
-        )
-        results.append(quiet)
-        print(_row(quiet), flush=True)
-        quiet_two = run_serve(
-            sqlite("quiet2"),
-            folder / "quiet2",
-            name="labeler, no training, GET + POST",
-            retrain_every=0,
-            one_request=False,
-            **common,
-        )
-        results.append(quiet_two)
-        print(_row(quiet_two), flush=True)
-        alone = run_serve(
-            sqlite("one"),
-            folder / "one",
-            name="labeler serve, 1 client",
-            retrain_every=0,
-            **{**common, "clients": 1},
-        )
-        results.append(alone)
-        print(_row(alone), flush=True)
-        alone_two = run_serve(
-            sqlite("one2"),
-            folder / "one2",
-            name="labeler, 1 client, GET + POST",
-            retrain_every=0,
-            one_request=False,
-            **{**common, "clients": 1},
-        )
-        results.append(alone_two)
-        print(_row(alone_two), flush=True)
+        training = serve("train", "labeler serve, training", retrain_every=50)
+        quiet = serve("quiet", "labeler serve, no training")
+        quiet_two = serve("quiet2", "labeler, no training, GET + POST", one_request=False)
+        alone = serve("one", "labeler serve, 1 client", clients=1)
+        alone_two = serve("one2", "labeler, 1 client, GET + POST", clients=1, one_request=False)
         try:
+            import psycopg  # noqa: F401  (the "scale" extra: without it the row is skipped)
+
             cluster = Cluster()
-        except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        except (ImportError, RuntimeError, OSError, subprocess.CalledProcessError) as exc:
             print(f"labeler on gunicorn + PostgreSQL: skipped ({exc})", flush=True)
         else:
             try:
-                pg = run_serve(
-                    cluster.url,
-                    folder / "pg",
-                    name="labeler gunicorn+PostgreSQL x4",
-                    retrain_every=50,
-                    **{**common, "workers": 4},
+                options = {**common, "workers": 4, "retrain_every": 50}
+                row(
+                    run_serve(
+                        cluster.url, folder / "pg", name="labeler gunicorn+PostgreSQL x4", **options
+                    )
                 )
-                results.append(pg)
-                print(_row(pg), flush=True)
             finally:
                 cluster.remove()
         timings = import_rate(args.import_rows)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    bare = results[0]
     print(
         f"\n{args.clients} clients, k={k}, {args.seconds:.0f} s each after 5 s warm-up, "
         f"{args.items:,} items; goals (issue 21):"
