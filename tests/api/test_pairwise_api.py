@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
@@ -362,3 +363,66 @@ def test_the_ranking_page_says_when_a_model_has_learnt_only_length(client, token
     assert rows[1].startswith('"no"') and "55%" in rows[1] and "mostly length" not in rows[1]
     auth.login("alice")  # annotators see no model internals
     assert client.get(f"/projects/{project_id}/ranking").status_code == 403
+
+
+def test_the_ranking_page_shows_a_trained_models_metrics_baselines_and_human_level(
+    client, app, auth
+):
+    from labeler.models import ModelVersion
+    from labeler.services.data.import_spec import ColumnMapping
+    from labeler.services.data.imports import import_rows
+    from labeler.services.labeling import queue
+    from labeler.services.learning import modeling
+    from labeler.services.projects.store import create_project
+
+    rng = np.random.default_rng(5)
+    with app.app_context():
+        project = create_project(
+            "Trained pairs", [], task_kind="pairwise", test_fraction=0.3,
+            annotations_per_item=2, random_share=0.0, sampling_strategy="least_confident",
+        )  # fmt: skip
+        rows, answers = [], {}
+        for i in range(120):
+            a_wins = bool(rng.random() < 0.5)
+            right = "use sorted which is correct"  # the better answer is the shorter one
+            wrong = f"use a loop which is broken {' '.join(rng.choice(['here', 'now'], 3))}"
+            rows.append((i + 1, {"id": f"x{i}", "prompt": f"sort list {i}?",
+                                 "response_a": right if a_wins else wrong,
+                                 "response_b": wrong if a_wins else right}))  # fmt: skip
+            answers[f"x{i}"] = "A" if a_wins else "B"
+        import_rows(
+            project, rows, ColumnMapping(id="id", text=("prompt", "response_a", "response_b"))
+        )
+        for name in ("alice", "bob"):
+            set_member(project, user(name), "annotator")
+        db.session.commit()
+        for _ in range(80):
+            item = queue.next_items(project, user("alice"))[0]
+            for name in ("alice", "bob"):
+                queue.submit(project, user(name), item, answers[item.external_id])
+        db.session.commit()
+        modeling.start_training(project)
+        version = db.session.scalars(
+            select(ModelVersion).where(ModelVersion.project_id == project.id)
+        ).one()
+        metrics, baselines, status = version.metrics, version.baseline_metrics, version.status
+        project_id = project.id
+    # the longer response is always the worse one: the model beats that baseline and serves
+    assert baselines["longer_response"]["accuracy"] == 0.0
+    assert metrics["accuracy"] > baselines["majority_side"]["accuracy"]
+    assert status == "champion", metrics["notes"]
+    auth.login("admin")
+    page = client.get(f"/projects/{project_id}/ranking").get_data(as_text=True)
+    row = page[page.index('id="length-agreement"') :].split("<tr data-length-only=")[1]
+    row = row[: row.index("</tr>")]
+    expected = {
+        "model-accuracy": metrics["accuracy"],
+        "log-loss": metrics["log_loss"],
+        "calibration-error": metrics["calibration"]["expected_calibration_error"],
+        "longer-accuracy": 0.0,
+        "majority-side-accuracy": baselines["majority_side"]["accuracy"],
+        "human-level": metrics["hlp"]["overall"],
+    }
+    for cell, value in expected.items():
+        assert f'<td class="{cell}">{value:.2f}</td>' in row, (cell, row)
+    assert metrics["hlp"]["overall"] == 1.0  # both annotators gave every pair the same answer
