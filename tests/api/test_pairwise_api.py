@@ -3,6 +3,7 @@ votes stored in A/B terms."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -75,6 +76,70 @@ def test_an_item_without_a_response_b_stops_the_import_and_names_line_and_column
     assert "needs a response b" in refused.json["error"]
     with app.app_context():
         assert db.session.scalar(select(func.count(Item.id))) == 1  # nothing more was added
+
+
+FILE_MAPPING = {"id": "id", "text": ["ask", "left_answer", "right_answer"],
+                "meta": ["made_by_a", "made_by_b"]}  # fmt: skip
+ROLES = {"prompt": "ask", "response_a": "left_answer", "response_b": "right_answer",
+         "system_a": "made_by_a", "system_b": "made_by_b"}  # fmt: skip
+
+
+def _upload(client, tokens, project_id, content: bytes, name: str):
+    return client.post(
+        f"/api/v1/projects/{project_id}/items",
+        data={"file": (io.BytesIO(content), name), "mapping": json.dumps(FILE_MAPPING)},
+        headers=bearer(tokens["admin"]),
+        content_type="multipart/form-data",
+    )
+
+
+def test_pairs_import_from_csv_and_jsonl_files_through_a_mapping_of_their_own_names(
+    client, tokens, app
+):
+    created = client.post(
+        "/api/v1/projects",
+        json={"name": "Files", "task_kind": "pairwise", "task_settings": {"fields": ROLES},
+              "annotations_per_item": 1, "test_fraction": 0.0},
+        headers=bearer(tokens["admin"]),
+    )  # fmt: skip
+    project_id = created.json["id"]
+    csv_file = (
+        b"id,ask,left_answer,right_answer,made_by_a,made_by_b\n"
+        b'c1,"Sum, please?","def f(xs):\n    return sum(xs)",a loop,big,small\n'
+        b"c2,Sort?,sorted(xs),bubble sort,big,small\n"
+    )
+    jsonl_file = "".join(
+        json.dumps({"id": f"j{i}", "ask": f"Q{i}?", "left_answer": f"good {i}",
+                    "right_answer": f"bad {i}", "made_by_a": "small", "made_by_b": "big"}) + "\n"
+        for i in range(3)
+    ).encode()  # fmt: skip
+    assert _upload(client, tokens, project_id, csv_file, "pairs.csv").json["added"] == 2
+    assert _upload(client, tokens, project_id, jsonl_file, "pairs.jsonl").json["added"] == 3
+    # a row without its second response stops the file at that line, naming the column
+    broken = b"id,ask,left_answer,right_answer,made_by_a,made_by_b\nc3,Q?,yes,,big,small\n"
+    refused = _upload(client, tokens, project_id, broken, "broken.csv")
+    assert refused.status_code == 422 and "'right_answer'" in refused.json["error"]
+    assert "line" in refused.json["error"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Item.id))) == 5
+        set_member(db.session.get(Project, project_id), user("alice"), "annotator")
+        db.session.commit()
+    headers, base = bearer(tokens["alice"]), f"/api/v1/projects/{project_id}"
+    seen = {}
+    while items := client.get(f"{base}/next", headers=headers).json["items"]:
+        item = items[0]
+        shown = item["presentation"]
+        seen[item["external_id"]] = shown
+        # the response written first in the file (A) wins every pair
+        saved = client.post(f"{base}/items/{item['id']}/annotation",
+                            json={"value": "A"}, headers=headers)  # fmt: skip
+        assert saved.status_code == 201
+    assert seen["c1"]["prompt"] == "Sum, please?"
+    assert "def f(xs):\n    return sum(xs)" in (seen["c1"]["left"], seen["c1"]["right"])
+    assert {seen["j2"]["left"], seen["j2"]["right"]} == {"good 2", "bad 2"}
+    ranking = client.get(f"{base}/ranking", headers=bearer(tokens["admin"])).json
+    wins = {row["system"]: row["wins"] for row in ranking["systems"]}
+    assert wins == {"big": 2.0, "small": 3.0} and ranking["n_comparisons"] == 5
 
 
 def test_each_annotator_sees_a_stable_random_order_and_votes_are_stored_as_a_or_b(
