@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import numpy as np
 import pytest
@@ -491,3 +492,29 @@ def test_the_ranking_page_shows_a_trained_models_metrics_baselines_and_human_lev
     for cell, value in expected.items():
         assert f'<td class="{cell}">{value:.2f}</td>' in row, (cell, row)
     assert metrics["hlp"]["overall"] == 1.0  # both annotators gave every pair the same answer
+
+
+def test_the_export_page_offers_preference_pairs_and_the_ranking_of_a_pairwise_project(
+    client, tokens, app, auth, project
+):
+    project_id = make_pairwise(client, tokens, app, n=4, k=1)
+    plan = {"p0": "tie", "p1": "both_bad"}
+    _vote_all(client, tokens, project_id, "alice", lambda i, _shown: plan.get(i, "A"))
+    auth.login("admin")
+    page = client.get(f"/projects/{project_id}/export").get_data(as_text=True)
+    links = dict(re.findall(r'id="(preference-pairs[-a-z]*|ranking-[a-z]+)" href="([^"]+)"', page))
+    assert set(links) == {
+        "preference-pairs",
+        "preference-pairs-ties",
+        "ranking-csv",
+        "ranking-json",
+    }
+    for name, ids in (("preference-pairs", {"p2", "p3"}),
+                      ("preference-pairs-ties", {"p0", "p1", "p2", "p3"})):  # fmt: skip
+        body = client.get(links[name].replace("&amp;", "&")).get_data(as_text=True)
+        assert {json.loads(line)["id"] for line in body.splitlines()} == ids, name
+    csv_lines = client.get(links["ranking-csv"].replace("&amp;", "&")).get_data(as_text=True)
+    assert csv_lines.splitlines()[1].split(",")[:2] == ["1", "alpha"]
+    assert client.get(links["ranking-json"]).json["systems"][0]["system"] == "alpha"
+    plain = client.get(f"/projects/{project}/export").get_data(as_text=True)
+    assert 'id="preference-exports"' not in plain  # a single-label project has none
