@@ -431,9 +431,10 @@ def test_the_ranking_page_says_when_a_model_has_learnt_only_length(client, token
     assert client.get(f"/projects/{project_id}/ranking").status_code == 403
 
 
-def test_the_ranking_page_shows_a_trained_models_metrics_baselines_and_human_level(
-    client, app, auth
-):
+def _trained(app, better_is_longer: bool):
+    """A pairwise project of 120 pairs, 80 voted on by two who agree, trained once:
+    (metrics, baselines, status, project id) of its one model version. The better
+    response is the longer one, or the shorter."""
     from labeler.models import ModelVersion
     from labeler.services.data.import_spec import ColumnMapping
     from labeler.services.data.imports import import_rows
@@ -450,15 +451,16 @@ def test_the_ranking_page_shows_a_trained_models_metrics_baselines_and_human_lev
         rows, answers = [], {}
         for i in range(120):
             a_wins = bool(rng.random() < 0.5)
-            right = "use sorted which is correct"  # the better answer is the shorter one
-            wrong = f"use a loop which is broken {' '.join(rng.choice(['here', 'now'], 3))}"
+            padding = " ".join(rng.choice(["here", "now"], 3))
+            right, wrong = "use sorted which is correct", f"use a loop which is broken {padding}"
+            if better_is_longer:
+                right, wrong = f"use sorted which is correct {padding}", "use a loop, broken"
             rows.append((i + 1, {"id": f"x{i}", "prompt": f"sort list {i}?",
                                  "response_a": right if a_wins else wrong,
                                  "response_b": wrong if a_wins else right}))  # fmt: skip
             answers[f"x{i}"] = "A" if a_wins else "B"
-        import_rows(
-            project, rows, ColumnMapping(id="id", text=("prompt", "response_a", "response_b"))
-        )
+        texts = ("prompt", "response_a", "response_b")
+        import_rows(project, rows, ColumnMapping(id="id", text=texts))
         for name in ("alice", "bob"):
             set_member(project, user(name), "annotator")
         db.session.commit()
@@ -471,8 +473,13 @@ def test_the_ranking_page_shows_a_trained_models_metrics_baselines_and_human_lev
         version = db.session.scalars(
             select(ModelVersion).where(ModelVersion.project_id == project.id)
         ).one()
-        metrics, baselines, status = version.metrics, version.baseline_metrics, version.status
-        project_id = project.id
+        return version.metrics, version.baseline_metrics, version.status, project.id
+
+
+def test_the_ranking_page_shows_a_trained_models_metrics_baselines_and_human_level(
+    client, app, auth
+):
+    metrics, baselines, status, project_id = _trained(app, better_is_longer=False)
     # the longer response is always the worse one: the model beats that baseline and serves
     assert baselines["longer_response"]["accuracy"] == 0.0
     assert metrics["accuracy"] > baselines["majority_side"]["accuracy"]
@@ -518,3 +525,16 @@ def test_the_export_page_offers_preference_pairs_and_the_ranking_of_a_pairwise_p
     assert client.get(links["ranking-json"]).json["systems"][0]["system"] == "alpha"
     plain = client.get(f"/projects/{project}/export").get_data(as_text=True)
     assert 'id="preference-exports"' not in plain  # a single-label project has none
+
+
+def test_a_model_no_better_than_the_longer_response_waits_for_a_person(app):
+    app.config["PROMOTION_MARGIN"] = 0.05
+    metrics, baselines, status, project_id = _trained(app, better_is_longer=True)
+    # length alone decides every pair: the model is right, but no better than the rule
+    assert baselines["longer_response"]["accuracy"] == 1.0 == metrics["accuracy"]
+    assert status == "candidate"
+    [reason] = [note for note in metrics["notes"] if "vs longer_response" in note]
+    assert reason.endswith("fails")
+    assert any("vs majority_side" in note and note.endswith("passes") for note in metrics["notes"])
+    with app.app_context():
+        assert db.session.get(Project, project_id).champion_id is None
