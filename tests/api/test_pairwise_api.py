@@ -538,3 +538,48 @@ def test_a_model_no_better_than_the_longer_response_waits_for_a_person(app):
     assert any("vs majority_side" in note and note.endswith("passes") for note in metrics["notes"])
     with app.app_context():
         assert db.session.get(Project, project_id).champion_id is None
+
+
+def test_dawid_skene_learns_who_reads_backwards_and_settles_what_the_majority_could_not(app):
+    """Alice and Bob name the better response, Carol always the other (and A for a tie):
+    on submit the majority of two in three stays under the project's dispute threshold
+    (0.9) and a three-way split has no majority at all; Dawid-Skene learns that Carol's
+    vote reads backwards and settles every pair, the split too, in A/B terms."""
+    from labeler.services.data.import_spec import ColumnMapping
+    from labeler.services.data.imports import import_rows
+    from labeler.services.labeling import queue, review
+    from labeler.services.labeling.consensus_job import apply_dawid_skene
+    from labeler.services.projects.store import create_project
+
+    truth = {f"p{i}": ("A", "B", "A", "B", "tie")[i % 5] for i in range(25)}
+    plan = {name: dict(truth) for name in ("alice", "bob")}
+    plan["carol"] = {i: {"A": "B", "B": "A", "tie": "A"}[c] for i, c in truth.items()}
+    plan["alice"]["split"], plan["bob"]["split"], plan["carol"]["split"] = "A", "tie", "B"
+    with app.app_context():
+        project = create_project(
+            "Weighed", [], task_kind="pairwise", test_fraction=0.0,
+            annotations_per_item=3, consensus_method="dawid_skene", dispute_threshold=0.9,
+        )  # fmt: skip
+        rows = [(n + 1, {"id": i, "prompt": f"q {i}", "response_a": f"a {i}",
+                         "response_b": f"b {i}"}) for n, i in enumerate(plan["alice"])]  # fmt: skip
+        texts = ("prompt", "response_a", "response_b")
+        import_rows(project, rows, ColumnMapping(id="id", text=texts))
+        for name in plan:
+            set_member(project, user(name), "annotator")
+        for item in db.session.scalars(select(Item).where(Item.project_id == project.id)):
+            for name, choices in plan.items():
+                queue.submit(project, user(name), item, {"choice": choices[item.external_id]})
+        db.session.commit()
+        by_id = {i.external_id: i for i in db.session.scalars(select(Item))}
+        assert by_id["p0"].consensus_label == "A" and by_id["p0"].final_label is None
+        assert by_id["split"].disputed and by_id["split"].consensus_label is None
+        assert review.count_disputed(project) == 26
+        summary = apply_dawid_skene(project, commit_batches=False)
+        db.session.commit()
+        items = {i.external_id: i for i in db.session.scalars(select(Item))}
+        assert {i: items[i].final_label for i in truth} == truth
+        assert {items[i].final_source for i in truth} == {"dawid_skene"}
+        assert items["split"].final_label == "A" and not items["split"].disputed
+        assert review.count_disputed(project) == 0 and summary["n_disputed"] == 0
+        quality = {row["annotator"]: row["dawid_skene"] for row in summary["annotators"]}
+        assert quality["carol"] < 0.01 and min(quality["alice"], quality["bob"]) > 0.9
