@@ -100,9 +100,24 @@ class PreferenceModel:
 
     def longer(self, frame: pd.DataFrame) -> FloatArray:
         """1.0 where response A is the longer (in characters), 0.0 where B is, 0.5 if equal."""
-        a = np.asarray([len(t) for t in _texts(frame, self.fields["response_a"])])
-        b = np.asarray([len(t) for t in _texts(frame, self.fields["response_b"])])
-        return np.where(a > b, 1.0, np.where(a < b, 0.0, 0.5))
+        return longer(frame, self.fields)
+
+
+def longer(frame: pd.DataFrame, fields: Mapping[str, str]) -> FloatArray:
+    """1.0 where response A is the longer (in characters), 0.0 where B is, 0.5 if equal."""
+    a = np.asarray([len(t) for t in _texts(frame, fields["response_a"])])
+    b = np.asarray([len(t) for t in _texts(frame, fields["response_b"])])
+    return np.asarray(np.where(a > b, 1.0, np.where(a < b, 0.0, 0.5)), dtype=float)
+
+
+def longer_response_accuracy(side: FloatArray, target: FloatArray) -> float | None:
+    """Accuracy of "always the longer response" (``side`` from :func:`longer`) on
+    decided pairs (``target`` 1.0 A won, 0.0 B won); a pair of equal length is a coin
+    toss, half right. None without pairs."""
+    y = np.asarray(target, dtype=float)
+    if len(y) == 0:
+        return None
+    return float((side == y).mean() + 0.5 * (side == 0.5).mean())
 
 
 def calibration(p: FloatArray, y: FloatArray, bins: int = CALIBRATION_BINS) -> dict[str, Any]:
@@ -141,7 +156,7 @@ def evaluate(model: PreferenceModel, frame: pd.DataFrame, target: FloatArray) ->
         "accuracy": float((chosen == y).mean()),
         "log_loss": float(log_loss(y, p, labels=[0.0, 1.0])),
         "calibration": calibration(p, y),
-        "longer_response_accuracy": float((longer == y).mean() + 0.5 * (~unequal).mean()),
+        "longer_response_accuracy": longer_response_accuracy(longer, y),
         "agrees_with_length": float((chosen[unequal] == longer[unequal]).mean())
         if unequal.any()
         else None,

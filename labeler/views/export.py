@@ -37,6 +37,7 @@ from labeler.services.data.document_export import (
 from labeler.services.data.export import export_rows, flag, parse_filter
 from labeler.services.data.export_formats import MEDIA_TYPES, csv_chunks, jsonl_chunks
 from labeler.services.data.export_job import export_path, write_export
+from labeler.services.projects.kinds import kind_of
 from labeler.views.common import load_project
 
 bp = Blueprint("export", __name__)
@@ -100,6 +101,7 @@ def _page(project: Project, values: dict, error: ServiceError | None = None):
         project=project,
         jobs=list(recent),
         formats=formats_for(project),
+        ranks_systems=kind_of(project).ranks_systems,
         values=values,
         error=error,
     )

@@ -3,8 +3,11 @@ votes stored in A/B terms."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
@@ -74,6 +77,70 @@ def test_an_item_without_a_response_b_stops_the_import_and_names_line_and_column
     assert "needs a response b" in refused.json["error"]
     with app.app_context():
         assert db.session.scalar(select(func.count(Item.id))) == 1  # nothing more was added
+
+
+FILE_MAPPING = {"id": "id", "text": ["ask", "left_answer", "right_answer"],
+                "meta": ["made_by_a", "made_by_b"]}  # fmt: skip
+ROLES = {"prompt": "ask", "response_a": "left_answer", "response_b": "right_answer",
+         "system_a": "made_by_a", "system_b": "made_by_b"}  # fmt: skip
+
+
+def _upload(client, tokens, project_id, content: bytes, name: str):
+    return client.post(
+        f"/api/v1/projects/{project_id}/items",
+        data={"file": (io.BytesIO(content), name), "mapping": json.dumps(FILE_MAPPING)},
+        headers=bearer(tokens["admin"]),
+        content_type="multipart/form-data",
+    )
+
+
+def test_pairs_import_from_csv_and_jsonl_files_through_a_mapping_of_their_own_names(
+    client, tokens, app
+):
+    created = client.post(
+        "/api/v1/projects",
+        json={"name": "Files", "task_kind": "pairwise", "task_settings": {"fields": ROLES},
+              "annotations_per_item": 1, "test_fraction": 0.0},
+        headers=bearer(tokens["admin"]),
+    )  # fmt: skip
+    project_id = created.json["id"]
+    csv_file = (
+        b"id,ask,left_answer,right_answer,made_by_a,made_by_b\n"
+        b'c1,"Sum, please?","def f(xs):\n    return sum(xs)",a loop,big,small\n'
+        b"c2,Sort?,sorted(xs),bubble sort,big,small\n"
+    )
+    jsonl_file = "".join(
+        json.dumps({"id": f"j{i}", "ask": f"Q{i}?", "left_answer": f"good {i}",
+                    "right_answer": f"bad {i}", "made_by_a": "small", "made_by_b": "big"}) + "\n"
+        for i in range(3)
+    ).encode()  # fmt: skip
+    assert _upload(client, tokens, project_id, csv_file, "pairs.csv").json["added"] == 2
+    assert _upload(client, tokens, project_id, jsonl_file, "pairs.jsonl").json["added"] == 3
+    # a row without its second response stops the file at that line, naming the column
+    broken = b"id,ask,left_answer,right_answer,made_by_a,made_by_b\nc3,Q?,yes,,big,small\n"
+    refused = _upload(client, tokens, project_id, broken, "broken.csv")
+    assert refused.status_code == 422 and "'right_answer'" in refused.json["error"]
+    assert "line" in refused.json["error"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Item.id))) == 5
+        set_member(db.session.get(Project, project_id), user("alice"), "annotator")
+        db.session.commit()
+    headers, base = bearer(tokens["alice"]), f"/api/v1/projects/{project_id}"
+    seen = {}
+    while items := client.get(f"{base}/next", headers=headers).json["items"]:
+        item = items[0]
+        shown = item["presentation"]
+        seen[item["external_id"]] = shown
+        # the response written first in the file (A) wins every pair
+        saved = client.post(f"{base}/items/{item['id']}/annotation",
+                            json={"value": "A"}, headers=headers)  # fmt: skip
+        assert saved.status_code == 201
+    assert seen["c1"]["prompt"] == "Sum, please?"
+    assert "def f(xs):\n    return sum(xs)" in (seen["c1"]["left"], seen["c1"]["right"])
+    assert {seen["j2"]["left"], seen["j2"]["right"]} == {"good 2", "bad 2"}
+    ranking = client.get(f"{base}/ranking", headers=bearer(tokens["admin"])).json
+    wins = {row["system"]: row["wins"] for row in ranking["systems"]}
+    assert wins == {"big": 2.0, "small": 3.0} and ranking["n_comparisons"] == 5
 
 
 def test_each_annotator_sees_a_stable_random_order_and_votes_are_stored_as_a_or_b(
@@ -362,3 +429,157 @@ def test_the_ranking_page_says_when_a_model_has_learnt_only_length(client, token
     assert rows[1].startswith('"no"') and "55%" in rows[1] and "mostly length" not in rows[1]
     auth.login("alice")  # annotators see no model internals
     assert client.get(f"/projects/{project_id}/ranking").status_code == 403
+
+
+def _trained(app, better_is_longer: bool):
+    """A pairwise project of 120 pairs, 80 voted on by two who agree, trained once:
+    (metrics, baselines, status, project id) of its one model version. The better
+    response is the longer one, or the shorter."""
+    from labeler.models import ModelVersion
+    from labeler.services.data.import_spec import ColumnMapping
+    from labeler.services.data.imports import import_rows
+    from labeler.services.labeling import queue
+    from labeler.services.learning import modeling
+    from labeler.services.projects.store import create_project
+
+    rng = np.random.default_rng(5)
+    with app.app_context():
+        project = create_project(
+            "Trained pairs", [], task_kind="pairwise", test_fraction=0.3,
+            annotations_per_item=2, random_share=0.0, sampling_strategy="least_confident",
+        )  # fmt: skip
+        rows, answers = [], {}
+        for i in range(120):
+            a_wins = bool(rng.random() < 0.5)
+            padding = " ".join(rng.choice(["here", "now"], 3))
+            right, wrong = "use sorted which is correct", f"use a loop which is broken {padding}"
+            if better_is_longer:
+                right, wrong = f"use sorted which is correct {padding}", "use a loop, broken"
+            rows.append((i + 1, {"id": f"x{i}", "prompt": f"sort list {i}?",
+                                 "response_a": right if a_wins else wrong,
+                                 "response_b": wrong if a_wins else right}))  # fmt: skip
+            answers[f"x{i}"] = "A" if a_wins else "B"
+        texts = ("prompt", "response_a", "response_b")
+        import_rows(project, rows, ColumnMapping(id="id", text=texts))
+        for name in ("alice", "bob"):
+            set_member(project, user(name), "annotator")
+        db.session.commit()
+        for _ in range(80):
+            item = queue.next_items(project, user("alice"))[0]
+            for name in ("alice", "bob"):
+                queue.submit(project, user(name), item, answers[item.external_id])
+        db.session.commit()
+        modeling.start_training(project)
+        version = db.session.scalars(
+            select(ModelVersion).where(ModelVersion.project_id == project.id)
+        ).one()
+        return version.metrics, version.baseline_metrics, version.status, project.id
+
+
+def test_the_ranking_page_shows_a_trained_models_metrics_baselines_and_human_level(
+    client, app, auth
+):
+    metrics, baselines, status, project_id = _trained(app, better_is_longer=False)
+    # the longer response is always the worse one: the model beats that baseline and serves
+    assert baselines["longer_response"]["accuracy"] == 0.0
+    assert metrics["accuracy"] > baselines["majority_side"]["accuracy"]
+    assert status == "champion", metrics["notes"]
+    auth.login("admin")
+    page = client.get(f"/projects/{project_id}/ranking").get_data(as_text=True)
+    row = page[page.index('id="length-agreement"') :].split("<tr data-length-only=")[1]
+    row = row[: row.index("</tr>")]
+    expected = {
+        "model-accuracy": metrics["accuracy"],
+        "log-loss": metrics["log_loss"],
+        "calibration-error": metrics["calibration"]["expected_calibration_error"],
+        "longer-accuracy": 0.0,
+        "majority-side-accuracy": baselines["majority_side"]["accuracy"],
+        "human-level": metrics["hlp"]["overall"],
+    }
+    for cell, value in expected.items():
+        assert f'<td class="{cell}">{value:.2f}</td>' in row, (cell, row)
+    assert metrics["hlp"]["overall"] == 1.0  # both annotators gave every pair the same answer
+
+
+def test_the_export_page_offers_preference_pairs_and_the_ranking_of_a_pairwise_project(
+    client, tokens, app, auth, project
+):
+    project_id = make_pairwise(client, tokens, app, n=4, k=1)
+    plan = {"p0": "tie", "p1": "both_bad"}
+    _vote_all(client, tokens, project_id, "alice", lambda i, _shown: plan.get(i, "A"))
+    auth.login("admin")
+    page = client.get(f"/projects/{project_id}/export").get_data(as_text=True)
+    links = dict(re.findall(r'id="(preference-pairs[-a-z]*|ranking-[a-z]+)" href="([^"]+)"', page))
+    assert set(links) == {
+        "preference-pairs",
+        "preference-pairs-ties",
+        "ranking-csv",
+        "ranking-json",
+    }
+    for name, ids in (("preference-pairs", {"p2", "p3"}),
+                      ("preference-pairs-ties", {"p0", "p1", "p2", "p3"})):  # fmt: skip
+        body = client.get(links[name].replace("&amp;", "&")).get_data(as_text=True)
+        assert {json.loads(line)["id"] for line in body.splitlines()} == ids, name
+    csv_lines = client.get(links["ranking-csv"].replace("&amp;", "&")).get_data(as_text=True)
+    assert csv_lines.splitlines()[1].split(",")[:2] == ["1", "alpha"]
+    assert client.get(links["ranking-json"]).json["systems"][0]["system"] == "alpha"
+    plain = client.get(f"/projects/{project}/export").get_data(as_text=True)
+    assert 'id="preference-exports"' not in plain  # a single-label project has none
+
+
+def test_a_model_no_better_than_the_longer_response_waits_for_a_person(app):
+    app.config["PROMOTION_MARGIN"] = 0.05
+    metrics, baselines, status, project_id = _trained(app, better_is_longer=True)
+    # length alone decides every pair: the model is right, but no better than the rule
+    assert baselines["longer_response"]["accuracy"] == 1.0 == metrics["accuracy"]
+    assert status == "candidate"
+    [reason] = [note for note in metrics["notes"] if "vs longer_response" in note]
+    assert reason.endswith("fails")
+    assert any("vs majority_side" in note and note.endswith("passes") for note in metrics["notes"])
+    with app.app_context():
+        assert db.session.get(Project, project_id).champion_id is None
+
+
+def test_dawid_skene_learns_who_reads_backwards_and_settles_what_the_majority_could_not(app):
+    """Alice and Bob name the better response, Carol always the other (and A for a tie):
+    on submit the majority of two in three stays under the project's dispute threshold
+    (0.9) and a three-way split has no majority at all; Dawid-Skene learns that Carol's
+    vote reads backwards and settles every pair, the split too, in A/B terms."""
+    from labeler.services.data.import_spec import ColumnMapping
+    from labeler.services.data.imports import import_rows
+    from labeler.services.labeling import queue, review
+    from labeler.services.labeling.consensus_job import apply_dawid_skene
+    from labeler.services.projects.store import create_project
+
+    truth = {f"p{i}": ("A", "B", "A", "B", "tie")[i % 5] for i in range(25)}
+    plan = {name: dict(truth) for name in ("alice", "bob")}
+    plan["carol"] = {i: {"A": "B", "B": "A", "tie": "A"}[c] for i, c in truth.items()}
+    plan["alice"]["split"], plan["bob"]["split"], plan["carol"]["split"] = "A", "tie", "B"
+    with app.app_context():
+        project = create_project(
+            "Weighed", [], task_kind="pairwise", test_fraction=0.0,
+            annotations_per_item=3, consensus_method="dawid_skene", dispute_threshold=0.9,
+        )  # fmt: skip
+        rows = [(n + 1, {"id": i, "prompt": f"q {i}", "response_a": f"a {i}",
+                         "response_b": f"b {i}"}) for n, i in enumerate(plan["alice"])]  # fmt: skip
+        texts = ("prompt", "response_a", "response_b")
+        import_rows(project, rows, ColumnMapping(id="id", text=texts))
+        for name in plan:
+            set_member(project, user(name), "annotator")
+        for item in db.session.scalars(select(Item).where(Item.project_id == project.id)):
+            for name, choices in plan.items():
+                queue.submit(project, user(name), item, {"choice": choices[item.external_id]})
+        db.session.commit()
+        by_id = {i.external_id: i for i in db.session.scalars(select(Item))}
+        assert by_id["p0"].consensus_label == "A" and by_id["p0"].final_label is None
+        assert by_id["split"].disputed and by_id["split"].consensus_label is None
+        assert review.count_disputed(project) == 26
+        summary = apply_dawid_skene(project, commit_batches=False)
+        db.session.commit()
+        items = {i.external_id: i for i in db.session.scalars(select(Item))}
+        assert {i: items[i].final_label for i in truth} == truth
+        assert {items[i].final_source for i in truth} == {"dawid_skene"}
+        assert items["split"].final_label == "A" and not items["split"].disputed
+        assert review.count_disputed(project) == 0 and summary["n_disputed"] == 0
+        quality = {row["annotator"]: row["dawid_skene"] for row in summary["annotators"]}
+        assert quality["carol"] < 0.01 and min(quality["alice"], quality["bob"]) > 0.9

@@ -167,6 +167,23 @@ def test_ties_are_not_learnt_and_the_majority_side_baseline_reads_train_votes():
     assert baseline["majority_side"] == {"side": "A", "accuracy": 0.5}
 
 
+def test_the_longer_response_baseline_reads_the_texts_of_decided_pairs_only():
+    test = pd.DataFrame(
+        {
+            "prompt": ["p"] * 5,
+            "response_a": ["a long answer", "short", "same", "x", "a longer one"],
+            "response_b": ["short", "a long answer", "same", "yy", "b"],
+        }
+    )
+    # A longer and won; B longer and A won; equal length (half right); B longer and
+    # won; a tie, left out.
+    truth = [{"choice": c} for c in ("A", "A", "B", "B", "tie")]
+    found = KIND.item_baselines(test, truth, FULL)
+    assert found == {"longer_response": {"accuracy": (1 + 0 + 0.5 + 1) / 4, "n": 4}}
+    assert KIND.item_baselines(test.iloc[:0], [], FULL)["longer_response"]["accuracy"] is None
+    assert kind_for("single_label").item_baselines(test, truth, FULL) == {}
+
+
 def test_gold_answers_anchor_the_pairwise_dawid_skene_fit():
     """Two annotators always disagree (A vs B); gold answers say which one is right, and
     a gold item's own row still comes from its votes."""

@@ -125,3 +125,50 @@ def test_strength_is_toggled_by_key_and_sent_with_a_vote(page, app):
         values = dict(db.session.execute(stored).all())
         assert values[first]["strength"] == "much" and values[first]["choice"] in ("A", "B")
         assert values[second]["choice"] == "tie" and "strength" not in values[second]
+
+
+LONG = "\n".join(
+    f"def step_{i}(xs):\n    return  sorted(xs)[{i}]  # keep  spaces" for i in range(80)
+)
+
+
+def test_long_responses_scroll_on_their_own_keep_code_and_stack_on_a_narrow_screen(
+    browser, live_server, app
+):
+    with app.app_context():
+        project = create_project("Long", [], task_kind="pairwise", test_fraction=0.0)
+        row = {"id": "long", "prompt": "Write <i>it</i>", "response_a": LONG, "response_b": "short"}
+        texts = ("prompt", "response_a", "response_b")
+        import_rows(project, [(1, row)], ColumnMapping(id="id", text=texts))
+        set_member(project, user("alice"), "annotator")
+        db.session.commit()
+        project_id = project.id
+    for width in (1280, 390):
+        context = browser.new_context(
+            base_url=live_server, viewport={"width": width, "height": 800}
+        )
+        page = context.new_page()
+        login(page, "alice", PASSWORDS["alice"])
+        page.goto(f"/projects/{project_id}/annotate")
+        page.wait_for_selector("#item:not([hidden])")
+        expect(page.locator(".pair-prompt .pair-text")).to_have_text("Write <i>it</i>")
+        shown = page.locator("#answer").get_attribute("data-shown")
+        long_side, short_side = ("left", "right") if shown == "AB" else ("right", "left")
+        long_pane = page.locator(f".pair-{long_side} .pair-text")
+        short_pane = page.locator(f".pair-{short_side} .pair-text")
+        assert long_pane.text_content() == LONG  # every space and line kept, as text
+        assert long_pane.evaluate("e => getComputedStyle(e).whiteSpace") == "pre-wrap"
+        # the long response scrolls inside its own pane; the other one does not move
+        assert long_pane.evaluate("e => e.scrollHeight > e.clientHeight")
+        long_pane.evaluate("e => { e.scrollTop = 400; }")
+        assert long_pane.evaluate("e => e.scrollTop") > 0
+        assert short_pane.evaluate("e => e.scrollTop") == 0
+        assert page.evaluate("window.scrollY") == 0
+        left = page.locator(".pair-left").bounding_box()
+        right = page.locator(".pair-right").bounding_box()
+        if width == 1280:  # side by side
+            assert right["x"] >= left["x"] + left["width"] and right["y"] == left["y"]
+        else:  # stacked, one above the other, and nothing wider than the screen
+            assert right["y"] >= left["y"] + left["height"] and right["x"] == left["x"]
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+        context.close()

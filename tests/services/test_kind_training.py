@@ -91,7 +91,7 @@ CASES: dict[str, dict[str, Any]] = {
         "labels": ["unused"],
         "make": _pairwise,
         "text": ("prompt", "response_a", "response_b"),
-        "baselines": {"majority_side"},
+        "baselines": {"majority_side", "longer_response"},
     },
 }
 

@@ -327,6 +327,14 @@ class TaskKind(ABC):
     ) -> dict[str, dict[str, Any]]:
         """What models that ignore the items would score on ``test``, by baseline name."""
 
+    def item_baselines(
+        self, X: pd.DataFrame, test: Sequence[Value], context: KindContext
+    ) -> dict[str, dict[str, Any]]:
+        """Rules of thumb that read the test items ``X`` but learn nothing (pairwise:
+        "always the longer response"), by name, scored as :meth:`baselines` are; the
+        training job adds them to the baselines a candidate must beat. None by default."""
+        return {}
+
     @abstractmethod
     def human_level(self, votes: pd.DataFrame, context: KindContext) -> dict[str, Any]:
         """Each annotator's score against the leave-one-out consensus of the others,

@@ -284,7 +284,7 @@ class Pairwise(TaskKind):
         self, train: Sequence[Value], test: Sequence[Value], context: KindContext
     ) -> dict[str, dict[str, Any]]:
         """The majority side of the training votes, scored on the decided test pairs
-        ("always the longer response" needs the texts: :meth:`evaluate` reports it)."""
+        ("always the longer response" needs the texts: :meth:`item_baselines`)."""
         seen = self.targets(train, context)
         truth = self.targets(test, context)
         truth = truth[~np.isnan(truth)]
@@ -292,6 +292,18 @@ class Pairwise(TaskKind):
         side = 0.0 if len(seen) and seen.mean() < 0.5 else 1.0
         accuracy = float((truth == side).mean()) if len(truth) else None
         return {"majority_side": {"side": "A" if side else "B", "accuracy": accuracy}}
+
+    def item_baselines(
+        self, X: pd.DataFrame, test: Sequence[Value], context: KindContext
+    ) -> dict[str, dict[str, Any]]:
+        """The rule "always the longer response" (in characters; equal lengths count half
+        right), scored on the decided test pairs: a model that cannot beat it has learnt little
+        beyond "longer is better", so it waits for a person instead of serving."""
+        target = self.targets(test, context)
+        decided = ~np.isnan(target)
+        side = preference_model.longer(X[decided], fields(context))
+        accuracy = preference_model.longer_response_accuracy(side, target[decided])
+        return {"longer_response": {"accuracy": accuracy, "n": int(decided.sum())}}
 
     def human_level(self, votes: pd.DataFrame, context: KindContext) -> dict[str, Any]:
         return evaluation.human_level_performance(label_frame(votes))

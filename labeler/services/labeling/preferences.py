@@ -116,12 +116,19 @@ def preference_pairs(project: Project, include_ties: bool = False) -> list[dict[
 LENGTH_ONLY = 0.9  # a model that sides with the longer response this often learnt little else
 
 
+def _baseline(baselines: dict[str, Any], name: str) -> float | None:
+    found = baselines.get(name)
+    return found.get("accuracy") if isinstance(found, dict) else None
+
+
 def length_agreement(project: Project, limit: int = 10) -> list[dict[str, Any]]:
-    """Per evaluated model version (newest first): its test accuracy on decided pairs,
-    the "always the longer response" baseline's, and ``agrees_with_length`` (0..1: the
-    share of pairs of unequal length where the model prefers the longer response; at
-    or above :data:`LENGTH_ONLY` it has learnt little beyond "longer is better").
-    Empty for kinds whose models compare no responses."""
+    """Per evaluated model version (newest first), on the decided test pairs: its
+    accuracy, log loss and expected calibration error; the baselines' accuracy ("always
+    the longer response", the majority side of the training votes); the human level
+    (annotators against the others' majority on the test pairs); and
+    ``agrees_with_length`` (0..1: the share of pairs of unequal length where the model
+    prefers the longer response; at or above :data:`LENGTH_ONLY` it has learnt little
+    beyond "longer is better"). Empty for kinds whose models compare no responses."""
     versions = db.session.scalars(
         select(ModelVersion)
         .where(ModelVersion.project_id == project.id, ModelVersion.status != "failed")
@@ -134,6 +141,8 @@ def length_agreement(project: Project, limit: int = 10) -> list[dict[str, Any]]:
         if "agrees_with_length" not in metrics:
             continue
         agrees = metrics.get("agrees_with_length")
+        baselines = version.baseline_metrics or {}
+        longer = _baseline(baselines, "longer_response")
         rows.append(
             {
                 "version_id": version.id,
@@ -141,7 +150,15 @@ def length_agreement(project: Project, limit: int = 10) -> list[dict[str, Any]]:
                 "n_labels": version.n_labels,
                 "n_test": metrics.get("n_test"),
                 "accuracy": metrics.get("accuracy"),
-                "longer_response_accuracy": metrics.get("longer_response_accuracy"),
+                "log_loss": metrics.get("log_loss"),
+                "calibration_error": (metrics.get("calibration") or {}).get(
+                    "expected_calibration_error"
+                ),
+                "longer_response_accuracy": longer
+                if longer is not None
+                else metrics.get("longer_response_accuracy"),
+                "majority_side_accuracy": _baseline(baselines, "majority_side"),
+                "human_level": (metrics.get("hlp") or {}).get("overall"),
                 "agrees_with_length": agrees,
                 "length_only": agrees is not None and agrees >= LENGTH_ONLY,
             }

@@ -310,7 +310,10 @@ def _train_kind_version(
     baselines: dict[str, Any] = {}
     if len(test):
         metrics.update(kind.evaluate(model, test.X, test.values, context))
-        baselines = kind.baselines(train.values, test.values, context)
+        baselines = {
+            **kind.baselines(train.values, test.values, context),
+            **kind.item_baselines(test.X, test.values, context),
+        }
     else:
         notes.append("no final-labeled test items yet: the model is not evaluated")
     timings["evaluate"] = time.perf_counter() - clock
