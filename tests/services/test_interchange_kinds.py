@@ -66,7 +66,7 @@ KINDS = {
         ],
     ),
 }
-FORMATS = {"multi_label": ["label-studio", "prodigy"], "rating": ["label-studio"]}
+FORMATS = {"multi_label": ["label-studio", "prodigy"], "rating": ["label-studio", "prodigy"]}
 FORMATS["spans"] = ["label-studio", "prodigy"]
 
 
@@ -218,8 +218,20 @@ def _prodigy(**answer) -> list[dict]:
         (
             "rating",
             "prodigy",
-            _prodigy(accept=["4"]),
-            "prodigy files carry single_label, multi_label, spans, pairwise projects, not rating",
+            _prodigy(accept=[4, 5]),
+            "line 1 (id a): accept: holds one point of the scale (a list of one)",
+        ),
+        (
+            "rating",
+            "prodigy",
+            _prodigy(accept=["four"]),
+            "line 1 (id a): accept[0]: must be a number, not 'four'",
+        ),
+        (
+            "rating",
+            "prodigy",
+            _prodigy(accept=[9]),
+            "line 1: answer: '9' is not a point of the scale (1, 2, 3, 4, 5)",
         ),
         (
             "spans",
@@ -280,12 +292,48 @@ def test_a_bad_record_of_each_shape_is_named_and_changes_nothing(app, kind, fmt,
         assert db.session.scalar(select(func.count(Item.id))) == 0
 
 
-def test_a_format_without_a_shape_for_the_kind_refuses_the_export_by_name(app):
+def test_a_format_without_a_shape_for_the_kind_refuses_the_export_by_name(app, monkeypatch):
+    from labeler.core import interchange_values
+
+    # every kind labeler has is carried by both formats; a kind that a format has no
+    # shape for (here: rating, as if Prodigy could not hold it) is refused by name
+    narrowed = interchange_values.Rating()
+    monkeypatch.setattr(narrowed, "formats", frozenset({"label-studio"}))
+    monkeypatch.setitem(interchange_values.KIND_VALUES, "rating", narrowed)
     with app.app_context():
         project = _project("Stars", "rating")
         db.session.commit()
         with pytest.raises(ImportFailed, match="prodigy files carry .* projects, not rating"):
             export_format(project, "prodigy")
+
+
+def test_every_kind_has_a_shape_in_both_formats():
+    from labeler.core.interchange_values import KIND_VALUES
+    from labeler.core.kinds import KINDS as TASK_KINDS
+
+    assert set(KIND_VALUES) == set(TASK_KINDS)
+    assert all(v.formats == {"label-studio", "prodigy"} for v in KIND_VALUES.values())
+
+
+def test_prodigy_ratings_are_choices_of_the_scale_points(app):
+    with app.app_context():
+        source = _project("Source", "rating")
+        _seed(source, "rating")
+        db.session.commit()
+        records = [
+            json.loads(line)
+            for line in "".join(export_format(source, "prodigy")).split("\n")
+            if line
+        ]
+        bobs = next(r for r in records if r["_annotator_id"] == "bob")
+        assert bobs["_view_id"] == "choice" and bobs["accept"] == [5]
+        assert [o["id"] for o in bobs["options"]] == [1, 2, 3, 4, 5]
+        text_ids = [{"text": "Okay", "meta": {"id": "t"}, "accept": ["3"], "_annotator_id": "x"}]
+        target = _project("Target", "rating")
+        payload = "\n".join(json.dumps(r) for r in text_ids).encode()
+        import_format(target, io.BytesIO(payload), "prodigy", add_annotators=True)
+        db.session.commit()
+        assert _answers(target) == {("t", "x", canonical_json(3))}
 
 
 def _suggestions(project) -> dict[str, str]:
