@@ -112,6 +112,21 @@ def test_train_predict_promote_and_the_model_frames(admin):
     assert list(answers["label"]) == ["spam", "ham"]
     assert (answers["model_version_id"] == version_id).all()
     assert ((answers["confidence"] > 0.5) & (answers["confidence"] <= 1)).all()
+    with pytest.raises(LabelerError) as caught:  # the first champion has none to go back to
+        admin.rollback(project["id"], version_id, reason="test")
+    assert caught.value.status == 409
+    assert "replaced no earlier champion" in str(caught.value)
+
+
+def test_configure_changes_the_settings_and_a_bad_one_is_named(admin):
+    project = admin.create_project("Settings", ["ham", "spam"])
+    changed = admin.configure(project["id"], annotations_per_item=3)
+    assert changed["annotations_per_item"] == 3
+    assert admin.project(project["id"])["annotations_per_item"] == 3
+    with pytest.raises(LabelerError) as caught:
+        admin.configure(project["id"], annotations_per_item=0)
+    assert caught.value.status == 422 and "annotations_per_item" in str(caught.value)
+    assert admin.project(project["id"])["annotations_per_item"] == 3
 
 
 def test_export_writes_a_file(admin, tmp_path):
