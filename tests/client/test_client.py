@@ -376,3 +376,55 @@ def test_webhooks_are_registered_tested_and_their_log_read(admin):
         assert caught.value.status == 422 and "unknown events: item.eaten" in str(caught.value)
     finally:
         receiver.close()
+
+
+def test_retry_after_reads_seconds_and_http_dates():
+    from labeler.client.http import retry_after
+
+    now = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
+    assert retry_after("7", now) == 7.0
+    assert retry_after("Fri, 15 Jan 2027 08:00:30 GMT", now) == 30.0
+    assert retry_after("Fri, 15 Jan 2027 07:00:00 GMT", now) == 0.0  # past: at once
+    assert retry_after("soon", now) is None and retry_after("-3", now) is None
+
+
+class _BusyImport(BaseHTTPRequestHandler):
+    """Answers an import's first POST with 503 and Retry-After, the second with 201;
+    keeps each request's body."""
+
+    bodies: list[bytes] = []
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        _BusyImport.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+        if len(_BusyImport.bodies) == 1:
+            self.send_response(503)
+            self.send_header("Retry-After", "0")
+            body = b'{"error": "busy", "detail": null}'
+        else:
+            self.send_response(201)
+            body = json.dumps({"rows": 3, "added": 3}).encode()
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_file_chunk_refused_with_503_is_sent_again_whole(tmp_path):
+    _BusyImport.bodies = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _BusyImport)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        path = tmp_path / "items.csv"
+        _labeled_frame(3).to_csv(path, index=False)
+        client = Client(f"http://127.0.0.1:{server.server_port}", "lbl_x", progress=False)
+        report = client.import_items(1, path, MAPPING)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert report == {"rows": 3, "added": 3}
+    # each request has its own multipart boundary: compare what lies between them
+    first, second = (body.replace(body.split(b"\r\n", 1)[0], b"--") for body in _BusyImport.bodies)
+    assert first == second and b"t2" in first  # the file was rewound, not sent empty
