@@ -421,3 +421,27 @@ def test_every_listed_event_is_sent_by_what_causes_it(fast, receiver, monkeypatc
     (finished,) = by_event["export.finished"]
     assert finished["data"]["job_id"] == exported_id and finished["data"]["rows"] == 150
     assert "alice" not in b"".join(body for _, _, body, _ in server.seen).decode()
+
+
+def test_the_admin_is_told_on_the_project_page_and_can_switch_it_back_on(
+    auth, client, fast, project, receiver
+):
+    server = receiver([500])
+    with fast.app_context():
+        hook_id, _ = _hook(project, server.url, ["model.trained"])
+        hook = db.session.get(Webhook, hook_id)
+        hook.failing_since = utcnow() - timedelta(hours=25)
+        webhooks.send_test(db.session.get(Project, project), hook)
+        db.session.commit()
+    auth.login("admin")
+    shown = client.get(f"/projects/{project}").get_data(as_text=True)
+    assert f"Webhook #{hook_id} was disabled" in shown
+    page = client.get(f"/projects/{project}/webhooks").get_data(as_text=True)
+    assert "HTTP 500" in page and "Enable" in page
+    assert auth.post(f"/projects/{project}/webhooks/{hook_id}/enable").status_code == 302
+    with fast.app_context():
+        hook = db.session.get(Webhook, hook_id)
+        assert (hook.active, hook.failing_since, hook.disabled_reason) == (True, None, None)
+        webhooks.emit(db.session.get(Project, project), "model.trained", {"version_id": 1})
+        db.session.commit()
+    assert len(server.seen) == 2  # on again: the next event is sent
