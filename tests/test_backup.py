@@ -121,3 +121,41 @@ def test_a_quiet_instance_restores_exactly_and_a_full_one_refuses(app, tmp_path)
 
     not_a_backup = fresh.test_cli_runner().invoke(args=["restore", str(tmp_path)])
     assert not_a_backup.exit_code != 0 and "not a labeler backup" in not_a_backup.output
+
+
+def test_the_readme_backup_commands_run_as_written(app, tmp_path, monkeypatch):
+    """The SQLite lines of "Backup and restore": a backup, then a restore and an init
+    in the instance that ``LABELER_INSTANCE_PATH`` names."""
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index("## Backup and restore") :]
+    block = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    lines = [shlex.split(line.split(" #")[0]) for line in block.splitlines() if line.strip()]
+    with app.app_context():
+        make_project(n_items=12)
+        db.session.commit()
+        source = Path(db.engine.url.database)
+    monkeypatch.chdir(tmp_path)
+    apps = {}
+    for words in lines:
+        env = dict(w.split("=", 1) for w in words if re.fullmatch(r"[A-Z_]+=.*", w))
+        args = [w for w in words if not re.fullmatch(r"[A-Z_]+=.*", w)]
+        assert args[0] == "labeler", words
+        where = env.get("LABELER_INSTANCE_PATH")
+        if where is None:
+            target = app
+        else:  # the README's new instance, under the test's folder
+            folder = tmp_path / where.lstrip("/")
+            if where not in apps:
+                apps[where] = make_app(
+                    folder, DATABASE_URL=f"sqlite:///{folder / 'labeler.sqlite'}"
+                )
+            target = apps[where]
+        result = target.test_cli_runner().invoke(args=args[1:])
+        assert result.exit_code == 0, (words, result.output)
+    (restored,) = apps.values()
+    assert _tables(Path(restored.instance_path) / "labeler.sqlite") == _tables(source)
+    with restored.app_context():
+        db.engine.dispose()

@@ -15,6 +15,36 @@ from labeler.services.data.interchange import FORMATS, export_format, import_for
 
 FORMAT_HELP = " or ".join(FORMATS)
 
+# The upload, as the document describes it (the handler reads request.files and form).
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "a Label Studio JSON export or Prodigy/spaCy JSONL",
+                    },
+                    "annotators": {
+                        "type": "string",
+                        "description": "a JSON object: the file's user id, email or "
+                        '_annotator_id -> a labeler name, e.g. {"7": "alice"}',
+                    },
+                    "add_annotators": {
+                        "type": "string",
+                        "enum": ["true", "false"],
+                        "description": "make annotators who are not members yet members",
+                    },
+                },
+            }
+        }
+    },
+}
+
 
 def _format(fmt: str) -> str:
     if fmt not in FORMATS:
@@ -25,7 +55,8 @@ def _format(fmt: str) -> str:
 @bp.get("/projects/<int:project_id>/formats/<fmt>")
 @documented(errors=(401, 403, 404), files=("application/json", "application/x-ndjson"))
 def export_in_format(project_id: int, fmt: str):
-    """Every item and label as a Label Studio JSON export or Prodigy JSONL (reviewer)."""
+    """Every item and label as a Label Studio JSON export or Prodigy JSONL (reviewer);
+    ``fmt``: ``label-studio`` or ``prodigy``."""
     project, _ = api_project(project_id, "reviewer")
     chosen = FORMATS[_format(fmt)]
     chunks = export_format(project, fmt)
@@ -38,9 +69,12 @@ def export_in_format(project_id: int, fmt: str):
 
 
 @bp.post("/projects/<int:project_id>/formats/<fmt>")
+@bp.doc(requestBody=UPLOAD_BODY)
 @documented(201, ImportReport, errors=(401, 403, 404, 422))
 def import_in_format(project_id: int, fmt: str):
-    """Import a multipart ``file`` in this format (admin); ``annotators``: a JSON object
+    """Import a multipart ``file`` in this format (admin; ``fmt``: ``label-studio`` or
+    ``prodigy``); the tasks' annotations become votes, a task's best prediction the
+    item's suggestion. ``annotators``: a JSON object
     mapping the file's user ids, emails or ``_annotator_id`` to labeler names;
     ``add_annotators=true`` makes annotators who are not members yet members."""
     project, _ = api_project(project_id, "admin")

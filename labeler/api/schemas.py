@@ -36,7 +36,7 @@ _VALUE = (
 class Project(Schema):
     id = fields.Integer()
     name = fields.String()
-    task_kind = fields.String(metadata={"description": "single_label | multi_label | rating"})
+    task_kind = fields.String(metadata={"description": " | ".join(KINDS)})
     task_settings = fields.Dict(metadata={"description": "the task kind's own settings"})
     label_scale = fields.String(metadata={"description": "nominal | ordinal | interval"})
     labels = fields.List(fields.Nested(Label))

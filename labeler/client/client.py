@@ -51,20 +51,31 @@ class Client:
     def create_project(
         self,
         name: str,
-        labels: Iterable[str | Mapping[str, Any]],
+        labels: Iterable[str | Mapping[str, Any]] = (),
         guidelines: str = "",
         annotations_per_item: int = 1,
         test_fraction: float = 0.2,
+        task_kind: str = "single_label",
+        task_settings: Mapping[str, Any] | None = None,
+        label_scale: str | None = None,
     ) -> dict[str, Any]:
         """Create a project (admin). ``labels``: names, or dicts with ``name``,
-        ``hotkey`` and ``description``. Returns the project, with its ``id``."""
-        body = {
+        ``hotkey`` and ``description`` (a pairwise project needs none). ``task_kind``
+        (fixed at creation): single_label, multi_label, rating, spans or pairwise, with
+        the kind's ``task_settings``; ``label_scale``: nominal, ordinal or interval.
+        Returns the project, with its ``id``."""
+        body: dict[str, Any] = {
             "name": name,
             "labels": [{"name": x} if isinstance(x, str) else dict(x) for x in labels],
             "guidelines": guidelines,
             "annotations_per_item": annotations_per_item,
             "test_fraction": test_fraction,
+            "task_kind": task_kind,
         }
+        if task_settings:
+            body["task_settings"] = dict(task_settings)
+        if label_scale is not None:
+            body["label_scale"] = label_scale
         return self.http.json("POST", "/projects", json=body)
 
     def configure(self, project_id: int, **settings: Any) -> dict[str, Any]:
@@ -138,7 +149,9 @@ class Client:
     ) -> dict[str, int]:
         fmt = "jsonl" if path.suffix.lower() in (".jsonl", ".ndjson") else "csv"
         totals: dict[str, int] = {}
-        with progress_bar(self.progress, path.stat().st_size, "import", unit="B") as bar:
+        total = path.stat().st_size
+        with progress_bar(self.progress, total, "import", unit="B") as bar:
+            done = 0
             for start, payload, size in chunk_file(path, fmt, chunk_size):
                 report = self._in_chunk(
                     start,
@@ -149,6 +162,9 @@ class Client:
                 )
                 _add(totals, report)
                 bar.update(size)
+                done += size
+            # the header, a byte-order mark and re-quoting are not in the chunks' sizes
+            bar.update(max(total - done, 0))
         return totals
 
     def _in_chunk(self, start: int, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
@@ -238,21 +254,49 @@ class Client:
         self,
         project_id: int,
         item_id: int,
-        label: str,
+        label: Any,
         seconds: float | None = None,
         next_items: int = 0,
     ) -> dict[str, Any]:
-        """Label one item as this token's user; ``outcome`` is created/changed/unchanged.
+        """Answer one item as this token's user; ``outcome`` is created/changed/unchanged.
 
+        ``label`` is the answer in the project's task kind: a label name (single_label),
+        a list of names (multi_label), a number on the scale (rating), a list of
+        ``{"start", "end", "label"}`` (spans) or ``{"choice": "A"}`` (pairwise).
         ``next_items`` (1-5) also leases the next items in the same request: they come
         back under ``next`` (``{"items": [...], "progress": ...}``), as :meth:`next_items`
         would give them, so a labeling loop needs one request per item."""
-        body: dict[str, Any] = {"label": label, "seconds": seconds}
+        body: dict[str, Any] = {"seconds": seconds}
+        body["label" if isinstance(label, str) else "value"] = label
         if next_items:
             body["next"] = next_items
         return self.http.json(
             "POST", f"/projects/{project_id}/items/{item_id}/annotation", json=body
         )
+
+    # --- webhooks --------------------------------------------------------------------
+
+    def webhooks(self, project_id: int) -> pd.DataFrame:
+        """The project's webhooks (admin): id, url, events, active, disabled_reason."""
+        return pd.DataFrame(self.http.json("GET", f"/projects/{project_id}/webhooks")["webhooks"])
+
+    def add_webhook(self, project_id: int, url: str, events: Iterable[str]) -> dict[str, Any]:
+        """Register ``url`` for ``events`` (admin): item.final_label, item.disputed,
+        model.trained, model.promoted, model.rolled_back, drift.alert, export.finished.
+        The answer holds the ``secret`` that signs the deliveries (shown this once)."""
+        body = {"url": url, "events": list(events)}
+        return self.http.json("POST", f"/projects/{project_id}/webhooks", json=body)
+
+    def send_test_event(self, project_id: int, webhook_id: int) -> dict[str, Any]:
+        """Queue a ``test`` event to one webhook; :meth:`webhook_deliveries` shows how
+        it went."""
+        return self.http.json("POST", f"/projects/{project_id}/webhooks/{webhook_id}/test")
+
+    def webhook_deliveries(self, project_id: int, webhook_id: int) -> pd.DataFrame:
+        """The latest deliveries to one webhook, newest first: event, status, HTTP
+        code, latency, attempts, error."""
+        path = f"/projects/{project_id}/webhooks/{webhook_id}/deliveries"
+        return pd.DataFrame(self.http.json("GET", path)["deliveries"])
 
     # --- models ----------------------------------------------------------------------
 

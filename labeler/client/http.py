@@ -5,6 +5,8 @@ Kept apart from :mod:`labeler.client.client` so the method list there reads as t
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import time
 from typing import Any
 
@@ -83,9 +85,25 @@ class Transport:
 
     def _wait(self, response: requests.Response | None, attempt: int) -> float:
         header = response.headers.get("Retry-After") if response is not None else None
-        if header and header.strip().isdigit():
-            return min(float(header), self.max_wait)
+        asked = retry_after(header) if header else None
+        if asked is not None:
+            return min(asked, self.max_wait)
         return min(self.backoff * 2.0**attempt, self.max_wait)
+
+
+def retry_after(header: str, now: float | None = None) -> float | None:
+    """The seconds a ``Retry-After`` header asks for: a number of seconds, or an HTTP
+    date (seconds until then, 0 for a date past); None for anything else."""
+    text = header.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is GMT
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
 
 
 def _rewind_files(kwargs: dict[str, Any]) -> None:

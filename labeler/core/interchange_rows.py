@@ -7,13 +7,21 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ID, LABEL, ANNOTATOR = "_labeler_id", "_labeler_label", "_labeler_annotator"
+SUGGESTION = "_labeler_suggestion"  # a pre-annotation (a Label Studio prediction)
 NOBODY = "imported"  # the annotator of rows that carry no label (the importer needs one)
 
 
 def row(
-    external_id: str, data: dict[str, Any], label: Any | None, annotator: str | None
+    external_id: str,
+    data: dict[str, Any],
+    label: Any | None,
+    annotator: str | None,
+    suggestion: Any | None = None,
 ) -> dict[str, Any]:
-    return {**data, ID: external_id, LABEL: label, ANNOTATOR: annotator or NOBODY}
+    values = {**data, ID: external_id, LABEL: label, ANNOTATOR: annotator or NOBODY}
+    if suggestion is not None:
+        values[SUGGESTION] = suggestion
+    return values
 
 
 @dataclass
@@ -24,6 +32,7 @@ class Converted:
     rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     fields: dict[str, bool] = field(default_factory=dict)
     predictions_ignored: int = 0
+    suggested: int = 0  # items whose prediction became their suggestion
     skipped_answers: int = 0  # cancelled, rejected or ignored answers
     _ids: set[str] = field(default_factory=set)
     _bare: set[str] = field(default_factory=set)
@@ -56,8 +65,13 @@ class Converted:
 
     def messages(self) -> list[str]:
         said = []
+        if self.suggested:
+            said.append(f"{self.suggested} predictions became the items' suggestions")
         if self.predictions_ignored:
-            said.append(f"{self.predictions_ignored} predictions were not imported")
+            said.append(
+                f"{self.predictions_ignored} other predictions were not imported "
+                "(an item keeps the one with the highest score)"
+            )
         if self.skipped_answers:
             said.append(f"{self.skipped_answers} cancelled or rejected answers were not imported")
         return said
@@ -66,9 +80,11 @@ class Converted:
 @dataclass
 class Exported:
     """One item for an export: its id, fields, ``(annotator, value, seconds,
-    created_at)`` per annotation, and its final value (None before it has one)."""
+    created_at)`` per annotation, its final value (None before it has one) and its
+    imported suggestion (None without one)."""
 
     external_id: str
     data: dict[str, Any]
     annotations: list[tuple[str, Any, float | None, str | None]]
     final: Any = None
+    suggestion: Any = None

@@ -9,6 +9,7 @@ A kind a format has no shape for leaves the format out of ``formats``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -173,10 +174,11 @@ class MultiLabel(PlainItems):
 
 
 class Rating(PlainItems):
-    """A point of the scale: Label Studio ``rating`` results (``value.rating``). Prodigy
-    has no rating answer, so the kind is not carried there."""
+    """A point of the scale: Label Studio ``rating`` results (``value.rating``); Prodigy
+    ``choice`` records whose ``options`` are the scale's points and whose ``accept``
+    holds the one chosen (Prodigy has no rating interface of its own)."""
 
-    formats = frozenset({LABEL_STUDIO})
+    formats = frozenset({LABEL_STUDIO, PRODIGY})
 
     def from_label_studio(
         self, results: list[Any], labels: Sequence[str], where: str
@@ -204,11 +206,49 @@ class Rating(PlainItems):
             }
         ]
 
-    def from_prodigy(self, record: dict[str, Any], labels: Sequence[str], where: str) -> None:
-        raise FormatError(where, "Prodigy files carry no rating answers")
+    def from_prodigy(
+        self, record: dict[str, Any], labels: Sequence[str], where: str
+    ) -> int | float | None:
+        if record.get("answer", "accept") != "accept" or "accept" not in record:
+            return None
+        accepted = record["accept"]
+        if not isinstance(accepted, list) or len(accepted) > 1:
+            raise FormatError(f"{where}: accept", "holds one point of the scale (a list of one)")
+        if not accepted:
+            return None
+        return _number(accepted[0], f"{where}: accept[0]")
 
-    def to_prodigy(self, value: Any, labels: Sequence[str]) -> dict[str, Any]:
-        raise FormatError("project", "Prodigy files carry no rating answers")
+    def to_prodigy(self, value: int | float, labels: Sequence[str]) -> dict[str, Any]:
+        points = []
+        for name in labels:
+            try:
+                points.append(_number(name, "label"))
+            except FormatError:
+                continue
+        return {
+            "options": [{"id": point, "text": str(point)} for point in points],
+            "accept": [value],
+            "answer": "accept",
+            "_view_id": "choice",
+        }
+
+
+def _number(value: Any, where: str) -> int | float:
+    """A rating: a JSON number, or a text that is one (a choice id written as text)."""
+    number: int | float | None = None
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            number = None
+        else:
+            if number.is_integer() and "." not in value and "e" not in value.lower():
+                number = int(number)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        number = value
+    if number is None or not math.isfinite(number):
+        raise FormatError(where, f"must be a number, not {value!r}")
+    return number
 
 
 def _offset(span: dict[str, Any], name: str, where: str) -> int:

@@ -3,7 +3,9 @@
 A task is ``{"id", "data": {fields}, "annotations": [{"completed_by", "result",
 "was_cancelled", "lead_time", ...}], "predictions": [...]}``. ``completed_by`` is a user
 id, or an object with ``id`` and ``email``; ``annotators`` maps either to a labeler name.
-Predictions are counted, not imported: labeler trains its own model.
+A task's prediction (the one with the highest ``score``, the first on a tie) becomes the
+item's imported suggestion, which the form shows pre-selected when the project asks for
+imported suggestions; an export writes an item's suggestion back as its prediction.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from labeler.core.interchange_base import FormatError, KindValues
 from labeler.core.interchange_rows import Converted, Exported, row
 
 FROM_NAME, TO_NAME = "label", "text"  # the control and object names of our exports
+MODEL_VERSION = "labeler-suggestion"  # the model_version of an exported suggestion
 
 
 def read_tasks(
@@ -34,7 +37,7 @@ def read_tasks(
         if not isinstance(data, dict) or not data:
             raise FormatError(f"{where}: data", "must be an object holding the item's fields")
         data = values.item_from_label_studio(data, f"{where}: data")
-        out.predictions_ignored += len(task.get("predictions") or [])
+        suggestion = _prediction(task.get("predictions"), values, labels, where, out)
         labeled = False
         for n, annotation in enumerate(task.get("annotations") or []):
             at = f"{where}: annotations[{n}]"
@@ -47,11 +50,48 @@ def read_tasks(
             if value is None:
                 continue
             name = _annotator(annotation.get("completed_by"), annotators, f"{at}.completed_by")
-            out.add(number, row(external_id, data, value, name))
+            out.add(number, row(external_id, data, value, name, suggestion))
             labeled = True
         if not labeled:
-            out.add(number, row(external_id, data, None, None))
+            out.add(number, row(external_id, data, None, None, suggestion))
     return out
+
+
+def _prediction(
+    predictions: Any, values: KindValues, labels: Sequence[str], where: str, out: Converted
+) -> Any | None:
+    """The value of the task's best prediction (highest ``score``, the first on a tie or
+    without scores); None without one. Every prediction is checked like an answer."""
+    if predictions in (None, []):
+        return None
+    if not isinstance(predictions, list):
+        raise FormatError(f"{where}: predictions", "must be a list")
+    best: tuple[float, Any] | None = None
+    for n, prediction in enumerate(predictions):
+        at = f"{where}: predictions[{n}]"
+        if not isinstance(prediction, dict):
+            raise FormatError(at, "must be an object")
+        score = prediction.get("score")
+        if score is not None and (
+            isinstance(score, bool) or not isinstance(score, int | float) or score != score
+        ):
+            raise FormatError(f"{at}.score", f"must be a number, not {score!r}")
+        result = prediction.get("result")
+        if result is not None and not isinstance(result, list):
+            raise FormatError(f"{at}.result", "must be a list of results")
+        value = values.from_label_studio(result or [], labels, at)
+        if value is None:
+            out.predictions_ignored += 1
+            continue
+        rank = float("-inf") if score is None else float(score)
+        if best is not None:
+            out.predictions_ignored += 1
+        if best is None or rank > best[0]:
+            best = (rank, value)
+    if best is None:
+        return None
+    out.suggested += 1
+    return best[1]
 
 
 def _external_id(task: dict[str, Any], where: str) -> str:
@@ -101,5 +141,12 @@ def write_tasks(items: Iterable[Exported], values: KindValues) -> Iterable[dict[
             "meta": {"external_id": item.external_id}
             | ({} if item.final is None else {"final": item.final}),
             "annotations": annotations,
-            "predictions": [],
+            "predictions": []
+            if item.suggestion is None
+            else [
+                {
+                    "model_version": MODEL_VERSION,
+                    "result": values.to_label_studio(item.suggestion, FROM_NAME, TO_NAME),
+                }
+            ],
         }

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -111,6 +112,21 @@ def test_train_predict_promote_and_the_model_frames(admin):
     assert list(answers["label"]) == ["spam", "ham"]
     assert (answers["model_version_id"] == version_id).all()
     assert ((answers["confidence"] > 0.5) & (answers["confidence"] <= 1)).all()
+    with pytest.raises(LabelerError) as caught:  # the first champion has none to go back to
+        admin.rollback(project["id"], version_id, reason="test")
+    assert caught.value.status == 409
+    assert "replaced no earlier champion" in str(caught.value)
+
+
+def test_configure_changes_the_settings_and_a_bad_one_is_named(admin):
+    project = admin.create_project("Settings", ["ham", "spam"])
+    changed = admin.configure(project["id"], annotations_per_item=3)
+    assert changed["annotations_per_item"] == 3
+    assert admin.project(project["id"])["annotations_per_item"] == 3
+    with pytest.raises(LabelerError) as caught:
+        admin.configure(project["id"], annotations_per_item=0)
+    assert caught.value.status == 422 and "annotations_per_item" in str(caught.value)
+    assert admin.project(project["id"])["annotations_per_item"] == 3
 
 
 def test_export_writes_a_file(admin, tmp_path):
@@ -257,3 +273,158 @@ def test_a_labeling_loop_takes_one_request_per_item(admin):
     assert sorted(labeled) == ["t0", "t1", "t2", "t3"]
     assert answer["next"]["progress"]["coverage"] == 1.0
     assert "next" not in admin.annotate(project["id"], answer["item"], "spam")  # a change
+
+
+TEXT = {"id": "id", "text": ["text"]}
+
+
+def test_projects_of_other_kinds_are_created_and_answered_with_their_values(admin):
+    topics = admin.create_project("Topics", ["sports", "politics", "tech"], task_kind="multi_label")
+    assert admin.project(topics["id"])["task_kind"] == "multi_label"
+    admin.import_items(topics["id"], [{"id": "n1", "text": "Chips and votes"}], TEXT)
+    (item,) = admin.next_items(topics["id"])
+    assert admin.annotate(topics["id"], item["id"], ["tech", "politics"])["outcome"] == "created"
+    (vote,) = admin.annotations(topics["id"]).to_dict("records")
+    assert (vote["item"], vote["annotator"]) == ("n1", "admin")
+    assert vote["label"] == ["politics", "tech"]  # the value, in the label set's order
+
+    stars = admin.create_project(
+        "Stars", [str(p) for p in range(1, 6)], task_kind="rating", label_scale="ordinal"
+    )
+    assert admin.project(stars["id"])["label_scale"] == "ordinal"
+    admin.import_items(stars["id"], [{"id": "f1", "text": "A fine film"}], TEXT)
+    (item,) = admin.next_items(stars["id"])
+    admin.annotate(stars["id"], item["id"], 4)
+    assert admin.annotations(stars["id"])["label"].tolist() == [4]
+    with pytest.raises(LabelerError) as caught:
+        admin.annotate(stars["id"], item["id"], 9)
+    assert caught.value.status == 422
+
+
+class _RecordingBar:
+    """Stands in for tqdm: what each bar was told."""
+
+    made: list[_RecordingBar] = []
+
+    def __init__(self, total, desc, unit, unit_scale):
+        self.total, self.desc, self.unit, self.n = total, desc, unit, 0
+        _RecordingBar.made.append(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n):
+        self.n += n
+
+
+def test_imports_draw_a_tqdm_bar_that_ends_full(live_server, tokens, tmp_path, monkeypatch):
+    tqdm_auto = pytest.importorskip("tqdm.auto")
+    monkeypatch.setattr(tqdm_auto, "tqdm", _RecordingBar)
+    _RecordingBar.made = []
+    client = Client(live_server, tokens["admin"])  # progress is on by default
+    project = client.create_project("Bars", ["ham", "spam"])
+    client.import_items(project["id"], _labeled_frame(25), MAPPING, chunk_size=10)
+    path = tmp_path / "items.csv"
+    _labeled_frame(7).assign(id=lambda f: "f" + f["id"]).to_csv(path, index=False)
+    client.import_items(project["id"], path, MAPPING, chunk_size=3)
+    rows, file = _RecordingBar.made
+    assert (rows.total, rows.n, rows.unit, rows.desc) == (25, 25, "rows", "import")
+    assert (file.total, file.n, file.unit) == (path.stat().st_size, path.stat().st_size, "B")
+    assert len(client.items(project["id"])) == 32
+    quiet = Client(live_server, tokens["admin"], progress=False)
+    quiet.import_items(project["id"], _labeled_frame(3), MAPPING)
+    assert len(_RecordingBar.made) == 2  # progress=False draws none
+
+
+def test_the_real_tqdm_bar_is_drawn(live_server, tokens, capsys):
+    pytest.importorskip("tqdm")
+    client = Client(live_server, tokens["admin"])
+    project = client.create_project("Drawn", ["ham", "spam"])
+    client.import_items(project["id"], _labeled_frame(12), MAPPING, chunk_size=5)
+    assert "12/12" in capsys.readouterr().err
+
+
+def test_webhooks_are_registered_tested_and_their_log_read(admin):
+    from labeler.core.webhook_signature import verify
+    from tests.services.test_webhooks import Receiver
+
+    receiver = Receiver([])
+    try:
+        project = admin.create_project("Hooks", ["ham", "spam"])
+        hook = admin.add_webhook(project["id"], receiver.url, ["item.final_label"])
+        assert hook["secret"].startswith("whsec_")
+        listed = admin.webhooks(project["id"])
+        assert listed["url"].tolist() == [receiver.url] and "secret" not in listed.columns
+        admin.send_test_event(project["id"], hook["id"])
+        log = admin.webhook_deliveries(project["id"], hook["id"])
+        assert log[["event", "status", "response_status", "attempts"]].to_dict("records") == [
+            {"event": "test", "status": "delivered", "response_status": 200, "attempts": 1}
+        ]
+        ((_, headers, body, _),) = receiver.seen
+        assert verify(
+            hook["secret"],
+            headers["X-Labeler-Timestamp"],
+            body,
+            headers["X-Labeler-Signature"],
+            time.time(),
+        )
+        with pytest.raises(LabelerError) as caught:
+            admin.add_webhook(project["id"], receiver.url, ["item.eaten"])
+        assert caught.value.status == 422 and "unknown events: item.eaten" in str(caught.value)
+    finally:
+        receiver.close()
+
+
+def test_retry_after_reads_seconds_and_http_dates():
+    from labeler.client.http import retry_after
+
+    now = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC
+    assert retry_after("7", now) == 7.0
+    assert retry_after("Fri, 15 Jan 2027 08:00:30 GMT", now) == 30.0
+    assert retry_after("Fri, 15 Jan 2027 07:00:00 GMT", now) == 0.0  # past: at once
+    assert retry_after("soon", now) is None and retry_after("-3", now) is None
+
+
+class _BusyImport(BaseHTTPRequestHandler):
+    """Answers an import's first POST with 503 and Retry-After, the second with 201;
+    keeps each request's body."""
+
+    bodies: list[bytes] = []
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        _BusyImport.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
+        if len(_BusyImport.bodies) == 1:
+            self.send_response(503)
+            self.send_header("Retry-After", "0")
+            body = b'{"error": "busy", "detail": null}'
+        else:
+            self.send_response(201)
+            body = json.dumps({"rows": 3, "added": 3}).encode()
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_file_chunk_refused_with_503_is_sent_again_whole(tmp_path):
+    _BusyImport.bodies = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _BusyImport)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        path = tmp_path / "items.csv"
+        _labeled_frame(3).to_csv(path, index=False)
+        client = Client(f"http://127.0.0.1:{server.server_port}", "lbl_x", progress=False)
+        report = client.import_items(1, path, MAPPING)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert report == {"rows": 3, "added": 3}
+    # each request has its own multipart boundary: compare what lies between them
+    first, second = (body.replace(body.split(b"\r\n", 1)[0], b"--") for body in _BusyImport.bodies)
+    assert first == second and b"t2" in first  # the file was rewound, not sent empty

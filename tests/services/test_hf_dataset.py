@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
 from labeler.extensions import db
 from labeler.models import Item
+from labeler.services.data.dataset_card import card_markdown, dataset_card
 from labeler.services.labeling import queue
 from tests.conftest import make_project, user
 from tests.services.test_interchange import _votes
@@ -25,6 +28,7 @@ def test_save_to_disk_keeps_labels_votes_splits_and_the_card(app, tmp_path):
         votes = _votes(project)
         finals = {i.external_id: i.final_label for i in db.session.scalars(select(Item))}
         splits = {i.external_id: i.split for i in db.session.scalars(select(Item))}
+        card = card_markdown(dataset_card(project))
     result = app.test_cli_runner().invoke(
         args=["export-to", "huggingface", "Source", "-o", str(tmp_path / "hf")]
     )
@@ -34,6 +38,7 @@ def test_save_to_disk_keeps_labels_votes_splits_and_the_card(app, tmp_path):
     seen_votes, seen_finals = set(), {}
     for split in loaded:
         features = loaded[split].features
+        assert isinstance(features["label"], datasets.ClassLabel)
         assert features["label"].names == ["ham", "spam"]
         for row in loaded[split]:
             assert splits[row["external_id"]] == split
@@ -51,4 +56,9 @@ def test_save_to_disk_keeps_labels_votes_splits_and_the_card(app, tmp_path):
                 )
             assert row["text"].startswith("message number")
     assert seen_votes == votes and seen_finals == finals
-    assert "Source" in (tmp_path / "hf" / "README.md").read_text()
+    assert isinstance(loaded, datasets.DatasetDict)  # save_to_disk's folder, as written
+    assert (tmp_path / "hf" / "dataset_dict.json").exists()
+    written = (tmp_path / "hf" / "README.md").read_text()
+    moment = r"Exported \S+ UTC"  # the card says when it was written
+    assert re.sub(moment, "", written) == re.sub(moment, "", card)  # the project's card
+    assert "Source" in card and "ham" in card

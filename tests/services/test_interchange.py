@@ -49,7 +49,12 @@ def test_a_label_studio_export_brings_tasks_votes_and_mapped_annotators(app):
             ("102", "alice", "negative"),
         }
         assert _items(project)["103"] == {"text": "Where is the settings page?"}
-        assert "1 predictions were not imported" in report.messages
+        assert "1 predictions became the items' suggestions" in report.messages
+        suggested = db.session.scalars(
+            select(Item).where(Item.project_id == project.id, Item.suggestion_label.is_not(None))
+        ).all()
+        assert [(i.external_id, i.suggestion_label) for i in suggested] == [("101", "negative")]
+        assert report.suggestions_imported == 1
         assert "1 cancelled or rejected answers were not imported" in report.messages
 
 

@@ -66,7 +66,7 @@ KINDS = {
         ],
     ),
 }
-FORMATS = {"multi_label": ["label-studio", "prodigy"], "rating": ["label-studio"]}
+FORMATS = {"multi_label": ["label-studio", "prodigy"], "rating": ["label-studio", "prodigy"]}
 FORMATS["spans"] = ["label-studio", "prodigy"]
 
 
@@ -218,8 +218,20 @@ def _prodigy(**answer) -> list[dict]:
         (
             "rating",
             "prodigy",
-            _prodigy(accept=["4"]),
-            "prodigy files carry single_label, multi_label, spans, pairwise projects, not rating",
+            _prodigy(accept=[4, 5]),
+            "line 1 (id a): accept: holds one point of the scale (a list of one)",
+        ),
+        (
+            "rating",
+            "prodigy",
+            _prodigy(accept=["four"]),
+            "line 1 (id a): accept[0]: must be a number, not 'four'",
+        ),
+        (
+            "rating",
+            "prodigy",
+            _prodigy(accept=[9]),
+            "line 1: answer: '9' is not a point of the scale (1, 2, 3, 4, 5)",
         ),
         (
             "spans",
@@ -280,9 +292,145 @@ def test_a_bad_record_of_each_shape_is_named_and_changes_nothing(app, kind, fmt,
         assert db.session.scalar(select(func.count(Item.id))) == 0
 
 
-def test_a_format_without_a_shape_for_the_kind_refuses_the_export_by_name(app):
+def test_a_format_without_a_shape_for_the_kind_refuses_the_export_by_name(app, monkeypatch):
+    from labeler.core import interchange_values
+
+    # every kind labeler has is carried by both formats; a kind that a format has no
+    # shape for (here: rating, as if Prodigy could not hold it) is refused by name
+    narrowed = interchange_values.Rating()
+    monkeypatch.setattr(narrowed, "formats", frozenset({"label-studio"}))
+    monkeypatch.setitem(interchange_values.KIND_VALUES, "rating", narrowed)
     with app.app_context():
         project = _project("Stars", "rating")
         db.session.commit()
         with pytest.raises(ImportFailed, match="prodigy files carry .* projects, not rating"):
             export_format(project, "prodigy")
+
+
+def test_every_kind_has_a_shape_in_both_formats():
+    from labeler.core.interchange_values import KIND_VALUES
+    from labeler.core.kinds import KINDS as TASK_KINDS
+
+    assert set(KIND_VALUES) == set(TASK_KINDS)
+    assert all(v.formats == {"label-studio", "prodigy"} for v in KIND_VALUES.values())
+
+
+def test_prodigy_ratings_are_choices_of_the_scale_points(app):
+    with app.app_context():
+        source = _project("Source", "rating")
+        _seed(source, "rating")
+        db.session.commit()
+        records = [
+            json.loads(line)
+            for line in "".join(export_format(source, "prodigy")).split("\n")
+            if line
+        ]
+        bobs = next(r for r in records if r["_annotator_id"] == "bob")
+        assert bobs["_view_id"] == "choice" and bobs["accept"] == [5]
+        assert [o["id"] for o in bobs["options"]] == [1, 2, 3, 4, 5]
+        text_ids = [{"text": "Okay", "meta": {"id": "t"}, "accept": ["3"], "_annotator_id": "x"}]
+        target = _project("Target", "rating")
+        payload = "\n".join(json.dumps(r) for r in text_ids).encode()
+        import_format(target, io.BytesIO(payload), "prodigy", add_annotators=True)
+        db.session.commit()
+        assert _answers(target) == {("t", "x", canonical_json(3))}
+
+
+def _suggestions(project) -> dict[str, str]:
+    kind = kinds.kind_of(project)
+    rows = db.session.execute(
+        select(Item.external_id, Item.suggestion_label, Item.suggestion_value).where(
+            Item.project_id == project.id, Item.suggestion_label.is_not(None)
+        )
+    )
+    return {ext: canonical_json(kind.decode(key, value)) for ext, key, value in rows}
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_a_suggestion_goes_out_as_a_label_studio_prediction_and_comes_back(app, kind):
+    with app.app_context():
+        source = _project("Source", kind)
+        texts = {ext: text for ext, text, _, _ in KINDS[kind][2]}
+        first = {}  # each item's first answer as its suggestion; the unlabeled one too
+        for ext, _, _, answer in KINDS[kind][2]:
+            first.setdefault(ext, answer)
+        first = {ext: [] if a is None and kind == "spans" else a for ext, a in first.items()}
+        first = {ext: KINDS[kind][2][0][3] if a is None else a for ext, a in first.items()}
+        rows = [
+            (n, {"id": ext, "text": text, "hint": first[ext]})
+            for n, (ext, text) in enumerate(texts.items(), start=1)
+        ]
+        import_rows(source, rows, ColumnMapping(id="id", text=("text",), suggestion="hint"))
+        _seed(source, kind)
+        db.session.commit()
+        want = _suggestions(source)
+        assert len(want) == len(texts)
+        tasks = json.loads("".join(export_format(source, "label-studio")))
+        assert all(len(task["predictions"]) == 1 for task in tasks)
+        target = _project("Target", kind)
+        payload = json.dumps(tasks).encode()
+        report = import_format(target, io.BytesIO(payload), "label-studio", add_annotators=True)
+        db.session.commit()
+        assert report.suggestions_imported == len(want)
+        assert _suggestions(target) == want
+        assert _answers(target) == _answers(source)  # the votes are not touched
+
+
+def test_the_prediction_with_the_highest_score_becomes_the_suggestion(app):
+    def choices(names):
+        return [{"type": "choices", "value": {"choices": names}}]
+
+    tasks = [
+        {
+            "id": 1,
+            "data": {"text": "Match report"},
+            "predictions": [
+                {"model_version": "a", "score": 0.2, "result": choices(["tech"])},
+                {"model_version": "b", "score": 0.9, "result": choices(["sports", "politics"])},
+                {"model_version": "c", "result": choices(["politics"])},  # no score: last
+            ],
+        },
+        {"id": 2, "data": {"text": "Chips"}, "predictions": [{"result": choices(["tech"])}]},
+    ]
+    with app.app_context():
+        project = _project("Scores", "multi_label")
+        report = import_format(project, io.BytesIO(json.dumps(tasks).encode()), "label-studio")
+        db.session.commit()
+        assert _suggestions(project) == {
+            "1": canonical_json(["sports", "politics"]),  # in the label set's order
+            "2": canonical_json(["tech"]),
+        }
+        assert "2 predictions became the items' suggestions" in report.messages
+        assert any(m.startswith("2 other predictions were not imported") for m in report.messages)
+
+
+@pytest.mark.parametrize(
+    ("kind", "prediction", "needle"),
+    [
+        (
+            "multi_label",
+            {"result": [{"type": "choices", "value": {"choices": ["eggs"]}}]},
+            "task 1 (id 5): predictions[0].result[0].value.choices: 'eggs' is not in the label",
+        ),
+        (
+            "multi_label",
+            {"score": "high", "result": []},
+            "task 1 (id 5): predictions[0].score: must be a number, not 'high'",
+        ),
+        (
+            "spans",
+            {"result": [{"type": "labels", "value": {"start": 10, "end": 99, "labels": ["PER"]}}]},
+            "task 1: predictions: suggestion spans[0].end 99 is past the text's 21 characters",
+        ),
+    ],
+)
+def test_a_bad_prediction_is_named_and_changes_nothing(app, kind, prediction, needle):
+    tasks = [{"id": 5, "data": {"text": CALL}, "predictions": [prediction]}]
+    with app.app_context():
+        project = _project("Bad", kind)
+        db.session.commit()
+        with pytest.raises(ImportFailed) as caught:
+            import_format(project, io.BytesIO(json.dumps(tasks).encode()), "label-studio")
+        db.session.rollback()
+        assert needle in caught.value.message
+        assert db.session.scalar(select(func.count(Item.id))) == 0

@@ -205,7 +205,14 @@ def test_a_label_studio_pairwise_export_imports_with_annotators_mapped(app):
             **NONE,  # the optional roles a file leaves out: None, as any import does
         }
         assert set(_items(project)) == {"11", "12"}
-        assert "1 predictions were not imported" in report.messages
+        assert "1 predictions became the items' suggestions" in report.messages
+        (suggested,) = db.session.scalars(
+            select(Item).where(Item.project_id == project.id, Item.suggestion_label.is_not(None))
+        ).all()
+        assert suggested.external_id == "11"
+        assert kinds.kind_of(project).decode(
+            suggested.suggestion_label, suggested.suggestion_value
+        ) == {"choice": "A"}  # "left" is response A
 
 
 def test_a_prodigy_compare_file_imports_through_its_mapping(app):

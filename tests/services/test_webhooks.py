@@ -11,12 +11,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
+from labeler import jobs
 from labeler.core.webhook_signature import verify
 from labeler.extensions import db
-from labeler.models import Alert, Project, Webhook, WebhookDelivery, utcnow
+from labeler.models import Alert, ModelVersion, Project, Webhook, WebhookDelivery, utcnow
+from labeler.services.data.import_spec import ColumnMapping
+from labeler.services.data.imports import import_rows
 from labeler.services.labeling import queue
+from labeler.services.learning import modeling
 from labeler.services.projects import webhooks
-from tests.conftest import bearer, user
+from labeler.services.serving import alerts, monitoring, rollout
+from tests.conftest import bearer, make_project, user
+from tests.services.test_monitoring import _serve
+from tests.serving_helpers import add_version, movie_snippets, sms, sms_project
 
 
 class Receiver:
@@ -332,3 +339,109 @@ def test_a_queued_delivery_job_is_not_doubled(fast, project, receiver):
         db.session.commit()  # queued, not yet dispatched: it will send the retry
         assert schedule_due_retries() == []
         assert len(server.seen) == 1
+
+
+def _sent(server: Receiver) -> list[tuple[str, dict]]:
+    """(event, payload) of every POST the receiver got, in arrival order."""
+    return [(headers["X-Labeler-Event"], json.loads(body)) for _, headers, body, _ in server.seen]
+
+
+def test_every_listed_event_is_sent_by_what_causes_it(fast, receiver, monkeypatch):
+    """Each event of the list, caused the way an instance causes it (submits, the
+    training job, promote and rollback, the monitor job, an export job), reaches a
+    receiver subscribed to all of them, signed, naming its project."""
+    monkeypatch.setattr(alerts, "LATENCY_P95_ALERT_MS", float("inf"))  # drift alone
+    server = receiver()
+    with fast.app_context():
+        votes = make_project("Votes", n_items=4, k=2)
+        model = sms_project(n_items=150)
+        db.session.commit()
+        secrets = {p.id: _hook(p.id, server.url, list(webhooks.EVENTS))[1] for p in (votes, model)}
+
+        agreed = queue.next_items(votes, user("alice"))[0]
+        for name in ("alice", "bob"):  # k = 2, the same answer: final
+            queue.submit(votes, user(name), queue.next_items(votes, user(name))[0], "spam")
+        db.session.commit()
+        tied = queue.next_items(votes, user("alice"))[0]
+        queue.submit(votes, user("alice"), tied, "spam")
+        queue.submit(votes, user("bob"), queue.next_items(votes, user("bob"))[0], "ham")
+        db.session.commit()  # k = 2, a tie: disputed
+
+        labeled = sms().iloc[3000:3150]  # the texts sms_project imported, with their labels
+        rows = [
+            (i + 1, {"id": f"s{i}", "text": t, "label": label, "who": "alice"})
+            for i, (t, label) in enumerate(zip(labeled["text"], labeled["label"], strict=True))
+        ]
+        mapping = ColumnMapping(id="id", text=("text",), label="label", annotator="who")
+        import_rows(model, rows, mapping)
+        champion = add_version(model, status="champion")
+        db.session.commit()
+        trained = modeling.start_training(model)
+        assert db.session.get(type(trained), trained.id).status == "done"
+        newest = db.session.scalars(
+            select(ModelVersion)
+            .where(ModelVersion.project_id == model.id)
+            .order_by(ModelVersion.id.desc())
+        ).first()
+        assert newest.id != champion.id
+        if model.champion_id != newest.id:  # the policy did not promote it: a person does
+            rollout.promote(model, newest, user("admin").id, "better")
+            db.session.commit()
+        rollout.rollback(model, None, user("admin").id, "complaints")
+        db.session.commit()
+        assert model.champion_id == champion.id
+
+        _serve(model, movie_snippets()[:300])  # reviews sent to an SMS model: drift
+        jobs.start(monitoring.KIND, model.id)
+        params = {"view": "items", "format": "csv", "pseudonymize": False, "filters": {}}
+        exported = jobs.start("export", model.id, params)
+        votes_id, model_id, tied_id, agreed_id = votes.id, model.id, tied.id, agreed.id
+        exported_id = exported.id
+
+    for _, headers, body, _ in server.seen:
+        project_id = json.loads(body)["project"]["id"]
+        assert verify(
+            secrets[project_id],
+            headers["X-Labeler-Timestamp"],
+            body,
+            headers["X-Labeler-Signature"],
+            time.time(),
+        )
+    sent = _sent(server)
+    assert {event for event, _ in sent} == set(webhooks.EVENTS)
+    by_event = {event: [p for e, p in sent if e == event] for event in webhooks.EVENTS}
+    finals = [p["data"] for p in by_event["item.final_label"] if p["project"]["id"] == votes_id]
+    assert [(d["item_id"], d["final_label"]) for d in finals] == [(agreed_id, "spam")]
+    (disputed,) = by_event["item.disputed"]
+    assert disputed["project"]["id"] == votes_id and disputed["data"]["item_id"] == tied_id
+    for event in ("model.trained", "model.promoted", "model.rolled_back", "drift.alert"):
+        assert {p["project"]["id"] for p in by_event[event]} == {model_id}, event
+    assert by_event["model.rolled_back"][0]["data"]["reason"] == "complaints"
+    assert {p["data"]["kind"] for p in by_event["drift.alert"]} >= {"drift_class_mix"}
+    (finished,) = by_event["export.finished"]
+    assert finished["data"]["job_id"] == exported_id and finished["data"]["rows"] == 150
+    assert "alice" not in b"".join(body for _, _, body, _ in server.seen).decode()
+
+
+def test_the_admin_is_told_on_the_project_page_and_can_switch_it_back_on(
+    auth, client, fast, project, receiver
+):
+    server = receiver([500])
+    with fast.app_context():
+        hook_id, _ = _hook(project, server.url, ["model.trained"])
+        hook = db.session.get(Webhook, hook_id)
+        hook.failing_since = utcnow() - timedelta(hours=25)
+        webhooks.send_test(db.session.get(Project, project), hook)
+        db.session.commit()
+    auth.login("admin")
+    shown = client.get(f"/projects/{project}").get_data(as_text=True)
+    assert f"Webhook #{hook_id} was disabled" in shown
+    page = client.get(f"/projects/{project}/webhooks").get_data(as_text=True)
+    assert "HTTP 500" in page and "Enable" in page
+    assert auth.post(f"/projects/{project}/webhooks/{hook_id}/enable").status_code == 302
+    with fast.app_context():
+        hook = db.session.get(Webhook, hook_id)
+        assert (hook.active, hook.failing_since, hook.disabled_reason) == (True, None, None)
+        webhooks.emit(db.session.get(Project, project), "model.trained", {"version_id": 1})
+        db.session.commit()
+    assert len(server.seen) == 2  # on again: the next event is sent

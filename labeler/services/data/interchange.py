@@ -16,7 +16,7 @@ from typing import IO, Any
 from sqlalchemy import select
 
 from labeler.core import label_studio, prodigy
-from labeler.core.interchange_rows import ANNOTATOR, ID, LABEL, Converted, Exported
+from labeler.core.interchange_rows import ANNOTATOR, ID, LABEL, SUGGESTION, Converted, Exported
 from labeler.core.interchange_values import FormatError, KindValues, kind_values
 from labeler.extensions import db
 from labeler.models import Annotation, Item, Project, User
@@ -119,11 +119,14 @@ def import_format(
         label=LABEL,
         annotator=ANNOTATOR,
         add_annotators=add_annotators,
+        suggestion=SUGGESTION if converted.suggested else None,
     )
     try:
         report = import_rows(project, converted.rows, mapping, chunk_rows)
     except ImportFailed as exc:
-        field = {LABEL: "answer", ANNOTATOR: "annotator"}.get(exc.column or "")
+        field = {LABEL: "answer", ANNOTATOR: "annotator", SUGGESTION: "predictions"}.get(
+            exc.column or ""
+        )
         if field is None or exc.line is None:
             raise
         # The rows' columns are the converter's own: name the file's record instead.
@@ -139,7 +142,8 @@ def export_format(project: Project, fmt: str) -> Iterator[str]:
 
 
 def exported_items(project: Project) -> Iterator[Exported]:
-    """Each item with its annotations (annotator name, value, seconds, created), by id."""
+    """Each item with its annotations (annotator name, value, seconds, created) and its
+    imported suggestion, by id."""
     kind = kinds.kind_of(project)
     last = 0
     while True:
@@ -178,7 +182,10 @@ def exported_items(project: Project) -> Iterator[Exported]:
             )
         for item in items:
             final = kind.decode(item.final_label, item.final_value)
-            yield Exported(item.external_id, dict(item.data), votes.get(item.id, []), final)
+            suggestion = kind.decode(item.suggestion_label, item.suggestion_value)
+            yield Exported(
+                item.external_id, dict(item.data), votes.get(item.id, []), final, suggestion
+            )
         last = items[-1].id
 
 
