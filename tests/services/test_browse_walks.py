@@ -216,3 +216,41 @@ def test_the_walks_lead_with_their_index(app, monkeypatch):
         # the newest first walks the same index backwards
         sql, _ = plan(search="free", sort="newest")
         assert "ORDER BY item_search.rowid DESC" in sql
+
+
+def test_pages_in_id_order_walk_ids_without_the_planners_figures(app):
+    """No ANALYZE has run (as on every instance): SQLite would take an equality on
+    project_id for a handful of rows and read a large project through an index, then
+    sort it. The project's share of the items keeps the id walk; a small project among
+    large ones is still read through an index."""
+    with app.app_context():
+        big = make_project(n_items=200)
+        small = make_project("Small", n_items=2)
+        db.session.commit()
+        admin = user("admin")
+        assert (
+            db.session.connection()
+            .exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            .first()
+            is None
+        )
+
+        def steps(project, **kw):
+            stmt = browse.statement(
+                project, admin, "admin", browse.Filters(**kw)
+            )
+            sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
+            rows = db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql)
+            return " | ".join(row[-1] for row in rows)
+
+        for filters in ({}, {"status": "unlabeled"}, {"sort": "newest"}, {"split": "test"}):
+            assert "TEMP B-TREE" not in steps(big, **filters), filters
+        assert "USING INDEX" in steps(small) or "COVERING INDEX" in steps(small)
+        first = browse.browse(big, admin, "admin", browse.Filters(), limit=3)
+        assert [row.item.id for row in first.rows] == [i.id for i in _items_of(big)][:3]
+
+
+def _items_of(project):
+    return db.session.scalars(
+        select(Item).where(Item.project_id == project.id).order_by(Item.id)
+    ).all()
