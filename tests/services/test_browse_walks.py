@@ -18,7 +18,7 @@ from sqlalchemy import and_, exists, select
 from labeler.extensions import db
 from labeler.models import Annotation, Item
 from labeler.services.items import browse, search
-from tests.conftest import make_project, user
+from tests.conftest import make_project, sqlite_only, user
 
 WORDS = ("free", "freedom", "freed", "call", "called", "caller", "now", "win", "prize", "hello")
 LABELS = ("ham", "spam")
@@ -189,6 +189,7 @@ def test_walked_pages_equal_the_plain_query_for_random_filters(app, monkeypatch,
                 assert _walked(project, viewer, "annotator", filters, limit=5) == expected
 
 
+@sqlite_only
 def test_the_walks_lead_with_their_index(app, monkeypatch):
     """The statement of a page in id order starts from the walked index and orders by
     its key, so SQLite stops after a page; a narrow range is read whole."""
@@ -218,6 +219,7 @@ def test_the_walks_lead_with_their_index(app, monkeypatch):
         assert "ORDER BY item_search.rowid DESC" in sql
 
 
+@sqlite_only
 def test_pages_in_id_order_walk_ids_without_the_planners_figures(app):
     """No ANALYZE has run (as on every instance): SQLite would take an equality on
     project_id for a handful of rows and read a large project through an index, then
