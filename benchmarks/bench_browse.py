@@ -123,6 +123,15 @@ def cases(deep_cursor: str) -> dict[str, dict[str, str]]:
         "unlabeled, page 200 (cursor)": {"status": "unlabeled", "after": deep_cursor},
         "least sure first, final": {"status": "final", "sort": "least_sure"},
         "model least sure, test split": {"split": "test", "sort": "model_least_sure"},
+        "annotator u3, newest first": {"annotator": "u3", "sort": "newest"},
+        "model says spam, 0.6..0.601": {
+            "predicted_label": "spam",
+            "min_prediction": "0.6",
+            "max_prediction": "0.601",
+        },
+        "search 'free', least sure": {"q": "free", "sort": "least_sure"},
+        "search 'hilarious', least sure": {"q": "hilarious", "sort": "least_sure"},
+        "annotator u3, least sure": {"annotator": "u3", "sort": "least_sure"},
     }
 
 

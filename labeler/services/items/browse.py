@@ -225,22 +225,33 @@ def check_allowed(filters: Filters, role: str) -> None:
         )
 
 
-def _labeled_by(project: Project, user_id: int, filters: Filters) -> ColumnElement[bool]:
+def _labeled_by(
+    project: Project, user_id: int, filters: Filters, sorted_by: str | None = None
+) -> ColumnElement[bool]:
     """The item has an annotation by ``user_id`` (in the date range, if one is asked).
 
     An IN over ``ix_annotation_user_time`` (which holds the item) rather than a
     correlated EXISTS: one annotator's labels are a small share of a large project, and
     SQLite walks the ids the subquery yields in order, instead of testing item after
     item until a page fills. (Pages in id order walk ``ix_annotation_user_item``
-    instead, unless the date range holds few labels: :func:`_walk`.)"""
+    instead, unless the date range holds few labels: :func:`_walk`; for a sort by a
+    value see :func:`_member`.)"""
     labeled = select(Annotation.item_id).where(
-        Annotation.user_id == user_id, Annotation.project_id == project.id
+        Annotation.user_id == user_id,
+        Annotation.project_id == project.id,
+        *_dated(Annotation.updated_at, filters),
     )
-    if filters.labeled_since:
-        labeled = labeled.where(Annotation.updated_at >= filters.labeled_since)
-    if filters.labeled_until:
-        labeled = labeled.where(Annotation.updated_at < filters.labeled_until)
-    return Item.id.in_(labeled)
+    return _member(labeled, sorted_by)
+
+
+def _member(ids: Select[Any], sorted_by: str | None) -> ColumnElement[bool]:
+    """``item.id IN (ids)``. SQLite reads such an IN first: every item it names, then
+    the sort. For a sort by a value over more than :data:`PROBE` ids, ``id + 0`` keeps
+    it walking the value's index instead and testing each item against the ids (a page
+    is then about PAGE_SIZE / PROBE of the walk)."""
+    if sorted_by is None or _fewer_than(ids, PROBE):
+        return Item.id.in_(ids)
+    return (Item.id + 0).in_(ids)
 
 
 def _labeled_between(filters: Filters) -> ColumnElement[bool]:
@@ -340,13 +351,15 @@ def conditions(
     if annotator_id is None:
         annotator_id = _annotator_id(filters, viewer, role)
     where: list[Any] = [in_project(project)]
+    sorted_by = SORTS[filters.sort][0]
     if annotator_id is not None:
         if walk is None or walk.source is not Annotation:
-            where.append(_labeled_by(project, annotator_id, filters))
+            where.append(_labeled_by(project, annotator_id, filters, sorted_by))
     elif filters.labeled_since or filters.labeled_until:
         where.append(_labeled_between(filters))
     if filters.search and (walk is None or walk.source is Annotation):
-        matched = search.matching(filters.search)
+        ids = search.matching_ids(filters.search) if search.uses_fts() else None
+        matched = _member(ids, sorted_by) if ids is not None else search.matching(filters.search)
         if matched is not None:
             where.append(matched)
     if filters.split:
@@ -355,7 +368,6 @@ def conditions(
         where.append(STATUSES[filters.status]())
     if filters.final_label:
         where.append(Item.final_label == filters.final_label)
-    sorted_by = SORTS[filters.sort][0]
     where += _in_range(
         "consensus_confidence", filters.min_confidence, filters.max_confidence, sorted_by
     )

@@ -69,18 +69,22 @@ def fts_match(expression: str) -> ColumnElement[bool]:
     return literal_column(SEARCH_TABLE).op("MATCH")(expression)
 
 
+def matching_ids(query: str) -> Select[Any] | None:
+    """SQLite: the ids of the items whose field values contain every word of ``query``
+    (a select on the FTS5 index); None when the query has no words."""
+    expression = fts_query(query)
+    if not expression:
+        return None
+    return select(literal_column("rowid")).select_from(fts_table()).where(fts_match(expression))
+
+
 def matching(query: str) -> ColumnElement[bool] | None:
     """A condition on ``Item`` true for items whose field values contain every word of
     ``query``; None when the query has no words (no filter). (The browser's pages in id
     order walk the FTS5 index instead: ``fts_table`` and ``fts_match``.)"""
     if uses_fts():
-        expression = fts_query(query)
-        if not expression:
-            return None
-        ids: Select[Any] = (
-            select(literal_column("rowid")).select_from(fts_table()).where(fts_match(expression))
-        )
-        return Item.id.in_(ids)
+        ids = matching_ids(query)
+        return None if ids is None else Item.id.in_(ids)
     expression = ts_query(query)
     if not expression:
         return None
