@@ -11,6 +11,12 @@ Texts are SMS spam and Rotten Tomatoes snippets from tests/data, cycled.
 
     python benchmarks/bench_browse.py               # 1,000,000 items
     python benchmarks/bench_browse.py --items 100000
+    python benchmarks/bench_browse.py --reuse DIR   # time an earlier run's pages again
+    python benchmarks/bench_browse.py --reuse DIR --forget-statistics
+
+The build runs ANALYZE; an instance never does. ``--forget-statistics`` drops the
+figures (sqlite_stat1) from the reused database first, to time the pages as SQLite
+plans them on an instance (it changes that folder's database for good).
 """
 
 from __future__ import annotations
@@ -117,6 +123,15 @@ def cases(deep_cursor: str) -> dict[str, dict[str, str]]:
         "unlabeled, page 200 (cursor)": {"status": "unlabeled", "after": deep_cursor},
         "least sure first, final": {"status": "final", "sort": "least_sure"},
         "model least sure, test split": {"split": "test", "sort": "model_least_sure"},
+        "annotator u3, newest first": {"annotator": "u3", "sort": "newest"},
+        "model says spam, 0.6..0.601": {
+            "predicted_label": "spam",
+            "min_prediction": "0.6",
+            "max_prediction": "0.601",
+        },
+        "search 'free', least sure": {"q": "free", "sort": "least_sure"},
+        "search 'hilarious', least sure": {"q": "hilarious", "sort": "least_sure"},
+        "annotator u3, least sure": {"annotator": "u3", "sort": "least_sure"},
     }
 
 
@@ -128,8 +143,13 @@ def deep_cursor(project: Project, viewer: User) -> str:
     return after or ""
 
 
-def run(n_items: int, rounds: int, reuse: Path | None = None) -> None:
+def run(n_items: int, rounds: int, reuse: Path | None = None, forget: bool = False) -> None:
     if reuse is not None:  # a folder an earlier run filled: time the pages only
+        if forget:
+            connection = sqlite3.connect(reuse / "labeler.sqlite")
+            connection.execute("DROP TABLE IF EXISTS sqlite_stat1")
+            connection.commit()
+            connection.close()
         app, _ = fresh_app(reuse)
         with app.app_context():
             admin_id = db.session.scalar(select(User.id).where(User.username == "boss"))
@@ -192,8 +212,13 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--reuse", type=Path, help="the instance folder of an earlier run")
+    parser.add_argument(
+        "--forget-statistics",
+        action="store_true",
+        help="with --reuse: drop the planner's figures (ANALYZE) first, as on an instance",
+    )
     args = parser.parse_args()
-    run(args.items, args.rounds, args.reuse)
+    run(args.items, args.rounds, args.reuse, args.forget_statistics)
 
 
 if __name__ == "__main__":

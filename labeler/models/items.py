@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from labeler.extensions import db
@@ -14,6 +14,9 @@ from labeler.models.base import TIER_FRESH, VALUE_JSON, utcnow
 if TYPE_CHECKING:
     from labeler.models.accounts import User
     from labeler.models.projects import Project
+
+
+FINAL_ITEM = "final_label IS NOT NULL"
 
 
 class Item(db.Model):
@@ -30,6 +33,19 @@ class Item(db.Model):
         # final_label rides along so "least sure first" among final items skips the
         # disputed ones (the least sure of all) inside the index, without row lookups.
         Index("ix_item_consensus_confidence", "project_id", "consensus_confidence", "final_label"),
+        # A page in id order with the model's label (and a wide range of its confidence,
+        # read inside the index) walks this and stops after a page.
+        Index(
+            "ix_item_prediction_id", "project_id", "predicted_label", "id", "predicted_confidence"
+        ),
+        # "least sure first" among final items: (confidence, id) order, final items only.
+        Index(
+            "ix_item_final_confidence",
+            "project_id",
+            "consensus_confidence",
+            sqlite_where=text(FINAL_ITEM),
+            postgresql_where=text(FINAL_ITEM),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -90,8 +106,11 @@ class Item(db.Model):
 class Annotation(db.Model):
     __table_args__ = (
         UniqueConstraint("item_id", "user_id"),
-        # The item browser's annotator and date filters.
-        Index("ix_annotation_user_time", "user_id", "project_id", "updated_at"),
+        # The item browser's annotator and date filters (the item read inside the index).
+        Index("ix_annotation_user_time", "user_id", "project_id", "updated_at", "item_id"),
+        # One annotator's labels in item order (the date read inside the index): the
+        # browser's annotator pages walk it and stop after a page.
+        Index("ix_annotation_user_item", "user_id", "project_id", "item_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from labeler import jobs
 from labeler.auth import project_role
 from labeler.models import utcnow
+from labeler.services.items import suggestions
 from labeler.services.labeling import agreement_report, consensus_job, span_errors
 from labeler.views.common import load_project
 from labeler.web.charts import bars_svg, heatmap_svg
@@ -82,6 +83,8 @@ def page(project_id: int):
         age=age,
         charts=charts(report.figures) if report.figures else None,
         inline_limit=agreement_report.INLINE_LIMIT,
+        # labels given with a suggestion against labels given without (anchoring)
+        suggestion_report=suggestions.report(project),
     )
 
 

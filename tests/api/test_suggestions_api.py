@@ -308,6 +308,47 @@ def test_the_agreement_page_links_the_comparison_once_suggestions_are_on(
     assert b"suggestions-note" in page and b"/items/suggestions" in page
 
 
+def test_the_agreement_page_compares_labels_with_and_without_a_suggestion(
+    app, auth, client, project
+):
+    auth.login("rita")
+    assert b"suggestion-comparison" not in client.get(f"/projects/{project}/agreement").data
+    with app.app_context():
+        items = db.session.scalars(
+            select(Item).where(Item.project_id == project).order_by(Item.id)
+        ).all()
+        # with a suggestion: two labels of 2 s, one accepted and equal to the final
+        # label; without: one label of 8 s that differs from it
+        given = [
+            (items[0], "alice", "spam", 2.0, "spam"),
+            (items[1], "bob", "ham", 2.0, "spam"),
+            (items[2], "dave", "ham", 8.0, None),
+        ]
+        for item, name, label, seconds, suggested in given:
+            item.final_label = "spam"
+            db.session.add(
+                Annotation(
+                    item_id=item.id,
+                    user_id=user(name).id,
+                    project_id=project,
+                    label=label,
+                    seconds=seconds,
+                    suggestion_label=suggested,
+                    suggestion_source="model" if suggested else None,
+                    suggestion_accepted=(label == suggested) if suggested else None,
+                )
+            )
+        db.session.commit()
+    # suggestions are off now, but labels were given with one: the comparison shows
+    page = client.get(f"/projects/{project}/agreement").data.decode()
+    table = page[page.index('id="suggestion-comparison"') :]
+    with_row, without_row = table.split("<tr><td>")[1:3]
+    assert with_row.startswith("with a suggestion") and without_row.startswith("without one")
+    cells = lambda row: [c.split("</td>")[0] for c in row.split('<td class="num">')[1:]]  # noqa: E731
+    assert cells(with_row)[:4] == ["2", "50.0%", "2.0", "50.0%"]
+    assert cells(without_row)[:4] == ["1", "—", "8.0", "0.0%"]
+
+
 def test_the_champions_stored_opinion_is_suggested_without_running_the_model(
     app, client, tokens, monkeypatch
 ):

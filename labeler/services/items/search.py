@@ -16,9 +16,11 @@ diacritics (``unaccent`` cannot be used in a generated column).
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from sqlalchemy import func, literal, literal_column, select, table
+from sqlalchemy import Select, func, literal, literal_column, select, table
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.expression import TableClause
 
 from labeler.extensions import db
 from labeler.models import Item
@@ -57,19 +59,32 @@ def uses_fts() -> bool:
     return db.engine.dialect.name == "sqlite"
 
 
+def fts_table() -> TableClause:
+    """The FTS5 table, to select from (its ``rowid`` is the item's id)."""
+    return table(SEARCH_TABLE)
+
+
+def fts_match(expression: str) -> ColumnElement[bool]:
+    """``item_search MATCH expression`` (an expression from :func:`fts_query`)."""
+    return literal_column(SEARCH_TABLE).op("MATCH")(expression)
+
+
+def matching_ids(query: str) -> Select[Any] | None:
+    """SQLite: the ids of the items whose field values contain every word of ``query``
+    (a select on the FTS5 index); None when the query has no words."""
+    expression = fts_query(query)
+    if not expression:
+        return None
+    return select(literal_column("rowid")).select_from(fts_table()).where(fts_match(expression))
+
+
 def matching(query: str) -> ColumnElement[bool] | None:
     """A condition on ``Item`` true for items whose field values contain every word of
-    ``query``; None when the query has no words (no filter)."""
+    ``query``; None when the query has no words (no filter). (The browser's pages in id
+    order walk the FTS5 index instead: ``fts_table`` and ``fts_match``.)"""
     if uses_fts():
-        expression = fts_query(query)
-        if not expression:
-            return None
-        ids = (
-            select(literal_column("rowid"))
-            .select_from(table(SEARCH_TABLE))
-            .where(literal_column(SEARCH_TABLE).op("MATCH")(expression))
-        )
-        return Item.id.in_(ids)
+        ids = matching_ids(query)
+        return None if ids is None else Item.id.in_(ids)
     expression = ts_query(query)
     if not expression:
         return None
