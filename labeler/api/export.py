@@ -18,6 +18,7 @@ from labeler.services.data.export_job import export_path
 from labeler.services.learning.model_reports import job_payload
 from labeler.views.export import stream_export
 
+ISO_DATE = {"type": "string", "format": "date"}
 FILTERS = (
     ("view", one_of("items", "annotations"), "one row per item or per annotation"),
     (
@@ -28,8 +29,9 @@ FILTERS = (
     ("final_only", "boolean", "only items with a final label"),
     ("split", one_of("train", "test"), ""),
     ("min_confidence", {"type": "number", "minimum": 0, "maximum": 1}, ""),
-    ("since", "string", "annotations updated on or after (ISO date)"),
-    ("until", "string", "annotations updated before (ISO date)"),
+    # a date (a date and time is read too): a string that is neither is refused with 422
+    ("since", ISO_DATE, "annotations updated on or after (ISO date)"),
+    ("until", ISO_DATE, "annotations updated before (ISO date)"),
     ("adjudicated_only", "boolean", ""),
     ("include_ambiguous", "boolean", ""),
     ("pseudonymize", "boolean", "stable pseudonymous annotator ids"),
