@@ -7,6 +7,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -148,20 +150,13 @@ def test_a_refusal_raises_with_the_servers_message(live_server, tokens):
     assert missing.value.status == 404
 
 
-class _Busy(BaseHTTPRequestHandler):
-    """Answers 503 with Retry-After twice, then 200; records what it was sent."""
+class _Answering(BaseHTTPRequestHandler):
+    """A stand-in server's handler: JSON answers, a Retry-After of 0 on a 503, no log."""
 
-    seen: list[str] = []
-
-    def do_GET(self):  # noqa: N802 - http.server's name
-        _Busy.seen.append(self.headers["Authorization"])
-        if len(_Busy.seen) <= 2:
-            self.send_response(503)
+    def answer(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        if status == 503:
             self.send_header("Retry-After", "0")
-            body = b'{"error": "busy", "detail": "try again"}'
-        else:
-            self.send_response(200)
-            body = json.dumps({"projects": [{"id": 1, "name": "P"}]}).encode()
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -171,15 +166,36 @@ class _Busy(BaseHTTPRequestHandler):
         pass
 
 
+@contextmanager
+def _serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` on a loopback port for the block; its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _Busy(_Answering):
+    """Answers 503 with Retry-After twice, then 200; records what it was sent."""
+
+    seen: list[str] = []
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        _Busy.seen.append(self.headers["Authorization"])
+        if len(_Busy.seen) <= 2:
+            self.answer(503, b'{"error": "busy", "detail": "try again"}')
+        else:
+            self.answer(200, json.dumps({"projects": [{"id": 1, "name": "P"}]}).encode())
+
+
 @pytest.fixture
 def busy_server():
     _Busy.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Busy)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with _serving(_Busy) as url:
+        yield url
 
 
 def test_a_503_is_retried_after_its_retry_after(busy_server):
@@ -388,7 +404,7 @@ def test_retry_after_reads_seconds_and_http_dates():
     assert retry_after("soon", now) is None and retry_after("-3", now) is None
 
 
-class _BusyImport(BaseHTTPRequestHandler):
+class _BusyImport(_Answering):
     """Answers an import's first POST with 503 and Retry-After, the second with 201;
     keeps each request's body."""
 
@@ -397,33 +413,17 @@ class _BusyImport(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802 - http.server's name
         _BusyImport.bodies.append(self.rfile.read(int(self.headers["Content-Length"])))
         if len(_BusyImport.bodies) == 1:
-            self.send_response(503)
-            self.send_header("Retry-After", "0")
-            body = b'{"error": "busy", "detail": null}'
+            self.answer(503, b'{"error": "busy", "detail": null}')
         else:
-            self.send_response(201)
-            body = json.dumps({"rows": 3, "added": 3}).encode()
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
+            self.answer(201, json.dumps({"rows": 3, "added": 3}).encode())
 
 
 def test_a_file_chunk_refused_with_503_is_sent_again_whole(tmp_path):
     _BusyImport.bodies = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _BusyImport)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        path = tmp_path / "items.csv"
-        _labeled_frame(3).to_csv(path, index=False)
-        client = Client(f"http://127.0.0.1:{server.server_port}", "lbl_x", progress=False)
-        report = client.import_items(1, path, MAPPING)
-    finally:
-        server.shutdown()
-        server.server_close()
+    path = tmp_path / "items.csv"
+    _labeled_frame(3).to_csv(path, index=False)
+    with _serving(_BusyImport) as url:
+        report = Client(url, "lbl_x", progress=False).import_items(1, path, MAPPING)
     assert report == {"rows": 3, "added": 3}
     # each request has its own multipart boundary: compare what lies between them
     first, second = (body.replace(body.split(b"\r\n", 1)[0], b"--") for body in _BusyImport.bodies)

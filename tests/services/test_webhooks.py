@@ -155,14 +155,21 @@ def test_failures_are_retried_with_growing_waits(fast, project, receiver):
     assert len(bodies) == 1  # every attempt sends the same delivery
 
 
+def _failing_for_a_day(project, server) -> int:
+    """A model.trained hook on ``server`` that has failed for 25 hours, sent one more
+    (test) delivery, committed; its id."""
+    hook_id, _ = _hook(project, server.url, ["model.trained"])
+    hook = db.session.get(Webhook, hook_id)
+    hook.failing_since = utcnow() - timedelta(hours=25)
+    webhooks.send_test(db.session.get(Project, project), hook)
+    db.session.commit()
+    return hook_id
+
+
 def test_a_url_failing_for_a_day_is_disabled_and_the_admins_told(fast, project, receiver):
     server = receiver([500] * 10)
     with fast.app_context():
-        hook_id, _ = _hook(project, server.url, ["model.trained"])
-        hook = db.session.get(Webhook, hook_id)
-        hook.failing_since = utcnow() - timedelta(hours=25)
-        webhooks.send_test(db.session.get(Project, project), hook)
-        db.session.commit()
+        hook_id = _failing_for_a_day(project, server)
         hook = db.session.get(Webhook, hook_id)
         assert hook.active is False and "HTTP 500" in hook.disabled_reason
         delivery = db.session.scalars(select(WebhookDelivery)).one()
@@ -428,11 +435,7 @@ def test_the_admin_is_told_on_the_project_page_and_can_switch_it_back_on(
 ):
     server = receiver([500])
     with fast.app_context():
-        hook_id, _ = _hook(project, server.url, ["model.trained"])
-        hook = db.session.get(Webhook, hook_id)
-        hook.failing_since = utcnow() - timedelta(hours=25)
-        webhooks.send_test(db.session.get(Project, project), hook)
-        db.session.commit()
+        hook_id = _failing_for_a_day(project, server)
     auth.login("admin")
     shown = client.get(f"/projects/{project}").get_data(as_text=True)
     assert f"Webhook #{hook_id} was disabled" in shown
