@@ -83,7 +83,10 @@ def test_reviewer_accepts_one_set_then_edits_and_draws(page, app, disputed_spans
     page.wait_for_url(f"**/review/{second}")
     expect(page.locator(".flash")).to_contain_text("Resolved as PHONE 7–15, TIME 19–23")
 
-    # Second item: bob's set, then draw TIME and widen PHONE by keyboard.
+    # Second item: bob's set, then draw TIME and widen PHONE by keyboard. The keys work
+    # once spans_review.js has drawn the rows (it listens from the same task): a key
+    # pressed while the module still loads does nothing, so wait for the rows first.
+    expect(page.locator("#span-rows .span-row").first).to_be_visible()
     editor = page.locator("#span-editor .span-text")
     page.keyboard.press("2")
     expect(editor.locator("mark.span")).to_have_count(1)
