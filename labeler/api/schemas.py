@@ -12,6 +12,26 @@ from marshmallow import Schema, fields, validate
 
 from labeler.core.kinds import KINDS
 
+# Schema-level JSON Schema keywords (anyOf: "one of these fields is required", ...)
+# that a marshmallow schema cannot carry, by component name: merged into the document's
+# components when it is built (labeler.api.blueprint.OpenApi.state_schema_rules).
+SCHEMA_RULES: dict[str, dict[str, Any]] = {}
+
+
+def states(**keywords: Any):
+    """Say in the document what the handler requires of the body as a whole."""
+
+    def wrap(cls: type[Schema]) -> type[Schema]:
+        SCHEMA_RULES[cls.__name__] = keywords
+        return cls
+
+    return wrap
+
+
+def one_field_of(*names: str) -> list[dict[str, Any]]:
+    """anyOf: at least one of ``names`` is sent."""
+    return [{"required": [name]} for name in names]
+
 
 class Error(Schema):
     error = fields.String(required=True, metadata={"description": "short reason"})
@@ -72,6 +92,15 @@ class ProjectCreate(Schema):
     )
 
 
+@states(
+    anyOf=[  # the mapping maps at least one column to a field
+        *(
+            {"required": [name], "properties": {name: {"minItems": 1}}}
+            for name in ("text", "numeric", "categorical", "meta")
+        ),
+        {"required": ["image"], "properties": {"image": {"type": "string"}}},
+    ]
+)
 class Mapping(Schema):
     id = fields.String(allow_none=True)
     text = fields.List(fields.String())
@@ -98,7 +127,7 @@ class Mapping(Schema):
 
 class ImportBody(Schema):
     mapping = fields.Nested(Mapping, required=True)
-    items = fields.List(fields.Dict(), required=True)
+    items = fields.List(fields.Dict(), required=True, metadata={"minItems": 1})
 
 
 class ImportReport(Schema):
@@ -180,6 +209,7 @@ class NextItems(Schema):
     progress = fields.Nested(Progress)
 
 
+@states(anyOf=one_field_of("label", "value"))
 class AnnotationIn(Schema):
     label = fields.String(metadata={"description": "single_label: the label (or use value)"})
     value = fields.Raw(metadata={"description": _VALUE})
