@@ -41,9 +41,19 @@ class Error(Schema):
     )
 
 
+_NOT_BLANK = r"\S"  # the server strips names: one that is only spaces is empty
+
+
 class Label(Schema):
-    name = fields.String(required=True, validate=validate.Length(1, 120))
-    hotkey = fields.String(allow_none=True, validate=validate.Length(1, 1))
+    name = fields.String(
+        required=True, validate=validate.Length(1, 120), metadata={"pattern": _NOT_BLANK}
+    )
+    hotkey = fields.String(
+        allow_none=True,
+        validate=validate.Length(1, 1),
+        # s, b and ? are the form's skip, back and help (RESERVED_KEYS, in any case)
+        metadata={"pattern": r"^[^sSbB?]", "description": "one key; not s, b or ?"},
+    )
     description = fields.String()
 
 
@@ -74,7 +84,9 @@ class ProjectList(Schema):
 
 
 class ProjectCreate(Schema):
-    name = fields.String(required=True, validate=validate.Length(1, 120))
+    name = fields.String(
+        required=True, validate=validate.Length(1, 120), metadata={"pattern": _NOT_BLANK}
+    )
     labels = fields.List(
         fields.Nested(Label),
         metadata={"description": "the label set; required unless the kind needs none (pairwise)"},
