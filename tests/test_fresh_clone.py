@@ -105,3 +105,49 @@ def test_the_check_finds_a_path_outside():
     tree = ast.parse('Path("../shared/x.csv"); DATA / ".." / "y"; open("ok.txt"); s = "../x"')
     found = [c.value for node in ast.walk(tree) for c in _path_literals(node)]
     assert sorted(v for v in found if _outside(v)) == ["..", "../shared/x.csv"]
+
+
+PINNED_EXTRAS = ("dev", "scale", "parquet", "client")
+
+
+def _pins() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, sep, version = line.partition("==")
+            assert sep, f"constraints.txt: {line!r} is not an exact pin"
+            pins[re.sub(r"[-_.]+", "-", name).lower()] = version.strip()
+    return pins
+
+
+def test_the_constraints_pin_every_dependency_within_its_bounds():
+    """What the README and .ci/run install from: each requirement of the project and of
+    the extras they install has one exact pin, and the pin is inside the bound
+    pyproject.toml sets (e.g. pytest < 9)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    wanted = list(project["dependencies"])
+    for extra in PINNED_EXTRAS:
+        wanted += project["optional-dependencies"][extra]
+    pins = _pins()
+    problems = []
+    for text in wanted:
+        requirement = Requirement(text)
+        if requirement.marker is not None and not requirement.marker.evaluate():
+            continue
+        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+        if name not in pins:
+            problems.append(f"{requirement.name} is not pinned")
+        elif not requirement.specifier.contains(Version(pins[name]), prereleases=True):
+            problems.append(f"{requirement.name}=={pins[name]} is outside {requirement.specifier}")
+    assert not problems, problems
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "-c constraints.txt" in ci
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert 'pip install -c constraints.txt -e ".[dev]"' in readme
+    assert "Refreshing the pinned versions" in readme
