@@ -151,3 +151,15 @@ def test_the_constraints_pin_every_dependency_within_its_bounds():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert 'pip install -c constraints.txt -e ".[dev]"' in readme
     assert "Refreshing the pinned versions" in readme
+
+
+def test_ci_first_runs_the_readmes_command_in_a_clone_with_nothing_beside_it():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = re.search(r'pip install -c constraints.txt -e "\.\[dev\]" && (.+?)\s+#', readme)
+    assert command, "the README's second command is gone"
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    runs = [line for line in ci.splitlines() if "python -m pytest" in line]
+    clone = re.search(r'git clone -q \. "(\$work/clone/[\w-]+)"', ci)
+    assert clone, ".ci/run no longer clones the project"
+    # the clone sits alone in a fresh folder: no ../shared beside it
+    assert f'(cd "{clone.group(1)}" && {command.group(1).strip()})' in runs[0]
