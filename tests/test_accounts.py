@@ -305,3 +305,52 @@ def test_authenticated_responses_are_never_publicly_cached(app, client, auth, pr
         assert not cache.public and (cache.private or cache.no_store), (url, cache)
     api = client.get("/api/v1/projects", headers=bearer(tokens["admin"]))
     assert api.cache_control.no_store and not api.cache_control.public
+
+
+def _post_pages(app) -> list:
+    pages = [
+        rule
+        for rule in app.url_map.iter_rules()
+        if "POST" in rule.methods
+        and not rule.endpoint.startswith(("api.", "auth."))  # login: tested above
+    ]
+    return sorted(pages, key=lambda rule: rule.rule)
+
+
+def test_no_redirect_target_taken_from_a_request_leaves_the_site(app, client, auth, project):
+    """Every form page, with every field name the templates send (in the form and the
+    query): a field whose value comes back in the Location is a redirect target, and
+    each crafted target sent there must leave the browser on this site."""
+    from urllib.parse import urlencode
+
+    from tests.test_hostile_input import _fill, _form_fields
+
+    with app.app_context():
+        item_id = db.session.scalars(select(Item.id)).first()
+        ids = {"project_id": project, "item_id": item_id, "user_id": user("dave").id}
+    fields = _form_fields()
+    auth.login("admin")
+    csrf = auth.csrf()
+
+    def post(rule, values: dict[str, str]):
+        url = _fill(rule.rule, ids, None)
+        response = client.post(f"{url}?{urlencode(values)}", data={**values, "csrf_token": csrf})
+        response.close()
+        return response.headers.get("Location", "")
+
+    markers = {name: f"/marker-{name}" for name in fields}
+    targets = []
+    for rule in _post_pages(app):
+        back = urlsplit(post(rule, markers)).path
+        targets += [(rule, name) for name in fields if markers[name] == back]
+    assert {(rule.endpoint, name) for rule, name in targets} >= {
+        ("items.bulk_action", "back"),
+        ("models.send_to_review", "next"),
+    }, "the search found no redirect targets: it no longer works"
+    failures = []
+    for rule, name in targets:
+        for target in HOSTILE_TARGETS:
+            location = post(rule, {**markers, name: target})
+            if _browser_reads(location)[1] not in ("", "localhost"):
+                failures.append(f"{rule.endpoint} {name}={target!r} -> {location!r}")
+    assert not failures, "\n".join(failures)
