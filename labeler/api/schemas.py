@@ -83,6 +83,17 @@ class ProjectList(Schema):
     projects = fields.List(fields.Nested(Project))
 
 
+@states(
+    anyOf=[  # a label set, unless the kind needs none (its answers name no labels)
+        {
+            "required": ["task_kind"],
+            "properties": {
+                "task_kind": {"enum": [name for name, k in KINDS.items() if not k.uses_labels]}
+            },
+        },
+        {"required": ["labels"], "properties": {"labels": {"minItems": 1}}},
+    ]
+)
 class ProjectCreate(Schema):
     name = fields.String(
         required=True, validate=validate.Length(1, 120), metadata={"pattern": _NOT_BLANK}
