@@ -354,3 +354,29 @@ def test_no_redirect_target_taken_from_a_request_leaves_the_site(app, client, au
             if _browser_reads(location)[1] not in ("", "localhost"):
                 failures.append(f"{rule.endpoint} {name}={target!r} -> {location!r}")
     assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("junk", ["", "x", "-1", "1.0", "\u00b2", str(2**63), "9" * 30])
+def test_the_members_form_adds_a_user_by_id_and_refuses_anything_else(
+    app, client, auth, project, junk
+):
+    from labeler.models import Membership
+
+    with app.app_context():
+        dave = user("dave").id
+
+    def memberships():
+        with app.app_context():
+            return db.session.scalars(
+                select(Membership.role).where(
+                    Membership.user_id == dave, Membership.project_id == project
+                )
+            ).all()
+
+    before = memberships()
+    auth.login("admin")
+    refused = auth.post(f"/projects/{project}/members", {"user_id": junk, "role": "reviewer"})
+    assert refused.status_code == 302 and memberships() == before
+    assert "Choose a user." in client.get(refused.headers["Location"]).get_data(as_text=True)
+    added = auth.post(f"/projects/{project}/members", {"user_id": str(dave), "role": "reviewer"})
+    assert added.status_code == 302 and memberships() == ["reviewer"]
