@@ -116,12 +116,33 @@ class ProjectCreate(Schema):
 
 
 @states(
-    anyOf=[  # the mapping maps at least one column to a field
-        *(
-            {"required": [name], "properties": {name: {"minItems": 1}}}
-            for name in ("text", "numeric", "categorical", "meta")
-        ),
-        {"required": ["image"], "properties": {"image": {"type": "string"}}},
+    allOf=[
+        {
+            "anyOf": [  # the mapping maps at least one column to a field
+                *(
+                    {"required": [name], "properties": {name: {"minItems": 1}}}
+                    for name in ("text", "numeric", "categorical", "meta")
+                ),
+                {
+                    "required": ["image"],
+                    "properties": {"image": {"type": "string", "minLength": 1}},
+                },
+            ]
+        },
+        {
+            "anyOf": [  # an annotator column needs a label column
+                {
+                    "not": {
+                        "required": ["annotator"],
+                        "properties": {"annotator": {"type": "string", "minLength": 1}},
+                    }
+                },
+                {
+                    "required": ["label"],
+                    "properties": {"label": {"type": "string", "minLength": 1}},
+                },
+            ]
+        },
     ]
 )
 class Mapping(Schema):

@@ -91,11 +91,13 @@ BUSINESS_RULES = {
     "GET /api/v1/projects/{project_id}/order-effects": "only a pairwise project has one",
     "GET /api/v1/projects/{project_id}/preference-pairs": "only a pairwise project has them",
     "POST /api/v1/projects/{project_id}/items/{item_id}/annotation": "the answer must be "
-    "in the stored project's label set (and the item leased to you)",
+    "in the stored project's label set, the item leased to you, and a suggestion is "
+    "echoed only when the project shows them",
     "POST /api/v1/projects/{project_id}/predict": "the rows must carry the fields the "
     "project's model reads, of their types (stored with the project)",
     "POST /api/v1/projects/{project_id}/items": "each row must carry the columns the "
-    "mapping names, of their types (names that are data), and labels of the project's set",
+    "mapping names, of their types (names that are data), the gold and suggestion "
+    "columns differ from the item fields, and labels are of the project's set",
     "POST /api/v1/projects/{project_id}/labelset": "the labels named must be (or, for a "
     "new name, must not be) in the stored label set",
     "POST /api/v1/projects/{project_id}/items/{item_id}/review": "resolve's answer must "
