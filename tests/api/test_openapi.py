@@ -81,7 +81,9 @@ BUSINESS_RULES = {
     "scale's labels increasing numbers, task_settings the chosen kind knows (rules "
     "between the items of a list and between fields)",
     "PATCH /api/v1/projects/{project_id}": "the sampling strategy and consensus method "
-    "must be ones the stored project's task kind offers (the document lists every kind's)",
+    "must be ones the stored project's task kind offers (the document lists every kind's), "
+    "estimator_params must fit the estimator (the stored one when the body names none), "
+    "and the test fraction is fixed once labeling has started",
     "POST /api/v1/projects/{project_id}/items/bulk": "mark_gold needs items that have a "
     "final label; the ids must be items of this project",
     "GET /api/v1/projects/{project_id}/items/similar": "either item or q: a choice "
