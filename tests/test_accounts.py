@@ -133,18 +133,25 @@ def test_a_reset_or_deactivation_ends_sessions_and_tokens_at_once(app, auth, tok
         assert live == []
 
 
-def test_a_role_change_takes_effect_on_an_existing_session(app, auth):
+def test_a_role_change_takes_effect_on_an_existing_session_and_token(app, auth, tokens):
     with app.app_context():
         user("bob").role = "admin"
         db.session.commit()
     bob_client = app.test_client()
     from tests.conftest import Auth
 
+    def create_user(name: str) -> int:
+        return bob_client.post(
+            "/api/v1/users", json={"username": name}, headers=bearer(tokens["bob"])
+        ).status_code
+
     Auth(bob_client).login("bob")
     assert bob_client.get("/admin/users").status_code == 200
+    assert create_user("made-by-bob") == 201
     auth.login("admin")
     _admin_updates(app, auth, "bob", role="annotator")
     assert bob_client.get("/admin/users").status_code == 403
+    assert create_user("made-by-bob-later") == 403  # the same token, no longer an admin's
 
 
 def test_the_users_page_says_which_role_rules_on_a_project(client, auth):
