@@ -49,6 +49,7 @@ JSON_VALUES = [
 BODIES = [DEEP, "[1, 2]", '"a string"', "null", "not json", '{"\\ud800": 1}', "{" * 200]
 FORM_VALUES = [
     "99999999999999999999999999999",
+    "9" * 5000,  # past int()'s 4,300 digits: a ValueError of its own
     str(2**63),
     "-1",
     "1e309",
@@ -294,3 +295,63 @@ def test_every_api_operation_survives_each_hostile_value_in_every_field(
             if response.status_code >= 500:
                 failures.append(f"{op['method']} {url} {value[:20]!r}: {response.status_code}")
     assert not failures, "\n".join(failures)
+
+
+def test_a_prediction_refuses_numbers_no_model_can_read_naming_item_and_field(app, client, tokens):
+    """inf, -inf and nan (and integers past the largest float) are refused at import with
+    line and column; a prediction request refuses them the same way, naming the item and
+    the field (they reached the model and answered 500)."""
+    import numpy as np
+    import pandas as pd
+
+    from labeler.core import training
+    from labeler.core.model_inputs import ModelInputs
+    from labeler.models import ModelVersion
+    from labeler.services.data.import_spec import ColumnMapping
+    from labeler.services.data.imports import import_rows
+    from labeler.services.learning import artifacts
+    from labeler.services.projects.store import create_project
+
+    with app.app_context():
+        project = create_project("Numbers", [{"name": "a"}, {"name": "b"}])
+        mapping = ColumnMapping(id="id", numeric=("x",), text=("t",))
+        import_rows(project, [(1, {"id": "1", "x": 1.0, "t": "hi"})], mapping)
+        x = np.random.default_rng(0).normal(size=200)
+        inputs = ModelInputs(numeric=("x",), text=("t",))
+        frame = pd.DataFrame({"x": x, "t": ["some words"] * 200})
+        model = training.train(
+            frame, ["a" if v > 0 else "b" for v in x], inputs, "logistic_regression"
+        )
+        version = ModelVersion(
+            project_id=project.id,
+            status="champion",
+            estimator="logistic_regression",
+            n_labels=200,
+            train_label_counts={"a": 100, "b": 100},
+            metrics={"accuracy": 1.0, "macro_f1": 1.0, "n_test": 50},
+            baseline_metrics={},
+        )
+        db.session.add(version)
+        db.session.flush()
+        version.artifact_path = artifacts.save(model, project.id, version.id)
+        project.champion_id = version.id
+        db.session.commit()
+        url = f"/api/v1/projects/{project.id}/predict"
+    admin = bearer(tokens["admin"])
+
+    def predict(literal: str):
+        body = f'{{"items": [{{"x": 0.5, "t": "hi"}}, {{"x": {literal}, "t": "hi"}}]}}'
+        return client.post(url, data=body, content_type="application/json", headers=admin)
+
+    shown = {"1e999": "inf", "-1e999": "-inf", "NaN": "nan", "Infinity": "inf"}
+    shown |= {"-Infinity": "-inf", str(10**400): "a larger integer"}
+    for literal, got in shown.items():
+        refused = predict(literal)
+        assert refused.status_code == 422, (literal, refused.status_code)
+        assert refused.json["detail"]["problems"] == [
+            f"item 1: field 'x' must be a finite number or null, got {got}"
+        ], literal
+    for literal in ("null", "-3", str(10**30), "2.5e300"):
+        answered = predict(literal)
+        assert answered.status_code == 200, (literal, answered.json)
+        assert len(answered.json["predictions"]) == 2

@@ -139,7 +139,9 @@ def _int(value: str | None, name: str) -> int:
 
 def _user(value: str | None) -> User | None:
     """The user a form's ``user_id`` names, or None (not a row id: text, sign, too big)."""
-    if not value or not (value.isascii() and value.isdigit()) or int(value) > 2**63 - 1:
+    if not value or len(value) > 19 or not (value.isascii() and value.isdigit()):
+        return None  # (int() of 4,301 digits raises)
+    if int(value) > 2**63 - 1:
         return None
     return db.session.get(User, int(value))
 
