@@ -133,18 +133,25 @@ def test_a_reset_or_deactivation_ends_sessions_and_tokens_at_once(app, auth, tok
         assert live == []
 
 
-def test_a_role_change_takes_effect_on_an_existing_session(app, auth):
+def test_a_role_change_takes_effect_on_an_existing_session_and_token(app, auth, tokens):
     with app.app_context():
         user("bob").role = "admin"
         db.session.commit()
     bob_client = app.test_client()
     from tests.conftest import Auth
 
+    def create_user(name: str) -> int:
+        return bob_client.post(
+            "/api/v1/users", json={"username": name}, headers=bearer(tokens["bob"])
+        ).status_code
+
     Auth(bob_client).login("bob")
     assert bob_client.get("/admin/users").status_code == 200
+    assert create_user("made-by-bob") == 201
     auth.login("admin")
     _admin_updates(app, auth, "bob", role="annotator")
     assert bob_client.get("/admin/users").status_code == 403
+    assert create_user("made-by-bob-later") == 403  # the same token, no longer an admin's
 
 
 def test_the_users_page_says_which_role_rules_on_a_project(client, auth):
@@ -305,3 +312,78 @@ def test_authenticated_responses_are_never_publicly_cached(app, client, auth, pr
         assert not cache.public and (cache.private or cache.no_store), (url, cache)
     api = client.get("/api/v1/projects", headers=bearer(tokens["admin"]))
     assert api.cache_control.no_store and not api.cache_control.public
+
+
+def _post_pages(app) -> list:
+    pages = [
+        rule
+        for rule in app.url_map.iter_rules()
+        if "POST" in rule.methods
+        and not rule.endpoint.startswith(("api.", "auth."))  # login: tested above
+    ]
+    return sorted(pages, key=lambda rule: rule.rule)
+
+
+def test_no_redirect_target_taken_from_a_request_leaves_the_site(app, client, auth, project):
+    """Every form page, with every field name the templates send (in the form and the
+    query): a field whose value comes back in the Location is a redirect target, and
+    each crafted target sent there must leave the browser on this site."""
+    from urllib.parse import urlencode
+
+    from tests.test_hostile_input import _fill, _form_fields
+
+    with app.app_context():
+        item_id = db.session.scalars(select(Item.id)).first()
+        ids = {"project_id": project, "item_id": item_id, "user_id": user("dave").id}
+    fields = _form_fields()
+    auth.login("admin")
+    csrf = auth.csrf()
+
+    def post(rule, values: dict[str, str]):
+        url = _fill(rule.rule, ids, None)
+        response = client.post(f"{url}?{urlencode(values)}", data={**values, "csrf_token": csrf})
+        response.close()
+        return response.headers.get("Location", "")
+
+    markers = {name: f"/marker-{name}" for name in fields}
+    targets = []
+    for rule in _post_pages(app):
+        back = urlsplit(post(rule, markers)).path
+        targets += [(rule, name) for name in fields if markers[name] == back]
+    assert {(rule.endpoint, name) for rule, name in targets} >= {
+        ("items.bulk_action", "back"),
+        ("models.send_to_review", "next"),
+    }, "the search found no redirect targets: it no longer works"
+    failures = []
+    for rule, name in targets:
+        for target in HOSTILE_TARGETS:
+            location = post(rule, {**markers, name: target})
+            if _browser_reads(location)[1] not in ("", "localhost"):
+                failures.append(f"{rule.endpoint} {name}={target!r} -> {location!r}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("junk", ["", "x", "-1", "1.0", "\u00b2", str(2**63), "9" * 30, "9" * 5000])
+def test_the_members_form_adds_a_user_by_id_and_refuses_anything_else(
+    app, client, auth, project, junk
+):
+    from labeler.models import Membership
+
+    with app.app_context():
+        dave = user("dave").id
+
+    def memberships():
+        with app.app_context():
+            return db.session.scalars(
+                select(Membership.role).where(
+                    Membership.user_id == dave, Membership.project_id == project
+                )
+            ).all()
+
+    before = memberships()
+    auth.login("admin")
+    refused = auth.post(f"/projects/{project}/members", {"user_id": junk, "role": "reviewer"})
+    assert refused.status_code == 302 and memberships() == before
+    assert "Choose a user." in client.get(refused.headers["Location"]).get_data(as_text=True)
+    added = auth.post(f"/projects/{project}/members", {"user_id": str(dave), "role": "reviewer"})
+    assert added.status_code == 302 and memberships() == ["reviewer"]

@@ -49,6 +49,7 @@ JSON_VALUES = [
 BODIES = [DEEP, "[1, 2]", '"a string"', "null", "not json", '{"\\ud800": 1}', "{" * 200]
 FORM_VALUES = [
     "99999999999999999999999999999",
+    "9" * 5000,  # past int()'s 4,300 digits: a ValueError of its own
     str(2**63),
     "-1",
     "1e309",
@@ -212,3 +213,145 @@ def test_the_classes_the_report_found_get_a_422_that_says_why(client, project, t
         message = response.json["error"]
         assert says in message or (says == "not a list" and "a list" in message), message
     assert client.get(f"/api/v1/projects/{2**70}", headers=admin).status_code == 404
+
+
+def test_every_form_page_survives_each_hostile_value_in_every_field(app, client, auth, project):
+    """The sweep beside the property test: each POST page gets each hostile value in
+    every field the templates name at once (form and query), with real and too-large
+    ids in its path; none may answer a 5xx (or raise: the test app propagates)."""
+    with app.app_context():
+        item_id = db.session.scalars(select(Item.id)).first()
+        ids = {"project_id": project, "item_id": item_id, "user_id": user("dave").id}
+    pages = sorted(
+        (
+            rule
+            for rule in app.url_map.iter_rules()
+            if "POST" in rule.methods
+            and not rule.endpoint.startswith("api.")
+            and rule.endpoint != "auth.logout"
+        ),
+        key=lambda rule: rule.rule,
+    )
+    fields = _form_fields()
+    auth.login("admin")
+    csrf = auth.csrf()
+    failures = []
+    for rule in pages:
+        for big in (None, BIG_IDS[0]):
+            url = _fill(rule.rule, ids, big)
+            if big is not None and url == _fill(rule.rule, ids, None):
+                continue  # no id in this path
+            for value in FORM_VALUES:
+                sent = value if value.startswith("%") else quote(value)
+                pairs = "&".join(f"{quote(name)}={sent}" for name in fields)
+                try:
+                    response = client.post(
+                        f"{url}?{pairs}",
+                        data=f"csrf_token={quote(csrf)}&{pairs}",
+                        content_type="application/x-www-form-urlencoded",
+                    )
+                except Exception as error:  # noqa: BLE001  (what would be a 500)
+                    failures.append(f"{url} {value[:20]!r}: {type(error).__name__}: {error}")
+                    continue
+                response.close()
+                if response.status_code >= 500:
+                    failures.append(f"{url} {value[:20]!r}: {response.status_code}")
+    assert not failures, "\n".join(failures)
+
+
+def test_every_api_operation_survives_each_hostile_value_in_every_field(
+    app, client, project, tokens
+):
+    """The same sweep over the OpenAPI document: each operation gets each hostile JSON
+    value in every body property at once, and in each query parameter; never a 5xx."""
+    with app.app_context():
+        item_id = db.session.scalars(select(Item.id)).first()
+        ids = {"project_id": project, "item_id": item_id, "user_id": user("dave").id}
+    admin = bearer(tokens["admin"])
+    failures = []
+    operations = _operations(client.get("/api/v1/openapi.json").json)
+    assert len(operations) > 50  # the document was read
+    for op in operations:
+        if op["path"].endswith("/users/{user_id}") and op["method"] != "GET":
+            continue  # would deactivate the user whose id the other paths name
+        url = _fill(op["path"], ids, None)
+        for value in JSON_VALUES:
+            query = "&".join(f"{name}={quote(value, safe='')}" for name in op["query"])
+            body = None
+            if op["method"] != "GET":
+                body = "{" + ", ".join(f'"{field}": {value}' for field in op["fields"]) + "}"
+            try:
+                response = client.open(
+                    f"{url}?{query}" if query else url,
+                    method=op["method"],
+                    headers=admin,
+                    data=body,
+                    content_type="application/json" if body is not None else None,
+                )
+            except Exception as error:  # noqa: BLE001  (what would be a 500)
+                failures.append(f"{op['method']} {url} {value[:20]!r}: {error!r}"[:300])
+                continue
+            response.close()
+            if response.status_code >= 500:
+                failures.append(f"{op['method']} {url} {value[:20]!r}: {response.status_code}")
+    assert not failures, "\n".join(failures)
+
+
+def test_a_prediction_refuses_numbers_no_model_can_read_naming_item_and_field(app, client, tokens):
+    """inf, -inf and nan (and integers past the largest float) are refused at import with
+    line and column; a prediction request refuses them the same way, naming the item and
+    the field (they reached the model and answered 500)."""
+    import numpy as np
+    import pandas as pd
+
+    from labeler.core import training
+    from labeler.core.model_inputs import ModelInputs
+    from labeler.models import ModelVersion
+    from labeler.services.data.import_spec import ColumnMapping
+    from labeler.services.data.imports import import_rows
+    from labeler.services.learning import artifacts
+    from labeler.services.projects.store import create_project
+
+    with app.app_context():
+        project = create_project("Numbers", [{"name": "a"}, {"name": "b"}])
+        mapping = ColumnMapping(id="id", numeric=("x",), text=("t",))
+        import_rows(project, [(1, {"id": "1", "x": 1.0, "t": "hi"})], mapping)
+        x = np.random.default_rng(0).normal(size=200)
+        inputs = ModelInputs(numeric=("x",), text=("t",))
+        frame = pd.DataFrame({"x": x, "t": ["some words"] * 200})
+        model = training.train(
+            frame, ["a" if v > 0 else "b" for v in x], inputs, "logistic_regression"
+        )
+        version = ModelVersion(
+            project_id=project.id,
+            status="champion",
+            estimator="logistic_regression",
+            n_labels=200,
+            train_label_counts={"a": 100, "b": 100},
+            metrics={"accuracy": 1.0, "macro_f1": 1.0, "n_test": 50},
+            baseline_metrics={},
+        )
+        db.session.add(version)
+        db.session.flush()
+        version.artifact_path = artifacts.save(model, project.id, version.id)
+        project.champion_id = version.id
+        db.session.commit()
+        url = f"/api/v1/projects/{project.id}/predict"
+    admin = bearer(tokens["admin"])
+
+    def predict(literal: str):
+        body = f'{{"items": [{{"x": 0.5, "t": "hi"}}, {{"x": {literal}, "t": "hi"}}]}}'
+        return client.post(url, data=body, content_type="application/json", headers=admin)
+
+    shown = {"1e999": "inf", "-1e999": "-inf", "NaN": "nan", "Infinity": "inf"}
+    shown |= {"-Infinity": "-inf", str(10**400): "a larger integer"}
+    for literal, got in shown.items():
+        refused = predict(literal)
+        assert refused.status_code == 422, (literal, refused.status_code)
+        assert refused.json["detail"]["problems"] == [
+            f"item 1: field 'x' must be a finite number or null, got {got}"
+        ], literal
+    for literal in ("null", "-3", str(10**30), "2.5e300"):
+        answered = predict(literal)
+        assert answered.status_code == 200, (literal, answered.json)
+        assert len(answered.json["predictions"]) == 2

@@ -38,4 +38,5 @@ def init_app(app: Flask) -> None:
     openapi = OpenApi(app, spec_kwargs=SPEC)
     openapi.register_blueprint(bp)
     openapi.describe_bare_routes()
+    openapi.state_schema_rules()
     app.extensions["labeler.openapi"] = openapi

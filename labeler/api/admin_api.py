@@ -88,7 +88,9 @@ class UserIn(Schema):
         validate=validate.Length(accounts.PASSWORD_MIN, accounts.PASSWORD_MAX),
         metadata={
             "description": "optional: without one the user signs in with tokens only; "
-            "not one of the most common passwords"
+            "not one of the most common passwords (in any case), at least three "
+            "different characters, and not the username",
+            "pattern": accounts.PASSWORD_PATTERN,
         },
     )
 

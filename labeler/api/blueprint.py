@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from labeler.api.common import early_project_id, read_route_project
-from labeler.api.schemas import ERROR_TEXT, Error, json_body, query
+from labeler.api.schemas import ERROR_TEXT, SCHEMA_RULES, Error, json_body, query
 from labeler.auth import token_touched, user_and_project_for_token, user_for_token
 from labeler.db_engine import reads_before_writing
 from labeler.extensions import csrf, db
@@ -57,6 +57,12 @@ class OpenApi(Api):
                         "description": "OK",
                         "content": {"application/json": {"schema": {"type": "object"}}},
                     }
+
+    def state_schema_rules(self) -> None:
+        """Merge :data:`labeler.api.schemas.SCHEMA_RULES` into the components."""
+        components = self.spec.components.schemas
+        for name, keywords in SCHEMA_RULES.items():
+            components[name].update(keywords)  # a KeyError: a rule for no route's schema
 
 
 SPEC = {

@@ -12,7 +12,7 @@ from marshmallow import Schema, fields, validate
 
 from labeler.api.blueprint import bp, documented
 from labeler.api.common import api_project, int_arg, json_body
-from labeler.api.schemas import Error, integer
+from labeler.api.schemas import Error, integer, one_field_of, states
 from labeler.auth import MODEL_INTERNALS_ROLE
 from labeler.db_engine import begin_write, reads_only
 from labeler.extensions import db
@@ -24,9 +24,13 @@ from labeler.services.serving import monitoring, prediction_log, rollout
 from labeler.services.serving import predict as serving
 
 
+@states(anyOf=one_field_of("item", "items"))
 class PredictIn(Schema):
     item = fields.Dict(metadata={"description": "one item's fields (send item or items)"})
-    items = fields.List(fields.Dict(), metadata={"description": "a batch of items"})
+    items = fields.List(
+        fields.Dict(),
+        metadata={"description": "a batch of items (at least one)", "minItems": 1},
+    )
     request_id = fields.String(
         metadata={"description": "routes the same id to the same version (also X-Request-ID)"}
     )

@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 from labeler import jobs
 from labeler.api.blueprint import bp, documented
 from labeler.api.common import api_project, load_body
-from labeler.api.schemas import JobOut
+from labeler.api.schemas import JobOut, states
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import MAX_ROW_ID, Job
@@ -71,6 +71,36 @@ class GoldOut(Schema):
     annotators = fields.List(fields.Nested(GoldAccuracy))
 
 
+_NAME = {"type": "string", "pattern": r"\S"}  # stripped by the server: not only spaces
+_NAMES = {"type": "array", "minItems": 2}
+
+
+@states(
+    anyOf=[  # what each action needs (that the labels named exist is the database's)
+        {
+            "properties": {"action": {"enum": ["rename"]}, "label": _NAME, "to": _NAME},
+            "required": ["label", "to"],
+        },
+        {
+            "properties": {
+                "action": {"enum": ["merge"]},
+                "labels": {**_NAMES, "items": {"type": "string"}},
+                "into": _NAME,
+            },
+            "required": ["labels", "into"],
+        },
+        {
+            "properties": {
+                "action": {"enum": ["split"]},
+                "label": _NAME,
+                "into": {**_NAMES, "items": _NAME},
+                "annotations_to": _NAME,
+            },
+            "required": ["label", "into", "annotations_to"],
+        },
+        {"properties": {"action": {"enum": ["delete"]}, "label": _NAME}, "required": ["label"]},
+    ]
+)
 class LabelSetChange(Schema):
     action = fields.String(required=True, validate=validate.OneOf(labelset.ACTIONS))
     label = fields.String()

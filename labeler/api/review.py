@@ -7,6 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from labeler.api.blueprint import bp, documented
 from labeler.api.common import api_project, int_arg, json_body
+from labeler.api.schemas import one_field_of, states
 from labeler.db_engine import begin_write
 from labeler.extensions import db
 from labeler.models import Adjudication, Item
@@ -55,14 +56,41 @@ def review_queue(project_id: int):
     }
 
 
+@states(
+    anyOf=[
+        {"properties": {"action": {"enum": ["send_back", "ambiguous"]}}},
+        *one_field_of("label", "value"),  # resolve names the answer
+    ]
+)
 class ReviewIn(Schema):
     action = fields.String(required=True, validate=validate.OneOf(review.ACTIONS))
     label = fields.String(metadata={"description": "resolve: the final label"})
+    value = fields.Raw(metadata={"description": "resolve: the answer in the project's task kind"})
     note = fields.String()
 
 
+class ReviewDecision(Schema):
+    id = fields.Integer()
+    item = fields.Integer()
+    action = fields.String(validate=validate.OneOf(review.ACTIONS))
+    label = fields.String(allow_none=True)
+    note = fields.String()
+    reviewer = fields.String()
+    created_at = fields.String()
+
+
+class ReviewResult(Schema):
+    decision = fields.Nested(ReviewDecision)
+    final_label = fields.String(allow_none=True)
+    final_value = fields.Raw(allow_none=True)
+    final_source = fields.String(allow_none=True)
+    disputed = fields.Boolean()
+    ambiguous = fields.Boolean()
+    extra_annotations = fields.Integer()
+
+
 @bp.post("/projects/<int:project_id>/items/<int:item_id>/review")
-@documented(body=ReviewIn, errors=(400, 401, 403, 404, 409, 422), free_json=True)
+@documented(status=201, schema=ReviewResult, body=ReviewIn, errors=(400, 401, 403, 404, 409, 422))
 def review_item(project_id: int, item_id: int):
     """Decide: ``{"action": "resolve", "label": "spam", "note": "..."}`` (or ``"value"``:
     the answer in the project's task kind, e.g. a list of labels); or send_back,

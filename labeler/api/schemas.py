@@ -12,6 +12,26 @@ from marshmallow import Schema, fields, validate
 
 from labeler.core.kinds import KINDS
 
+# Schema-level JSON Schema keywords (anyOf: "one of these fields is required", ...)
+# that a marshmallow schema cannot carry, by component name: merged into the document's
+# components when it is built (labeler.api.blueprint.OpenApi.state_schema_rules).
+SCHEMA_RULES: dict[str, dict[str, Any]] = {}
+
+
+def states(**keywords: Any):
+    """Say in the document what the handler requires of the body as a whole."""
+
+    def wrap(cls: type[Schema]) -> type[Schema]:
+        SCHEMA_RULES[cls.__name__] = keywords
+        return cls
+
+    return wrap
+
+
+def one_field_of(*names: str) -> list[dict[str, Any]]:
+    """anyOf: at least one of ``names`` is sent."""
+    return [{"required": [name]} for name in names]
+
 
 class Error(Schema):
     error = fields.String(required=True, metadata={"description": "short reason"})
@@ -21,9 +41,19 @@ class Error(Schema):
     )
 
 
+_NOT_BLANK = r"\S"  # the server strips names: one that is only spaces is empty
+
+
 class Label(Schema):
-    name = fields.String(required=True, validate=validate.Length(1, 120))
-    hotkey = fields.String(allow_none=True, validate=validate.Length(1, 1))
+    name = fields.String(
+        required=True, validate=validate.Length(1, 120), metadata={"pattern": _NOT_BLANK}
+    )
+    hotkey = fields.String(
+        allow_none=True,
+        validate=validate.Length(1, 1),
+        # s, b and ? are the form's skip, back and help (RESERVED_KEYS, in any case)
+        metadata={"pattern": r"^[^sSbB?]", "description": "one key; not s, b or ?"},
+    )
     description = fields.String()
 
 
@@ -53,8 +83,21 @@ class ProjectList(Schema):
     projects = fields.List(fields.Nested(Project))
 
 
+@states(
+    anyOf=[  # a label set, unless the kind needs none (its answers name no labels)
+        {
+            "required": ["task_kind"],
+            "properties": {
+                "task_kind": {"enum": [name for name, k in KINDS.items() if not k.uses_labels]}
+            },
+        },
+        {"required": ["labels"], "properties": {"labels": {"minItems": 1}}},
+    ]
+)
 class ProjectCreate(Schema):
-    name = fields.String(required=True, validate=validate.Length(1, 120))
+    name = fields.String(
+        required=True, validate=validate.Length(1, 120), metadata={"pattern": _NOT_BLANK}
+    )
     labels = fields.List(
         fields.Nested(Label),
         metadata={"description": "the label set; required unless the kind needs none (pairwise)"},
@@ -72,6 +115,36 @@ class ProjectCreate(Schema):
     )
 
 
+@states(
+    allOf=[
+        {
+            "anyOf": [  # the mapping maps at least one column to a field
+                *(
+                    {"required": [name], "properties": {name: {"minItems": 1}}}
+                    for name in ("text", "numeric", "categorical", "meta")
+                ),
+                {
+                    "required": ["image"],
+                    "properties": {"image": {"type": "string", "minLength": 1}},
+                },
+            ]
+        },
+        {
+            "anyOf": [  # an annotator column needs a label column
+                {
+                    "not": {
+                        "required": ["annotator"],
+                        "properties": {"annotator": {"type": "string", "minLength": 1}},
+                    }
+                },
+                {
+                    "required": ["label"],
+                    "properties": {"label": {"type": "string", "minLength": 1}},
+                },
+            ]
+        },
+    ]
+)
 class Mapping(Schema):
     id = fields.String(allow_none=True)
     text = fields.List(fields.String())
@@ -98,7 +171,7 @@ class Mapping(Schema):
 
 class ImportBody(Schema):
     mapping = fields.Nested(Mapping, required=True)
-    items = fields.List(fields.Dict(), required=True)
+    items = fields.List(fields.Dict(), required=True, metadata={"minItems": 1})
 
 
 class ImportReport(Schema):
@@ -180,6 +253,7 @@ class NextItems(Schema):
     progress = fields.Nested(Progress)
 
 
+@states(anyOf=one_field_of("label", "value"))
 class AnnotationIn(Schema):
     label = fields.String(metadata={"description": "single_label: the label (or use value)"})
     value = fields.Raw(metadata={"description": _VALUE})

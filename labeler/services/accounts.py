@@ -9,6 +9,7 @@ role change needs neither: each request reads the role from the database.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 
 from sqlalchemy import select, update
@@ -53,6 +54,28 @@ def password_problem(password: str, username: str = "") -> str | None:
     if username and username.lower() == lowered:
         return "the password may not be the username"
     return None
+
+
+# Characters whose lower case is one ASCII letter: A-Z and the Kelvin sign (K -> k);
+# password_problem compares lowered text, so the pattern below must match them too.
+_FOLDS = {"k": "\u212a"}
+
+
+def _any_case(word: str) -> str:
+    return "".join(
+        f"[{ch}{ch.upper()}{_FOLDS.get(ch, '')}]" if ch.isalpha() else re.escape(ch) for ch in word
+    )
+
+
+_ANY = r"[\s\S]"  # any character, newlines included ("." stops at one)
+# password_problem's rules that do not depend on the username, as one regular expression
+# (the same in ECMA-262 and Python), for the OpenAPI document: not one of
+# COMMON_PASSWORDS in any case, and at least three different characters. The end is
+# "(?![\s\S])", not "$", which also matches before a final newline.
+PASSWORD_PATTERN = (
+    f"^(?!(?:{'|'.join(_any_case(w) for w in sorted(COMMON_PASSWORDS))})(?!{_ANY}))"
+    f"(?={_ANY}*?({_ANY}){_ANY}*?(?!\\1)({_ANY}){_ANY}*?(?!\\1|\\2){_ANY})"
+)
 
 
 def check_password(password: str, username: str = "") -> None:

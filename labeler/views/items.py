@@ -24,6 +24,7 @@ from labeler.services.items import bulk, comments, record, similar, suggestions
 from labeler.services.items.preview import preview
 from labeler.services.labeling import review
 from labeler.views.common import load_project
+from labeler.web.redirects import safe_target
 
 bp = Blueprint("items", __name__)
 
@@ -91,9 +92,7 @@ def show(project_id: int, item_id: int):
 def bulk_action(project_id: int):
     load_project(project_id, need="reviewer")  # who may ask comes first
     action = request.form.get("action", "")
-    back = request.form.get("back") or url_for("items.browse", project_id=project_id)
-    if not back.startswith("/"):
-        back = url_for("items.browse", project_id=project_id)
+    back = safe_target(request.form.get("back"), url_for("items.browse", project_id=project_id))
     if action == "export":
         return _export(project_id, back)
     begin_write()

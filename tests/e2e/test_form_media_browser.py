@@ -83,6 +83,79 @@ def test_an_item_waits_for_its_picture_and_keys_do_nothing_meanwhile(page, app):
     assert _labels(app) == 3
 
 
+# Every state of the page in which the item is on screen: its id, its picture, and
+# whether that picture is decoded. Recorded on each change of the page (a
+# MutationObserver runs after each batch of DOM changes, before the next paint).
+WATCH_ITEM = """() => {
+  window.__seen = [];
+  const note = () => {
+    const item = document.getElementById('item');
+    const img = document.getElementById('item-image');
+    if (!item || item.hidden) return;
+    window.__seen.push({
+      id: document.getElementById('item-external-id').textContent,
+      src: img ? img.getAttribute('src') : null,
+      decoded: Boolean(img && img.complete && img.naturalWidth > 0),
+    });
+  };
+  new MutationObserver(note).observe(document.body,
+    {subtree: true, childList: true, attributes: true, characterData: true});
+  note();
+}"""
+
+
+def test_a_slow_next_picture_never_shows_the_old_one_under_the_new_id(page, app):
+    project = _pixel_project(app)
+    urls = _image_urls(app, project)
+    held: list = []
+    passing = {"first": True, "all": False}
+
+    def handle(route):
+        # the first picture comes at once; the ones after it wait until released
+        if passing["all"] or passing["first"]:
+            passing["first"] = False
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(IMAGES, handle)
+    login(page, "alice", PASSWORDS["alice"])
+    page.goto(f"/projects/{project}/annotate")
+    expect(page.locator("#item")).to_be_visible()
+    page.evaluate(WATCH_ITEM)
+    first = page.locator("#item-external-id").inner_text()
+    page.wait_for_function("document.getElementById('item-image').complete")
+
+    page.keyboard.press("1")  # labels the first item; the next one's picture is held
+    expect(page.locator("#status")).to_have_text("Loading the picture…")
+    expect(page.locator("#item")).to_be_hidden()
+    expect(page.locator("#session-count")).to_have_text("1")
+    assert held, "the next picture was not requested ahead"
+    for key in ["1", "2", "Enter", "1"]:  # keys while the picture is on its way: inert
+        page.keyboard.press(key)
+    page.wait_for_timeout(300)
+    expect(page.locator("#item")).to_be_hidden()
+    assert _labels(app) == 1
+
+    passing["all"] = True
+    for route in held:
+        route.continue_()
+    expect(page.locator("#item")).to_be_visible()
+    second = page.locator("#item-external-id").inner_text()
+    assert second != first
+    assert page.locator("#item-image").get_attribute("src").endswith(urls[second])
+    page.keyboard.press("1")
+    expect(page.locator("#item-external-id")).not_to_have_text(second)
+    expect(page.locator("#session-count")).to_have_text("2")
+    assert _labels(app) == 2
+
+    seen = page.evaluate("window.__seen")
+    assert {s["id"] for s in seen} >= {first, second}
+    for state in seen:  # never an id over another item's picture, nor over a half-loaded one
+        assert state["src"] and state["src"].endswith(urls[state["id"]]), state
+        assert state["decoded"], state
+
+
 def test_a_picture_that_fails_to_load_is_never_labeled(page, app):
     project = _pixel_project(app, n_items=2)
     # a broken file rather than a network error (which the page would log as one)

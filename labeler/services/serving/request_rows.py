@@ -7,6 +7,7 @@ it is walked item by item to say what is wrong where.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -69,15 +70,31 @@ def check_rows(project: Project, rows: Sequence[Any]) -> pd.DataFrame:
 
 
 _MISSING = object()
-_NUMBER = (int, float)
 _SCALAR = (str, int, float, bool)
+
+
+# A number the model can read: finite (inf and nan are refused, as an import refuses
+# them), and an integer no larger than the largest float.
+_LARGEST = int(sys.float_info.max)
+
+
+def _number(v: Any) -> bool:
+    kind = type(v)
+    if kind is float:
+        return v - v == 0.0  # False for inf, -inf and nan
+    return kind is int and -_LARGEST <= v <= _LARGEST
 
 
 def _column_fits(kind: str, values: list[Any]) -> bool:
     if kind == "text":
         return all(type(v) is str for v in values)
-    if kind == "numeric":
-        return all(v is None or (type(v) in _NUMBER) for v in values)
+    if kind == "numeric":  # _number, written out: no call per value
+        return all(
+            v is None
+            or (type(v) is float and v - v == 0.0)
+            or (type(v) is int and -_LARGEST <= v <= _LARGEST)
+            for v in values
+        )
     return all(v is None or type(v) in _SCALAR for v in values)
 
 
@@ -91,11 +108,17 @@ def _problems(rows: Sequence[Any], kinds: dict[str, str]) -> list[str]:
         for name, kind in kinds.items():
             if name not in row:
                 problems.append(f"item {index}: missing field {name!r} ({kind})")
-            elif not _fits(kind, row[name]):
-                problems.append(
-                    f"item {index}: field {name!r} must be {_WANTED[kind]}, "
-                    f"got {type(row[name]).__name__}"
-                )
+            elif not _fits(kind, value := row[name]):
+                if (
+                    kind == "numeric"
+                    and isinstance(value, int | float)
+                    and not isinstance(value, bool)
+                ):
+                    wanted = "a finite number or null"  # (no repr: 4,300 digits raise)
+                    got = repr(value) if isinstance(value, float) else "a larger integer"
+                else:
+                    wanted, got = _WANTED[kind], type(value).__name__
+                problems.append(f"item {index}: field {name!r} must be {wanted}, got {got}")
         if len(problems) >= 20:
             break
     return problems
@@ -112,5 +135,9 @@ def _fits(kind: str, value: Any) -> bool:
     if kind == "text":
         return isinstance(value, str)
     if kind == "numeric":
-        return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+        return value is None or (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and _number(float(value) if isinstance(value, float) else int(value))
+        )
     return value is None or isinstance(value, str | int | float | bool)
