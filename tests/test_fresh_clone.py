@@ -100,11 +100,11 @@ def test_no_test_reads_a_file_outside_the_project():
 
 
 def test_the_check_finds_a_path_outside():
-    assert _outside("../shared/data/sms.csv") and _outside("data/../../x")
+    assert _outside("../elsewhere/data/sms.csv") and _outside("data/../../x")
     assert not _outside("tests/data/sms-spam.csv") and not _outside("a..b")
-    tree = ast.parse('Path("../shared/x.csv"); DATA / ".." / "y"; open("ok.txt"); s = "../x"')
+    tree = ast.parse('Path("../elsewhere/x.csv"); DATA / ".." / "y"; open("ok.txt"); s = "../x"')
     found = [c.value for node in ast.walk(tree) for c in _path_literals(node)]
-    assert sorted(v for v in found if _outside(v)) == ["..", "../shared/x.csv"]
+    assert sorted(v for v in found if _outside(v)) == ["..", "../elsewhere/x.csv"]
 
 
 PINNED_EXTRAS = ("dev", "scale", "parquet", "client")
