@@ -13,6 +13,7 @@ and ``events`` (audit log, webhooks).
 
 from labeler.models.accounts import PASSWORD_METHOD, ApiToken, User, UserSession
 from labeler.models.base import (
+    MAX_BOUND_INT,
     MAX_ROW_ID,
     PROJECT_ROLES,
     ROLES,
@@ -21,6 +22,7 @@ from labeler.models.base import (
     TIER_FRESH,
     TIER_STARTED,
     VALUE_JSON,
+    row_id,
     utcnow,
 )
 from labeler.models.events import AuditEvent, Webhook, WebhookDelivery
@@ -38,7 +40,9 @@ from labeler.models.quality import ModelProbabilities
 from labeler.models.runs import JOB_ACTIVE_TRAIN, Alert, Job, ModelVersion, PredictionLog
 
 __all__ = [
+    "MAX_BOUND_INT",
     "MAX_ROW_ID",
+    "row_id",
     "Adjudication",
     "Alert",
     "Annotation",

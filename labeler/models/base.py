@@ -13,6 +13,19 @@ SPLITS = ("train", "test")
 # The largest row id every database keeps: id columns are INTEGER, 32 bits on PostgreSQL.
 # API bodies that name rows by id document this bound.
 MAX_ROW_ID = 2**31 - 1
+# The largest integer a database driver binds (SQLite's 64-bit INTEGER).
+MAX_BOUND_INT = 2**63 - 1
+
+
+def row_id(text: str | None) -> int | None:
+    """A form value read as a row id to look up: ASCII digits of a number from 1 to
+    :data:`MAX_BOUND_INT`, else None (text, a sign, spaces, or digits past what a driver
+    binds; int() of thousands of digits raises)."""
+    if not text or len(text) > 19 or not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_BOUND_INT else None
+
 
 # Item.queue_tier: 0 = has all the labels it needs; 1 = started (0 < n < k), asked
 # first so consensus arrives; 2 = not started.

@@ -21,6 +21,7 @@ from labeler.models import (
     ItemComment,
     Membership,
     User,
+    row_id,
 )
 from labeler.services import ServiceError, accounts
 from labeler.services.data import guidelines
@@ -137,15 +138,6 @@ def _int(value: str | None, name: str) -> int:
         raise ServiceError(f"{name} must be a whole number") from None
 
 
-def _user(value: str | None) -> User | None:
-    """The user a form's ``user_id`` names, or None (not a row id: text, sign, too big)."""
-    if not value or len(value) > 19 or not (value.isascii() and value.isdigit()):
-        return None  # (int() of 4,301 digits raises)
-    if int(value) > 2**63 - 1:
-        return None
-    return db.session.get(User, int(value))
-
-
 def _float(value: str | None, name: str) -> float:
     try:
         return float(value or "")
@@ -195,7 +187,8 @@ def colours(project_id: int):
 @admin_required
 def members(project_id: int):
     project = load_project(project_id, "admin")
-    user = _user(request.form.get("user_id"))
+    user_id = row_id(request.form.get("user_id"))
+    user = db.session.get(User, user_id) if user_id is not None else None
     if user is None:
         flash("Choose a user.", "error")
     else:

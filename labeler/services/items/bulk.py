@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from labeler.extensions import db
-from labeler.models import AuditEvent, Item, Project, User, utcnow
+from labeler.models import AuditEvent, Item, Project, User, row_id, utcnow
 from labeler.services import Forbidden, ServiceError
 from labeler.services.labeling import gold, review
 
@@ -60,16 +60,14 @@ ACTIONS: dict[str, Action] = {
 
 def selection(project: Project, raw_ids: list[str]) -> list[Item]:
     """The items of ``project`` with these ids; an unknown or foreign id is a 422."""
-    try:
-        ids = sorted({int(value) for value in raw_ids})
-    except ValueError:
-        raise ServiceError("items must be item ids", {"field": "items"}) from None
+    read = {row_id(value) for value in raw_ids}
+    if None in read:
+        raise ServiceError("items must be item ids", {"field": "items"})
+    ids = sorted(v for v in read if v is not None)
     if not ids:
         raise ServiceError("select at least one item", {"field": "items"})
     if len(ids) > MAX_SELECTION:
         raise ServiceError(f"select at most {MAX_SELECTION} items", {"field": "items"})
-    if ids[-1] >= 2**63 or ids[0] < 1:
-        raise ServiceError("items must be item ids", {"field": "items"})
     items = list(
         db.session.scalars(
             select(Item).where(Item.project_id == project.id, Item.id.in_(ids)).order_by(Item.id)
