@@ -12,7 +12,9 @@ API scripts written before the combined submit do. Columns:
   counter update) on the same WSGI server (gunicorn, same workers and threads);
 - labeler's embedded default: ``labeler serve`` (gunicorn web processes + the job worker
   on the job table), SQLite, 100,000 items, retraining every 50 final labels during the
-  run; the same without retraining, for the p95 ratio; one client alone for the p50;
+  run (the job worker at its default niceness, ``JOB_WORKER_NICE``, and again at 0, the
+  web processes' priority); the same without retraining, for the p95 ratio; one client
+  alone for the p50;
 - labeler on gunicorn + PostgreSQL, 4 workers (a throwaway cluster, as .ci/run starts
   one; skipped with a message if it cannot start).
 
@@ -495,8 +497,10 @@ def run_serve(
     retrain_every: int,
     warmup: float = 5.0,
     one_request: bool = True,
+    worker_nice: int | None = None,
 ) -> LoadResult:
-    """``labeler serve`` (web processes + job worker) against ``database_url``."""
+    """``labeler serve`` (web processes + job worker) against ``database_url``;
+    ``worker_nice`` overrides the job worker's niceness (``JOB_WORKER_NICE``)."""
     folder.mkdir(parents=True, exist_ok=True)
     project_id, tokens = prepare(database_url, folder, clients, n_items, k)
     _set_retrain(database_url, project_id, retrain_every)
@@ -506,6 +510,8 @@ def run_serve(
         LABELER_SECRET_KEY="load",
         LABELER_INSTANCE_PATH=str(folder),
     )
+    if worker_nice is not None:
+        env["LABELER_JOB_WORKER_NICE"] = str(worker_nice)
     command = [
         *CLI,
         "serve",
@@ -710,6 +716,10 @@ def main() -> None:
             run_bare(folder / "bare2", **common, one_request=False, name="bare, GET next + POST")
         )
         training = serve("train", "labeler serve, training", retrain_every=50)
+        # the same with the job worker at the web processes' priority (before JOB_WORKER_NICE)
+        training0 = serve(
+            "train0", "labeler, training, worker nice 0", retrain_every=50, worker_nice=0
+        )
         quiet = serve("quiet", "labeler serve, no training")
         quiet_two = serve("quiet2", "labeler, no training, GET + POST", one_request=False)
         alone = serve("one", "labeler serve, 1 client", clients=1)
@@ -746,6 +756,8 @@ def main() -> None:
     print(
         f"  p95 training / none       {training.cycle(95) / max(quiet.cycle(95), 1e-9):7.2f}x"
         "   goal <= 1.3"
+        f"  (worker nice 0: {training0.cycle(95) / max(quiet.cycle(95), 1e-9):.2f}x,"
+        f" {training0.per_second:.1f}/s, worst {max(training0.cycles_ms, default=0):.0f} ms)"
     )
     print(
         f"  one client, cycle p50     {alone.cycle(50):7.1f} ms  goal <= 10"

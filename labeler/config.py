@@ -64,6 +64,9 @@ DEFAULTS: dict[str, Any] = {
     # How often the job worker looks for webhook retries that fell due (0: never; then
     # run `labeler retry-webhooks` from cron).
     "WEBHOOK_RETRY_CHECK_SECONDS": 15,
+    # The niceness (0-19) `labeler serve` starts its job worker with: on a busy machine
+    # the scheduler serves requests first and training uses the CPU they leave.
+    "JOB_WORKER_NICE": 10,
 }
 
 # Keys whose environment value is parsed as JSON (numbers, booleans).

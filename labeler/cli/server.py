@@ -9,7 +9,10 @@ Each web worker builds its own app after the fork from ``labeler.wsgi`` (no prel
 forked connection pools would share sockets). Jobs never run in a web worker: they
 wait in the job table (``LABELER_JOB_EXECUTOR=database``) for the one job worker
 process (``labeler worker --database``) that this module starts, restarts if it dies,
-and stops with the server. A deployment that configured RQ keeps its own workers.
+and stops with the server. That worker runs at a lower CPU priority (``JOB_WORKER_NICE``,
+10 by default): when annotators keep both cores busy, a training or scoring job takes
+the time their requests leave instead of half of it (``benchmarks/bench_load.py``
+prints both). A deployment that configured RQ keeps its own workers.
 """
 
 from __future__ import annotations
@@ -49,8 +52,9 @@ def child_environment(app: Flask) -> dict[str, str]:
 class JobWorkerSupervisor:
     """Keeps one ``labeler worker --database`` process alive beside the web workers."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], nice: int = 0) -> None:
         self.env = env
+        self.nice = nice
         self.process: subprocess.Popen[bytes] | None = None
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._watch, name="labeler-job-supervisor")
@@ -63,7 +67,7 @@ class JobWorkerSupervisor:
 
     def _spawn(self) -> None:
         # --fail-running: a job the previous worker was running will never finish.
-        command = [*WORKER_COMMAND, "--database", "--fail-running"]
+        command = [*WORKER_COMMAND, "--database", "--fail-running", "--nice", str(self.nice)]
         self.process = subprocess.Popen(command, env=self.env)
 
     def _watch(self) -> None:
@@ -102,7 +106,11 @@ def run(app: Flask, host: str, port: int, workers: int, threads: int) -> None:
     from gunicorn.app.base import BaseApplication
 
     env = child_environment(app)
-    supervisor = JobWorkerSupervisor(env) if env.get("LABELER_JOB_EXECUTOR") == "database" else None
+    supervisor = (
+        JobWorkerSupervisor(env, nice=int(app.config["JOB_WORKER_NICE"]))
+        if env.get("LABELER_JOB_EXECUTOR") == "database"
+        else None
+    )
 
     class Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:

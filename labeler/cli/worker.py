@@ -50,6 +50,15 @@ from flask.cli import ScriptInfo, with_appcontext
     show_default=True,
     help="Seconds between checks for jobs whose worker died.",
 )
+@click.option(
+    "--nice",
+    "niceness",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 19),
+    help="Lower this worker's CPU priority by this much first, so jobs yield to the web "
+    "processes on a shared machine (`labeler serve` uses JOB_WORKER_NICE, 10).",
+)
 @with_appcontext
 def worker_command(
     from_database: bool,
@@ -58,9 +67,12 @@ def worker_command(
     burst: bool,
     imports: tuple[str, ...],
     maintenance_interval: int,
+    niceness: int,
 ) -> None:
     """Run jobs from Redis (LABELER_REDIS_URL), or with --database from the database,
     until stopped with Ctrl+C or SIGTERM."""
+    if niceness:
+        os.nice(niceness)  # forked workers (--count) inherit it
     if imports:
         os.environ["LABELER_WORKER_IMPORTS"] = ",".join(imports)
     if from_database:
