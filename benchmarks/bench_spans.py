@@ -38,7 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from labeler.core import span_agreement, span_frames, span_model  # noqa: E402
+from labeler.core import span_agreement, span_crf, span_frames, span_model  # noqa: E402
 from labeler.core.kinds import KindContext, kind_for  # noqa: E402
 from labeler.core.span_text import bio_tags, tokenize  # noqa: E402
 from labeler.simulate.span_annotators import mixed_annotators  # noqa: E402
@@ -89,7 +89,7 @@ def _queue_seed(corpus, start, batch, seed, strategies):
     n_test = len(corpus) // 5
     test = [corpus[i] for i in order[:n_test]]
     train = [corpus[i] for i in order[n_test:]]
-    full = span_model.train_tagger([x for x, _ in train], [s for _, s in train])
+    full = span_crf.train_crf([x for x, _ in train], [s for _, s in train])
     full_f1 = span_model.span_scores([s for _, s in test], full.predict([x for x, _ in test]))
     full_f1 = full_f1["micro_f1"]
     runs = {}

@@ -37,6 +37,7 @@ TRUSTED_TYPES: frozenset[str] = frozenset(
         "labeler.core.kinds._rating_model.RatingModel",
         "labeler.core.model_inputs.prepare_frame",
         "labeler.core.preference_model.PreferenceModel",
+        "labeler.core.span_crf.CrfTagger",
         "labeler.core.span_model.SpanTagger",
         "numpy.dtype",
         "sklearn.calibration._CalibratedClassifier",

@@ -6,9 +6,9 @@ Every score is 0..1, higher = more useful to label next; a text without tokens s
   1 - P(O), squashed by x / (1 + x). Most texts of a real corpus mark no entity at all
   (62% of WNUT-16's tweets); a text the model expects entities in teaches it most, and
   the sum (not a mean) prefers a text with several of them. It needed the fewest texts
-  of the strategies tried on WNUT-16 (1.47x fewer than random, mean of 3 seeds;
-  benchmarks/README.md, "The span queue over 3 seeds"), so the spans kind ranks by it
-  unless the project picks another.
+  of the strategies tried on WNUT-16: 1.65x fewer than random with the CRF tagger, mean
+  of 3 seeds (1.47x with the linear token model; benchmarks/README.md, "The span queue
+  with a CRF tagger"), so the spans kind ranks by it unless the project picks another.
 - ``total_entropy``: the sum of the tokens' entropies (in units of log(number of tags)),
   squashed the same way.
 - ``mnlp``: 1 - exp(mean log max token probability), the length-normalised

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from labeler.core import span_model
+from labeler.core import span_crf, span_model
 from labeler.core.kinds import KindContext, kind_for
 from labeler.core.span_text import Span, check_spans
 from labeler.simulate.span_annotators import SpanAnnotator
@@ -84,8 +84,8 @@ def consensus_scores(
 
 def _fit(
     train: Sequence[int], corpus: Sequence[tuple[str, Sequence[Span]]], test: Any
-) -> tuple[float, span_model.SpanTagger]:
-    model = span_model.train_tagger([corpus[i][0] for i in train], [corpus[i][1] for i in train])
+) -> tuple[float, span_crf.CrfTagger]:
+    model = span_crf.train_crf([corpus[i][0] for i in train], [corpus[i][1] for i in train])
     predicted = model.predict([t for t, _ in test])
     return float(span_model.span_scores([s for _, s in test], predicted)["micro_f1"]), model
 

@@ -88,3 +88,21 @@ def test_no_entity_at_all_cannot_train():
     kind = kind_for("spans")
     with pytest.raises(ValueError, match="nothing to learn"):
         kind.train(pd.DataFrame({"text": ["a b", "c"]}), [[], []], KindContext(labels=LABELS), {})
+
+
+def test_the_crf_round_trips_through_its_artifact_and_its_marginals_are_distributions(
+    fitted, tmp_path
+):
+    from labeler.core.artifacts import load_kind_model, save_kind_model
+
+    kind, context, model = fitted
+    path = tmp_path / "spans.skops"
+    save_kind_model(model, "spans", path)
+    loaded = load_kind_model(path, "spans")
+    texts = ["Call 07700900123 or £5.00 by 10:30", "ok see you at home", ""]
+    assert loaded.predict(texts) == model.predict(texts)
+    assert loaded.classes_ == model.classes_ and loaded.dictionary == model.dictionary
+    (tokens, proba), _, (no_tokens, empty) = loaded.token_proba(texts)
+    assert proba.shape == (len(tokens), len(model.classes_)) and empty.shape[0] == 0
+    assert np.allclose(proba.sum(axis=1), 1.0) and np.all(proba >= 0)
+    assert loaded.predict(texts[:1])[0], "the phone number, price and time are found"
