@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,17 +41,24 @@ class CrfTagger:
     classes_: list[str]
     #: entity strings seen in training and their usual label (the dictionary baseline)
     dictionary: dict[str, str] = field(default_factory=dict)
-    _tagger: Any = field(default=None, repr=False, compare=False)
+    #: one opened tagger per thread: a crfsuite tagger holds the sequence last given to
+    #: ``set``, so two request threads sharing one would read each other's marginals
+    _local: Any = field(default_factory=threading.local, repr=False, compare=False)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_tagger": None}
+        return {key: value for key, value in self.__dict__.items() if key != "_local"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._local = threading.local()
 
     def _opened(self) -> pycrfsuite.Tagger:
-        if self._tagger is None:
+        tagger = getattr(self._local, "tagger", None)
+        if tagger is None:
             tagger = pycrfsuite.Tagger()
             tagger.open_inmemory(self.model)
-            self._tagger = tagger
-        return self._tagger
+            self._local.tagger = tagger
+        return tagger
 
     def _features(self, texts: Sequence[str]) -> list[tuple[list[tuple[int, int]], Any]]:
         out = []
@@ -108,6 +116,6 @@ def train_crf(
             model = model_file.read()
     finally:
         os.unlink(path)
-    tagger = pycrfsuite.Tagger()
-    tagger.open_inmemory(model)
-    return CrfTagger(model, tokenizer, [str(tag) for tag in tagger.labels()], _tagger=tagger)
+    fitted = CrfTagger(model, tokenizer, [])
+    fitted.classes_ = [str(tag) for tag in fitted._opened().labels()]
+    return fitted

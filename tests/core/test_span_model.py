@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -106,3 +107,29 @@ def test_the_crf_round_trips_through_its_artifact_and_its_marginals_are_distribu
     assert proba.shape == (len(tokens), len(model.classes_)) and empty.shape[0] == 0
     assert np.allclose(proba.sum(axis=1), 1.0) and np.all(proba >= 0)
     assert loaded.predict(texts[:1])[0], "the phone number, price and time are found"
+
+
+def test_threads_sharing_one_crf_each_get_their_own_texts_marginals(fitted):
+    """A crfsuite tagger keeps the sequence last ``set``; the request threads of one web
+    process share the loaded model, so each must score its own text, not another's."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _, _, model = fitted
+    texts = [
+        "Call 07700900123 now",
+        "ok see you at home later tonight then",
+        "WIN £100 cash, text WIN to 80086 by 10:30 today or call 09061701461",
+    ]
+    expected = [proba for _, proba in model.token_proba(texts)]
+
+    def score(i: int) -> bool:
+        ((_, proba),) = model.token_proba([texts[i % 3]])
+        return proba.shape == expected[i % 3].shape and np.allclose(proba, expected[i % 3])
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads often, as a busy server does
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            assert all(pool.map(score, range(600)))
+    finally:
+        sys.setswitchinterval(interval)
