@@ -238,9 +238,7 @@ def test_pages_in_id_order_walk_ids_without_the_planners_figures(app):
         )
 
         def steps(project, **kw):
-            stmt = browse.statement(
-                project, admin, "admin", browse.Filters(**kw)
-            )
+            stmt = browse.statement(project, admin, "admin", browse.Filters(**kw))
             sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
             rows = db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql)
             return " | ".join(row[-1] for row in rows)
