@@ -161,5 +161,5 @@ def test_ci_first_runs_the_readmes_command_in_a_clone_with_nothing_beside_it():
     runs = [line for line in ci.splitlines() if "python -m pytest" in line]
     clone = re.search(r'git clone -q \. "(\$work/clone/[\w-]+)"', ci)
     assert clone, ".ci/run no longer clones the project"
-    # the clone sits alone in a fresh folder: no ../shared beside it
+    # the clone sits alone in a fresh folder, with no sibling folder of data beside it
     assert f'(cd "{clone.group(1)}" && {command.group(1).strip()})' in runs[0]
