@@ -1,6 +1,6 @@
 """A linear-chain CRF tagger for spans (python-crfsuite), the spans kind's model.
 
-Same features as the linear token model (:func:`labeler.core.span_model.token_features`),
+Same features as the linear token model (:func:`labeler.core.span_model.text_features`),
 but the tags of a text are chosen together: ``predict`` is the best tag sequence
 (Viterbi), so an ``I-X`` follows a ``B-X``, and ``token_proba`` gives each token's
 marginal probability of each tag, which the queue's strategies read like the linear
@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 import pycrfsuite
 
-from labeler.core.span_model import token_features
-from labeler.core.span_text import Span, bio_tags, spans_from_tags, tokenize
+from labeler.core.span_model import text_features
+from labeler.core.span_text import Span, bio_tags, spans_from_tags
 
 #: L-BFGS with L1 and L2 penalties of 0.1 and 100 iterations: the values crfsuite's
 #: scikit-learn wrapper documents for NER, fixed before any run, never tuned here.
@@ -61,11 +61,7 @@ class CrfTagger:
         return tagger
 
     def _features(self, texts: Sequence[str]) -> list[tuple[list[tuple[int, int]], Any]]:
-        out = []
-        for text in texts:
-            tokens = tokenize(text, self.tokenizer)
-            out.append((tokens, token_features([text[s:e] for s, e in tokens])))
-        return out
+        return [text_features(text, self.tokenizer) for text in texts]
 
     def token_proba(self, texts: Sequence[str]) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
         """Per text: its tokens and a (tokens × classes) matrix of marginal probabilities."""
@@ -100,11 +96,11 @@ def train_crf(
     trainer = pycrfsuite.Trainer(verbose=False)
     seen: set[str] = set()
     for text, spans in zip(texts, values, strict=True):
-        tokens = tokenize(text, tokenizer)
+        tokens, rows = text_features(text, tokenizer)
         if tokens:
             tags = bio_tags(spans, tokens)
             seen.update(tags)
-            trainer.append(token_features([text[s:e] for s, e in tokens]), tags)
+            trainer.append(rows, tags)
     if len(seen) < 2:
         raise ValueError("the final spans mark no entity yet: nothing to learn")
     trainer.set_params(PARAMS)

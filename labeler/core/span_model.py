@@ -69,6 +69,12 @@ def token_features(words: Sequence[str]) -> list[list[str]]:
     return rows
 
 
+def text_features(text: str, tokenizer: str) -> tuple[list[tuple[int, int]], list[list[str]]]:
+    """A text's token offsets and each token's feature strings (what both taggers read)."""
+    tokens = tokenize(text, tokenizer)
+    return tokens, token_features([text[s:e] for s, e in tokens])
+
+
 @dataclass
 class SpanTagger:
     """A fitted tagger: ``classes_`` are the IOB2 tags the classifier knows."""
@@ -81,11 +87,9 @@ class SpanTagger:
 
     def token_proba(self, texts: Sequence[str]) -> list[tuple[list[tuple[int, int]], np.ndarray]]:
         """Per text: its tokens and a (tokens × classes) probability matrix."""
-        per_text = [tokenize(text, self.tokenizer) for text in texts]
-        rows = [
-            token_features([text[s:e] for s, e in tokens])
-            for text, tokens in zip(texts, per_text, strict=True)
-        ]
+        featured = [text_features(text, self.tokenizer) for text in texts]
+        per_text = [tokens for tokens, _ in featured]
+        rows = [text_rows for _, text_rows in featured]
         flat = [row for text_rows in rows for row in text_rows]
         if not flat:
             return [(tokens, np.zeros((0, len(self.classes_)))) for tokens in per_text]
@@ -121,8 +125,8 @@ def train_tagger(
     rows: list[list[str]] = []
     tags: list[str] = []
     for text, spans in zip(texts, values, strict=True):
-        tokens = tokenize(text, tokenizer)
-        rows += token_features([text[s:e] for s, e in tokens])
+        tokens, text_rows = text_features(text, tokenizer)
+        rows += text_rows
         tags += bio_tags(spans, tokens)
     if len(set(tags)) < 2:
         raise ValueError("the final spans mark no entity yet: nothing to learn")
