@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from sklearn.feature_extraction import FeatureHasher
@@ -26,6 +26,17 @@ from labeler.core.span_agreement import Counts
 from labeler.core.span_text import Span, as_tuples, bio_tags, spans_from_tags, tokenize
 
 N_FEATURES = 2**18
+
+
+class TokenTagger(Protocol):
+    """What the queue reads from a fitted tagger: :class:`SpanTagger` and
+    :class:`~labeler.core.span_crf.CrfTagger` both are one."""
+
+    classes_: list[str]
+
+    def token_proba(
+        self, texts: Sequence[str]
+    ) -> list[tuple[list[tuple[int, int]], np.ndarray]]: ...
 
 
 _SHAPE = str.maketrans(
@@ -192,11 +203,9 @@ def mark_dictionary(dictionary: dict[str, str], texts: Sequence[str]) -> list[li
     ]
 
 
-def uncertainty(model: Any, texts: Sequence[str], strategy: str) -> np.ndarray:
+def uncertainty(model: TokenTagger, texts: Sequence[str], strategy: str) -> np.ndarray:
     """One score per text, 0..1, higher = more useful to label next; the strategies
     (``entity_tokens``, ``total_entropy``, ``mnlp``, ``token_entropy``) are
-    :mod:`labeler.core.span_queue`'s. ``model`` is a :class:`SpanTagger` or a
-    :class:`~labeler.core.span_crf.CrfTagger` (anything with ``token_proba`` and
-    ``classes_``). A text without tokens scores 0."""
+    :mod:`labeler.core.span_queue`'s. A text without tokens scores 0."""
     probas = [proba for _, proba in model.token_proba(texts)]
     return span_queue.scores(probas, model.classes_, strategy)
