@@ -356,10 +356,13 @@ def relabel_curve(frame, inputs, y, n_classes: int, arm: str, budgets: list[int]
     return results
 
 
-def relabel_table(frames: dict, data: dict, budgets: list[int], seeds: int = 3) -> None:
+def relabel_table(
+    frames: dict, data: dict, budgets: list[int], seeds: int = 3, first_seed: int = 0
+) -> None:
     print("\n## Accuracy on 400 held-out items vs labels, 20% noise (annotators of accuracy 0.8)")
-    print(f"(mean of {seeds} seeds; the product's pipeline and calibrated out-of-sample "
-          "probabilities; 'fresh by': which model scores the fresh items)")  # fmt: skip
+    print(f"(mean of {seeds} seeds from seed {first_seed}; the product's pipeline and "
+          "calibrated out-of-sample probabilities; 'fresh by': which model scores the fresh "
+          "items)")  # fmt: skip
     print("(last columns, seeds summed: relabels asked; at the last budget, items the model"
           " trained on and how many of their consensus labels are wrong)")  # fmt: skip
     print(f"{'data':7} {'relabel':>24} | " + " ".join(f"{b:>6}" for b in budgets)
@@ -370,7 +373,7 @@ def relabel_table(frames: dict, data: dict, budgets: list[int], seeds: int = 3) 
             clock = time.perf_counter()
             runs = [
                 relabel_curve(frame, inputs, y, n_classes, arm, budgets, seed)
-                for seed in range(seeds)
+                for seed in range(first_seed, first_seed + seeds)
             ]
             mean = np.mean(runs, axis=0)
             counts = np.sum(TRAINED[-seeds:], axis=0)
@@ -398,6 +401,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="2,000 SMS rows, fewer budgets")
     parser.add_argument("--seeds", type=int, default=3, help="relabel runs per arm")
+    parser.add_argument("--first-seed", type=int, default=0, help="the relabel runs' first seed")
     parser.add_argument(
         "--only",
         choices=("errors", "product-errors", "consensus", "relabel"),
@@ -415,7 +419,7 @@ def main() -> None:
             consensus_table(data, item_frames(args.quick))
         if args.only in (None, "relabel"):
             budgets = [200, 300, 400] if args.quick else [200, 300, 400, 500, 600]
-            relabel_table(item_frames(args.quick), data, budgets, args.seeds)
+            relabel_table(item_frames(args.quick), data, budgets, args.seeds, args.first_seed)
 
 
 if __name__ == "__main__":
