@@ -33,7 +33,7 @@ from labeler.core import label_errors, training  # noqa: E402
 from labeler.core.consensus import dawid_skene  # noqa: E402
 from labeler.core.model_consensus import model_aware_consensus  # noqa: E402
 from labeler.core.model_inputs import ModelInputs  # noqa: E402
-from labeler.core.relabel import MAX_SHARE, choose_relabels  # noqa: E402
+from labeler.core.relabel import MAX_SHARE, choose_relabels, decided_by_posterior  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SMS = next(
@@ -281,10 +281,14 @@ def consensus_table(data: dict, frames: dict) -> None:
             )
 
 
-RELABEL_ARMS = {  # printed name -> (relabel on, fresh items scored by)
-    "off": (False, "full"),
-    "on, fresh by full model": (True, "full"),
-    "on, fresh by fold models": (True, "folds"),
+RELABEL_ARMS = {  # printed name -> (relabel on, fresh items scored by, posterior decides)
+    "off": (False, "full", "none"),
+    "on, fresh by full model": (True, "full", "none"),
+    "on, fresh by fold models": (True, "folds", "none"),
+    # issue 17, sixth round: which items the vote posterior labels (decided_by_posterior)
+    "on, asked by posterior": (True, "full", "asked"),
+    "on, all by posterior": (True, "full", "all"),
+    "off, all by posterior": (False, "full", "all"),  # the label rule without relabels
 }
 
 
@@ -297,8 +301,11 @@ def relabel_curve(frame, inputs, y, n_classes: int, arm: str, budgets: list[int]
     a labeled item gets one more label when its ActiveLab score beats the fresh items'.
     The fresh items' probabilities come from the model fitted on every consensus label
     (as the consensus job reads the version's artifact) or from the mean of the fold
-    models that gave the labeled items theirs (one scale for both lists)."""
-    relabel, fresh_by = RELABEL_ARMS[arm]
+    models that gave the labeled items theirs (one scale for both lists). 'posterior
+    decides': the items whose label (and relabel score) come from the vote posterior
+    instead of CROWDLAB's average: none, the asked ones (2+ votes; every item gets one
+    first), or all."""
+    relabel, fresh_by, decides = RELABEL_ARMS[arm]
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(y))
     test, pool = order[:400], order[400:]
@@ -329,6 +336,9 @@ def relabel_curve(frame, inputs, y, n_classes: int, arm: str, budgets: list[int]
         probs = pd.DataFrame(0.0, index=labeled, columns=range(n_classes))
         probs[columns] = folds.probs
         aware = model_aware_consensus(votes, probs)
+        if decides != "none":
+            asked = aware.items.index[aware.items["support"].to_numpy() > 1]
+            aware = decided_by_posterior(aware, None if decides == "all" else asked)
         consensus = aware.items["label"].reindex(labeled).to_numpy(dtype=int)
         if len(np.unique(consensus)) < 2:  # the model outvoted all: train on majority
             COLLAPSED.append(len(rows))
