@@ -337,8 +337,8 @@ def relabel_curve(frame, inputs, y, n_classes: int, arm: str, budgets: list[int]
         probs[columns] = folds.probs
         aware = model_aware_consensus(votes, probs)
         if decides != "none":
-            asked = aware.items.index[aware.items["support"].to_numpy() > 1]
-            aware = decided_by_posterior(aware, None if decides == "all" else asked)
+            voted_again = aware.items.index[aware.items["support"].to_numpy() > 1]
+            aware = decided_by_posterior(aware, None if decides == "all" else voted_again)
         consensus = aware.items["label"].reindex(labeled).to_numpy(dtype=int)
         if len(np.unique(consensus)) < 2:  # the model outvoted all: train on majority
             COLLAPSED.append(len(rows))
