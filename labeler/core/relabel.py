@@ -8,19 +8,13 @@ is wrong (0..1, higher: one more label helps more):
 the consensus label's posterior (labeled items) and from the model's top probability
 alone (fresh items). For the next ``batch`` labels the two lists are merged and the
 best ``batch`` taken; the labeled items among them get one more label.
-
-:func:`decided_by_posterior` lets the posterior that gives the quality decide chosen items'
-labels (and so their scores) instead of CROWDLAB's weighted average.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pandas as pd
-
-from labeler.core.model_consensus import ModelAwareResult
 
 MAX_SHARE = 0.5  # at most this share of a batch goes to relabels
 
@@ -70,28 +64,3 @@ def choose_relabels(
     # counted).
     n_fresh = min(batch - len(relabel), len(first_label_scores))
     return RelabelChoice(list(relabel), n_fresh, float(taken["score"].min()))
-
-
-def decided_by_posterior(
-    result: ModelAwareResult, items: Iterable[object] | None = None
-) -> ModelAwareResult:
-    """``result`` with ``items`` (None: every item) labeled by the posterior behind the
-    consensus quality (the model's probabilities as the prior, each vote counted with its
-    annotator's quality): ``label`` becomes ``likeliest_label`` and ``confidence`` (=
-    ``correct_probability``) ``likeliest_probability``, so the item's relabel score is that
-    label's chance of being wrong. Items where the two labels agree do not change.
-
-    Why: CROWDLAB's label weighs the votes against the model with weights measured
-    against always answering the commonest class; where the model is unsure (the items
-    uncertainty sampling and relabel-or-new pick) those weights can fall to nothing and
-    the label is the model's guess, asked votes or not (benchmarks/README.md, issue 17,
-    sixth round).
-    """
-    table = result.items
-    chosen = table.index if items is None else table.index.intersection(pd.Index(list(items)))
-    decided = table.copy()
-    decided.loc[chosen, "label"] = table.loc[chosen, "likeliest_label"]
-    chance = table.loc[chosen, "likeliest_probability"].astype(float)
-    decided.loc[chosen, "confidence"] = chance
-    decided.loc[chosen, "correct_probability"] = chance
-    return replace(result, items=decided)
