@@ -313,10 +313,12 @@ RELABEL_ARMS = {  # printed name -> (relabel on, fresh items scored by, posterio
 }
 
 
-def relabel_curve(frame, inputs, y, n_classes: int, arm: str, budgets: list[int], seed: int):
-    """Accuracy on 400 held-out items after each budget of labels from five annotators of
-    accuracy 0.8 (20% noise), in rounds of 50, most uncertain first, with the product's
-    pieces: its pipeline, its calibrated out-of-sample probabilities
+def relabel_curve(
+    frame, inputs, y, n_classes: int, arm: str, budgets: list[int], seed: int, n_test: int = 400
+):
+    """Accuracy on ``n_test`` (400) held-out items after each budget of labels from five
+    annotators of accuracy 0.8 (20% noise), in rounds of 50, most uncertain first, with the
+    product's pieces: its pipeline, its calibrated out-of-sample probabilities
     (``label_errors.cross_validated``), model-aware consensus, and labeler's choice
     (``core.relabel.choose_relabels``, at most half a round relabels). With relabel-or-new
     a labeled item gets one more label when its ActiveLab score beats the fresh items'.
@@ -329,7 +331,7 @@ def relabel_curve(frame, inputs, y, n_classes: int, arm: str, budgets: list[int]
     relabel, fresh_by, decides = RELABEL_ARMS[arm]
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(y))
-    test, pool = order[:400], order[400:]
+    test, pool = order[:n_test], order[n_test:]
     rows: list[tuple[int, str, int]] = []
 
     def vote(item: int) -> None:
@@ -388,9 +390,21 @@ def relabel_curve(frame, inputs, y, n_classes: int, arm: str, budgets: list[int]
 
 
 def relabel_table(
-    frames: dict, data: dict, budgets: list[int], seeds: int = 3, first_seed: int = 0
+    frames: dict,
+    data: dict,
+    budgets: list[int],
+    seeds: int = 3,
+    first_seed: int = 0,
+    arms: tuple[str, ...] = tuple(RELABEL_ARMS),
+    tests: dict[str, int] | None = None,
 ) -> None:
-    print("\n## Accuracy on 400 held-out items vs labels, 20% noise (annotators of accuracy 0.8)")
+    """``tests``: held-out items per data set (400 each unless given). With the "off"
+    arm and another, a line per arm gives on - off per budget, the mean over the seeds
+    (the same seeds, so the same test items and first labels) and its standard error."""
+    tests = tests or {}
+    print("\n## Accuracy on held-out items vs labels, 20% noise (annotators of accuracy 0.8)")
+    print("(held-out items: " + ", ".join(f"{name} {tests.get(name, 400)}" for name in data)
+          + ")")  # fmt: skip
     print(f"(mean of {seeds} seeds from seed {first_seed}; the product's pipeline and "
           "calibrated out-of-sample probabilities; 'fresh by': which model scores the fresh "
           "items)")  # fmt: skip
@@ -400,17 +414,26 @@ def relabel_table(
           + " |      s | asked items wrong")  # fmt: skip
     for name, (_, y, n_classes) in data.items():
         frame, inputs = frames[name]
-        for arm in RELABEL_ARMS:
+        per_arm: dict[str, np.ndarray] = {}
+        for arm in arms:
             clock = time.perf_counter()
             runs = [
-                relabel_curve(frame, inputs, y, n_classes, arm, budgets, seed)
+                relabel_curve(frame, inputs, y, n_classes, arm, budgets, seed, tests.get(name, 400))
                 for seed in range(first_seed, first_seed + seeds)
             ]
+            per_arm[arm] = np.asarray(runs)
             mean = np.mean(runs, axis=0)
             counts = np.sum(TRAINED[-seeds:], axis=0)
             print(f"{name:7} {arm:>24} | " + " ".join(f"{v:6.3f}" for v in mean)
                   + f" | {time.perf_counter() - clock:6.0f} | {counts[0]:>4} {counts[1]:>5}"
                   f" {counts[2]:>4}", flush=True)  # fmt: skip
+        for arm in (a for a in per_arm if a != "off" and "off" in per_arm):
+            gain = (per_arm[arm] - per_arm["off"]) * 100  # points, per seed and budget
+            spread = gain.std(axis=0, ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else gain[0] * 0
+            print(f"{name:7} {'on - off, points':>24} | "
+                  + " ".join(f"{m:+6.1f}" for m in gain.mean(axis=0))
+                  + f" | ({arm}; standard error "
+                  + " ".join(f"{e:.1f}" for e in spread) + ")")  # fmt: skip
     if COLLAPSED:
         print(f"(model-aware consensus kept one class in {len(COLLAPSED)} rounds, at "
               f"{sorted(set(COLLAPSED))} labels; those rounds trained on majority)")  # fmt: skip
@@ -434,6 +457,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="relabel runs per arm")
     parser.add_argument("--first-seed", type=int, default=0, help="the relabel runs' first seed")
     parser.add_argument(
+        "--arms", help="relabel arms to run, separated by ';' (default: all of RELABEL_ARMS)"
+    )
+    parser.add_argument(
+        "--sms-test", type=int, default=400, help="held-out SMS items for the relabel runs"
+    )
+    parser.add_argument(
         "--only",
         choices=("errors", "product-errors", "consensus", "relabel"),
         help="print one table only",
@@ -450,7 +479,19 @@ def main() -> None:
             consensus_table(data, item_frames(args.quick))
         if args.only in (None, "relabel"):
             budgets = [200, 300, 400] if args.quick else [200, 300, 400, 500, 600]
-            relabel_table(item_frames(args.quick), data, budgets, args.seeds, args.first_seed)
+            arms = tuple(args.arms.split(";")) if args.arms else tuple(RELABEL_ARMS)
+            unknown = [arm for arm in arms if arm not in RELABEL_ARMS]
+            if unknown:
+                parser.error(f"unknown arm(s) {unknown}; the arms: {list(RELABEL_ARMS)}")
+            relabel_table(
+                item_frames(args.quick),
+                data,
+                budgets,
+                args.seeds,
+                args.first_seed,
+                arms,
+                {"sms": args.sms_test},
+            )
 
 
 if __name__ == "__main__":
