@@ -37,6 +37,16 @@ for random and the queue alike (fixed before its first run). ``--metric macro_f1
 sets the target on macro-F1 instead: on Yeast, 50 random labels already score the
 full-data micro-F1 (the frequent labels carry it), so the micro-F1 target is met
 before the queue has chosen anything (see benchmarks/RESULTS.md).
+
+``--random-share 0.2`` mixes random picks into the queue's batches (Baram et al. 2004's
+COMB idea): of a batch of b, the top round(0.8 b) by the strategy's score, and the
+other b - round(0.8 b) drawn uniformly from the rest of the unlabeled pool with
+``default_rng(seed + 300)``, one generator per seed. The product's queue keeps such a
+share too (``Project.random_share``, 0.1 by default, ``sampling.mix_random_share``).
+``--random-known 26780,22568,25646`` takes the random arm's counts, one per seed run,
+from an earlier run instead of re-running it (its draws never depend on a model) and
+says so in the output; ``--only-seed 1`` runs one seed (one process per seed), and
+``--rounds`` prints every round's figure, so a stopped run still gives its curve.
 """
 
 from __future__ import annotations
