@@ -37,6 +37,16 @@ for random and the queue alike (fixed before its first run). ``--metric macro_f1
 sets the target on macro-F1 instead: on Yeast, 50 random labels already score the
 full-data micro-F1 (the frequent labels carry it), so the micro-F1 target is met
 before the queue has chosen anything (see benchmarks/RESULTS.md).
+
+``--random-share 0.2`` mixes random picks into the queue's batches (Baram et al. 2004's
+COMB idea): of a batch of b, the top round(0.8 b) by the strategy's score, and the
+other b - round(0.8 b) drawn uniformly from the rest of the unlabeled pool with
+``default_rng(seed + 300)``, one generator per seed. The product's queue keeps such a
+share too (``Project.random_share``, 0.1 by default, ``sampling.mix_random_share``).
+``--random-known 26780,22568,25646`` takes the random arm's counts, one per seed run,
+from an earlier run instead of re-running it (its draws never depend on a model) and
+says so in the output; ``--only-seed 1`` runs one seed (one process per seed), and
+``--rounds`` prints every round's figure, so a stopped run still gives its curve.
 """
 
 from __future__ import annotations
@@ -119,23 +129,37 @@ def digits() -> tuple[pd.DataFrame, list[list[str]], tuple[str, ...]]:
     return X, values, tuple(tests)
 
 
-def labels_to_reach(X, values, pool, test, context, settings, target, order, rng, sizes, metric):
-    """Labels used when ``metric`` first reaches ``target`` (None if never)."""
-    start, batch = sizes
-    labeled = list(rng.choice(pool, start, replace=False))
+def labels_to_reach(X, values, pool, test, context, settings, target, order, rngs, sizes, run):
+    """Labels used when ``run.metric`` first reaches ``target`` (None if never).
+
+    ``rngs`` is (the start set's and random order's generator, the mixed picks' one);
+    ``run`` carries the metric, ``random_share`` and the per-round log's label.
+    """
+    (rng, mix_rng), (start, batch) = rngs, sizes
+    labeled, best = list(rng.choice(pool, start, replace=False)), -1.0
     while True:
         model = KIND.train(X.iloc[labeled], [values[i] for i in labeled], context, settings)
-        f1 = KIND.evaluate(model, X.iloc[test], [values[i] for i in test], context)[metric]
+        f1 = KIND.evaluate(model, X.iloc[test], [values[i] for i in test], context)[run.metric]
+        best = max(best, f1)
+        if run.rounds:
+            print(f"  {run.label}: {len(labeled)} labels, {run.metric} {f1:.4f} (best {best:.4f})",
+                  flush=True)  # fmt: skip
         if f1 >= target:
             return len(labeled)
         rest = np.setdiff1d(pool, labeled)
         if len(rest) == 0:
             return None
+        size = min(batch, len(rest))
         if order == "random":
-            picked = rng.choice(rest, min(batch, len(rest)), replace=False)
+            picked = rng.choice(rest, size, replace=False)
         else:
             scores = KIND.uncertainty(model, X.iloc[rest], order, context)
-            picked = rest[np.argsort(-scores, kind="stable")[:batch]]
+            ranked = rest[np.argsort(-scores, kind="stable")]
+            top = round((1 - run.random_share) * size) if run.random_share else size
+            picked = ranked[:top]
+            if top < size:  # the rest of the batch uniformly from the unpicked pool
+                others = np.setdiff1d(rest, picked)
+                picked = np.concatenate([picked, mix_rng.choice(others, size - top, replace=False)])
         labeled.extend(int(i) for i in picked)
 
 
@@ -159,7 +183,21 @@ def main() -> None:
     parser.add_argument(
         "--metric", default="micro_f1", choices=("micro_f1", "macro_f1"), help="the target's"
     )
+    parser.add_argument(
+        "--random-share", type=float, default=0.0,
+        help="share of each queue batch drawn uniformly from the unpicked pool "
+        "(default_rng(seed + 300)); the rest is the strategy's top (COMB-style mix)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--random-known", default=None, metavar="N,N,...",
+        help="random arm's labels needed, one per seed run, from an earlier run of this "
+        "benchmark: the random arm is then not re-run (its draws never depend on a model)",
+    )  # fmt: skip
+    parser.add_argument("--only-seed", type=int, default=None, help="run this seed alone")
+    parser.add_argument("--rounds", action="store_true", help="print every round's figure")
     args = parser.parse_args()
+    if not 0.0 <= args.random_share < 1.0:
+        parser.error("--random-share must be in [0, 1)")
     dataset = args.dataset or ("yeast" if args.wheel else "digits")
     if dataset != "digits" and not (args.wheel and glob.glob(args.wheel)):
         parser.error(
@@ -185,8 +223,17 @@ def main() -> None:
     )
     print(f"{name}: {len(X):,} items, {X.shape[1]} features, {len(labels)} labels")
     print(f"start {args.start} random labels, then batches of {batch}")
+    seeds = [args.only_seed] if args.only_seed is not None else list(range(args.seeds))
+    known = [int(n) for n in args.random_known.split(",")] if args.random_known else None
+    if known is not None and len(known) != len(seeds):
+        parser.error(f"--random-known gives {len(known)} counts for {len(seeds)} seed runs")
+    arm = args.strategy + (f" + {args.random_share:.0%} random" if args.random_share else "")
+    if known is not None:
+        print(
+            f"random arm not re-run: its counts ({args.random_known}) are given by --random-known"
+        )
     ratios = []
-    for seed in range(args.seeds):
+    for position, seed in enumerate(seeds):
         rng = np.random.default_rng(seed)
         order = rng.permutation(len(X))
         test, pool = order[: int(0.3 * len(X))], order[int(0.3 * len(X)) :]
@@ -194,24 +241,33 @@ def main() -> None:
         full = KIND.train(X.iloc[pool], [values[i] for i in pool], context, settings)
         full_f1 = KIND.evaluate(full, X.iloc[test], [values[i] for i in test], context)[args.metric]
         target = 0.95 * full_f1
-        needed = {}
-        for strategy in ("random", args.strategy):
+        print(
+            f"seed {seed}: full-data {args.metric} {full_f1:.4f}, target {target:.4f}", flush=True
+        )
+        needed = {} if known is None else {"random": known[position]}
+        for strategy in ("random", args.strategy) if known is None else (args.strategy,):
+            run = argparse.Namespace(
+                metric=args.metric, rounds=args.rounds, label=f"seed {seed} {strategy}",
+                random_share=args.random_share if strategy != "random" else 0.0,
+            )  # fmt: skip
+            rngs = (np.random.default_rng(seed + 100), np.random.default_rng(seed + 300))
             needed[strategy] = labels_to_reach(
-                X, values, pool, test, context, settings, target, strategy,
-                np.random.default_rng(seed + 100), (args.start, batch), args.metric,
+                X, values, pool, test, context, settings, target, strategy, rngs,
+                (args.start, batch), run,
             )  # fmt: skip
         ratio = (needed["random"] or len(pool)) / (needed[args.strategy] or len(pool))
         ratios.append(ratio)
         print(
             f"seed {seed}: full-data {args.metric} {full_f1:.3f} on {len(pool):,} labels; "
-            f"to reach {target:.3f}: random {needed['random']}, "
-            f"{args.strategy} queue {needed[args.strategy]} labels "
+            f"to reach {target:.3f}: random {needed['random']}"
+            f"{' (given)' if known is not None else ''}, "
+            f"{arm} queue {needed[args.strategy]} labels "
             f"({ratio:.2f}x fewer; {time.perf_counter() - started:.0f} s)",
             flush=True,
         )
     mean = float(np.mean(ratios))
     print(
-        f"mean: the {args.strategy} queue needs {mean:.2f}x fewer labels than random "
+        f"mean: the {arm} queue needs {mean:.2f}x fewer labels than random "
         f"(goal >= 1.5x: {'met' if mean >= 1.5 else 'not met'})"
     )
 
