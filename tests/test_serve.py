@@ -142,3 +142,40 @@ def _running(app, job_id: int) -> bool:
     with app.app_context():
         job = db.session.get(Job, job_id)  # its model version is committed before this message
         return job.status == "running" and job.message.startswith("pid=")
+
+
+@pytest.mark.parametrize("value", [25, -1, "ten", 2.5, True])
+def test_a_bad_job_worker_niceness_stops_serve_before_it_starts(tmp_path, value):
+    """Else every job worker would exit at its start and be restarted once a second,
+    with the site up and no job ever running."""
+    import click
+
+    from labeler.cli.server import job_worker_nice
+
+    app = make_app(tmp_path, JOB_WORKER_NICE=value)
+    with pytest.raises(click.ClickException, match="JOB_WORKER_NICE .* from 0 to 19"):
+        job_worker_nice(app)
+    for good, niceness in ((0, 0), (19, 19), ("7", 7)):
+        app.config["JOB_WORKER_NICE"] = good
+        assert job_worker_nice(app) == niceness
+
+
+def test_serve_says_what_is_wrong_with_the_job_worker_niceness(tmp_path):
+    env = {
+        **os.environ,
+        "LABELER_INSTANCE_PATH": str(tmp_path),
+        "LABELER_SECRET_KEY": "serve-test",
+        "LABELER_JOB_WORKER_NICE": "25",
+        "PYTHONPATH": str(REPO),
+    }
+    done = subprocess.run(
+        [*CLI, "serve", "--port", str(free_port())],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "LABELER_JOB_WORKER_NICE) must be a whole number from 0 to 19, got 25" in done.stderr
+    assert "is serving" not in done.stdout

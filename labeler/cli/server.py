@@ -49,6 +49,24 @@ def child_environment(app: Flask) -> dict[str, str]:
     return env
 
 
+def job_worker_nice(app: Flask) -> int:
+    """``JOB_WORKER_NICE`` as a niceness, checked before anything starts: a bad value
+    would otherwise make every job worker exit at its start, and the supervisor restart
+    it once a second while no job ever runs.
+
+    Raises:
+        click.ClickException: not a whole number from 0 to 19.
+    """
+    value = app.config["JOB_WORKER_NICE"]
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not 0 <= int(text) <= 19:
+        raise click.ClickException(
+            f"JOB_WORKER_NICE (LABELER_JOB_WORKER_NICE) must be a whole number from 0 to 19, "
+            f"got {value!r}"
+        )
+    return int(text)
+
+
 class JobWorkerSupervisor:
     """Keeps one ``labeler worker --database`` process alive beside the web workers."""
 
@@ -107,7 +125,7 @@ def run(app: Flask, host: str, port: int, workers: int, threads: int) -> None:
 
     env = child_environment(app)
     supervisor = (
-        JobWorkerSupervisor(env, nice=int(app.config["JOB_WORKER_NICE"]))
+        JobWorkerSupervisor(env, nice=job_worker_nice(app))
         if env.get("LABELER_JOB_EXECUTOR") == "database"
         else None
     )
