@@ -427,9 +427,14 @@ def relabel_table(
             print(f"{name:7} {arm:>24} | " + " ".join(f"{v:6.3f}" for v in mean)
                   + f" | {time.perf_counter() - clock:6.0f} | {counts[0]:>4} {counts[1]:>5}"
                   f" {counts[2]:>4}", flush=True)  # fmt: skip
-        for arm in (a for a in per_arm if a != "off" and "off" in per_arm):
-            gain = (per_arm[arm] - per_arm["off"]) * 100  # points, per seed and budget
-            spread = gain.std(axis=0, ddof=1) / np.sqrt(len(gain)) if len(gain) > 1 else gain[0] * 0
+        baseline = per_arm.get("off")
+        for arm, arm_runs in per_arm.items():
+            if baseline is None or arm == "off":
+                continue
+            gain = (arm_runs - baseline) * 100  # points, per seed and budget
+            spread = np.zeros(gain.shape[1])  # one seed: no spread to give
+            if len(gain) > 1:
+                spread = gain.std(axis=0, ddof=1) / np.sqrt(len(gain))
             print(f"{name:7} {'on - off, points':>24} | "
                   + " ".join(f"{m:+6.1f}" for m in gain.mean(axis=0))
                   + f" | ({arm}; standard error "
