@@ -39,10 +39,10 @@ full-data micro-F1 (the frequent labels carry it), so the micro-F1 target is met
 before the queue has chosen anything (see benchmarks/RESULTS.md).
 
 ``--random-share 0.2`` mixes random picks into the queue's batches (Baram et al. 2004's
-COMB idea): of a batch of b, the top round(0.8 b) by the strategy's score, and the
-other b - round(0.8 b) drawn uniformly from the rest of the unlabeled pool with
-``default_rng(seed + 300)``, one generator per seed. The product's queue keeps such a
-share too (``Project.random_share``, 0.1 by default, ``sampling.mix_random_share``).
+COMB idea) as the product's queue does (``Project.random_share``, 0.1 by default):
+the pool's scores go through ``sampling.mix_random_share`` (random pool items placed
+one in every 1/share positions from the top; ``random_state`` seed + 300, fixed per
+run as the product fixes it per project) and the batch is the top b of the result.
 ``--random-known 26780,22568,25646`` takes the random arm's counts, one per seed run,
 from an earlier run instead of re-running it (its draws never depend on a model) and
 says so in the output; ``--only-seed 1`` runs one seed (one process per seed), and
@@ -58,6 +58,7 @@ import io
 import sys
 import time
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from labeler.core import sampling  # noqa: E402
 from labeler.core.kinds import KindContext, kind_for  # noqa: E402
 from labeler.core.model_inputs import ModelInputs  # noqa: E402
 
@@ -129,13 +131,25 @@ def digits() -> tuple[pd.DataFrame, list[list[str]], tuple[str, ...]]:
     return X, values, tuple(tests)
 
 
-def labels_to_reach(X, values, pool, test, context, settings, target, order, rngs, sizes, run):
+@dataclass(frozen=True)
+class Run:
+    """What one arm's loop reads besides the data: the target's metric, whether to print
+    every round (and under which label), and the random share with its seed."""
+
+    metric: str
+    rounds: bool
+    label: str
+    random_share: float
+    random_state: int
+
+
+def labels_to_reach(X, values, pool, test, context, settings, target, order, rng, sizes, run):
     """Labels used when ``run.metric`` first reaches ``target`` (None if never).
 
-    ``rngs`` is (the start set's and random order's generator, the mixed picks' one);
-    ``run`` carries the metric, ``random_share`` and the per-round log's label.
+    ``rng`` draws the start set (and the random order); ``run`` carries the metric, the
+    random share and its ``random_state``, and the per-round log's label.
     """
-    (rng, mix_rng), (start, batch) = rngs, sizes
+    start, batch = sizes
     labeled, best = list(rng.choice(pool, start, replace=False)), -1.0
     while True:
         model = KIND.train(X.iloc[labeled], [values[i] for i in labeled], context, settings)
@@ -154,12 +168,9 @@ def labels_to_reach(X, values, pool, test, context, settings, target, order, rng
             picked = rng.choice(rest, size, replace=False)
         else:
             scores = KIND.uncertainty(model, X.iloc[rest], order, context)
-            ranked = rest[np.argsort(-scores, kind="stable")]
-            top = round((1 - run.random_share) * size) if run.random_share else size
-            picked = ranked[:top]
-            if top < size:  # the rest of the batch uniformly from the unpicked pool
-                others = np.setdiff1d(rest, picked)
-                picked = np.concatenate([picked, mix_rng.choice(others, size - top, replace=False)])
+            if run.random_share:
+                scores = sampling.mix_random_share(scores, run.random_share, run.random_state)
+            picked = rest[np.argsort(-scores, kind="stable")[:size]]
         labeled.extend(int(i) for i in picked)
 
 
@@ -185,8 +196,8 @@ def main() -> None:
     )
     parser.add_argument(
         "--random-share", type=float, default=0.0,
-        help="share of each queue batch drawn uniformly from the unpicked pool "
-        "(default_rng(seed + 300)); the rest is the strategy's top (COMB-style mix)",
+        help="share of the queue given to random pool items, as the product's "
+        "Project.random_share (sampling.mix_random_share, random_state seed + 300)",
     )  # fmt: skip
     parser.add_argument(
         "--random-known", default=None, metavar="N,N,...",
@@ -246,14 +257,13 @@ def main() -> None:
         )
         needed = {} if known is None else {"random": known[position]}
         for strategy in ("random", args.strategy) if known is None else (args.strategy,):
-            run = argparse.Namespace(
-                metric=args.metric, rounds=args.rounds, label=f"seed {seed} {strategy}",
-                random_share=args.random_share if strategy != "random" else 0.0,
+            run = Run(
+                args.metric, args.rounds, f"seed {seed} {strategy}",
+                args.random_share if strategy != "random" else 0.0, seed + 300,
             )  # fmt: skip
-            rngs = (np.random.default_rng(seed + 100), np.random.default_rng(seed + 300))
             needed[strategy] = labels_to_reach(
-                X, values, pool, test, context, settings, target, strategy, rngs,
-                (args.start, batch), run,
+                X, values, pool, test, context, settings, target, strategy,
+                np.random.default_rng(seed + 100), (args.start, batch), run,
             )  # fmt: skip
         ratio = (needed["random"] or len(pool)) / (needed[args.strategy] or len(pool))
         ratios.append(ratio)
