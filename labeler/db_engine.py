@@ -293,5 +293,18 @@ def begin_write() -> None:
     db.session.connection(execution_options={"immediate": True})
 
 
+def run_core(statement: Any, parameters: Any = None) -> Any:
+    """Execute a Core statement (on tables, not mapped classes) on the session's
+    connection, inside its transaction, and return the Core result.
+
+    ``db.session.execute`` takes every statement through the ORM's execute path first
+    (plugins, bind lookup, for a DML statement on a mapped class the in-session
+    synchronization that evaluates its WHERE against every loaded object); for a
+    statement that loads no objects that path is pure overhead, and inside the write
+    turn every other writer waits for it. Measured in process on the submit + next
+    cycle (benchmarks/README.md, issue 21, ninth look)."""
+    return db.session.connection().execute(statement, parameters)
+
+
 def is_postgres() -> bool:
     return db.engine.dialect.name == "postgresql"

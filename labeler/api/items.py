@@ -62,21 +62,23 @@ def next_items(project_id: int):
     n = int_arg("n", 1, 1, 5)
     project, _ = api_project(project_id)  # read before the turn (project_read_first)
     begin_write()
-    items = queue_service.next_items(project, g.api_user, n, current_app.config["LEASE_SECONDS"])
-    # The leases are stored: the write turn ends before the answer is built (a spans
-    # model's suggestions take milliseconds a text, and every other writer would wait).
+    leased = queue_service.lease_next(project, g.api_user, n, current_app.config["LEASE_SECONDS"])
+    # The leases are stored: the write turn ends before the items are loaded and the
+    # answer is built (a spans model's suggestions take milliseconds a text, and every
+    # other writer would wait).
     commit_keeping_loaded()
     with reads_before_writing():  # reads, if any, outside the write turn
         progress = _progress(project)
-    shown = _leased_payload(project, items)
+    shown = _leased_payload(project, leased)
     db.session.expire_all()  # as a commit would have: nothing stale outlives the request
     return {"items": shown, "progress": progress}
 
 
-def _leased_payload(project: Project, items: list) -> list[dict]:
+def _leased_payload(project: Project, item_ids: list[int]) -> list[dict]:
     """The items a request leased, as the form shows them (with the model's suggestion),
-    built after the leases are committed: outside the write turn."""
+    loaded and built after the leases are committed: outside the write turn."""
     with reads_before_writing():  # reads, if any, outside the write turn
+        items = queue_service.load_items(item_ids)
         shown = [item_payload(project, item, viewer_id=g.api_user.id) for item in items]
         suggested = suggestions.for_items(project, items)
     for payload, item in zip(shown, items, strict=True):
@@ -158,7 +160,7 @@ def annotate(project_id: int, item_id: int):
             due = retrain_due(project)  # read before the commit expires the project
             if wanted:
                 lease_seconds = current_app.config["LEASE_SECONDS"]
-                leased = queue_service.next_items(project, g.api_user, wanted, lease_seconds)
+                leased = queue_service.lease_next(project, g.api_user, wanted, lease_seconds)
                 commit_keeping_loaded()  # the leased items answer below, as GET /next's do
                 payload["next"] = {
                     "items": _leased_payload(project, leased),

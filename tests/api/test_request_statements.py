@@ -26,7 +26,8 @@ pytestmark = pytest.mark.skipif(
 
 # What one request may cost now (BEGIN IMMEDIATE; token or session; project and role;
 # then the queue's own work). A change that adds a statement must raise these on purpose.
-NEXT_WITH_TOKEN = 5  # token+project+role, begin, held leases, pick, lease upsert
+NEXT_WITH_TOKEN = 6  # token+project+role, begin, held leases, pick, lease upsert; then,
+#                    after the turn, the leased items' load (rows in the turn, not objects)
 SUBMIT_WITH_TOKEN = 8  # token+project+role, begin, item+votes+lease, insert,
 #                        counters (returning), project slots, lease delete, consensus
 FINAL_EXTRA = 2  # a vote that settles the item: the training counter, webhook subscribers

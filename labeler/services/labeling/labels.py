@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from labeler.db_engine import run_core
 from labeler.extensions import db
 from labeler.models import (
     TIER_DONE,
@@ -140,7 +141,7 @@ def _write_item(item: Item, changes: dict[str, Any]) -> None:
         return
     names = tuple(sorted(changes))
     params = {f"new_{name}": changes[name] for name in names}
-    db.session.execute(_item_update_statement(names), {"item_id": item.id, **params})
+    run_core(_item_update_statement(names), {"item_id": item.id, **params})
     for name, value in changes.items():
         set_committed_value(item, name, value)
 
@@ -177,7 +178,7 @@ def count_train_label(project: Project) -> None:
     ``project`` before its write turn (``reads_before_writing``), and a count written
     back from that copy would drop the labels other requests counted meanwhile."""
     statement = project_counter_statement("labels_since_training")
-    counted = db.session.execute(statement, {"project_id": project.id}).scalar_one()
+    counted = run_core(statement, {"project_id": project.id}).scalar_one()
     set_committed_value(project, "labels_since_training", counted)
 
 

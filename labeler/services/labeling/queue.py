@@ -31,6 +31,7 @@ from sqlalchemy import Integer, and_, bindparam, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from labeler.db_engine import run_core
 from labeler.extensions import db
 from labeler.models import TIER_STARTED, Annotation, Assignment, Item, Project, User, utcnow
 from labeler.services import NotFound
@@ -47,8 +48,7 @@ __all__ = ["MAX_SECONDS", "SubmitResult", "submit"]  # the submit half lives in 
 @cache
 def _held_statement() -> Any:
     return (
-        select(Item)
-        .join(Assignment, Assignment.item_id == Item.id)
+        select(Assignment.item_id)
         .where(
             Assignment.user_id == bindparam("user_id"),
             Assignment.project_id == bindparam("project_id"),
@@ -60,10 +60,10 @@ def _held_statement() -> Any:
     )
 
 
-def held_items(project: Project, user: User, now: datetime, limit: int) -> list[Item]:
-    """Items this user holds a live lease on, oldest lease first."""
+def held_ids(project: Project, user: User, now: datetime, limit: int) -> list[int]:
+    """Ids of the items this user holds a live lease on, oldest lease first."""
     params = {"user_id": user.id, "project_id": project.id, "now": now, "limit": limit}
-    return list(db.session.scalars(_held_statement(), params))
+    return list(run_core(_held_statement(), params).scalars())
 
 
 STARTED_WINDOW = 256  # started items a pick looks at before the fresh ones
@@ -99,7 +99,8 @@ def _part(part: str) -> Any:
 def _built_pick(dialect: str, excluding: bool, part: str = OPEN) -> Any:
     """The pick in one part of the queue, with parameters ``project_id``, ``user_id``,
     ``now``, ``k`` (the project's k), ``limit`` and, when ``excluding``, ``exclude``
-    (item ids)."""
+    (item ids). It selects rows (id, count, extra labels), not mapped items: loading
+    ``Item`` objects inside the write turn cost more than the statement."""
     target = bindparam("k", type_=Integer) + Item.extra_annotations
     now, user_id = bindparam("now"), bindparam("user_id")
     others_leases = (
@@ -114,7 +115,7 @@ def _built_pick(dialect: str, excluding: bool, part: str = OPEN) -> Any:
     )
     mine = or_(Assignment.skipped.is_(True), Assignment.expires_at > now)
     stmt = (
-        select(Item)
+        select(Item.id, Item.n_annotations, Item.extra_annotations)
         .where(
             Item.project_id == bindparam("project_id"),
             _part(part),
@@ -130,7 +131,7 @@ def _built_pick(dialect: str, excluding: bool, part: str = OPEN) -> Any:
     if excluding:
         stmt = stmt.where(Item.id.not_in(bindparam("exclude", expanding=True)))
     if dialect == "postgresql":
-        stmt = stmt.with_for_update(of=Item, skip_locked=True)
+        stmt = stmt.with_for_update(of=Item.__table__, skip_locked=True)
     return stmt
 
 
@@ -159,9 +160,51 @@ def _pick_statement(
 
 def _pick(
     project: Project, user: User, now: datetime, limit: int, exclude: list[int], part: str
-) -> list[Item]:
+) -> list[Any]:
+    """Rows (id, n_annotations, extra_annotations) of the items picked."""
     stmt = _built_pick(db.engine.dialect.name, bool(exclude), part)
-    return list(db.session.scalars(stmt, _pick_parameters(project, user, now, limit, exclude)))
+    return list(run_core(stmt, _pick_parameters(project, user, now, limit, exclude)))
+
+
+def lease_next(
+    project: Project,
+    user: User,
+    n: int = 1,
+    lease_seconds: int = 600,
+    now: datetime | None = None,
+) -> list[int]:
+    """Lease up to ``n`` items to ``user`` and return their ids, held ones first (a
+    reload skips nothing): the write-turn half of :func:`next_items`, in rows only, so
+    a caller can end the turn before it loads the items (:func:`load_items`).
+    """
+    now = now or utcnow()
+    expires = now + timedelta(seconds=lease_seconds)
+    ids = held_ids(project, user, now, n)
+    if len(ids) < n:
+        exclude = list(ids)
+        gold_ids = [i.id for i in _pick_gold(project, user, now, n - len(ids), exclude)]
+        ids += gold_ids
+        exclude += gold_ids
+        for part in PARTS:
+            for _ in range(3):  # PostgreSQL may hand back rows filled meanwhile: _still_open
+                if len(ids) >= n:
+                    break
+                batch = _pick(project, user, now, n - len(ids), exclude, part)
+                open_ids = _still_open(project, user, batch, now)
+                ids += open_ids
+                exclude += [row.id for row in batch]
+                if len(open_ids) == len(batch):
+                    break
+    _lease(project, user, ids, expires)
+    return ids
+
+
+def load_items(item_ids: list[int]) -> list[Item]:
+    """The items of ``item_ids``, in that order."""
+    if not item_ids:
+        return []
+    found = {item.id: item for item in db.session.scalars(select(Item).where(Item.id.in_(item_ids)))}
+    return [found[i] for i in item_ids]
 
 
 def next_items(
@@ -175,27 +218,7 @@ def next_items(
 
     ``n`` > 1 lets the form prefetch the item after the current one.
     """
-    now = now or utcnow()
-    expires = now + timedelta(seconds=lease_seconds)
-    held = held_items(project, user, now, n)
-    picked: list[Item] = []
-    if len(held) < n:
-        exclude = [i.id for i in held]
-        picked = _pick_gold(project, user, now, n - len(held), exclude)
-        exclude += [i.id for i in picked]
-        for part in PARTS:
-            for _ in range(3):  # PostgreSQL may hand back rows filled meanwhile: _still_open
-                if len(held) + len(picked) >= n:
-                    break
-                batch = _pick(project, user, now, n - len(held) - len(picked), exclude, part)
-                open_items = _still_open(project, user, batch, now)
-                picked += open_items
-                exclude += [i.id for i in batch]
-                if len(open_items) == len(batch):
-                    break
-    items = held + picked
-    _lease(project, user, items, expires)
-    return items
+    return load_items(lease_next(project, user, n, lease_seconds, now))
 
 
 def _pick_gold(
@@ -213,21 +236,22 @@ def _pick_gold(
     return found
 
 
-def _still_open(project: Project, user: User, items: list[Item], now: datetime) -> list[Item]:
-    """Drop items that others filled while we waited for their row locks (PostgreSQL).
+def _still_open(project: Project, user: User, rows: list[Any], now: datetime) -> list[int]:
+    """Ids of the picked ``rows`` that others did not fill while we waited for their
+    row locks (PostgreSQL).
 
     Under READ COMMITTED the pick counts leases in the snapshot its statement began
     with; a lease committed between that snapshot and our lock on the row is not in
     the count, so k could be exceeded. Holding the locks now, a new statement sees
     every committed lease. SQLite serialises writers (BEGIN IMMEDIATE): nothing to do.
     """
-    if not items or db.engine.dialect.name != "postgresql":
-        return items
+    if not rows or db.engine.dialect.name != "postgresql":
+        return [row.id for row in rows]
     leases = dict(
         db.session.execute(
             select(Assignment.item_id, func.count(Assignment.id))
             .where(
-                Assignment.item_id.in_([i.id for i in items]),
+                Assignment.item_id.in_([row.id for row in rows]),
                 Assignment.expires_at > now,
                 Assignment.skipped.is_(False),
                 Assignment.user_id != user.id,
@@ -236,10 +260,10 @@ def _still_open(project: Project, user: User, items: list[Item], now: datetime) 
         ).all()
     )
     return [
-        item
-        for item in items
-        if item.n_annotations + leases.get(item.id, 0)
-        < project.annotations_per_item + item.extra_annotations
+        row.id
+        for row in rows
+        if row.n_annotations + leases.get(row.id, 0)
+        < project.annotations_per_item + row.extra_annotations
     ]
 
 
@@ -253,23 +277,23 @@ def _lease_statement(dialect: str) -> Any:
     )
 
 
-def _lease(project: Project, user: User, items: list[Item], expires: datetime) -> None:
-    """Lease ``items`` to ``user`` until ``expires``, in one statement: an upsert on
+def _lease(project: Project, user: User, item_ids: list[int], expires: datetime) -> None:
+    """Lease ``item_ids`` to ``user`` until ``expires``, in one statement: an upsert on
     (item, user) renews a held lease or clears an old skip, as a new lease would."""
-    if not items:
+    if not item_ids:
         return
     rows = [
         {
-            "item_id": item.id,
+            "item_id": item_id,
             "user_id": user.id,
             "project_id": project.id,
             "expires_at": expires,
             "skipped": False,
         }
-        for item in items
+        for item_id in item_ids
     ]
     stmt = _lease_statement(db.engine.dialect.name)
-    db.session.execute(stmt, rows[0] if len(rows) == 1 else rows)
+    run_core(stmt, rows[0] if len(rows) == 1 else rows)
 
 
 def holds_live_lease(item: Item, user: User, now: datetime) -> bool:

@@ -17,6 +17,7 @@ from sqlalchemy import Integer, and_, bindparam, case, delete, insert, select, u
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from labeler.db_engine import run_core
 from labeler.extensions import db
 from labeler.models import (
     TIER_DONE,
@@ -141,7 +142,7 @@ def submit(
     annotation = _insert(row)
     _count_new_annotation(project, item)
     if lease is not None:  # a live one, or one run out or skipped: the label replaces it
-        db.session.execute(_end_lease_statement(), {"item_id": item.id, "user_id": user.id})
+        run_core(_end_lease_statement(), {"item_id": item.id, "user_id": user.id})
     db.session.flush()
     kind = kinds.kind_of(project)
     votes = [kind.decode(a.label, a.value) for a in others] + [kind.decode(key, value)]
@@ -167,7 +168,7 @@ def _insert(row: dict[str, Any]) -> Annotation:
     A flush's unit of work (or the ORM's bulk INSERT) cost more Python time inside the
     write turn than the rest of the submit's statements; every column is given here,
     so nothing of the object is left to load."""
-    annotation_id = db.session.execute(_insert_statement(), row).scalar_one()
+    annotation_id = run_core(_insert_statement(), row).scalar_one()
     annotation = Annotation(id=annotation_id, **_UNSET, **row)
     make_transient_to_detached(annotation)
     db.session.add(annotation)
@@ -196,8 +197,9 @@ def _item_votes_and_lease_statement() -> Any:
 
 @cache
 def _end_lease_statement() -> Any:
-    return delete(Assignment).where(
-        Assignment.item_id == bindparam("item_id"), Assignment.user_id == bindparam("user_id")
+    table = Assignment.__table__  # a Core delete: no in-session synchronization (run_core)
+    return delete(table).where(
+        table.c.item_id == bindparam("item_id"), table.c.user_id == bindparam("user_id")
     )
 
 
@@ -241,14 +243,14 @@ def _count_statement(is_gold: bool) -> Any:
 def _count_new_annotation(project: Project, item: Item) -> None:
     """Count the new label on the item (and its tier) and on the project, in place:
     the item's new count comes back from the UPDATE, not from a second read."""
-    counted = db.session.execute(
+    counted = run_core(
         _count_statement(bool(item.is_gold)),
         {"item_id": item.id, "k": project.annotations_per_item},
     ).one()
     set_committed_value(item, "n_annotations", counted.n_annotations)
     set_committed_value(item, "queue_tier", counted.queue_tier)
     if counted.n_annotations <= project.annotations_per_item:
-        filled = db.session.execute(
+        filled = run_core(
             project_counter_statement("filled_slots"), {"project_id": project.id}
         ).scalar_one()
         set_committed_value(project, "filled_slots", filled)
