@@ -138,10 +138,19 @@ def _configure_sqlite(engine: Engine) -> None:
             _end_writer_turn(conn.info)
             raise
 
+    # SQLAlchemy calls these listeners before the driver's COMMIT (or ROLLBACK). Ending
+    # the turn there let the next writer's BEGIN IMMEDIATE meet our COMMIT still to
+    # come: SQLite answered it "busy", and its busy handler slept a millisecond or more
+    # while that writer held the turn and every other writer waited. So a writer's
+    # transaction ends here, inside its turn; the driver's call after it finds none open
+    # and does nothing (pysqlite commits or rolls back only an open transaction).
     @event.listens_for(engine, "commit")
+    def _on_commit(conn: Connection) -> None:
+        _end_transaction_then_turn(conn, "commit")
+
     @event.listens_for(engine, "rollback")
-    def _on_end(conn: Connection) -> None:
-        _end_writer_turn(conn.info)
+    def _on_rollback(conn: Connection) -> None:
+        _end_transaction_then_turn(conn, "rollback")
 
     @event.listens_for(engine, "reset")
     def _on_reset(_dbapi_connection: Any, record: Any, _state: Any) -> None:
@@ -267,6 +276,18 @@ def _take_writer_turn(info: dict[str, Any], database: str | None = None) -> None
         _WRITER.release()
         raise
     info["labeler.writer_turn"] = -1 if descriptor is None else descriptor
+
+
+def _end_transaction_then_turn(conn: Connection, how: str) -> None:
+    """COMMIT or ROLLBACK a writer's transaction on the driver, then end its turn. A
+    failure is left to SQLAlchemy's own call right after (it tries again, and raises it
+    as the usual wrapped error); the turn ends either way, as it did before."""
+    if "labeler.writer_turn" in conn.info:
+        try:
+            getattr(conn.connection.driver_connection, how)()
+        except sqlite3.Error:
+            pass
+    _end_writer_turn(conn.info)
 
 
 def _end_writer_turn(info: dict[str, Any]) -> None:
