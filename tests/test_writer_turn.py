@@ -115,3 +115,35 @@ def test_writers_of_one_process_take_turns_one_at_a_time(other):
     for thread in threads:
         thread.join(60)
     assert counter["value"] == 400 and counter["overlaps"] == 0
+
+
+@pytest.mark.parametrize("ending", ["commit", "rollback"])
+def test_a_writer_s_transaction_is_over_before_its_turn_ends(tmp_path, monkeypatch, ending):
+    """SQLAlchemy's commit and rollback events come before the driver's call. The turn
+    must not end there: the next writer's BEGIN IMMEDIATE would meet a COMMIT still to
+    come, get SQLITE_BUSY and sleep in SQLite's busy handler, holding the turn."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'labeler.sqlite'}")
+    db_engine._configure_sqlite(engine)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (x INTEGER)"))
+    seen = []
+    end = db_engine._end_writer_turn
+
+    def ending_turn(info):
+        if "labeler.writer_turn" in info:
+            seen.append(connection.connection.driver_connection.in_transaction)
+        end(info)
+
+    monkeypatch.setattr(db_engine, "_end_writer_turn", ending_turn)
+    connection = engine.connect().execution_options(immediate=True)
+    transaction = connection.begin()
+    connection.execute(text("INSERT INTO t VALUES (1)"))
+    getattr(transaction, ending)()
+    connection.close()
+    assert seen == [False]  # the driver's transaction had ended when the turn did
+    with engine.connect() as reader:
+        stored = reader.execute(text("SELECT count(*) FROM t")).scalar_one()
+    assert stored == (1 if ending == "commit" else 0)
+    engine.dispose()
