@@ -181,3 +181,26 @@ def test_serve_says_what_is_wrong_with_the_job_worker_niceness(tmp_path):
     assert done.returncode != 0
     assert "LABELER_JOB_WORKER_NICE) must be a whole number from 0 to 19, got 25" in done.stderr
     assert "is serving" not in done.stdout
+
+
+def test_a_web_worker_holding_a_connection_per_thread_lets_the_others_accept_first(monkeypatch):
+    """Clients that connect at once could all land on one web process (one core, one
+    GIL) while the other idled: past a connection per thread, a worker pauses before it
+    accepts, longer the more it holds, up to a cap, so the other workers take them."""
+    from types import SimpleNamespace
+
+    from gunicorn.workers.gthread import ThreadWorker
+
+    from labeler.cli import server
+
+    accepted, pauses = [], []
+    monkeypatch.setattr(ThreadWorker, "accept", lambda self, listener: accepted.append(listener))
+    monkeypatch.setattr(server.time, "sleep", pauses.append)
+    worker = object.__new__(server.balanced_thread_worker())
+    worker.cfg = SimpleNamespace(threads=4)
+    for held in (0, 3, 4, 5, 7, 40):
+        worker.nr_conns = held
+        worker.accept("listener")
+    assert accepted == ["listener"] * 6  # every connection is accepted in the end
+    step, cap = server.ACCEPT_DEFER_SECONDS, server.ACCEPT_DEFER_MAX_SECONDS
+    assert pauses == [step, 2 * step, 4 * step, cap]  # none below a connection per thread

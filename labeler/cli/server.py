@@ -119,6 +119,35 @@ class JobWorkerSupervisor:
             process.wait(5)
 
 
+ACCEPT_DEFER_SECONDS = 0.002  # a worker's pause per connection it holds past its threads
+ACCEPT_DEFER_MAX_SECONDS = 0.02
+
+
+def balanced_thread_worker() -> type:
+    """gunicorn's threaded worker, except that a worker which already holds a
+    connection per thread lets the other workers take a new connection first.
+
+    Every worker polls the one listening socket, and a worker accepts whatever it sees
+    as fast as it can: clients that connect at once and keep their connections alive
+    could all land on one process, which then served them on one core under one GIL
+    while the other process idled (20 clients: 230-270 labels/s in about half the runs,
+    360-470/s when they were shared; benchmarks/README.md, issue 21, ninth look). The
+    pause grows by ``ACCEPT_DEFER_SECONDS`` with each connection held past that count,
+    up to ``ACCEPT_DEFER_MAX_SECONDS``: a worker busy importing on its first requests
+    (its poller waits for the GIL) still gets its share. It delays only the first
+    request of a new connection, and only in a worker that is serving many."""
+    from gunicorn.workers.gthread import ThreadWorker
+
+    class BalancedThreadWorker(ThreadWorker):  # type: ignore[misc]
+        def accept(self, listener: Any) -> None:
+            past = self.nr_conns - self.cfg.threads + 1
+            if past > 0:  # the other workers' pollers see the connection too
+                time.sleep(min(ACCEPT_DEFER_SECONDS * past, ACCEPT_DEFER_MAX_SECONDS))
+            super().accept(listener)
+
+    return BalancedThreadWorker
+
+
 def run(app: Flask, host: str, port: int, workers: int, threads: int) -> None:
     """Serve until SIGTERM or Ctrl+C: ``workers`` processes of ``threads`` threads each."""
     from gunicorn.app.base import BaseApplication
@@ -135,7 +164,7 @@ def run(app: Flask, host: str, port: int, workers: int, threads: int) -> None:
             settings: dict[str, Any] = {
                 "bind": f"{host}:{port}",
                 "workers": workers,
-                "worker_class": "gthread",
+                "worker_class": balanced_thread_worker(),
                 "threads": threads,
                 "timeout": 120,
                 "graceful_timeout": 10,
