@@ -20,7 +20,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, has_request_context, request
@@ -283,10 +283,8 @@ def _end_transaction_then_turn(conn: Connection, how: str) -> None:
     failure is left to SQLAlchemy's own call right after (it tries again, and raises it
     as the usual wrapped error); the turn ends either way, as it did before."""
     if "labeler.writer_turn" in conn.info:
-        try:
+        with suppress(sqlite3.Error):
             getattr(conn.connection.driver_connection, how)()
-        except sqlite3.Error:
-            pass
     _end_writer_turn(conn.info)
 
 

@@ -203,7 +203,9 @@ def load_items(item_ids: list[int]) -> list[Item]:
     """The items of ``item_ids``, in that order."""
     if not item_ids:
         return []
-    found = {item.id: item for item in db.session.scalars(select(Item).where(Item.id.in_(item_ids)))}
+    found = {
+        item.id: item for item in db.session.scalars(select(Item).where(Item.id.in_(item_ids)))
+    }
     return [found[i] for i in item_ids]
 
 
