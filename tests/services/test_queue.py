@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from labeler.db_engine import begin_write
 from labeler.extensions import db
@@ -233,3 +233,20 @@ def test_an_annotator_far_ahead_gets_started_items_past_the_window_last(app, mon
             assert item.external_id == ranked[0].external_id
     finally:
         queue._built_pick.cache_clear()
+
+
+def test_leased_items_load_in_lease_order_and_an_item_deleted_meanwhile_is_left_out(app):
+    """The API loads the items it leased after the leases' commit (outside the write
+    turn); an item deleted in between (its project was deleted) is left out, in order."""
+    with app.app_context():
+        project = make_project(n_items=4)
+        db.session.commit()
+        ids = queue.lease_next(project, user("alice"), n=3)
+        db.session.commit()
+        assert [i.id for i in queue.load_items(ids)] == ids
+        assert [i.id for i in queue.load_items(list(reversed(ids)))] == ids[::-1]
+        db.session.execute(delete(Assignment).where(Assignment.item_id == ids[1]))
+        db.session.execute(delete(Item).where(Item.id == ids[1]))
+        db.session.commit()
+        assert [i.id for i in queue.load_items(ids)] == [ids[0], ids[2]]
+        assert queue.load_items([]) == []

@@ -200,13 +200,14 @@ def lease_next(
 
 
 def load_items(item_ids: list[int]) -> list[Item]:
-    """The items of ``item_ids``, in that order."""
+    """The items of ``item_ids``, in that order. Loaded after the leases' commit, so an
+    item deleted in between is left out rather than failing the request."""
     if not item_ids:
         return []
     found = {
         item.id: item for item in db.session.scalars(select(Item).where(Item.id.in_(item_ids)))
     }
-    return [found[i] for i in item_ids]
+    return [found[i] for i in item_ids if i in found]
 
 
 def next_items(
@@ -250,7 +251,7 @@ def _still_open(project: Project, user: User, rows: list[Any], now: datetime) ->
     if not rows or db.engine.dialect.name != "postgresql":
         return [row.id for row in rows]
     leases = dict(
-        db.session.execute(
+        run_core(
             select(Assignment.item_id, func.count(Assignment.id))
             .where(
                 Assignment.item_id.in_([row.id for row in rows]),
