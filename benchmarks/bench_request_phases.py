@@ -45,8 +45,8 @@ sys.path.insert(0, str(_repo_from_argv()))
 PHASES = (
     ("token lookup", "labeler/auth.py", "user_for_token"),
     ("project + role", "labeler/auth.py", "project_and_role"),
-    ("queue: pick + lease", "labeler/services/labeling/queue.py", "next_items"),
-    ("queue: pick + lease", "labeler/services/labeling/queue.py", "lease_next"),  # API routes
+    # the API leases with lease_next (next_items wraps it: naming both would count twice)
+    ("queue: pick + lease", "labeler/services/labeling/queue.py", "lease_next"),
     ("submit (record, count)", "labeler/services/labeling/queue.py", "submit"),
     ("submit (record, count)", "labeler/services/labeling/queue_submit.py", "submit"),
     ("  of it: consensus refresh", "labeler/services/labeling/labels.py", "refresh_item"),

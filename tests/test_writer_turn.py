@@ -126,22 +126,22 @@ def test_a_writer_s_transaction_is_over_before_its_turn_ends(tmp_path, monkeypat
 
     engine = create_engine(f"sqlite:///{tmp_path / 'labeler.sqlite'}")
     db_engine._configure_sqlite(engine)
-    with engine.begin() as connection:
-        connection.execute(text("CREATE TABLE t (x INTEGER)"))
+    with engine.begin() as setup:
+        setup.execute(text("CREATE TABLE t (x INTEGER)"))
+    writer = engine.connect().execution_options(immediate=True)
     seen = []
     end = db_engine._end_writer_turn
 
     def ending_turn(info):
         if "labeler.writer_turn" in info:
-            seen.append(connection.connection.driver_connection.in_transaction)
+            seen.append(writer.connection.driver_connection.in_transaction)
         end(info)
 
     monkeypatch.setattr(db_engine, "_end_writer_turn", ending_turn)
-    connection = engine.connect().execution_options(immediate=True)
-    transaction = connection.begin()
-    connection.execute(text("INSERT INTO t VALUES (1)"))
+    transaction = writer.begin()
+    writer.execute(text("INSERT INTO t VALUES (1)"))
     getattr(transaction, ending)()
-    connection.close()
+    writer.close()
     assert seen == [False]  # the driver's transaction had ended when the turn did
     with engine.connect() as reader:
         stored = reader.execute(text("SELECT count(*) FROM t")).scalar_one()
