@@ -136,6 +136,41 @@ def test_one_training_job_per_project_and_later_labels_go_into_the_next(queued_a
         assert db.session.get(type(project), project.id).labels_since_training >= 4
 
 
+def test_a_label_past_retrain_every_while_a_training_job_waits_takes_no_write_turn(
+    queued_app, monkeypatch
+):
+    from labeler import db_engine
+
+    with queued_app.app_context():
+        project = make_project(n_items=40, k=1)
+        project.retrain_every, project.min_labels_per_class = 4, 2
+        db.session.commit()
+        annotator = user("alice")
+        for label in ("ham", "spam", "ham", "spam"):
+            queue.submit(project, annotator, queue.next_items(project, annotator)[0], label)
+            db.session.commit()
+        queued = modeling.maybe_start_training(project)
+        assert queued is not None and queued.status == "queued"
+        for label in ("ham", "spam", "ham", "spam"):
+            queue.submit(project, annotator, queue.next_items(project, annotator)[0], label)
+            db.session.commit()
+        assert db.session.get(type(project), project.id).labels_since_training >= 4
+        turns = []
+        take = db_engine._take_writer_turn
+        monkeypatch.setattr(
+            db_engine, "_take_writer_turn", lambda *a, **kw: turns.append(1) or take(*a, **kw)
+        )
+        assert modeling.maybe_start_training(project).id == queued.id
+        assert turns == []  # the waiting job answered it from a read
+        db.session.rollback()
+        db.session.get(Job, queued.id).status = "done"
+        db.session.commit()
+        turns.clear()
+        # Once it is over, the labels that waited start the next job (in a write turn).
+        following = modeling.maybe_start_training(project)
+        assert following is not None and following.id != queued.id and turns
+
+
 def test_the_database_keeps_one_active_training_job_per_project_whatever_the_race(queued_app):
     from sqlalchemy.exc import IntegrityError
 

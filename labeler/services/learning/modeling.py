@@ -115,6 +115,12 @@ def maybe_start_training(project: Project) -> Job | None:
     db.session.refresh(project)
     if project.retrain_every <= 0 or project.labels_since_training < project.retrain_every:
         return None
+    # While a training job is queued or running, the counter stays past retrain_every (the
+    # labels wait for the next job), so every submit came here; this read answers it
+    # without a write turn. It took one per submit for most of a run under load, as many
+    # write turns as the labels themselves (benchmarks/README.md, issue 21, tenth look).
+    if (running := active_job(project)) is not None:
+        return running
     cold_start_counts = kind_of(project).label_classifier  # labels of a label set
     if (
         cold_start_counts
