@@ -52,13 +52,16 @@ def label_issues(project_id: int):
     version = _reported_version(project)
     report = version.metrics["label_issues"] if version else {"skipped": "no trained model yet"}
     rows = model_reports.error_items(project, report.get("issues", [])[:limit])
+    version_id = version.id if version else None
     return {
-        "version_id": version.id if version else None,
+        "version_id": version_id,
         "method": report.get("method"),
         "n_checked": report.get("n_checked", 0),
         "n_flagged": report.get("n_flagged", 0),
         "estimated_errors": report.get("estimated_errors"),
         "skipped": report.get("skipped"),
+        # a version trained on few more labels carries the report of the one that found it
+        "found_by_version": (report.get("carried_from") or {}).get("version_id", version_id),
         "issues": [
             {
                 key: row[key]

@@ -124,3 +124,70 @@ def test_only_train_labels_count_toward_retraining(app):
         )
         assert test_finals > 0
         assert project.labels_since_training == train_finals
+
+
+def _train(client, tokens, project_id: int) -> dict:
+    job = client.post(f"/api/v1/projects/{project_id}/train", headers=bearer(tokens["rita"])).json
+    assert job["status"] == "done", job["error"]
+    return job
+
+
+def _version_report(app, project_id: int) -> tuple[int, dict, bool]:
+    """The newest version: its id, label-issue report, and whether it stored probabilities."""
+    from labeler.models import ModelProbabilities, ModelVersion
+
+    with app.app_context():
+        version = db.session.scalars(
+            select(ModelVersion)
+            .where(ModelVersion.project_id == project_id)
+            .order_by(ModelVersion.id.desc())
+        ).first()
+        stored = db.session.get(ModelProbabilities, version.id) is not None
+        return version.id, version.metrics["label_issues"], stored
+
+
+def test_a_version_on_few_more_labels_carries_the_report_until_the_labels_grow_by_a_tenth(
+    app, client, tokens
+):
+    from labeler.services.labeling import queue
+    from tests.api.test_models_api import label_all
+    from tests.conftest import user
+
+    with app.app_context():
+        project = text_project(n_items=125, min_labels_per_class=2)
+        label_all(project, 100, wrong=WRONG)
+        project_id = project.id
+    _train(client, tokens, project_id)
+    first, found, stored = _version_report(app, project_id)
+    assert stored and "carried_from" not in found and len(found["issues"]) >= 3
+    fixed = found["issues"][0]
+    with app.app_context():
+        project = db.session.get(Project, project_id)
+        item = db.session.get(Item, fixed["item"])
+        queue.submit(project, user("alice"), item, fixed["likely_label"])  # alice corrects it
+        label_all(project, 4)  # a few more: under a tenth of the train labels
+    _train(client, tokens, project_id)
+    second, carried, stored = _version_report(app, project_id)
+    assert second != first and not stored  # no cross validation this time
+    assert carried["carried_from"]["version_id"] == first
+    assert [i["item"] for i in carried["issues"]] == [i["item"] for i in found["issues"][1:]]
+    assert carried["n_flagged"] == found["n_flagged"] - 1
+    listing = client.get(
+        f"/api/v1/projects/{project_id}/label-issues", headers=bearer(tokens["rita"])
+    ).json
+    assert listing["version_id"] == second and listing["found_by_version"] == first
+    assert fixed["item"] not in {row["item"] for row in listing["issues"]}
+    with app.app_context():
+        label_all(db.session.get(Project, project_id), 15)  # now past a tenth
+    _train(client, tokens, project_id)
+    third, fresh, stored = _version_report(app, project_id)
+    assert stored and "carried_from" not in fresh and fresh["n_checked"] > found["n_checked"]
+    # Model-aware consensus weighs every version's probabilities: it never carries.
+    with app.app_context():
+        project = db.session.get(Project, project_id)
+        project.consensus_method = "model_aware"
+        db.session.commit()
+        label_all(project, 1)
+    _train(client, tokens, project_id)
+    fourth, report, stored = _version_report(app, project_id)
+    assert fourth != third and stored and "carried_from" not in report

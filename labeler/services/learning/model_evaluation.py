@@ -69,8 +69,15 @@ def _label_quality(
     """Out-of-sample probabilities, label issues by confident learning and the stop
     set's predictions, timed."""
     clock = time.perf_counter()
-    found = label_quality.out_of_sample(project, model, train, test)
-    metrics["label_issues"] = label_quality.label_issue_report(found)
+    carried = label_quality.carried_report(project, train)
+    if carried is not None:
+        metrics["label_issues"] = carried
+        found: OutOfSample | str = (
+            f"carried from version #{carried['carried_from']['version_id']}: too few new labels"
+        )
+    else:
+        found = label_quality.out_of_sample(project, model, train, test)
+        metrics["label_issues"] = label_quality.label_issue_report(found)
     metrics["stop_set"] = label_quality.stop_set_predictions(project, model)
     metrics["label_quality_seconds"] = time.perf_counter() - clock
     return found

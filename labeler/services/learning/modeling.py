@@ -36,6 +36,7 @@ from labeler.models import Job, ModelVersion, Project
 from labeler.services import Conflict, ServiceError
 from labeler.services.labeling.consensus_job import BEFORE_TRAINING
 from labeler.services.learning import artifacts, label_quality, model_evaluation, scoring
+from labeler.services.learning.label_quality import MODEL_AWARE
 from labeler.services.learning.training_data import (
     LabeledFrame,
     final_labeled,
@@ -50,7 +51,6 @@ from labeler.services.projects.kinds import kind_of
 from labeler.services.serving import rollout
 
 KIND = "train"
-MODEL_AWARE = "model_aware"  # the consensus method that reads each version's probabilities
 
 
 def min_examples(estimator: str) -> int:
