@@ -126,9 +126,9 @@ def test_one_training_job_per_project_and_later_labels_go_into_the_next(queued_a
             item = queue.next_items(project, annotator)[0]
             queue.submit(project, annotator, item, ("ham", "spam")[n % 2])
             db.session.commit()
-            job = modeling.maybe_start_training(project)
-            if job is not None:
-                started.append(job.id)
+            job_id = modeling.maybe_start_training(project)
+            if job_id is not None:
+                started.append(job_id)
         trains = db.session.scalars(select(Job).where(Job.kind == "train")).all()
         assert len(trains) == 1 and set(started) == {trains[0].id}
         assert trains[0].status == "queued"
@@ -149,7 +149,7 @@ def test_a_label_past_retrain_every_while_a_training_job_waits_takes_no_write_tu
         for label in ("ham", "spam", "ham", "spam"):
             queue.submit(project, annotator, queue.next_items(project, annotator)[0], label)
             db.session.commit()
-        queued = modeling.maybe_start_training(project)
+        queued = db.session.get(Job, modeling.maybe_start_training(project))
         assert queued is not None and queued.status == "queued"
         for label in ("ham", "spam", "ham", "spam"):
             queue.submit(project, annotator, queue.next_items(project, annotator)[0], label)
@@ -160,7 +160,7 @@ def test_a_label_past_retrain_every_while_a_training_job_waits_takes_no_write_tu
         monkeypatch.setattr(
             db_engine, "_take_writer_turn", lambda *a, **kw: turns.append(1) or take(*a, **kw)
         )
-        assert modeling.maybe_start_training(project).id == queued.id
+        assert modeling.maybe_start_training(project) == queued.id
         assert turns == []  # the waiting job answered it from a read
         db.session.rollback()
         db.session.get(Job, queued.id).status = "done"
@@ -168,7 +168,7 @@ def test_a_label_past_retrain_every_while_a_training_job_waits_takes_no_write_tu
         turns.clear()
         # Once it is over, the labels that waited start the next job (in a write turn).
         following = modeling.maybe_start_training(project)
-        assert following is not None and following.id != queued.id and turns
+        assert following is not None and following != queued.id and turns
 
 
 def test_the_database_keeps_one_active_training_job_per_project_whatever_the_race(queued_app):

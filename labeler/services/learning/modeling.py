@@ -23,9 +23,10 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from labeler import jobs
 from labeler.core import sampling, training
@@ -105,22 +106,40 @@ def start_training(project: Project, user_id: int | None = None, reason: str = "
     return jobs.start(KIND, project.id, {"reason": reason}, user_id)
 
 
-def maybe_start_training(project: Project) -> Job | None:
+@cache
+def _training_state() -> Any:
+    """The project's retrain settings and counter, and its active training job's id."""
+    active = (
+        select(Job.id)
+        .where(Job.kind == KIND, Job.project_id == Project.id, Job.status.in_(jobs.ACTIVE))
+        .limit(1)
+        .scalar_subquery()
+    )
+    return select(Project.retrain_every, Project.labels_since_training, active).where(
+        Project.id == bindparam("project_id")
+    )
+
+
+def maybe_start_training(project: Project) -> int | None:
     """Start a training job when ``retrain_every`` new final train labels have arrived
-    and, for the first model, every label has ``min_labels_per_class`` train labels.
+    and, for the first model, every label has ``min_labels_per_class`` train labels;
+    returns the id of the training job queued or running (None: none is due).
 
     Call it right after the handler's commit that may have added final labels (the
     annotation API, the review queue). Commits when it starts a job.
     """
-    db.session.refresh(project)
-    if project.retrain_every <= 0 or project.labels_since_training < project.retrain_every:
-        return None
     # While a training job is queued or running, the counter stays past retrain_every (the
-    # labels wait for the next job), so every submit came here; this read answers it
+    # labels wait for the next job), so every submit comes this far; one read answers it,
     # without a write turn. It took one per submit for most of a run under load, as many
     # write turns as the labels themselves (benchmarks/README.md, issue 21, tenth look).
-    if (running := active_job(project)) is not None:
+    retrain_every, since, running = db.session.execute(
+        _training_state(), {"project_id": project.id}
+    ).one()
+    if retrain_every <= 0 or since < retrain_every:
+        return None
+    if running is not None:
         return running
+    db.session.refresh(project)
     cold_start_counts = kind_of(project).label_classifier  # labels of a label set
     if (
         cold_start_counts
@@ -132,7 +151,7 @@ def maybe_start_training(project: Project) -> Job | None:
         return None  # a first model only once every label has its minimum of train labels
     begin_write()  # SQLite: the read above cannot become the job's write once others commit
     try:
-        return start_training(project, reason="automatic")
+        return start_training(project, reason="automatic").id
     except ServiceError:
         return None  # too few labels per class yet; the counter keeps growing
 
