@@ -191,10 +191,10 @@ def run(app, seed: int, method: str, k: int, relabel_on: bool, budgets: list[int
             queue.submit(project, annotators[who], item, str(label))
             db.session.commit()
             spent += 1
-            job = modeling.maybe_start_training(project)
-            if job is None:
+            job_id = modeling.maybe_start_training(project)
+            if job_id is None:
                 continue
-            version_id = (db.session.get(Job, job.id).result or {}).get("version_id")
+            version_id = (db.session.get(Job, job_id).result or {}).get("version_id")
             version = db.session.get(ModelVersion, version_id) if version_id else None
             accuracy = (version.metrics or {}).get("accuracy") if version else None
             if accuracy is not None:

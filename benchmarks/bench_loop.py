@@ -228,10 +228,10 @@ def labels_to_target(
             queue.submit(project, annotator, items[0], truth[items[0].external_id])
             db.session.commit()
             n += 1
-            job = modeling.maybe_start_training(project)
-            if job is None:
+            job_id = modeling.maybe_start_training(project)
+            if job_id is None:
                 continue
-            job = db.session.get(Job, job.id)
+            job = db.session.get(Job, job_id)
             version = db.session.get(ModelVersion, (job.result or {}).get("version_id"))
             if version is not None and (version.metrics or {}).get("accuracy", 0) >= target:
                 return version.n_labels
