@@ -147,7 +147,7 @@ def _version_report(app, project_id: int) -> tuple[int, dict, bool]:
 
 
 def test_a_version_on_few_more_labels_carries_the_report_until_the_labels_grow_by_a_tenth(
-    app, client, tokens
+    app, client, auth, tokens
 ):
     from labeler.services.labeling import queue
     from tests.api.test_models_api import label_all
@@ -177,11 +177,16 @@ def test_a_version_on_few_more_labels_carries_the_report_until_the_labels_grow_b
     ).json
     assert listing["version_id"] == second and listing["found_by_version"] == first
     assert fixed["item"] not in {row["item"] for row in listing["issues"]}
+    auth.login("rita")
+    page = f"/projects/{project_id}/model/errors"
+    html = client.get(page).get_data(as_text=True)
+    assert 'id="issues-carried"' in html and f"Found by version #{first}," in html
     with app.app_context():
         label_all(db.session.get(Project, project_id), 15)  # now past a tenth
     _train(client, tokens, project_id)
     third, fresh, stored = _version_report(app, project_id)
     assert stored and "carried_from" not in fresh and fresh["n_checked"] > found["n_checked"]
+    assert 'id="issues-carried"' not in client.get(page).get_data(as_text=True)
     # Model-aware consensus weighs every version's probabilities: it never carries.
     with app.app_context():
         project = db.session.get(Project, project_id)
