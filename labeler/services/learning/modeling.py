@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 
 from labeler import jobs
 from labeler.core import sampling, training
@@ -64,12 +64,13 @@ def trainable_labels(counts: dict[str, int], estimator: str) -> list[str]:
     return sorted(label for label, n in counts.items() if n >= min_examples(estimator))
 
 
+def _active_training(project_id: Any) -> Any:
+    """The WHERE of a project's queued or running training job (at most one)."""
+    return and_(Job.kind == KIND, Job.project_id == project_id, Job.status.in_(jobs.ACTIVE))
+
+
 def active_job(project: Project) -> Job | None:
-    return db.session.scalar(
-        select(Job).where(
-            Job.kind == KIND, Job.project_id == project.id, Job.status.in_(jobs.ACTIVE)
-        )
-    )
+    return db.session.scalar(select(Job).where(_active_training(project.id)))
 
 
 def start_training(project: Project, user_id: int | None = None, reason: str = "manual") -> Job:
@@ -109,12 +110,7 @@ def start_training(project: Project, user_id: int | None = None, reason: str = "
 @cache
 def _training_state() -> Any:
     """The project's retrain settings and counter, and its active training job's id."""
-    active = (
-        select(Job.id)
-        .where(Job.kind == KIND, Job.project_id == Project.id, Job.status.in_(jobs.ACTIVE))
-        .limit(1)
-        .scalar_subquery()
-    )
+    active = select(Job.id).where(_active_training(Project.id)).limit(1).scalar_subquery()
     return select(Project.retrain_every, Project.labels_since_training, active).where(
         Project.id == bindparam("project_id")
     )
