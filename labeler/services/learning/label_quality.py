@@ -1,10 +1,11 @@
 """Label quality in the training job and on the model pages: label issues found by
 confident learning, the stop set, and the stopping sentence.
 
-The training job calls :func:`out_of_sample` once, keeps the probabilities
-(:func:`store_probabilities`, for model-aware consensus), and stores what
-:func:`label_issue_report` and :func:`stop_set_predictions` return on the version's
-metrics (``label_issues``, ``stop_set``); the pages read them back. Never commits.
+The training job calls :func:`out_of_sample` once (or carries the last report,
+:func:`carried_report`), keeps the probabilities (:func:`store_probabilities`, for
+model-aware consensus), and stores what :func:`label_issue_report` and
+:func:`stop_set_predictions` return on the version's metrics (``label_issues``,
+``stop_set``); the pages read them back. Never commits.
 """
 
 from __future__ import annotations
@@ -128,11 +129,11 @@ def carried_report(project: Project, train: LabeledFrame) -> dict[str, Any] | No
     0.75 s: 5 folds, each calibrated on 3 more), and a model every 50 labels on a
     thousand hardly moves those probabilities. So a version refreshes them once its
     usable train labels are :data:`REFRESH_GROWTH` more than that version's, or the
-    label set changed; projects whose consensus or queue weigh each version's
-    probabilities (model-aware consensus, relabel-or-new) refresh on every version.
+    label set changed. Under model-aware consensus every version refreshes them: its
+    consensus job (and relabel-or-new, which runs only inside it) weighs the newest.
     Issues whose item's final label has changed since are left out of the carried copy.
     """
-    if project.consensus_method == MODEL_AWARE or project.relabel_or_new:
+    if project.consensus_method == MODEL_AWARE:
         return None
     last = db.session.execute(
         select(
