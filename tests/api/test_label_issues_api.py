@@ -132,6 +132,15 @@ def _train(client, tokens, project_id: int) -> dict:
     return job
 
 
+def _retrain(app, project_id: int) -> None:
+    """A retrain as ``retrain_every`` starts it (the thread executor runs it at once)."""
+    from labeler.services.learning import modeling
+
+    with app.app_context():
+        job = modeling.start_training(db.session.get(Project, project_id), reason="automatic")
+        assert job.status == "done", job.error
+
+
 def _version_report(app, project_id: int) -> tuple[int, dict, bool]:
     """The newest version: its id, label-issue report, and whether it stored probabilities."""
     from labeler.models import ModelProbabilities, ModelVersion
@@ -166,7 +175,7 @@ def test_a_version_on_few_more_labels_carries_the_report_until_the_labels_grow_b
         item = db.session.get(Item, fixed["item"])
         queue.submit(project, user("alice"), item, fixed["likely_label"])  # alice corrects it
         label_all(project, 4)  # a few more: under a tenth of the train labels
-    _train(client, tokens, project_id)
+    _retrain(app, project_id)
     second, carried, stored = _version_report(app, project_id)
     assert second != first and not stored  # no cross validation this time
     assert carried["carried_from"]["version_id"] == first
@@ -181,9 +190,15 @@ def test_a_version_on_few_more_labels_carries_the_report_until_the_labels_grow_b
     page = f"/projects/{project_id}/model/errors"
     html = client.get(page).get_data(as_text=True)
     assert 'id="issues-carried"' in html and f"Found by version #{first}," in html
+    # Training asked for by a person cross-validates again, whatever the labels.
+    _train(client, tokens, project_id)
+    asked, asked_report, stored = _version_report(app, project_id)
+    assert asked != second and stored and "carried_from" not in asked_report
+    _retrain(app, project_id)
+    assert _version_report(app, project_id)[1]["carried_from"]["version_id"] == asked
     with app.app_context():
         label_all(db.session.get(Project, project_id), 15)  # now past a tenth
-    _train(client, tokens, project_id)
+    _retrain(app, project_id)
     third, fresh, stored = _version_report(app, project_id)
     assert stored and "carried_from" not in fresh and fresh["n_checked"] > found["n_checked"]
     assert 'id="issues-carried"' not in client.get(page).get_data(as_text=True)
@@ -193,6 +208,6 @@ def test_a_version_on_few_more_labels_carries_the_report_until_the_labels_grow_b
         project.consensus_method = "model_aware"
         db.session.commit()
         label_all(project, 1)
-    _train(client, tokens, project_id)
+    _retrain(app, project_id)
     fourth, report, stored = _version_report(app, project_id)
     assert fourth != third and stored and "carried_from" not in report

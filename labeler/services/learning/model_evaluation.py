@@ -23,10 +23,13 @@ def evaluate_version(
     train: LabeledFrame,
     champion: ModelVersion | None,
     notes: list[str],
+    carry_label_issues: bool = False,
 ) -> tuple[dict[str, Any], dict[str, Any], OutOfSample | str]:
     """Metrics on the test split (with the comparison to the champion, the error
     analysis and the label issues), baselines (with the champion's score on the same
-    items), and the out-of-sample probabilities (a str says why there are none)."""
+    items), and the out-of-sample probabilities (a str says why there are none).
+    ``carry_label_issues``: the last cross-validated report may stand in
+    (:func:`label_quality.carried_report`)."""
     test = final_labeled(project, "test")
     metrics: dict[str, Any] = {
         "n_test": len(test),
@@ -39,7 +42,8 @@ def evaluate_version(
         notes.append("no final-labeled test items yet: the model is not evaluated")
         metrics["learning_curve"] = {"n_train_labels": len(train)}
         metrics["errors"] = _errors(model, train, None)
-        return metrics, {}, _label_quality(project, model, train, None, metrics)
+        found = _label_quality(project, model, train, None, metrics, carry_label_issues)
+        return metrics, {}, found
     metrics.update(evaluation.evaluate(model, test.X, test.y))
     baselines = evaluation.baselines(train.y, test.y)
     if champion is not None:
@@ -56,7 +60,8 @@ def evaluate_version(
             metrics["comparison"] = evaluation.compare_to_previous(metrics, previous)
     metrics["learning_curve"] = evaluation.learning_curve_point(len(train), metrics, baselines)
     metrics["errors"] = _errors(model, train, test)
-    return metrics, baselines, _label_quality(project, model, train, test, metrics)
+    found = _label_quality(project, model, train, test, metrics, carry_label_issues)
+    return metrics, baselines, found
 
 
 def _label_quality(
@@ -65,11 +70,12 @@ def _label_quality(
     train: LabeledFrame,
     test: LabeledFrame | None,
     metrics: dict[str, Any],
+    carry: bool,
 ) -> OutOfSample | str:
     """Out-of-sample probabilities, label issues by confident learning and the stop
     set's predictions, timed."""
     clock = time.perf_counter()
-    carried = label_quality.carried_report(project, train)
+    carried = label_quality.carried_report(project, train) if carry else None
     if carried is not None:
         metrics["label_issues"] = carried
         found: OutOfSample | str = (

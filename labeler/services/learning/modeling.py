@@ -52,6 +52,7 @@ from labeler.services.projects.kinds import kind_of
 from labeler.services.serving import rollout
 
 KIND = "train"
+AUTOMATIC = "automatic"  # the reason of a retrain that retrain_every started
 
 
 def min_examples(estimator: str) -> int:
@@ -147,7 +148,7 @@ def maybe_start_training(project: Project) -> int | None:
         return None  # a first model only once every label has its minimum of train labels
     begin_write()  # SQLite: the read above cannot become the job's write once others commit
     try:
-        return start_training(project, reason="automatic").id
+        return start_training(project, reason=AUTOMATIC).id
     except ServiceError:
         return None  # too few labels per class yet; the counter keeps growing
 
@@ -204,7 +205,10 @@ def run_training(job: Job, progress: jobs.Progress) -> dict[str, Any]:
     try:
         if not kind_of(project).label_classifier:
             return _train_kind_version(project, version, progress)
-        result = _train_version(project, version, progress)
+        # Only a retrain the labels started may carry the last label issues: one a person
+        # (or drift, or a label-set change) asked for cross-validates again.
+        carry = (job.params or {}).get("reason") == AUTOMATIC
+        result = _train_version(project, version, progress, carry_label_issues=carry)
     except Exception as exc:
         with _writing():
             failed = db.session.get(ModelVersion, version_id)
@@ -237,7 +241,10 @@ def usable_train(project: Project, notes: list[str], estimator: str | None = Non
 
 
 def _train_version(
-    project: Project, version: ModelVersion, progress: jobs.Progress
+    project: Project,
+    version: ModelVersion,
+    progress: jobs.Progress,
+    carry_label_issues: bool = False,
 ) -> dict[str, Any]:
     report = _reporter(progress)
     timings: dict[str, float] = {}
@@ -258,7 +265,7 @@ def _train_version(
     clock = time.perf_counter()
     champion = db.session.get(ModelVersion, project.champion_id) if project.champion_id else None
     metrics, baselines, found = model_evaluation.evaluate_version(
-        project, model, train, champion, notes
+        project, model, train, champion, notes, carry_label_issues
     )
     timings["evaluate"] = time.perf_counter() - clock
     clock = time.perf_counter()
