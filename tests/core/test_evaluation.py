@@ -167,6 +167,30 @@ def test_bootstrap_interval_brackets_and_shrinks() -> None:
         bootstrap_interval(truth, predicted, "auc")
 
 
+@pytest.mark.parametrize("n_items", [3, 57, 700])
+def test_bootstrap_interval_is_the_percentile_of_scikit_learn_scores_on_each_resample(
+    n_items: int,
+) -> None:
+    """The resamples are drawn in blocks; each must be the one a loop draws, scored as
+    scikit-learn scores it (macro-F1 over the labels present in the resample), and
+    a block boundary (``n_items`` 700: 93 resamples a block) changes nothing."""
+    rng = np.random.default_rng(n_items)
+    truth = rng.choice(["a", "b", "c", "d"], n_items)
+    predicted = np.where(rng.random(n_items) < 0.7, truth, rng.choice(["a", "b", "c"], n_items))
+    for metric in ("accuracy", "macro_f1"):
+        draws = np.random.default_rng(5)
+        scores = []
+        for _ in range(250):
+            pick = draws.integers(0, n_items, n_items)
+            if metric == "accuracy":
+                scores.append(accuracy_score(truth[pick], predicted[pick]))
+            else:
+                scores.append(f1_score(truth[pick], predicted[pick], average="macro"))
+        expected = np.percentile(scores, [2.5, 97.5])
+        found = bootstrap_interval(truth, predicted, metric, n_boot=250, random_state=5)
+        assert found == pytest.approx(tuple(expected), abs=1e-12)
+
+
 def test_macro_f1_from_a_confusion_matrix_matches_sklearn() -> None:
     rng = np.random.default_rng(3)
     truth, predicted = rng.choice(list("abcd"), 200), rng.choice(list("abce"), 200)
