@@ -220,7 +220,8 @@ _BOOTSTRAP_BLOCK = 65_536  # resampled items drawn at once (0.5 MB of int64: sta
 
 
 def _score_matrices(matrices: np.ndarray, metric: str) -> np.ndarray:
-    """:func:`_score_pairs` of each confusion matrix in a stack (resamples x k x k)."""
+    """Accuracy or macro-F1 of each confusion matrix in a stack (resamples x k x k);
+    macro-F1 averages the labels present in that matrix (true or predicted)."""
     hits = np.einsum("bii->bi", matrices).astype(np.float64)
     if metric == "accuracy":
         result: np.ndarray = hits.sum(axis=1) / matrices.sum(axis=(1, 2))
@@ -230,17 +231,6 @@ def _score_matrices(matrices: np.ndarray, metric: str) -> np.ndarray:
     f1 = np.where(present, 2 * hits / np.maximum(both, 1), 0.0)
     result = f1.sum(axis=1) / present.sum(axis=1)
     return result
-
-
-def _score_pairs(matrix: np.ndarray, metric: str) -> float:
-    """Accuracy or macro-F1 from a confusion matrix (labels absent from both: skipped)."""
-    hits = np.diag(matrix)
-    if metric == "accuracy":
-        return float(hits.sum() / matrix.sum())
-    true_count, predicted_count = matrix.sum(axis=1), matrix.sum(axis=0)
-    present = (true_count + predicted_count) > 0
-    f1 = 2 * hits[present] / (true_count[present] + predicted_count[present])
-    return float(f1.mean())
 
 
 def learning_curve_point(

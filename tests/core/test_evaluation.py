@@ -21,7 +21,7 @@ from sklearn.metrics import (
 from sklearn.pipeline import Pipeline
 
 from labeler.core.evaluation import (
-    _score_pairs,
+    _score_matrices,
     baselines,
     bootstrap_interval,
     compare_to_previous,
@@ -191,15 +191,24 @@ def test_bootstrap_interval_is_the_percentile_of_scikit_learn_scores_on_each_res
         assert found == pytest.approx(tuple(expected), abs=1e-12)
 
 
-def test_macro_f1_from_a_confusion_matrix_matches_sklearn() -> None:
+def test_macro_f1_from_confusion_matrices_matches_sklearn() -> None:
+    """Each matrix of a stack scored alone: a label absent from one resample (here "e",
+    kept in the label list) does not count in its macro-F1."""
     rng = np.random.default_rng(3)
     truth, predicted = rng.choice(list("abcd"), 200), rng.choice(list("abce"), 200)
     labels = sorted(set(truth) | set(predicted))
-    matrix = confusion_matrix(truth, predicted, labels=labels)
-    assert _score_pairs(matrix, "macro_f1") == pytest.approx(
-        f1_score(truth, predicted, average="macro")
+    stack = np.stack(
+        [
+            confusion_matrix(truth, predicted, labels=labels),
+            confusion_matrix(truth[:50], truth[:50], labels=labels),
+        ]
     )
-    assert _score_pairs(matrix, "accuracy") == pytest.approx(accuracy_score(truth, predicted))
+    macro = _score_matrices(stack, "macro_f1")
+    assert macro[0] == pytest.approx(f1_score(truth, predicted, average="macro"))
+    assert macro[1] == pytest.approx(1.0)  # only a-d present: "e" is not averaged in
+    accuracy = _score_matrices(stack, "accuracy")
+    assert accuracy[0] == pytest.approx(accuracy_score(truth, predicted))
+    assert accuracy[1] == pytest.approx(1.0)
 
 
 def test_learning_curve_point_is_flat() -> None:
