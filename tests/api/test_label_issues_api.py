@@ -137,7 +137,8 @@ def _retrain(app, project_id: int) -> None:
     from labeler.services.learning import modeling
 
     with app.app_context():
-        job = modeling.start_training(db.session.get(Project, project_id), reason="automatic")
+        project = db.session.get(Project, project_id)
+        job = modeling.start_training(project, reason=modeling.AUTOMATIC)
         assert job.status == "done", job.error
 
 
@@ -179,6 +180,8 @@ def test_a_version_on_few_more_labels_carries_the_report_until_the_labels_grow_b
     second, carried, stored = _version_report(app, project_id)
     assert second != first and not stored  # no cross validation this time
     assert carried["carried_from"]["version_id"] == first
+    n_first = carried["carried_from"]["n_train_labels"]
+    assert carried["carried_from"]["refresh_at"] == -(-n_first * 11 // 10)  # a tenth more
     assert [i["item"] for i in carried["issues"]] == [i["item"] for i in found["issues"][1:]]
     assert carried["n_flagged"] == found["n_flagged"] - 1
     listing = client.get(
@@ -190,6 +193,7 @@ def test_a_version_on_few_more_labels_carries_the_report_until_the_labels_grow_b
     page = f"/projects/{project_id}/model/errors"
     html = client.get(page).get_data(as_text=True)
     assert 'id="issues-carried"' in html and f"Found by version #{first}," in html
+    assert f"again at {carried['carried_from']['refresh_at']:,} train labels" in html
     # Training asked for by a person cross-validates again, whatever the labels.
     _train(client, tokens, project_id)
     asked, asked_report, stored = _version_report(app, project_id)

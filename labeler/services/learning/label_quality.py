@@ -10,6 +10,7 @@ model-aware consensus), and stores what :func:`label_issue_report` and
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,7 +148,8 @@ def carried_report(project: Project, train: LabeledFrame) -> dict[str, Any] | No
     if last is None or not last.n_labels:
         return None
     report = (last.metrics or {}).get("label_issues")
-    grown = len(train) >= last.n_labels * (1 + REFRESH_GROWTH)
+    refresh_at = refresh_point(last.n_labels)
+    grown = len(train) >= refresh_at
     same_labels = set(map(str, last.classes)) == {str(label) for label in train.y}
     if not report or report.get("skipped") or grown or not same_labels:
         return None
@@ -164,8 +166,19 @@ def carried_report(project: Project, train: LabeledFrame) -> dict[str, Any] | No
         **report,
         "issues": kept,
         "n_flagged": report.get("n_flagged", len(issues)) - (len(issues) - len(kept)),
-        "carried_from": {"version_id": last.id, "n_train_labels": last.n_labels},
+        "carried_from": {
+            "version_id": last.id,
+            "n_train_labels": last.n_labels,
+            "refresh_at": refresh_at,
+        },
     }
+
+
+def refresh_point(n_train_labels: int) -> int:
+    """The usable train labels at which an automatic retrain cross-validates again, after
+    a version that did on ``n_train_labels`` (rounded before the ceiling, so 100 labels
+    give 110, not the 111 that 100 x 1.1 in floating point would)."""
+    return math.ceil(round(n_train_labels * (1 + REFRESH_GROWTH), 6))
 
 
 def label_issue_report(found: OutOfSample | str) -> dict[str, Any]:
