@@ -149,8 +149,10 @@ def test_a_label_past_retrain_every_while_a_training_job_waits_takes_no_write_tu
         for label in ("ham", "spam", "ham", "spam"):
             queue.submit(project, annotator, queue.next_items(project, annotator)[0], label)
             db.session.commit()
-        queued = db.session.get(Job, modeling.maybe_start_training(project))
-        assert queued is not None and queued.status == "queued"
+        queued_id = modeling.maybe_start_training(project)
+        assert queued_id is not None  # a job was started
+        queued = db.session.get(Job, queued_id)
+        assert queued.status == "queued"
         for label in ("ham", "spam", "ham", "spam"):
             queue.submit(project, annotator, queue.next_items(project, annotator)[0], label)
             db.session.commit()

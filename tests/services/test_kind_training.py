@@ -259,8 +259,10 @@ def test_the_automatic_retrain_of_a_kind_project_trains_the_kinds_model(app):
         _label(project, answers, 30)
         assert modeling.maybe_start_training(project) is None  # 30 of 40 new final answers
         _label(project, answers, 30)
-        job = db.session.get(Job, modeling.maybe_start_training(project))
-        assert job is not None and job.status == "done"
+        job_id = modeling.maybe_start_training(project)
+        assert job_id is not None  # a job was started
+        job = db.session.get(Job, job_id)
+        assert job.status == "done"
         version = db.session.get(ModelVersion, job.result["version_id"])
         assert version.metrics["headline_metric"] == kind.headline_metric == "micro_f1"
         assert set(version.baseline_metrics) == {"no_spans"}

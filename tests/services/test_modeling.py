@@ -379,5 +379,7 @@ def test_the_first_model_waits_for_every_labels_minimum(app):
         for item in train[6:8]:
             queue.submit(project, user("alice"), item, "c")
         db.session.commit()
-        job = db.session.get(Job, modeling.maybe_start_training(project))
-        assert job is not None and job.params == {"reason": "automatic"}
+        job_id = modeling.maybe_start_training(project)
+        assert job_id is not None  # a job was started
+        job = db.session.get(Job, job_id)
+        assert job.params == {"reason": "automatic"}
